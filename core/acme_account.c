@@ -1,0 +1,1 @@
+/* core/acme_account.c: placeholder until implemented. */

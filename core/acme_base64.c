@@ -1,0 +1,1 @@
+/* core/acme_base64.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_ca.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_domain.c: placeholder until implemented. */

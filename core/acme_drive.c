@@ -1,0 +1,1 @@
+/* core/acme_drive.c: placeholder until implemented. */

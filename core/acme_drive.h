@@ -1,0 +1,56 @@
+/* acme_drive.h: the domain drive — the state machine that takes one domain from nothing to a verified, staged certificate set. */
+#ifndef ACME_DRIVE_H
+#define ACME_DRIVE_H
+
+#include <apr_pools.h>
+#include <apr_thread_mutex.h>
+#include "acme_ca.h"
+#include "acme_domain.h"
+#include "acme_log.h"
+#include "acme_responder.h"
+#include "acme_store.h"
+
+/* CA objects shared by concurrent drives (one nonce pool and connection
+ * cache per directory URL). Thread-safe, lives as long as its pool. */
+typedef struct acme_ca_registry_t acme_ca_registry_t;
+apr_status_t acme_ca_registry_create(apr_pool_t *p, const acme_http_opts_t *http_opts,
+                                     const acme_logger_t *log, acme_ca_registry_t **reg);
+apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme_ca_t **ca);
+
+typedef struct acme_drive_env_t {
+    acme_store_t *store;
+    acme_ca_registry_t *cas;
+    acme_responder_t *responder;
+    const acme_logger_t *log;
+    apr_interval_time_t retry_delay;  /* first backoff delay (ACMERetryDelay) */
+    int ca_failover_after;            /* failures of one CA before the next is used (default 3) */
+    volatile int *cancel;             /* non-NULL and set: stop at the next step (httpd shutdown) */
+} acme_drive_env_t;
+
+typedef struct acme_drive_result_t {
+    int staged;                       /* a new verified set is in staging */
+    acme_problem_t *error;            /* NULL on success */
+    apr_time_t next_attempt;          /* after an error: when to try again */
+} acme_drive_result_t;
+
+/* Does d need a drive now? Missing or expired certificate, renewal due (window
+ * or ARI), config changed (names, key types, CA), or marked by `acmectl renew`,
+ * and not in backoff. Sets *why to a short reason for the log. */
+int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                      apr_time_t now, const char **why);
+
+/* Run (or resume) the drive for d under the store's per-domain lock. Each
+ * step is persisted in state/<id>/order.json, so a killed drive resumes the
+ * same order. On success the verified set is in staging/<id>/ and
+ * state/<id>/status.json is updated; on failure the problem is logged once,
+ * recorded in status.json with the next attempt (backoff). */
+apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                            acme_drive_result_t *res);
+
+/* Verify a staged set before activation (used by the privileged parent too):
+ * every key type present, key matches certificate, all names covered, chain
+ * present and linked, validity sane. Reads only staging/<id>/. */
+apr_status_t acme_drive_verify_staged(acme_store_t *store, apr_pool_t *p,
+                                      const acme_domain_t *d, const char **why);
+
+#endif

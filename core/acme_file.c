@@ -1,0 +1,1 @@
+/* core/acme_file.c: placeholder until implemented. */

@@ -1,0 +1,23 @@
+/* acme_file.h: whole-file reads with a size limit and crash-safe atomic writes. */
+#ifndef ACME_FILE_H
+#define ACME_FILE_H
+
+#include <apr_pools.h>
+#include <apr_file_info.h>
+
+/* Read at most max bytes; a larger file fails with APR_ENOSPC (never truncated).
+ * *data is NUL-terminated. */
+apr_status_t acme_file_read(apr_pool_t *p, const char *path, apr_size_t max,
+                            char **data, apr_size_t *len);
+
+/* Write via a temp file in the same directory, fsync, rename, fsync of the
+ * directory. perms applies from creation on (no window with wider modes).
+ * On failure nothing is left behind and the old file is untouched. */
+apr_status_t acme_file_write_atomic(apr_pool_t *p, const char *path,
+                                    const void *data, apr_size_t len,
+                                    apr_fileperms_t perms);
+
+/* mkdir -p with perms for the directories it creates. */
+apr_status_t acme_file_mkdirs(apr_pool_t *p, const char *path, apr_fileperms_t perms);
+
+#endif

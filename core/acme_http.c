@@ -1,0 +1,1 @@
+/* core/acme_http.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_json.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_jws.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_key.c: placeholder until implemented. */

@@ -1,0 +1,36 @@
+/* acme_key.h: private keys (RSA 2048/3072/4096, EC P-256/P-384) on OpenSSL 3 EVP, owned by APR pools. */
+#ifndef ACME_KEY_H
+#define ACME_KEY_H
+
+#include <apr_pools.h>
+#include <openssl/evp.h>
+
+typedef enum {
+    ACME_KEY_EC256, ACME_KEY_EC384, ACME_KEY_RSA2048, ACME_KEY_RSA3072, ACME_KEY_RSA4096,
+    ACME_KEY_UNKNOWN
+} acme_key_type_e;
+
+/* Wraps an EVP_PKEY; freed by the cleanup of the pool it was made in. */
+typedef struct acme_key_t acme_key_t;
+
+/* "ec256", "ec384", "rsa2048", "rsa3072", "rsa4096" (case-insensitive). APR_EINVAL otherwise. */
+apr_status_t acme_key_type_parse(const char *s, acme_key_type_e *type);
+const char *acme_key_type_name(acme_key_type_e type);
+/* The allowed names for error messages: "ec256, ec384, rsa2048, rsa3072, rsa4096". */
+const char *acme_key_type_names(void);
+
+apr_status_t acme_key_generate(apr_pool_t *p, acme_key_type_e type, acme_key_t **key);
+/* PEM private key (PKCS#8 or traditional). Key types outside the list fail with APR_ENOTIMPL. */
+apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, acme_key_t **key);
+apr_status_t acme_key_load(apr_pool_t *p, const char *path, acme_key_t **key);
+/* Unencrypted PKCS#8 PEM, allocated from p (scrubbed at pool cleanup). */
+apr_status_t acme_key_to_pem(apr_pool_t *p, const acme_key_t *key, char **pem, apr_size_t *len);
+/* Atomic write with mode 0600. */
+apr_status_t acme_key_save(apr_pool_t *p, const acme_key_t *key, const char *path);
+
+/* Takes ownership of pkey (freed with p). */
+acme_key_t *acme_key_wrap(apr_pool_t *p, EVP_PKEY *pkey);
+EVP_PKEY *acme_key_evp(const acme_key_t *key);
+acme_key_type_e acme_key_type(const acme_key_t *key);
+
+#endif

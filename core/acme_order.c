@@ -1,0 +1,1 @@
+/* core/acme_order.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_order.h: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_plan.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_responder.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_status.c: placeholder until implemented. */

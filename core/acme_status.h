@@ -1,0 +1,22 @@
+/* acme_status.h: the status JSON of SPEC §5, built from the store for httpd's handler and acmectl. */
+#ifndef ACME_STATUS_H
+#define ACME_STATUS_H
+
+#include <apr_pools.h>
+#include <jansson.h>
+#include "acme_domain.h"
+#include "acme_store.h"
+
+/* One domain's object {"name","names","state","ca","certificates",
+ * "renewal","staged","last_error","next_attempt"}. d may be NULL when only
+ * the store is known (acmectl): names/ca then come from state/<id>/. */
+apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *id,
+                                const acme_domain_t *d, json_t **out);
+
+/* {"version", "domains": [...]} for the given domains, or every domain in
+ * the store when domains is NULL. */
+apr_status_t acme_status_all(apr_pool_t *p, acme_store_t *store,
+                             const apr_array_header_t *domains /* acme_domain_t* */,
+                             json_t **out);
+
+#endif

@@ -1,0 +1,1 @@
+/* core/acme_store.c: placeholder until implemented. */

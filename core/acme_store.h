@@ -1,0 +1,84 @@
+/* acme_store.h: the store interface (named objects per group and entry, plus per-entry locks); backends implement the vtable. */
+#ifndef ACME_STORE_H
+#define ACME_STORE_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <jansson.h>
+
+/* Groups keep what differs in owner and lifetime apart (see README "Store
+ * layout and ownership"): only the privileged parent writes DOMAINS and
+ * ARCHIVE; the unprivileged drive writes the others. */
+typedef enum {
+    ACME_SG_DOMAINS = 0,  /* active: domains/<id>/fullchain[.type].pem, privkey[.type].pem */
+    ACME_SG_STAGING,      /* staging/<id>/: verified new material waiting for activation */
+    ACME_SG_ARCHIVE,      /* archive/<id>.<timestamp>/: replaced active material */
+    ACME_SG_ACCOUNTS,     /* accounts/<ca-id>/: account.pem (key), account.json */
+    ACME_SG_CHALLENGES,   /* challenges/<identifier>/: http-01 answers, tls-alpn-01 cert */
+    ACME_SG_STATE,        /* state/<id>/: drive progress (order.json), status.json, schedule */
+    ACME_SG_COUNT
+} acme_store_group_e;
+
+const char *acme_store_group_name(acme_store_group_e g);
+
+typedef struct acme_store_t acme_store_t;
+typedef struct acme_store_lock_t acme_store_lock_t;
+
+struct acme_store_t {
+    const char *kind;   /* "file", "redis" */
+    void *baton;
+    /* APR_ENOENT when absent. Data NUL-terminated. */
+    apr_status_t (*load)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                         const char *entry, const char *item, char **data, apr_size_t *len);
+    /* Atomic replace. is_private: readable by the owner only (0600). */
+    apr_status_t (*save)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                         const char *entry, const char *item, const void *data,
+                         apr_size_t len, int is_private);
+    /* item NULL removes the whole entry. Absent is not an error. */
+    apr_status_t (*remove)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                           const char *entry, const char *item);
+    /* entry NULL: the entries of g; otherwise the items of that entry. Sorted. */
+    apr_status_t (*list)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                         const char *entry, apr_array_header_t **names);
+    /* Modification time of an item (or entry when item is NULL). */
+    apr_status_t (*mtime)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                          const char *entry, const char *item, apr_time_t *mtime);
+    /* Make `from` entry the new `to` entry; the old `to` entry (if any) is
+     * moved to `archive` first (pass ACME_SG_COUNT to drop it). Used for
+     * staging -> domains by the parent. */
+    apr_status_t (*promote)(acme_store_t *s, apr_pool_t *p, acme_store_group_e from,
+                            acme_store_group_e to, acme_store_group_e archive,
+                            const char *entry);
+    /* Exclusive per-entry lock across processes and threads; waits up to
+     * `wait` (0: try once), APR_TIMEUP when held elsewhere. Released by
+     * unlock or by cleanup of p; a crashed holder never leaves it stuck. */
+    apr_status_t (*lock)(acme_store_t *s, apr_pool_t *p, const char *entry,
+                         apr_interval_time_t wait, acme_store_lock_t **lock);
+    apr_status_t (*unlock)(acme_store_lock_t *lock);
+    /* A local file path for an item, for consumers that need files (mod_ssl);
+     * NULL when the backend has none. */
+    const char *(*path)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                        const char *entry, const char *item);
+};
+
+/* File backend rooted at dir (created 0755 when missing). */
+apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, acme_store_t **store);
+
+/* Give the unprivileged user ownership of the groups it writes (staging,
+ * challenges, accounts, state) and keep domains/archive root-only 0700.
+ * Called by the privileged parent; uid/gid -1 means unchanged. */
+apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long uid, long gid);
+
+/* JSON helpers over load/save (parsed strictly, owned by p). */
+apr_status_t acme_store_load_json(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                                  const char *entry, const char *item, json_t **json);
+apr_status_t acme_store_save_json(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                                  const char *entry, const char *item, const json_t *json,
+                                  int is_private);
+
+/* Item names of the certificate files of SPEC §7. */
+const char *acme_store_chain_item(apr_pool_t *p, const char *key_type); /* "fullchain.ec256.pem" */
+const char *acme_store_pkey_item(apr_pool_t *p, const char *key_type);  /* "privkey.ec256.pem" */
+
+#endif

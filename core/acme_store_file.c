@@ -1,0 +1,1 @@
+/* core/acme_store_file.c: placeholder until implemented. */

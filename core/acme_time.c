@@ -1,0 +1,1 @@
+/* core/acme_time.c: placeholder until implemented. */

@@ -1,0 +1,1 @@
+/* core/acme_x509.c: placeholder until implemented. */
