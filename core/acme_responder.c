@@ -1,1 +1,361 @@
-/* core/acme_responder.c: placeholder until implemented. */
+/* acme_responder.c: challenge responders: store items for httpd, a webroot directory, a DNS hook command, and a chain of them. */
+#include <signal.h>
+#include <string.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include "acme_base64.h"
+#include "acme_domain.h"
+#include "acme_file.h"
+#include "acme_jws.h"
+#include "acme_responder.h"
+#include "acme_x509.h"
+
+#define DNSCMD_TIMEOUT apr_time_from_sec(120)
+#define DNSCMD_MAX_OUTPUT 1024
+
+const char *acme_responder_http01_item(apr_pool_t *p, const char *token)
+{
+    return apr_pstrcat(p, "http-01.", token, NULL);
+}
+
+static int is_wildcard(const char *name)
+{
+    return name[0] == '*' && name[1] == '.';
+}
+
+static acme_responder_t *responder_make(apr_pool_t *p, void *baton, const acme_logger_t *log)
+{
+    acme_responder_t *r = apr_pcalloc(p, sizeof(*r));
+    r->baton = baton;
+    r->log = log;
+    return r;
+}
+
+/* ---- store: http-01 answers and tls-alpn-01 certificates for mod_acme ---- */
+
+static int store_can(acme_responder_t *r, const char *type, const char *name)
+{
+    (void)r;
+    if (is_wildcard(name)) return 0;
+    return !strcmp(type, "http-01") || !strcmp(type, "tls-alpn-01");
+}
+
+static apr_status_t store_entry(apr_pool_t *p, const char *name, const char **entry)
+{
+    *entry = acme_domain_dirname(p, name);
+    return *entry ? APR_SUCCESS : APR_EINVAL;
+}
+
+static apr_status_t tlsalpn_pem(apr_pool_t *p, const char *name, const char *keyauth,
+                                char **out, apr_size_t *outlen)
+{
+    acme_key_t *key = NULL;
+    char *cert = NULL, *kpem = NULL;
+    apr_size_t klen = 0;
+    apr_status_t rv;
+
+    if ((rv = acme_key_generate(p, ACME_KEY_EC256, &key)) != APR_SUCCESS
+        || (rv = acme_tls_alpn01_cert(p, name, keyauth, key, &cert)) != APR_SUCCESS
+        || (rv = acme_key_to_pem(p, key, &kpem, &klen)) != APR_SUCCESS) {
+        return rv;
+    }
+    *out = apr_pstrcat(p, cert, kpem, NULL);
+    *outlen = strlen(*out);
+    return APR_SUCCESS;
+}
+
+static apr_status_t store_setup(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                const char *name, const char *token, const char *keyauth)
+{
+    acme_store_t *st = r->baton;
+    const char *entry;
+    char *pem = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if ((rv = store_entry(p, name, &entry)) != APR_SUCCESS) return rv;
+    if (!strcmp(type, "http-01")) {
+        if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
+        return st->save(st, p, ACME_SG_CHALLENGES, entry, acme_responder_http01_item(p, token),
+                        keyauth, strlen(keyauth), 0);
+    }
+    if (!strcmp(type, "tls-alpn-01")) {
+        if ((rv = tlsalpn_pem(p, name, keyauth, &pem, &len)) != APR_SUCCESS) return rv;
+        return st->save(st, p, ACME_SG_CHALLENGES, entry, ACME_TLSALPN01_ITEM, pem, len, 1);
+    }
+    return APR_ENOTIMPL;
+}
+
+static apr_status_t store_teardown(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                   const char *name, const char *token, const char *keyauth)
+{
+    acme_store_t *st = r->baton;
+    apr_array_header_t *left = NULL;
+    const char *entry;
+    apr_status_t rv;
+
+    (void)keyauth;
+    if ((rv = store_entry(p, name, &entry)) != APR_SUCCESS) return rv;
+    if (!strcmp(type, "http-01")) {
+        if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
+        rv = st->remove(st, p, ACME_SG_CHALLENGES, entry, acme_responder_http01_item(p, token));
+    }
+    else if (!strcmp(type, "tls-alpn-01")) {
+        rv = st->remove(st, p, ACME_SG_CHALLENGES, entry, ACME_TLSALPN01_ITEM);
+    }
+    else {
+        return APR_ENOTIMPL;
+    }
+    /* Drop the identifier's entry once nothing is left in it. */
+    if (rv == APR_SUCCESS
+        && st->list(st, p, ACME_SG_CHALLENGES, entry, &left) == APR_SUCCESS
+        && left->nelts == 0) {
+        st->remove(st, p, ACME_SG_CHALLENGES, entry, NULL);
+    }
+    return rv;
+}
+
+acme_responder_t *acme_responder_store(apr_pool_t *p, acme_store_t *store, const acme_logger_t *log)
+{
+    acme_responder_t *r = responder_make(p, store, log);
+    r->can = store_can;
+    r->setup = store_setup;
+    r->teardown = store_teardown;
+    return r;
+}
+
+/* ---- webroot: <dir>/.well-known/acme-challenge/<token> ---- */
+
+static int webroot_can(acme_responder_t *r, const char *type, const char *name)
+{
+    (void)r;
+    return !strcmp(type, "http-01") && !is_wildcard(name);
+}
+
+static const char *webroot_path(apr_pool_t *p, const char *dir, const char *token)
+{
+    return apr_pstrcat(p, dir, "/.well-known/acme-challenge/", token, NULL);
+}
+
+static apr_status_t webroot_setup(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                  const char *name, const char *token, const char *keyauth)
+{
+    const char *dir = r->baton, *cdir;
+    apr_status_t rv;
+
+    (void)name;
+    if (strcmp(type, "http-01")) return APR_ENOTIMPL;
+    if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
+    cdir = apr_pstrcat(p, dir, "/.well-known/acme-challenge", NULL);
+    if ((rv = acme_file_mkdirs(p, cdir, 0755)) != APR_SUCCESS) {
+        acme_log(r->log, ACME_LOG_ERR, rv, "cannot create %s", cdir);
+        return rv;
+    }
+    rv = acme_file_write_atomic(p, webroot_path(p, dir, token), keyauth, strlen(keyauth),
+                                APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
+                                | APR_FPROT_WREAD);
+    if (rv != APR_SUCCESS) {
+        acme_log(r->log, ACME_LOG_ERR, rv, "cannot write %s", webroot_path(p, dir, token));
+    }
+    return rv;
+}
+
+static apr_status_t webroot_teardown(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                     const char *name, const char *token, const char *keyauth)
+{
+    apr_status_t rv;
+    (void)name; (void)keyauth;
+    if (strcmp(type, "http-01")) return APR_ENOTIMPL;
+    if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
+    rv = apr_file_remove(webroot_path(p, r->baton, token), p);
+    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+}
+
+acme_responder_t *acme_responder_webroot(apr_pool_t *p, const char *dir, const acme_logger_t *log)
+{
+    acme_responder_t *r = responder_make(p, apr_pstrdup(p, dir), log);
+    r->can = webroot_can;
+    r->setup = webroot_setup;
+    r->teardown = webroot_teardown;
+    return r;
+}
+
+/* ---- dns-01 through a hook command ---- */
+
+static int dnscmd_can(acme_responder_t *r, const char *type, const char *name)
+{
+    (void)r;
+    return !strcmp(type, "dns-01") && !acme_is_ip(name);
+}
+
+/* Read the child's output until EOF or the deadline, keeping the first bytes. */
+static void collect_output(apr_file_t *rd, apr_time_t deadline, char *buf, apr_size_t cap,
+                           apr_size_t *used)
+{
+    char chunk[512];
+    for (;;) {
+        apr_size_t n = sizeof(chunk);
+        apr_interval_time_t left = deadline - apr_time_now();
+        apr_status_t rv;
+        if (left <= 0) return;
+        apr_file_pipe_timeout_set(rd, left);
+        rv = apr_file_read(rd, chunk, &n);
+        if (n > 0 && *used < cap) {
+            apr_size_t take = (n < cap - *used) ? n : cap - *used;
+            memcpy(buf + *used, chunk, take);
+            *used += take;
+        }
+        if (rv != APR_SUCCESS) return;  /* EOF, timeout or error */
+    }
+}
+
+/* Wait for the child until the deadline; kill it when it overstays. */
+static apr_status_t wait_child(apr_proc_t *proc, apr_time_t deadline, int *code)
+{
+    apr_exit_why_e why;
+    apr_status_t rv;
+    for (;;) {
+        rv = apr_proc_wait(proc, code, &why, APR_NOWAIT);
+        if (rv == APR_CHILD_DONE) {
+            return (why & APR_PROC_EXIT) ? APR_SUCCESS : APR_EGENERAL;
+        }
+        if (rv != APR_CHILD_NOTDONE) return rv;
+        if (apr_time_now() >= deadline) {
+            apr_proc_kill(proc, SIGKILL);
+            apr_proc_wait(proc, code, &why, APR_WAIT);
+            return APR_TIMEUP;
+        }
+        apr_sleep(apr_time_from_msec(20));
+    }
+}
+
+static const char *dns_name(apr_pool_t *p, const char *name)
+{
+    return apr_pstrcat(p, "_acme-challenge.", is_wildcard(name) ? name + 2 : name, NULL);
+}
+
+static apr_status_t dnscmd_run(acme_responder_t *r, apr_pool_t *p, const char *verb,
+                               const char *name, const char *keyauth)
+{
+    const char *cmd = r->baton;
+    const char *args[5];
+    apr_procattr_t *attr;
+    apr_file_t *rd = NULL, *wr = NULL;
+    apr_proc_t proc;
+    apr_time_t deadline = apr_time_now() + DNSCMD_TIMEOUT;
+    char out[DNSCMD_MAX_OUTPUT + 1];
+    apr_size_t used = 0;
+    int code = -1;
+    apr_status_t rv;
+
+    args[0] = cmd;
+    args[1] = verb;
+    args[2] = dns_name(p, name);
+    args[3] = acme_dns01_value(p, keyauth);
+    args[4] = NULL;
+    if (!args[3]) return APR_EINVAL;
+    if ((rv = apr_file_pipe_create_ex(&rd, &wr, APR_WRITE_BLOCK, p)) != APR_SUCCESS
+        || (rv = apr_procattr_create(&attr, p)) != APR_SUCCESS
+        || (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_ENV)) != APR_SUCCESS
+        || (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS
+        || (rv = apr_procattr_child_out_set(attr, wr, NULL)) != APR_SUCCESS
+        || (rv = apr_procattr_child_err_set(attr, wr, NULL)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_proc_create(&proc, cmd, args, NULL, attr, p);
+    apr_file_close(wr);
+    if (rv != APR_SUCCESS) {
+        apr_file_close(rd);
+        acme_log(r->log, ACME_LOG_ERR, rv, "cannot run DNS command %s", cmd);
+        return rv;
+    }
+    collect_output(rd, deadline, out, DNSCMD_MAX_OUTPUT, &used);
+    apr_file_close(rd);
+    out[used] = '\0';
+    rv = wait_child(&proc, deadline, &code);
+    if (rv == APR_SUCCESS && code == 0) return APR_SUCCESS;
+    acme_log(r->log, ACME_LOG_ERR, rv, "DNS command \"%s %s %s\" %s (exit %d)%s%s", cmd, verb,
+             args[2], rv == APR_TIMEUP ? "timed out" : "failed", code,
+             used ? ": " : "", used ? out : "");
+    return rv == APR_SUCCESS ? APR_EGENERAL : rv;
+}
+
+static apr_status_t dnscmd_setup(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                 const char *name, const char *token, const char *keyauth)
+{
+    (void)token;
+    if (strcmp(type, "dns-01")) return APR_ENOTIMPL;
+    return dnscmd_run(r, p, "setup", name, keyauth);
+}
+
+static apr_status_t dnscmd_teardown(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                    const char *name, const char *token, const char *keyauth)
+{
+    (void)token;
+    if (strcmp(type, "dns-01")) return APR_ENOTIMPL;
+    return dnscmd_run(r, p, "teardown", name, keyauth);
+}
+
+acme_responder_t *acme_responder_dnscmd(apr_pool_t *p, const char *command, const acme_logger_t *log)
+{
+    acme_responder_t *r = responder_make(p, apr_pstrdup(p, command), log);
+    r->can = dnscmd_can;
+    r->setup = dnscmd_setup;
+    r->teardown = dnscmd_teardown;
+    return r;
+}
+
+/* ---- chain ---- */
+
+typedef struct {
+    acme_responder_t **list;
+    int n;
+} chain_t;
+
+static acme_responder_t *chain_find(acme_responder_t *r, const char *type, const char *name)
+{
+    chain_t *c = r->baton;
+    int i;
+    for (i = 0; i < c->n; ++i) {
+        if (c->list[i] && c->list[i]->can(c->list[i], type, name)) return c->list[i];
+    }
+    return NULL;
+}
+
+static int chain_can(acme_responder_t *r, const char *type, const char *name)
+{
+    return chain_find(r, type, name) != NULL;
+}
+
+static apr_status_t chain_setup(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                const char *name, const char *token, const char *keyauth)
+{
+    acme_responder_t *x = chain_find(r, type, name);
+    return x ? x->setup(x, p, type, name, token, keyauth) : APR_ENOTIMPL;
+}
+
+static apr_status_t chain_teardown(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                   const char *name, const char *token, const char *keyauth)
+{
+    acme_responder_t *x = chain_find(r, type, name);
+    return x ? x->teardown(x, p, type, name, token, keyauth) : APR_ENOTIMPL;
+}
+
+acme_responder_t *acme_responder_chain(apr_pool_t *p, acme_responder_t *const *list, int n)
+{
+    chain_t *c = apr_pcalloc(p, sizeof(*c));
+    acme_responder_t *r;
+    int i;
+    c->list = apr_pcalloc(p, sizeof(*c->list) * (apr_size_t)(n > 0 ? n : 1));
+    for (i = 0; i < n; ++i) c->list[i] = list[i];
+    c->n = n;
+    r = responder_make(p, c, NULL);
+    for (i = 0; i < n && !r->log; ++i) {
+        if (list[i]) r->log = list[i]->log;
+    }
+    r->can = chain_can;
+    r->setup = chain_setup;
+    r->teardown = chain_teardown;
+    return r;
+}
