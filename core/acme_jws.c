@@ -1,1 +1,628 @@
-/* core/acme_jws.c: placeholder until implemented. */
+/* acme_jws.c: JWK export/import, RFC 7638 thumbprints, JWS signing and verification in the ACME profile. */
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/param_build.h>
+#include "acme_base64.h"
+#include "acme_json.h"
+#include "acme_jws.h"
+
+/* Limits for members of a JWS under verification (outside input). */
+#define JWS_MAX_MEMBER (1024 * 1024)
+#define RSA_MIN_BITS 2048
+#define RSA_MAX_BITS 8192
+
+/* EC curve facts used by JWK and JWS: JOSE name, OpenSSL group, coordinate size, digest. */
+typedef struct {
+    const char *crv;
+    const char *group;
+    const char *alg;
+    apr_size_t size;
+} ec_curve_t;
+
+static const ec_curve_t ec_curves[] = {
+    { "P-256", "P-256", "ES256", 32 },
+    { "P-384", "P-384", "ES384", 48 },
+};
+
+static const ec_curve_t *curve_by_crv(const char *crv)
+{
+    size_t i;
+
+    for (i = 0; crv && i < sizeof(ec_curves) / sizeof(ec_curves[0]); i++) {
+        if (!strcmp(crv, ec_curves[i].crv)) return &ec_curves[i];
+    }
+    return NULL;
+}
+
+static const ec_curve_t *curve_of(const acme_key_t *key)
+{
+    switch (acme_key_type(key)) {
+    case ACME_KEY_EC256: return &ec_curves[0];
+    case ACME_KEY_EC384: return &ec_curves[1];
+    default: return NULL;
+    }
+}
+
+static int is_rsa(const acme_key_t *key)
+{
+    return acme_key_evp(key) && EVP_PKEY_is_a(acme_key_evp(key), "RSA");
+}
+
+/* base64url of a BIGNUM parameter, big-endian, padded to pad bytes (0: minimal). */
+static apr_status_t bn_param_b64u(apr_pool_t *p, EVP_PKEY *pkey, const char *name,
+                                  apr_size_t pad, const char **out)
+{
+    BIGNUM *bn = NULL;
+    unsigned char *buf;
+    int n;
+
+    if (!EVP_PKEY_get_bn_param(pkey, name, &bn)) {
+        return APR_EGENERAL;
+    }
+    n = pad ? (int)pad : BN_num_bytes(bn);
+    if (n <= 0 || BN_num_bytes(bn) > n) {
+        BN_free(bn);
+        return APR_EGENERAL;
+    }
+    buf = apr_palloc(p, (apr_size_t)n);
+    n = BN_bn2binpad(bn, buf, n);
+    BN_free(bn);
+    if (n < 0) {
+        return APR_EGENERAL;
+    }
+    *out = acme_b64u_encode(p, buf, (apr_size_t)n);
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_jwk_public(apr_pool_t *p, const acme_key_t *key, json_t **jwk)
+{
+    EVP_PKEY *pkey = acme_key_evp(key);
+    const ec_curve_t *curve = curve_of(key);
+    const char *a, *b;
+    apr_status_t rv;
+
+    if (!pkey) {
+        return APR_EINVAL;
+    }
+    if (curve) {
+        if ((rv = bn_param_b64u(p, pkey, OSSL_PKEY_PARAM_EC_PUB_X, curve->size, &a)) != APR_SUCCESS
+            || (rv = bn_param_b64u(p, pkey, OSSL_PKEY_PARAM_EC_PUB_Y, curve->size, &b)) != APR_SUCCESS) {
+            return rv;
+        }
+        *jwk = acme_json_own(p, json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC",
+                                          "crv", curve->crv, "x", a, "y", b));
+    }
+    else if (is_rsa(key)) {
+        if ((rv = bn_param_b64u(p, pkey, OSSL_PKEY_PARAM_RSA_E, 0, &a)) != APR_SUCCESS
+            || (rv = bn_param_b64u(p, pkey, OSSL_PKEY_PARAM_RSA_N, 0, &b)) != APR_SUCCESS) {
+            return rv;
+        }
+        *jwk = acme_json_own(p, json_pack("{s:s,s:s,s:s}", "kty", "RSA", "e", a, "n", b));
+    }
+    else {
+        return APR_ENOTIMPL;
+    }
+    return *jwk ? APR_SUCCESS : APR_ENOMEM;
+}
+
+/* A required JWK member that must be a non-empty base64url string. */
+static apr_status_t jwk_member(const json_t *jwk, const char *name, const char **out)
+{
+    apr_status_t rv = acme_json_get_str(jwk, name, out);
+
+    if (rv == APR_SUCCESS && !acme_b64u_is_token(*out)) {
+        rv = APR_EINVAL;
+    }
+    return rv;
+}
+
+static const char *sha256_b64u(apr_pool_t *p, const void *data, apr_size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL)) {
+        return NULL;
+    }
+    return acme_b64u_encode(p, md, mdlen);
+}
+
+apr_status_t acme_jwk_thumbprint_json(apr_pool_t *p, const json_t *jwk, const char **b64)
+{
+    const char *kty, *a, *b, *c, *canon;
+    apr_status_t rv;
+
+    if ((rv = acme_json_get_str(jwk, "kty", &kty)) != APR_SUCCESS) {
+        return rv == APR_NOTFOUND ? APR_EINVAL : rv;
+    }
+    /* RFC 7638 §3.2: required members only, lexicographic order, no whitespace.
+     * All values are base64url or fixed names, so no JSON escaping is needed. */
+    if (!strcmp(kty, "EC")) {
+        if ((rv = acme_json_get_str(jwk, "crv", &a)) != APR_SUCCESS || !curve_by_crv(a)
+            || (rv = jwk_member(jwk, "x", &b)) != APR_SUCCESS
+            || (rv = jwk_member(jwk, "y", &c)) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+        canon = apr_psprintf(p, "{\"crv\":\"%s\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", a, b, c);
+    }
+    else if (!strcmp(kty, "RSA")) {
+        if ((rv = jwk_member(jwk, "e", &a)) != APR_SUCCESS
+            || (rv = jwk_member(jwk, "n", &b)) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+        canon = apr_psprintf(p, "{\"e\":\"%s\",\"kty\":\"RSA\",\"n\":\"%s\"}", a, b);
+    }
+    else {
+        return APR_ENOTIMPL;
+    }
+    *b64 = sha256_b64u(p, canon, strlen(canon));
+    return *b64 ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t acme_jwk_thumbprint(apr_pool_t *p, const acme_key_t *key, const char **b64)
+{
+    json_t *jwk;
+    apr_status_t rv = acme_jwk_public(p, key, &jwk);
+
+    return rv == APR_SUCCESS ? acme_jwk_thumbprint_json(p, jwk, b64) : rv;
+}
+
+/* Decode a base64url JWK member into bytes, with a size limit. */
+static apr_status_t jwk_bytes(apr_pool_t *p, const json_t *jwk, const char *name,
+                              apr_size_t max, unsigned char **out, apr_size_t *len)
+{
+    const char *s;
+    apr_status_t rv = jwk_member(jwk, name, &s);
+
+    if (rv != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (strlen(s) > (max * 4) / 3 + 4) {
+        return APR_EINVAL;
+    }
+    rv = acme_b64u_decode(p, s, strlen(s), out, len);
+    return (rv == APR_SUCCESS && *len > 0 && *len <= max) ? APR_SUCCESS : APR_EINVAL;
+}
+
+/* EVP_PKEY_fromdata for a public key of type name ("RSA", "EC") from built params. */
+static EVP_PKEY *pkey_from_params(const char *name, OSSL_PARAM_BLD *bld)
+{
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, name, NULL) : NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (ctx && EVP_PKEY_fromdata_init(ctx) > 0) {
+        if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+            pkey = NULL;
+        }
+    }
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    return pkey;
+}
+
+static apr_status_t rsa_from_jwk(apr_pool_t *p, const json_t *jwk, EVP_PKEY **pkey)
+{
+    unsigned char *nb, *eb;
+    apr_size_t nlen, elen;
+    BIGNUM *n = NULL, *e = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    int bits;
+
+    if (jwk_bytes(p, jwk, "n", RSA_MAX_BITS / 8, &nb, &nlen) != APR_SUCCESS
+        || jwk_bytes(p, jwk, "e", 8, &eb, &elen) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    n = BN_bin2bn(nb, (int)nlen, NULL);
+    e = BN_bin2bn(eb, (int)elen, NULL);
+    bits = n ? BN_num_bits(n) : 0;
+    *pkey = NULL;
+    if (e && bits >= RSA_MIN_BITS && BN_is_odd(e) && !BN_is_one(e)
+        && (bld = OSSL_PARAM_BLD_new()) != NULL
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
+        *pkey = pkey_from_params("RSA", bld);
+    }
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
+    return *pkey ? APR_SUCCESS : APR_EINVAL;
+}
+
+static apr_status_t ec_from_jwk(apr_pool_t *p, const json_t *jwk, EVP_PKEY **pkey)
+{
+    const char *crv;
+    const ec_curve_t *curve;
+    unsigned char *x, *y, *pt;
+    apr_size_t xlen, ylen;
+    OSSL_PARAM_BLD *bld;
+
+    if (acme_json_get_str(jwk, "crv", &crv) != APR_SUCCESS || !(curve = curve_by_crv(crv))
+        || jwk_bytes(p, jwk, "x", curve->size, &x, &xlen) != APR_SUCCESS
+        || jwk_bytes(p, jwk, "y", curve->size, &y, &ylen) != APR_SUCCESS
+        || xlen != curve->size || ylen != curve->size) {
+        return APR_EINVAL;
+    }
+    /* Uncompressed point 04||X||Y; OpenSSL rejects points not on the curve. */
+    pt = apr_palloc(p, 1 + 2 * curve->size);
+    pt[0] = 0x04;
+    memcpy(pt + 1, x, curve->size);
+    memcpy(pt + 1 + curve->size, y, curve->size);
+    *pkey = NULL;
+    bld = OSSL_PARAM_BLD_new();
+    if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curve->group, 0)
+        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * curve->size)) {
+        *pkey = pkey_from_params("EC", bld);
+    }
+    OSSL_PARAM_BLD_free(bld);
+    return *pkey ? APR_SUCCESS : APR_EINVAL;
+}
+
+apr_status_t acme_jwk_to_key(apr_pool_t *p, const json_t *jwk, acme_key_t **key)
+{
+    const char *kty;
+    EVP_PKEY *pkey = NULL;
+    apr_status_t rv;
+
+    if (acme_json_get_str(jwk, "kty", &kty) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (!strcmp(kty, "RSA")) {
+        rv = rsa_from_jwk(p, jwk, &pkey);
+    }
+    else if (!strcmp(kty, "EC")) {
+        rv = ec_from_jwk(p, jwk, &pkey);
+    }
+    else {
+        return APR_ENOTIMPL;
+    }
+    if (rv == APR_SUCCESS) {
+        *key = acme_key_wrap(p, pkey);
+    }
+    return rv;
+}
+
+const char *acme_jws_alg(const acme_key_t *key)
+{
+    const ec_curve_t *curve = curve_of(key);
+
+    if (curve) return curve->alg;
+    if (is_rsa(key)) return "RS256";
+    return NULL;
+}
+
+static const EVP_MD *md_for_alg(const char *alg)
+{
+    if (!strcmp(alg, "RS256") || !strcmp(alg, "ES256") || !strcmp(alg, "HS256")) return EVP_sha256();
+    if (!strcmp(alg, "ES384") || !strcmp(alg, "HS384")) return EVP_sha384();
+    if (!strcmp(alg, "HS512")) return EVP_sha512();
+    return NULL;
+}
+
+/* DER ECDSA-Sig-Value -> fixed-size R||S (RFC 7518 §3.4). */
+static apr_status_t ecdsa_der_to_raw(apr_pool_t *p, const unsigned char *der, apr_size_t derlen,
+                                     apr_size_t size, unsigned char **raw)
+{
+    const unsigned char *q = der;
+    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, (long)derlen);
+    const BIGNUM *r, *s;
+    apr_status_t rv = APR_EGENERAL;
+
+    if (!es) {
+        return rv;
+    }
+    ECDSA_SIG_get0(es, &r, &s);
+    *raw = apr_palloc(p, 2 * size);
+    if (BN_bn2binpad(r, *raw, (int)size) == (int)size
+        && BN_bn2binpad(s, *raw + size, (int)size) == (int)size) {
+        rv = APR_SUCCESS;
+    }
+    ECDSA_SIG_free(es);
+    return rv;
+}
+
+/* Fixed-size R||S -> DER, as OpenSSL's verifier wants it. */
+static apr_status_t ecdsa_raw_to_der(apr_pool_t *p, const unsigned char *raw, apr_size_t size,
+                                     unsigned char **der, apr_size_t *derlen)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(raw, (int)size, NULL);
+    BIGNUM *s = BN_bin2bn(raw + size, (int)size, NULL);
+    unsigned char *buf = NULL;
+    int n;
+
+    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
+        ECDSA_SIG_free(es);
+        BN_free(r);
+        BN_free(s);
+        return APR_ENOMEM;
+    }
+    n = i2d_ECDSA_SIG(es, &buf);
+    ECDSA_SIG_free(es);
+    if (n <= 0) {
+        return APR_EGENERAL;
+    }
+    *der = apr_pmemdup(p, buf, (apr_size_t)n);
+    *derlen = (apr_size_t)n;
+    OPENSSL_free(buf);
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_jws_signature(apr_pool_t *p, const acme_key_t *key,
+                                const char *signing_input, apr_size_t len,
+                                unsigned char **sig, apr_size_t *siglen)
+{
+    const char *alg = acme_jws_alg(key);
+    const ec_curve_t *curve = curve_of(key);
+    EVP_MD_CTX *ctx;
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    apr_status_t rv = APR_EGENERAL;
+
+    if (!alg) {
+        return APR_ENOTIMPL;
+    }
+    ctx = EVP_MD_CTX_new();
+    if (ctx && EVP_DigestSignInit(ctx, NULL, md_for_alg(alg), NULL, acme_key_evp(key)) > 0
+        && EVP_DigestSign(ctx, NULL, &n, (const unsigned char *)signing_input, len) > 0) {
+        buf = apr_palloc(p, n);
+        if (EVP_DigestSign(ctx, buf, &n, (const unsigned char *)signing_input, len) > 0) {
+            rv = APR_SUCCESS;
+        }
+    }
+    EVP_MD_CTX_free(ctx);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (curve) {
+        *siglen = 2 * curve->size;
+        return ecdsa_der_to_raw(p, buf, n, curve->size, sig);
+    }
+    *sig = buf;
+    *siglen = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_jws_hmac(apr_pool_t *p, const char *alg,
+                           const unsigned char *hkey, apr_size_t hkeylen,
+                           const char *signing_input, apr_size_t len,
+                           unsigned char **mac, apr_size_t *maclen)
+{
+    const char *digest;
+    unsigned char *buf = apr_palloc(p, EVP_MAX_MD_SIZE);
+    size_t n = 0;
+
+    if (!alg) return APR_EINVAL;
+    if (!strcmp(alg, "HS256")) digest = "SHA256";
+    else if (!strcmp(alg, "HS384")) digest = "SHA384";
+    else if (!strcmp(alg, "HS512")) digest = "SHA512";
+    else return APR_EINVAL;
+    if (!hkey || hkeylen == 0) {
+        return APR_EINVAL;
+    }
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, hkey, hkeylen,
+                   (const unsigned char *)signing_input, len, buf, EVP_MAX_MD_SIZE, &n)) {
+        return APR_EGENERAL;
+    }
+    *mac = buf;
+    *maclen = n;
+    return APR_SUCCESS;
+}
+
+/* Assemble {"protected","payload","signature"} from the encoded parts. */
+static apr_status_t flattened(apr_pool_t *p, const char *prot_b64, const char *payload_b64,
+                              const unsigned char *sig, apr_size_t siglen, json_t **jws)
+{
+    *jws = acme_json_own(p, json_pack("{s:s,s:s,s:s}", "protected", prot_b64,
+                                      "payload", payload_b64,
+                                      "signature", acme_b64u_encode(p, sig, siglen)));
+    return *jws ? APR_SUCCESS : APR_ENOMEM;
+}
+
+/* base64url of the compact serialization of a JSON object. */
+static const char *json_b64u(apr_pool_t *p, const json_t *j)
+{
+    const char *s = acme_json_dump(p, j, 0);
+
+    return s ? acme_b64u_encode(p, s, strlen(s)) : NULL;
+}
+
+apr_status_t acme_jws_sign(apr_pool_t *p, const acme_key_t *key, const char *kid,
+                           const char *nonce, const char *url, const char *payload,
+                           json_t **jws)
+{
+    const char *alg = acme_jws_alg(key), *prot_b64, *payload_b64, *input;
+    json_t *prot, *jwk = NULL;
+    unsigned char *sig;
+    apr_size_t siglen;
+    apr_status_t rv;
+
+    if (!alg || !url) {
+        return alg ? APR_EINVAL : APR_ENOTIMPL;
+    }
+    if (!kid && (rv = acme_jwk_public(p, key, &jwk)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* Jansson keeps insertion order: alg, nonce, url, kid|jwk. */
+    prot = acme_json_own(p, json_object());
+    if (!prot
+        || json_object_set_new(prot, "alg", json_string(alg))
+        || (nonce && json_object_set_new(prot, "nonce", json_string(nonce)))
+        || json_object_set_new(prot, "url", json_string(url))
+        || (kid ? json_object_set_new(prot, "kid", json_string(kid))
+                : json_object_set(prot, "jwk", jwk))) {
+        return APR_EINVAL;
+    }
+    prot_b64 = json_b64u(p, prot);
+    if (!prot_b64) {
+        return APR_EINVAL;
+    }
+    payload_b64 = payload ? acme_b64u_encode(p, payload, strlen(payload)) : "";
+    input = apr_pstrcat(p, prot_b64, ".", payload_b64, NULL);
+    rv = acme_jws_signature(p, key, input, strlen(input), &sig, &siglen);
+    return rv == APR_SUCCESS ? flattened(p, prot_b64, payload_b64, sig, siglen, jws) : rv;
+}
+
+apr_status_t acme_jws_eab(apr_pool_t *p, const char *alg, const char *kid,
+                          const unsigned char *hkey, apr_size_t hkeylen,
+                          const char *url, const json_t *account_jwk, json_t **jws)
+{
+    const char *prot_b64, *payload_b64, *input;
+    json_t *prot;
+    unsigned char *mac;
+    apr_size_t maclen;
+    apr_status_t rv;
+
+    if (!alg || !kid || !url || !account_jwk || !md_for_alg(alg) || alg[0] != 'H') {
+        return APR_EINVAL;
+    }
+    prot = acme_json_own(p, json_pack("{s:s,s:s,s:s}", "alg", alg, "kid", kid, "url", url));
+    prot_b64 = prot ? json_b64u(p, prot) : NULL;
+    payload_b64 = json_b64u(p, account_jwk);
+    if (!prot_b64 || !payload_b64) {
+        return APR_EINVAL;
+    }
+    input = apr_pstrcat(p, prot_b64, ".", payload_b64, NULL);
+    rv = acme_jws_hmac(p, alg, hkey, hkeylen, input, strlen(input), &mac, &maclen);
+    return rv == APR_SUCCESS ? flattened(p, prot_b64, payload_b64, mac, maclen, jws) : rv;
+}
+
+/* A base64url member of the flattened JWS, decoded, with a size limit. */
+static apr_status_t jws_member(apr_pool_t *p, const json_t *jws, const char *name,
+                               const char **enc, unsigned char **dec, apr_size_t *len)
+{
+    apr_size_t slen;
+
+    if (acme_json_get_str(jws, name, enc) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    slen = strlen(*enc);
+    if (slen > JWS_MAX_MEMBER) {
+        return APR_EINVAL;
+    }
+    return acme_b64u_decode(p, *enc, slen, dec, len);
+}
+
+/* Check that the key can carry alg (no algorithm substitution). */
+static int key_fits_alg(const acme_key_t *key, const char *alg)
+{
+    const ec_curve_t *curve = curve_of(key);
+
+    if (!strcmp(alg, "RS256")) {
+        return is_rsa(key) && EVP_PKEY_get_bits(acme_key_evp(key)) >= RSA_MIN_BITS;
+    }
+    return curve && !strcmp(curve->alg, alg);
+}
+
+static apr_status_t verify_sig(apr_pool_t *p, const acme_key_t *key, const char *alg,
+                               const char *input, const unsigned char *sig, apr_size_t siglen)
+{
+    const ec_curve_t *curve = curve_of(key);
+    unsigned char *der = (unsigned char *)sig;
+    apr_size_t derlen = siglen;
+    EVP_MD_CTX *ctx;
+    int ok = 0;
+
+    if (!key_fits_alg(key, alg)) {
+        return APR_EINVAL;
+    }
+    if (curve) {
+        if (siglen != 2 * curve->size
+            || ecdsa_raw_to_der(p, sig, curve->size, &der, &derlen) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+    }
+    ctx = EVP_MD_CTX_new();
+    if (ctx && EVP_DigestVerifyInit(ctx, NULL, md_for_alg(alg), NULL, acme_key_evp(key)) > 0) {
+        ok = EVP_DigestVerify(ctx, der, derlen, (const unsigned char *)input, strlen(input)) == 1;
+    }
+    EVP_MD_CTX_free(ctx);
+    return ok ? APR_SUCCESS : APR_EINVAL;
+}
+
+static apr_status_t verify_mac(apr_pool_t *p, const char *alg, const unsigned char *hkey,
+                               apr_size_t hkeylen, const char *input,
+                               const unsigned char *sig, apr_size_t siglen)
+{
+    unsigned char *mac;
+    apr_size_t maclen;
+
+    if (!hkey || acme_jws_hmac(p, alg, hkey, hkeylen, input, strlen(input), &mac, &maclen)
+        != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    return (maclen == siglen && !CRYPTO_memcmp(mac, sig, maclen)) ? APR_SUCCESS : APR_EINVAL;
+}
+
+apr_status_t acme_jws_verify(apr_pool_t *p, const json_t *jws, const acme_key_t *key,
+                             const unsigned char *hkey, apr_size_t hkeylen,
+                             const char **payload, apr_size_t *payload_len,
+                             json_t **protected_hdr)
+{
+    const char *prot_b64, *payload_b64, *sig_b64, *alg, *input;
+    unsigned char *prot, *body, *sig;
+    apr_size_t prot_len, body_len, siglen;
+    json_t *hdr, *jwk;
+    apr_status_t rv;
+
+    if (!json_is_object(jws)
+        || jws_member(p, jws, "protected", &prot_b64, &prot, &prot_len) != APR_SUCCESS
+        || jws_member(p, jws, "payload", &payload_b64, &body, &body_len) != APR_SUCCESS
+        || jws_member(p, jws, "signature", &sig_b64, &sig, &siglen) != APR_SUCCESS
+        || siglen == 0
+        || acme_json_parse(p, (const char *)prot, prot_len, &hdr, NULL) != APR_SUCCESS
+        || !json_is_object(hdr)
+        || acme_json_get_str(hdr, "alg", &alg) != APR_SUCCESS
+        || !md_for_alg(alg)
+        || (json_object_get(hdr, "jwk") && json_object_get(hdr, "kid"))) {
+        /* md_for_alg refuses "none" and every algorithm outside the profile;
+         * a header with both jwk and kid is ambiguous. */
+        return APR_EINVAL;
+    }
+    input = apr_pstrcat(p, prot_b64, ".", payload_b64, NULL);
+    if (alg[0] == 'H') {
+        rv = verify_mac(p, alg, hkey, hkeylen, input, sig, siglen);
+    }
+    else {
+        acme_key_t *hdr_key = NULL;
+        if (!key) {
+            if (acme_json_get_obj(hdr, "jwk", &jwk) != APR_SUCCESS
+                || acme_jwk_to_key(p, jwk, &hdr_key) != APR_SUCCESS) {
+                return APR_EINVAL;
+            }
+        }
+        rv = verify_sig(p, key ? key : hdr_key, alg, input, sig, siglen);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (payload) *payload = (const char *)body;
+    if (payload_len) *payload_len = body_len;
+    if (protected_hdr) *protected_hdr = hdr;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_key_authorization(apr_pool_t *p, const char *token,
+                                    const acme_key_t *account_key, const char **keyauth)
+{
+    const char *tp;
+    apr_status_t rv;
+
+    if (!acme_b64u_is_token(token)) {
+        return APR_EINVAL;
+    }
+    rv = acme_jwk_thumbprint(p, account_key, &tp);
+    if (rv == APR_SUCCESS) {
+        *keyauth = apr_pstrcat(p, token, ".", tp, NULL);
+    }
+    return rv;
+}
+
+const char *acme_dns01_value(apr_pool_t *p, const char *keyauth)
+{
+    return keyauth ? sha256_b64u(p, keyauth, strlen(keyauth)) : NULL;
+}
