@@ -1,1 +1,715 @@
-/* core/acme_ca.c: placeholder until implemented. */
+/* acme_ca.c: one ACME server: cached directory, bounded nonce pool, JWS-signed POSTs with badNonce retry, RFC 7807 problems. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <apr_uri.h>
+#include <apr_allocator.h>
+#include <openssl/evp.h>
+#include "acme_ca.h"
+#include "acme_base64.h"
+#include "acme_json.h"
+#include "acme_jws.h"
+#include "acme_time.h"
+
+#define ACME_NONCE_POOL_MAX 16      /* nonces kept per CA */
+#define ACME_NONCE_MAX_LEN 256      /* longer Replay-Nonce values are ignored */
+#define ACME_BADNONCE_TRIES 5       /* attempts of one POST while the CA says badNonce */
+#define ACME_DIR_MAX_AGE apr_time_from_sec(24 * 3600)
+#define ACME_MAX_SUBPROBLEMS 100
+#define ACME_ERR_NS "urn:ietf:params:acme:error:"
+
+struct acme_ca_t {
+    apr_pool_t *pool;               /* own allocator; used under `mutex` only after create */
+    const char *url;
+    const char *id;
+    acme_http_t *http;
+    acme_logger_t log;
+    apr_thread_mutex_t *mutex;      /* directory, nonces, pool allocations */
+    apr_thread_mutex_t *acct_mutex; /* account setup */
+    json_t *dir;
+    apr_time_t dir_fetched;
+    /* Nonce ring: newest taken first (least likely expired); oldest dropped when full. */
+    char nonces[ACME_NONCE_POOL_MAX][ACME_NONCE_MAX_LEN + 1];
+    int nonce_start, nonce_count;
+    const char *acct_verified;
+};
+
+/* ---- problems ---------------------------------------------------------- */
+
+static acme_problem_t *problem_make(apr_pool_t *p, const char *type, int status, const char *detail)
+{
+    acme_problem_t *prob = apr_pcalloc(p, sizeof(*prob));
+
+    prob->type = type ? type : "about:blank";
+    prob->status = status;
+    prob->detail = detail;
+    prob->subproblems = apr_array_make(p, 0, sizeof(acme_problem_t *));
+    return prob;
+}
+
+static void problem_fill(apr_pool_t *p, acme_problem_t *prob, const json_t *obj, int with_subs);
+
+static void problem_subs(apr_pool_t *p, acme_problem_t *prob, const json_t *arr)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(arr, i, item) {
+        acme_problem_t *sub;
+        if (i >= ACME_MAX_SUBPROBLEMS) {
+            break;
+        }
+        if (!json_is_object(item)) {
+            continue;
+        }
+        sub = problem_make(p, NULL, prob->status, NULL);
+        problem_fill(p, sub, item, 0);
+        APR_ARRAY_PUSH(prob->subproblems, acme_problem_t *) = sub;
+    }
+}
+
+static void problem_fill(apr_pool_t *p, acme_problem_t *prob, const json_t *obj, int with_subs)
+{
+    const char *s;
+    json_t *j;
+    json_int_t st;
+
+    if (acme_json_get_str(obj, "type", &s) == APR_SUCCESS && *s) {
+        prob->type = s;
+    }
+    if (acme_json_get_str(obj, "detail", &s) == APR_SUCCESS) {
+        prob->detail = s;
+    }
+    if (prob->status == 0 && acme_json_get_int(obj, "status", &st) == APR_SUCCESS
+        && st >= 100 && st <= 599) {
+        prob->status = (int)st;
+    }
+    if (acme_json_get_obj(obj, "identifier", &j) == APR_SUCCESS
+        && acme_json_get_str(j, "value", &s) == APR_SUCCESS) {
+        prob->identifier = s;
+    }
+    if (with_subs && acme_json_get_arr(obj, "subproblems", &j) == APR_SUCCESS) {
+        problem_subs(p, prob, j);
+    }
+}
+
+/* A malformed document still yields a usable *prob (type about:blank, detail
+ * saying so) besides the APR_EINVAL, so callers can always report it. */
+apr_status_t acme_problem_parse(apr_pool_t *p, const char *body, apr_size_t len,
+                                int status, acme_problem_t **pprob)
+{
+    acme_problem_t *prob = problem_make(p, NULL, status, NULL);
+    const char *err = NULL;
+    json_t *obj = NULL;
+
+    *pprob = prob;
+    if (!body || acme_json_parse(p, body, len, &obj, &err) != APR_SUCCESS || !json_is_object(obj)) {
+        prob->detail = apr_psprintf(p, "malformed problem document%s%s", err ? ": " : "",
+                                    err ? err : "");
+        return APR_EINVAL;
+    }
+    problem_fill(p, prob, obj, 1);
+    return APR_SUCCESS;
+}
+
+/* Control characters from the CA must not split or forge log lines. */
+static const char *printable(apr_pool_t *p, const char *s)
+{
+    char *out, *o;
+
+    if (!s) {
+        return "";
+    }
+    out = o = apr_pstrdup(p, s);
+    for (; *o; ++o) {
+        if ((unsigned char)*o < 0x20 || *o == 0x7f) {
+            *o = ' ';
+        }
+    }
+    return out;
+}
+
+const char *acme_problem_str(apr_pool_t *p, const acme_problem_t *prob)
+{
+    const char *s;
+    int i;
+
+    if (!prob) {
+        return "no problem";
+    }
+    s = apr_pstrcat(p, printable(p, prob->type), ": ", printable(p, prob->detail), NULL);
+    if (prob->status) {
+        s = apr_psprintf(p, "%s (status %d)", s, prob->status);
+    }
+    for (i = 0; prob->subproblems && i < prob->subproblems->nelts; ++i) {
+        const acme_problem_t *sub = APR_ARRAY_IDX(prob->subproblems, i, const acme_problem_t *);
+        s = apr_pstrcat(p, s, " [", printable(p, sub->identifier ? sub->identifier : "?"), ": ",
+                        printable(p, sub->type), ": ", printable(p, sub->detail), "]", NULL);
+    }
+    return s;
+}
+
+int acme_problem_is(const acme_problem_t *prob, const char *name)
+{
+    size_t n = sizeof(ACME_ERR_NS) - 1;
+
+    return prob && prob->type && name && !strncmp(prob->type, ACME_ERR_NS, n)
+           && !strcmp(prob->type + n, name);
+}
+
+static acme_problem_t *transport_problem(apr_pool_t *p, const char *err)
+{
+    return problem_make(p, "urn:mod_acme:transport", 0, err ? err : "request failed");
+}
+
+static int is_json_type(const char *ct)
+{
+    return ct && (!strcmp(ct, "application/json") || !strcmp(ct, "application/problem+json"));
+}
+
+static void set_retry_after(const acme_http_response_t *resp, acme_problem_t *prob)
+{
+    const char *v = apr_table_get(resp->headers, "Retry-After");
+    apr_interval_time_t delay;
+
+    if ((resp->status == 429 || resp->status == 503) && v
+        && acme_retry_after_parse(v, apr_time_now(), &delay) == APR_SUCCESS) {
+        prob->retry_after = delay;
+    }
+}
+
+/* The problem an error response (>= 400) stands for. */
+static acme_problem_t *response_problem(apr_pool_t *p, const char *url,
+                                        const acme_http_response_t *resp)
+{
+    acme_problem_t *prob;
+
+    if (is_json_type(resp->content_type)) {
+        acme_problem_parse(p, resp->body, resp->body_len, resp->status, &prob);
+    }
+    else {
+        prob = problem_make(p, NULL, resp->status,
+                            apr_psprintf(p, "HTTP %d from %s (content type %s)", resp->status,
+                                         url, resp->content_type ? resp->content_type : "none"));
+    }
+    if (!prob->detail || !*prob->detail) {
+        prob->detail = apr_psprintf(p, "HTTP %d from %s", resp->status, url);
+    }
+    set_retry_after(resp, prob);
+    return prob;
+}
+
+/* ---- the CA object ------------------------------------------------------ */
+
+static const char *make_id(apr_pool_t *p, const char *url)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    apr_uri_t uri;
+    const char *host = "ca";
+    char *id, *s;
+
+    memset(&uri, 0, sizeof(uri));
+    if (apr_uri_parse(p, url, &uri) == APR_SUCCESS && uri.hostname && *uri.hostname) {
+        host = uri.port_str && *uri.port_str
+               ? apr_pstrcat(p, uri.hostname, "_", uri.port_str, NULL) : uri.hostname;
+    }
+    id = apr_pstrdup(p, host);
+    for (s = id; *s; ++s) {
+        *s = (char)apr_tolower(*s);
+        if (!apr_isalnum(*s) && *s != '.' && *s != '-' && *s != '_') {
+            *s = '_';
+        }
+    }
+    if (!EVP_Digest(url, strlen(url), md, &mdlen, EVP_sha256(), NULL) || mdlen < 4) {
+        return id;
+    }
+    return apr_psprintf(p, "%s-%02x%02x%02x%02x", id, md[0], md[1], md[2], md[3]);
+}
+
+static int is_http_url(const char *s)
+{
+    return s && (!strncmp(s, "https://", 8) || !strncmp(s, "http://", 7)) && !strpbrk(s, " \t\r\n");
+}
+
+apr_status_t acme_ca_create(apr_pool_t *p, const char *directory_url, acme_http_t *http,
+                            const acme_logger_t *log, acme_ca_t **pca)
+{
+    apr_allocator_t *alloc;
+    apr_pool_t *pool;
+    acme_ca_t *ca;
+    apr_status_t rv;
+
+    *pca = NULL;
+    if (!is_http_url(directory_url) || !http) {
+        return APR_EINVAL;
+    }
+    /* An own allocator: this pool is used later from any thread (under the
+     * mutex) without racing allocations in the caller's pool. */
+    rv = apr_allocator_create(&alloc);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_pool_create_ex(&pool, p, NULL, alloc);
+    if (rv != APR_SUCCESS) {
+        apr_allocator_destroy(alloc);
+        return rv;
+    }
+    apr_allocator_owner_set(alloc, pool);
+    ca = apr_pcalloc(pool, sizeof(*ca));
+    ca->pool = pool;
+    ca->url = apr_pstrdup(pool, directory_url);
+    ca->id = make_id(pool, directory_url);
+    ca->http = http;
+    if (log) {
+        ca->log = *log;
+    }
+    if ((rv = apr_thread_mutex_create(&ca->mutex, APR_THREAD_MUTEX_DEFAULT, pool)) != APR_SUCCESS
+        || (rv = apr_thread_mutex_create(&ca->acct_mutex, APR_THREAD_MUTEX_DEFAULT, pool)) != APR_SUCCESS) {
+        apr_pool_destroy(pool);
+        return rv;
+    }
+    *pca = ca;
+    return APR_SUCCESS;
+}
+
+const char *acme_ca_url(const acme_ca_t *ca)
+{
+    return ca->url;
+}
+
+const char *acme_ca_id(const acme_ca_t *ca)
+{
+    return ca->id;
+}
+
+/* ---- nonces ------------------------------------------------------------- */
+
+static int nonce_valid(const char *nonce)
+{
+    return nonce && strlen(nonce) <= ACME_NONCE_MAX_LEN && acme_b64u_is_token(nonce);
+}
+
+void acme_ca_nonce_put(acme_ca_t *ca, const char *nonce)
+{
+    int idx;
+
+    if (!nonce_valid(nonce)) {
+        return;
+    }
+    apr_thread_mutex_lock(ca->mutex);
+    idx = (ca->nonce_start + ca->nonce_count) % ACME_NONCE_POOL_MAX;
+    if (ca->nonce_count == ACME_NONCE_POOL_MAX) {
+        ca->nonce_start = (ca->nonce_start + 1) % ACME_NONCE_POOL_MAX;
+    }
+    else {
+        ++ca->nonce_count;
+    }
+    apr_cpystrn(ca->nonces[idx], nonce, sizeof(ca->nonces[idx]));
+    apr_thread_mutex_unlock(ca->mutex);
+}
+
+static const char *nonce_pop(acme_ca_t *ca, apr_pool_t *p)
+{
+    const char *nonce = NULL;
+    int idx;
+
+    apr_thread_mutex_lock(ca->mutex);
+    if (ca->nonce_count > 0) {
+        idx = (ca->nonce_start + ca->nonce_count - 1) % ACME_NONCE_POOL_MAX;
+        nonce = apr_pstrdup(p, ca->nonces[idx]);
+        --ca->nonce_count;
+    }
+    apr_thread_mutex_unlock(ca->mutex);
+    return nonce;
+}
+
+static void keep_nonce(acme_ca_t *ca, const acme_http_response_t *resp)
+{
+    acme_ca_nonce_put(ca, apr_table_get(resp->headers, "Replay-Nonce"));
+}
+
+static apr_status_t fresh_nonce(acme_ca_t *ca, apr_pool_t *p, const char **nonce,
+                                acme_problem_t **prob)
+{
+    acme_http_response_t *resp;
+    const char *url, *err = NULL, *v;
+    apr_status_t rv;
+
+    rv = acme_ca_directory(ca, p, NULL, prob);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    url = acme_ca_endpoint(ca, "newNonce");
+    rv = acme_http_request(ca->http, p, "HEAD", url, NULL, NULL, 0, &resp, &err);
+    if (rv != APR_SUCCESS) {
+        *prob = transport_problem(p, err);
+        return rv;
+    }
+    v = apr_table_get(resp->headers, "Replay-Nonce");
+    if ((resp->status != 200 && resp->status != 204) || !nonce_valid(v)) {
+        *prob = problem_make(p, "urn:mod_acme:transport", resp->status,
+                             apr_psprintf(p, "HEAD %s: no valid Replay-Nonce (status %d)", url, resp->status));
+        acme_log(&ca->log, ACME_LOG_INFO, APR_EGENERAL, "%s", (*prob)->detail);
+        return APR_EGENERAL;
+    }
+    *nonce = apr_pstrdup(p, v);
+    return APR_SUCCESS;
+}
+
+static apr_status_t take_nonce(acme_ca_t *ca, apr_pool_t *p, const char **nonce, acme_problem_t **prob)
+{
+    *nonce = nonce_pop(ca, p);
+    return *nonce ? APR_SUCCESS : fresh_nonce(ca, p, nonce, prob);
+}
+
+apr_status_t acme_ca_nonce_take(acme_ca_t *ca, apr_pool_t *p, const char **nonce)
+{
+    acme_problem_t *prob = NULL;
+
+    return take_nonce(ca, p, nonce, &prob);
+}
+
+/* ---- directory ---------------------------------------------------------- */
+
+static const char *const required_endpoints[] = { "newNonce", "newAccount", "newOrder", NULL };
+static const char *const optional_endpoints[] = { "revokeCert", "keyChange", "renewalInfo", "newAuthz", NULL };
+
+static const char *check_directory(apr_pool_t *p, const json_t *dir)
+{
+    const char *s;
+    json_t *meta;
+    apr_status_t rv;
+    int i;
+
+    if (!json_is_object(dir)) {
+        return "not a JSON object";
+    }
+    for (i = 0; required_endpoints[i]; ++i) {
+        if (acme_json_get_str(dir, required_endpoints[i], &s) != APR_SUCCESS || !is_http_url(s)) {
+            return apr_psprintf(p, "\"%s\" is missing or not an http(s) URL", required_endpoints[i]);
+        }
+    }
+    for (i = 0; optional_endpoints[i]; ++i) {
+        rv = acme_json_get_str(dir, optional_endpoints[i], &s);
+        if (rv != APR_NOTFOUND && (rv != APR_SUCCESS || !is_http_url(s))) {
+            return apr_psprintf(p, "\"%s\" is not an http(s) URL", optional_endpoints[i]);
+        }
+    }
+    rv = acme_json_get_obj(dir, "meta", &meta);
+    if (rv == APR_EINVAL) {
+        return "\"meta\" is not an object";
+    }
+    return NULL;
+}
+
+static apr_status_t fetch_directory(acme_ca_t *ca, apr_pool_t *p, json_t **out, acme_problem_t **prob)
+{
+    acme_http_response_t *resp;
+    const char *why;
+    json_t *dir;
+    apr_status_t rv;
+
+    rv = acme_ca_get_json(ca, p, ca->url, &resp, &dir, prob);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (resp->status != 200 || (why = check_directory(p, dir)) != NULL) {
+        why = resp->status != 200 ? apr_psprintf(p, "status %d", resp->status) : why;
+        *prob = problem_make(p, "urn:mod_acme:badDirectory", resp->status,
+                             apr_psprintf(p, "invalid ACME directory at %s: %s", ca->url, why));
+        acme_log(&ca->log, ACME_LOG_INFO, APR_EINVAL, "%s", (*prob)->detail);
+        return APR_EINVAL;
+    }
+    *out = dir;
+    return APR_SUCCESS;
+}
+
+/* Installs a fetched directory. Earlier ones stay referenced by the CA's
+ * pool: other threads may still hold pointers into them. */
+static void install_directory(acme_ca_t *ca, json_t *dir)
+{
+    apr_thread_mutex_lock(ca->mutex);
+    ca->dir = acme_json_own(ca->pool, json_incref(dir));
+    ca->dir_fetched = apr_time_now();
+    apr_thread_mutex_unlock(ca->mutex);
+}
+
+static json_t *current_directory(acme_ca_t *ca, int *stale)
+{
+    json_t *dir;
+
+    apr_thread_mutex_lock(ca->mutex);
+    dir = ca->dir;
+    *stale = !dir || apr_time_now() - ca->dir_fetched > ACME_DIR_MAX_AGE;
+    apr_thread_mutex_unlock(ca->mutex);
+    return dir;
+}
+
+apr_status_t acme_ca_directory(acme_ca_t *ca, apr_pool_t *p, json_t **pdir, acme_problem_t **pprob)
+{
+    acme_problem_t *prob = NULL;
+    json_t *dir, *fresh;
+    apr_status_t rv;
+    int stale;
+
+    if (pprob) {
+        *pprob = NULL;
+    }
+    dir = current_directory(ca, &stale);
+    if (stale) {
+        /* Fetched without the lock held: nonce traffic goes on meanwhile. */
+        rv = fetch_directory(ca, p, &fresh, &prob);
+        if (rv == APR_SUCCESS) {
+            install_directory(ca, fresh);
+            dir = current_directory(ca, &stale);
+        }
+        else if (!dir) {
+            if (pprob) {
+                *pprob = prob;
+            }
+            return rv;
+        }
+    }
+    if (pdir) {
+        *pdir = dir;
+    }
+    return APR_SUCCESS;
+}
+
+/* The directory when already fetched, else one attempt to fetch it. */
+static json_t *directory_now(acme_ca_t *ca)
+{
+    apr_pool_t *tmp;
+    json_t *dir = NULL;
+    int stale;
+
+    dir = current_directory(ca, &stale);
+    if (dir) {
+        return dir;
+    }
+    if (apr_pool_create_unmanaged_ex(&tmp, NULL, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    acme_ca_directory(ca, tmp, &dir, NULL);
+    apr_pool_destroy(tmp);
+    return dir;
+}
+
+const char *acme_ca_endpoint(acme_ca_t *ca, const char *name)
+{
+    const char *s = NULL;
+
+    if (acme_json_get_str(directory_now(ca), name, &s) != APR_SUCCESS) {
+        return NULL;
+    }
+    return s;
+}
+
+static json_t *directory_meta(acme_ca_t *ca)
+{
+    json_t *meta = NULL;
+
+    acme_json_get_obj(directory_now(ca), "meta", &meta);
+    return meta;
+}
+
+const char *acme_ca_terms(acme_ca_t *ca)
+{
+    const char *s = NULL;
+
+    if (acme_json_get_str(directory_meta(ca), "termsOfService", &s) != APR_SUCCESS || !*s) {
+        return NULL;
+    }
+    return s;
+}
+
+int acme_ca_eab_required(acme_ca_t *ca)
+{
+    int b = 0;
+
+    acme_json_get_bool(directory_meta(ca), "externalAccountRequired", &b);
+    return b;
+}
+
+int acme_ca_has_profile(acme_ca_t *ca, const char *profile)
+{
+    json_t *profiles = NULL;
+
+    if (!profile || acme_json_get_obj(directory_meta(ca), "profiles", &profiles) != APR_SUCCESS) {
+        return 0;
+    }
+    return json_object_get(profiles, profile) != NULL;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static void log_problem(acme_ca_t *ca, apr_pool_t *p, acme_log_level_e level, const char *method,
+                        const char *url, const acme_problem_t *prob)
+{
+    if (acme_log_enabled(&ca->log, level)) {
+        acme_log(&ca->log, level, APR_EGENERAL, "%s %s failed: %s", method, url,
+                 acme_problem_str(p, prob));
+    }
+}
+
+static apr_status_t post_once(acme_ca_t *ca, apr_pool_t *p, const char *url, const acme_key_t *key,
+                              const char *kid, const char *payload, acme_http_response_t **resp,
+                              acme_problem_t **prob)
+{
+    const char *nonce, *body, *err = NULL;
+    json_t *jws;
+    apr_status_t rv;
+
+    rv = take_nonce(ca, p, &nonce, prob);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = acme_jws_sign(p, key, kid, nonce, url, payload, &jws);
+    if (rv != APR_SUCCESS || !(body = acme_json_dump(p, jws, 0))) {
+        *prob = problem_make(p, "urn:mod_acme:internal", 0,
+                             apr_psprintf(p, "cannot sign the request to %s", url));
+        return rv != APR_SUCCESS ? rv : APR_ENOMEM;
+    }
+    rv = acme_http_request(ca->http, p, "POST", url, "application/jose+json", body,
+                           strlen(body), resp, &err);
+    if (rv != APR_SUCCESS) {
+        *prob = transport_problem(p, err);
+        return rv;
+    }
+    keep_nonce(ca, *resp);
+    if ((*resp)->status >= 400) {
+        *prob = response_problem(p, url, *resp);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_ca_post(acme_ca_t *ca, apr_pool_t *p, const char *url,
+                          const acme_key_t *key, const char *kid, const char *payload,
+                          acme_http_response_t **resp, acme_problem_t **prob)
+{
+    apr_status_t rv = APR_EGENERAL;
+    int attempt;
+
+    *resp = NULL;
+    *prob = NULL;
+    if (!url || !key) {
+        *prob = problem_make(p, "urn:mod_acme:internal", 0, "POST without URL or key");
+        return APR_EINVAL;
+    }
+    for (attempt = 1; attempt <= ACME_BADNONCE_TRIES; ++attempt) {
+        *resp = NULL;
+        rv = post_once(ca, p, url, key, kid, payload, resp, prob);
+        if (rv != APR_EGENERAL || !*resp || !acme_problem_is(*prob, "badNonce")) {
+            break;
+        }
+        if (attempt < ACME_BADNONCE_TRIES) {
+            log_problem(ca, p, ACME_LOG_DEBUG, "POST (retrying)", url, *prob);
+        }
+    }
+    if (rv == APR_EGENERAL && *resp) {
+        log_problem(ca, p, ACME_LOG_INFO, "POST", url, *prob);
+    }
+    return rv;
+}
+
+/* The JSON object of a successful response. */
+static apr_status_t response_json(acme_ca_t *ca, apr_pool_t *p, const char *method, const char *url,
+                                  const acme_http_response_t *resp, json_t **json,
+                                  acme_problem_t **prob)
+{
+    const char *err = NULL, *why = NULL;
+
+    if (resp->status < 200 || resp->status > 299) {
+        why = apr_psprintf(p, "unexpected status %d", resp->status);
+    }
+    else if (!resp->content_type || strcmp(resp->content_type, "application/json")) {
+        why = apr_psprintf(p, "content type %s instead of application/json",
+                           resp->content_type ? resp->content_type : "(none)");
+    }
+    else if (acme_json_parse(p, resp->body, resp->body_len, json, &err) != APR_SUCCESS) {
+        why = apr_psprintf(p, "malformed JSON: %s", err ? err : "parse error");
+    }
+    else if (!json_is_object(*json)) {
+        why = "JSON is not an object";
+    }
+    if (why) {
+        *json = NULL;
+        *prob = problem_make(p, "urn:mod_acme:malformed", resp->status,
+                             apr_psprintf(p, "%s %s: %s", method, url, why));
+        acme_log(&ca->log, ACME_LOG_INFO, APR_EINVAL, "%s", (*prob)->detail);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_ca_post_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
+                               const acme_key_t *key, const char *kid, const char *payload,
+                               acme_http_response_t **resp, json_t **json, acme_problem_t **prob)
+{
+    apr_status_t rv;
+
+    *json = NULL;
+    rv = acme_ca_post(ca, p, url, key, kid, payload, resp, prob);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return response_json(ca, p, "POST", url, *resp, json, prob);
+}
+
+apr_status_t acme_ca_get_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
+                              acme_http_response_t **resp, json_t **json, acme_problem_t **prob)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+
+    *json = NULL;
+    *prob = NULL;
+    rv = acme_http_request(ca->http, p, "GET", url, NULL, NULL, 0, resp, &err);
+    if (rv != APR_SUCCESS) {
+        *prob = transport_problem(p, err);
+        return rv;
+    }
+    keep_nonce(ca, *resp);
+    if ((*resp)->status >= 400) {
+        *prob = response_problem(p, url, *resp);
+        log_problem(ca, p, ACME_LOG_INFO, "GET", url, *prob);
+        return APR_EGENERAL;
+    }
+    return response_json(ca, p, "GET", url, *resp, json, prob);
+}
+
+/* ---- account serialization --------------------------------------------- */
+
+apr_status_t acme_ca_account_lock(acme_ca_t *ca)
+{
+    return apr_thread_mutex_lock(ca->acct_mutex);
+}
+
+void acme_ca_account_unlock(acme_ca_t *ca)
+{
+    apr_thread_mutex_unlock(ca->acct_mutex);
+}
+
+const char *acme_ca_account_verified(acme_ca_t *ca)
+{
+    const char *url;
+
+    apr_thread_mutex_lock(ca->mutex);
+    url = ca->acct_verified;
+    apr_thread_mutex_unlock(ca->mutex);
+    return url;
+}
+
+void acme_ca_account_set_verified(acme_ca_t *ca, const char *url)
+{
+    apr_thread_mutex_lock(ca->mutex);
+    if (!url) {
+        ca->acct_verified = NULL;
+    }
+    else if (!ca->acct_verified || strcmp(ca->acct_verified, url)) {
+        ca->acct_verified = apr_pstrdup(ca->pool, url);
+    }
+    apr_thread_mutex_unlock(ca->mutex);
+}

@@ -68,4 +68,12 @@ apr_status_t acme_ca_post_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
 apr_status_t acme_ca_get_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
                               acme_http_response_t **resp, json_t **json, acme_problem_t **prob);
 
+/* Serializes account setup per CA across threads (acme_account_ensure). */
+apr_status_t acme_ca_account_lock(acme_ca_t *ca);
+void acme_ca_account_unlock(acme_ca_t *ca);
+/* URL of the account already confirmed with this CA in this process (NULL:
+ * none); set under the account lock. */
+const char *acme_ca_account_verified(acme_ca_t *ca);
+void acme_ca_account_set_verified(acme_ca_t *ca, const char *url);
+
 #endif
