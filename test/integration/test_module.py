@@ -1,0 +1,535 @@
+"""Integration tests of mod_acme in a real httpd (Debian's apache2) against a real CA (Pebble): issuance, serving, renewal, activation, failures, config errors and hostile challenge requests."""
+import base64
+import json
+import os
+import re
+import secrets
+import socket
+import stat
+import threading
+import time
+from datetime import datetime
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from fixtures.httpd import (cert_key_type, cert_names, verify_chain, wait_for)
+
+ISSUE_TIMEOUT = 180      # generous: never assert speed
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+# -- helpers ---------------------------------------------------------------------
+
+def serial_hex(cert):
+    return format(cert.serial_number, "x")
+
+
+def is_pebble(cert):
+    """Issued by Pebble (not the module's self-signed fallback)."""
+    return cert.issuer != cert.subject and "Pebble" in cert.issuer.rfc4514_string()
+
+
+def wait_served(h, name, names, key_type=None, not_serial=None, timeout=ISSUE_TIMEOUT):
+    """Waits until SNI=name gets a Pebble certificate covering names (of
+    key_type when given, with another serial than not_serial); returns it."""
+    want = {n.lower() for n in names}
+
+    def ok():
+        c = h.served_cert(name, key_type=key_type)
+        if not is_pebble(c) or not want <= cert_names(c):
+            return None
+        if key_type and cert_key_type(c) != ("rsa" if key_type.startswith("rsa") else "ec"):
+            return None
+        if not_serial is not None and c.serial_number == not_serial:
+            return None
+        return c
+    try:
+        return wait_for(ok, timeout, interval=1, what=f"a Pebble certificate for {name}")
+    except AssertionError:
+        print(h.error_log_tail(60))
+        raise
+
+
+def same_serial(status_serial, cert):
+    return int(str(status_serial).replace(":", ""), 16) == cert.serial_number
+
+
+def find_domain(status, name):
+    for d in status.get("domains", []):
+        if d.get("name") == name:
+            return d
+    return None
+
+
+def domain_state(h, name):
+    d = h.domain_status(name)
+    return d.get("state") if d else None
+
+
+def check_rfc3339(value, what):
+    assert isinstance(value, str) and RFC3339.match(value), f"{what} is not RFC 3339: {value!r}"
+
+
+def parse_rfc3339(value):
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def leaf_of(path):
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def pebble_issued(pebble):
+    """(serial, order) of every certificate Pebble logged as issued."""
+    return re.findall(r"Issued certificate serial (\S+) for order (\S+)", pebble.log())
+
+
+class TcpForwarder:
+    """Forwards 127.0.0.1:port to 127.0.0.1:target once started: a CA that
+    is 'down' (connection refused) until start() is called."""
+
+    def __init__(self, port, target):
+        self.port, self.target = port, target
+        self.sock = None
+        self.stopping = False
+
+    def start(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(64)
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=10)
+            except OSError:
+                client.close()
+                continue
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self):
+        self.stopping = True
+        if self.sock:
+            self.sock.close()
+
+
+# -- 1. first start: three domains, dual certificates, status, store --------------
+
+ONE = ["one.test", "www.one.test"]                 # vhost-implicit ACMEDomain
+THREE = ["b1.test", "b2.test", "b3.test"]          # ACMEDomain with 3 names
+SET = ["c.test", "www.c.test"]                     # <ACMEDomainSet> with 2 key types
+
+
+def three_domain_httpd(httpd):
+    httpd.ssl_vhost(ONE[0], ONE[1:], body="ACMEDomain")
+    httpd.add("ACMEDomain " + " ".join(THREE))
+    httpd.ssl_vhost(THREE[0], THREE[1:], body="")
+    httpd.add(f"<ACMEDomainSet {' '.join(SET)}>", "  ACMEKeyType rsa2048 ec256",
+              "</ACMEDomainSet>")
+    httpd.ssl_vhost(SET[0], SET[1:], body="")
+    return httpd
+
+
+@pytest.fixture
+def three(httpd, pebble):
+    """httpd with the three domains, started, every name served by Pebble."""
+    three_domain_httpd(httpd)
+    rc, out = httpd.configtest()
+    assert rc == 0, out
+    httpd.start()
+    for names in (ONE, THREE):
+        for n in names:
+            wait_served(httpd, n, names)
+    for kt in ("rsa", "ec"):
+        for n in SET:
+            wait_served(httpd, n, SET, key_type=kt)
+    return httpd
+
+
+def test_first_start_serves_every_vhost_without_restart(three, pebble):
+    h = three  # the test never restarts httpd: the module activates by itself
+    roots = pebble.roots_pem(0)
+    for names in (ONE, THREE, SET):
+        for n in names:
+            chain = h.served_chain(n)
+            assert cert_names(chain[0]) >= set(names), (n, cert_names(chain[0]))
+            ok, out = verify_chain(chain, roots)
+            assert ok, f"{n}: served chain does not verify to Pebble's root: {out}"
+
+
+def test_dual_certificates_by_key_type(three, pebble):
+    h = three
+    rsa = h.served_cert(SET[0], key_type="rsa")
+    ec = h.served_cert(SET[0], key_type="ec")
+    assert cert_key_type(rsa) == "rsa" and cert_key_type(ec) == "ec"
+    assert rsa.serial_number != ec.serial_number
+    for c in (rsa, ec):
+        assert is_pebble(c) and cert_names(c) >= set(SET)
+    roots = pebble.roots_pem(0)
+    for kt in ("rsa", "ec"):
+        chain = h.served_chain(SET[1], key_type=kt)
+        assert cert_key_type(chain[0]) == kt
+        ok, out = verify_chain(chain, roots)
+        assert ok, out
+    # Single-type domains serve their ec256 certificate to any client.
+    assert cert_key_type(h.served_cert(ONE[0])) == "ec"
+
+
+def test_status_json(three, pebble):
+    h = three
+    st = h.status_json()
+    assert isinstance(st.get("version"), str) and st["version"]
+    ids = {d.get("name") for d in st["domains"]}
+    assert {ONE[0], THREE[0], SET[0]} <= ids, ids
+    for names, kts in ((ONE, ["ec256"]), (THREE, ["ec256"]), (SET, ["rsa2048", "ec256"])):
+        d = find_domain(st, names[0])
+        assert d["state"] == "valid", d
+        assert [n.lower() for n in d["names"]] == names, d["names"]
+        assert d["ca"] == pebble.directory_url
+        assert d.get("staged") is False
+        assert not d.get("last_error"), d.get("last_error")
+        certs = d["certificates"]
+        assert sorted(c["key_type"] for c in certs) == sorted(kts), certs
+        for c in certs:
+            served = h.served_cert(names[0], key_type=c["key_type"] if len(kts) > 1 else None)
+            assert same_serial(c["serial"], served), (c, serial_hex(served))
+            check_rfc3339(c["not_before"], "not_before")
+            check_rfc3339(c["not_after"], "not_after")
+            assert "CN=" in c["issuer"] and "Pebble" in c["issuer"]
+            assert c["sha256_fingerprint"].lower().replace(":", "") == \
+                served.fingerprint(hashes.SHA256()).hex()
+        assert d["renewal"]["source"] in ("ari", "window")
+        check_rfc3339(d["renewal"]["at"], "renewal.at")
+        assert parse_rfc3339(d["renewal"]["at"]) < parse_rfc3339(certs[0]["not_after"])
+    # One domain per URL.
+    one = h.status_json(ONE[0])
+    if "domains" in one:
+        assert [d["name"] for d in one["domains"]] == [ONE[0]]
+    else:
+        assert one["name"] == ONE[0] and one["state"] == "valid"
+
+
+def test_status_html_and_server_status(three):
+    h = three
+    status, hdrs, body = h.request("/acme-status", "admin.test", port=h.admin_port,
+                                   headers={"Accept": "text/html"})
+    assert status == 200 and hdrs.get("content-type", "").startswith("text/html")
+    assert ONE[0] in body.decode(errors="replace")
+    status, hdrs, body = h.request("/server-status", "admin.test", port=h.admin_port)
+    assert status == 200
+    assert "acme" in body.decode(errors="replace").lower()
+
+
+def test_store_layout_and_modes(three):
+    h = three
+    domains = h.store_path("domains")
+    st = os.stat(domains)
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) & 0o077 == 0, \
+        f"domains/ must be root-only, is {oct(st.st_mode)} uid {st.st_uid}"
+    for names, kts in ((ONE, ["ec256"]), (THREE, ["ec256"]), (SET, ["rsa2048", "ec256"])):
+        d = domains / names[0]
+        for f in ["fullchain.pem", "privkey.pem"] + \
+                 [f"fullchain.{k}.pem" for k in kts] + [f"privkey.{k}.pem" for k in kts]:
+            assert (d / f).is_file(), f"missing {d / f}"
+        for f in d.glob("privkey*.pem"):
+            assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, f"{f} mode {oct(os.stat(f).st_mode)}"
+        # fullchain.pem is the first key type's; the served leaf is in the store.
+        assert (d / "fullchain.pem").read_bytes() == (d / f"fullchain.{kts[0]}.pem").read_bytes()
+        for kt in kts:
+            served = h.served_cert(names[0], key_type=kt if len(kts) > 1 else None)
+            assert leaf_of(d / f"fullchain.{kt}.pem").serial_number == served.serial_number
+    # No private key material anywhere in the logs or the status.
+    text = h.error_log() + json.dumps(h.status_json())
+    assert "PRIVATE KEY" not in text
+
+
+def test_normal_requests_unaffected(three):
+    h = three
+    status, _, body = h.request("/", ONE[0], tls=True)
+    assert status == 200 and b"hello" in body
+    status, _, body = h.request("/index.html", ONE[1], port=h.http_port)
+    assert status == 200 and b"hello" in body
+    status, _, _ = h.request("/.well-known/other", ONE[0], port=h.http_port)
+    assert status == 404
+
+
+# -- 2. one challenge type only -----------------------------------------------------
+
+@pytest.mark.parametrize("challenge", ["http-01", "tls-alpn-01"])
+def test_single_challenge_type(httpd_factory, pebble, challenge):
+    from fixtures.ca import free_port
+    h = httpd_factory(pebble)
+    if challenge == "http-01":
+        # HTTPS on a port Pebble does not use: tls-alpn-01 cannot succeed.
+        h.https_port = free_port()
+        h.portmap = f"80:{h.http_port}"
+    else:
+        # No listener on Pebble's httpPort: http-01 cannot succeed.
+        h.listen_http = False
+        h.portmap = f"443:{h.https_port}"
+    h.add(f"ACMEChallenges {challenge}")
+    h.ssl_vhost("solo.test", ["www.solo.test"])
+    h.start()
+    wait_served(h, "solo.test", ["solo.test", "www.solo.test"])
+    wait_for(lambda: domain_state(h, "solo.test") == "valid", 60, what="state valid")
+
+
+# -- 3. renewal with short-lived certificates ------------------------------------------
+
+def test_renewal_serves_new_cert_and_archives_old(httpd_factory, pebble_factory):
+    pebble = pebble_factory(validity=90)
+    h = httpd_factory(pebble)
+    h.add("ACMERenewWindow 80%", "ACMECheckInterval 2s")
+    h.ssl_vhost("renew.test")
+    h.start()
+    first = wait_served(h, "renew.test", ["renew.test"])
+    # 80% of 90 s remaining: renewal is due 18 s after issuance.
+    second = wait_served(h, "renew.test", ["renew.test"], not_serial=first.serial_number,
+                         timeout=ISSUE_TIMEOUT)
+    assert second.not_valid_before >= first.not_valid_before
+
+    def archived():
+        for f in h.store_path("archive").glob("*/fullchain*.pem"):
+            if leaf_of(f).serial_number == first.serial_number:
+                return f
+        return None
+    path = wait_for(archived, 30, what="the replaced certificate in archive/")
+    assert path.parent.name.startswith("renew.test"), path
+
+
+def test_manual_activation_waits_for_graceful(httpd_factory, pebble):
+    h = httpd_factory(pebble)
+    h.add("ACMEActivation manual")
+    h.ssl_vhost("manual.test")
+    h.start()
+    wait_for(lambda: (h.domain_status("manual.test") or {}).get("staged") is True,
+             ISSUE_TIMEOUT, interval=1, what="status staged:true")
+    # Staged, but not activated: keep checking for a while (monitor runs every ~10 s).
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert not is_pebble(h.served_cert("manual.test")), \
+            "ACMEActivation manual: the staged certificate was served without a restart"
+        time.sleep(1)
+    h.graceful()
+    wait_served(h, "manual.test", ["manual.test"], timeout=60)
+    wait_for(lambda: (h.domain_status("manual.test") or {}).get("staged") is False,
+             60, what="staged:false after activation")
+    assert domain_state(h, "manual.test") == "valid"
+
+
+# -- 4. CA down at startup ----------------------------------------------------------------
+
+def test_ca_down_at_startup_then_recovers(httpd_factory, pebble):
+    from fixtures.ca import free_port
+    port = free_port()
+    fwd = TcpForwarder(port, pebble.listen_port)
+    h = httpd_factory(pebble)
+    h.ca_url = f"https://127.0.0.1:{port}/dir"
+    h.ssl_vhost("down.test")
+    h.start()
+    try:
+        # Before any certificate: self-signed fallback and 503 with an explanation.
+        c = h.served_cert("down.test")
+        assert not is_pebble(c)
+        status, _, body = h.request("/", "down.test", tls=True)
+        assert status == 503 and body.strip()
+
+        def errored():
+            d = h.domain_status("down.test")
+            return d if d and d.get("last_error") and d.get("next_attempt") else None
+        d = wait_for(errored, 90, interval=1, what="status with last_error and next_attempt")
+        assert d["state"] in ("error", "pending"), d
+        assert d["last_error"].get("detail"), d["last_error"]
+        check_rfc3339(d["next_attempt"], "next_attempt")
+        if d["last_error"].get("at"):
+            check_rfc3339(d["last_error"]["at"], "last_error.at")
+        # The site keeps answering while the CA is down.
+        assert not is_pebble(h.served_cert("down.test"))
+        fwd.start()
+        wait_served(h, "down.test", ["down.test"])
+        wait_for(lambda: domain_state(h, "down.test") == "valid", 60, what="state valid")
+        status, _, body = h.request("/", "down.test", tls=True)
+        assert status == 200 and b"hello" in body
+    finally:
+        fwd.stop()
+
+
+# -- 5. config errors ----------------------------------------------------------------------
+
+BAD_DIRECTIVES = [
+    ("ACMEKeyType foo", "ACMEKeyType", "foo"),
+    ("ACMEKeyType ec256 rsa1024", "ACMEKeyType", "rsa1024"),
+    ("ACMEAccountKeyType dsa", "ACMEAccountKeyType", "dsa"),
+    ("ACMERenewWindow 150%", "ACMERenewWindow", "150%"),
+    ("ACMERenewWindow soon", "ACMERenewWindow", "soon"),
+    ("ACMECheckInterval 0", "ACMECheckInterval", "0"),
+    ("ACMECheckInterval 5x", "ACMECheckInterval", "5x"),
+    ("ACMERetryDelay -1s", "ACMERetryDelay", "-1s"),
+    ("ACMEActivation 25:00-26:00", "ACMEActivation", "25:00-26:00"),
+    ("ACMEActivation sometimes", "ACMEActivation", "sometimes"),
+    ("ACMEPortMap x", "ACMEPortMap", "x"),
+    ("ACMEPortMap 80:70000", "ACMEPortMap", "80:70000"),
+    ("ACMEChallenges http-99", "ACMEChallenges", "http-99"),
+    ("ACMEMaxParallel 0", "ACMEMaxParallel", "0"),
+    ("ACMEMaxParallel many", "ACMEMaxParallel", "many"),
+    ("ACMEStore ftp://x", "ACMEStore", "ftp://x"),
+    ("ACMETermsOfService maybe", "ACMETermsOfService", "maybe"),
+    ("ACMECertificateAuthority not-a-url", "ACMECertificateAuthority", "not-a-url"),
+    ("ACMEDomain bad..name.test", "ACMEDomain", "bad..name.test"),
+    ("ACMEDomain -dash.test", "ACMEDomain", "-dash.test"),
+    ("ACMEDomain a/b.test", "ACMEDomain", "a/b.test"),
+    ("<ACMEDomainSet set.test>\n  ACMEKeyType rsa1024\n</ACMEDomainSet>", "ACMEKeyType", "rsa1024"),
+    ("<ACMEDomainSet set.test>\n  ACMERenewWindow 101%\n</ACMEDomainSet>", "ACMERenewWindow",
+     "101%"),
+]
+
+
+def test_good_config_passes_configtest(httpd):
+    three_domain_httpd(httpd)
+    httpd.add("ACMEKeyType ec256 rsa3072", "ACMERenewWindow 33%", "ACMECheckInterval 12h",
+              "ACMEActivation 02:00-04:30", "ACMEMaxParallel 4", "ACMEStore file",
+              "ACMEChallenges http-01 tls-alpn-01", "ACMEAccountKeyType ec384")
+    rc, out = httpd.configtest()
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("line,directive,value", BAD_DIRECTIVES,
+                         ids=[b[0].replace("\n", " ") for b in BAD_DIRECTIVES])
+def test_bad_directive_fails_configtest(httpd, line, directive, value):
+    httpd.ssl_vhost("cfg.test")
+    httpd.add(*line.split("\n"))
+    rc, out = httpd.configtest()
+    assert rc != 0, f"apache2 -t accepted {line!r}:\n{out}"
+    assert "Invalid command" not in out, f"the module does not know a directive:\n{out}"
+    assert directive in out, f"the error does not name {directive}:\n{out}"
+    assert value in out, f"the error does not show the value {value!r}:\n{out}"
+
+
+# -- 6. hostile challenge requests --------------------------------------------------------
+
+def plant_http01(h, identifier, token, keyauth):
+    """Writes an http-01 answer the way the drive does (acme_responder_store)."""
+    d = h.store_path("challenges", identifier)
+    d.mkdir(parents=True, exist_ok=True)
+    os.chmod(d, 0o755)
+    f = d / f"http-01.{token}"
+    f.write_text(keyauth)
+    os.chmod(f, 0o644)
+    return f
+
+
+def test_hostile_challenge_paths_get_404(httpd_factory, pebble):
+    h = httpd_factory(pebble)
+    h.ssl_vhost("ha.test")
+    h.ssl_vhost("hb.test")
+    h.start()
+    wait_served(h, "ha.test", ["ha.test"])
+    wait_served(h, "hb.test", ["hb.test"])
+    # Files on disk below the challenge path must never be served.
+    chdir = h.root / "htdocs" / ".well-known" / "acme-challenge"
+    (chdir / "ondisk-token_1").write_text("FROM DISK\n")
+    (chdir / "index.html").write_text("FROM DISK\n")
+    (h.root / "htdocs" / "secret.txt").write_text("FROM DISK\n")
+    prefix = "/.well-known/acme-challenge/"
+    hostile = [
+        "ondisk-token_1", "index.html", "", "..", "../index.html", "../../secret.txt",
+        "%2e%2e", "%2e%2e/%2e%2e/secret.txt", "..%2f..%2fsecret.txt", "a%2fb", "a%2Fb",
+        "%2E%2E%2F", "tok%00en", "tok;en", "tok.en", "tok en".replace(" ", "%20"),
+        "A" * 300, "B" * 4000, "x/y", "token/",
+    ]
+    for path in hostile:
+        for host in ("ha.test", "hb.test"):
+            status, _, body = h.request(prefix + path, host, port=h.http_port)
+            assert status == 404, f"GET {prefix + path} Host {host}: {status}"
+            assert b"FROM DISK" not in body
+    # Another domain's valid token: answered for its own name only.
+    token = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    keyauth = token + "." + base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    plant_http01(h, "ha.test", token, keyauth)
+    status, hdrs, body = h.request(prefix + token, "ha.test", port=h.http_port)
+    assert status == 200 and body.decode().strip() == keyauth, (status, body)
+    assert hdrs.get("content-type", "").startswith("text/plain")
+    for host in ("hb.test", "unmanaged.test", "127.0.0.1"):
+        status, _, body = h.request(prefix + token, host, port=h.http_port)
+        assert status == 404, f"token of ha.test answered for Host {host}: {status}"
+        assert keyauth.encode() not in body
+    # Normal requests are unaffected.
+    status, _, body = h.request("/", "ha.test", port=h.http_port)
+    assert status == 200 and b"hello" in body
+    status, _, body = h.request("/", "ha.test", tls=True)
+    assert status == 200 and b"hello" in body
+
+
+def test_challenge_answered_before_redirects(httpd_factory, pebble):
+    """http-01 still works when the site's HTTP vhost redirects everything to HTTPS
+    and denies access (the module answers before those modules)."""
+    h = httpd_factory(pebble)
+    h.http_vhost("redir.test", body="Redirect permanent / https://redir.test/\n"
+                                    "<Location />\n  Require all denied\n</Location>")
+    h.add("ACMEChallenges http-01")
+    h.ssl_vhost("redir.test")
+    h.start()
+    wait_served(h, "redir.test", ["redir.test"])
+    status, hdrs, _ = h.request("/page", "redir.test", port=h.http_port)
+    assert status in (301, 403)
+
+
+# -- 7. restart in the middle of a drive ----------------------------------------------------
+
+def order_urls(text):
+    return set(re.findall(r"https://[^\"\s]+/my-order/[A-Za-z0-9_-]+", text))
+
+
+def test_restart_mid_drive_resumes_one_certificate(httpd_factory, pebble_factory):
+    # Random validation delays (up to 4 s per validation) keep the order pending.
+    pebble = pebble_factory(env={"PEBBLE_VA_NOSLEEP": "0", "PEBBLE_VA_SLEEPTIME": "4"})
+    h = httpd_factory(pebble)
+    h.ssl_vhost("resume.test")
+    h.start()
+    state = h.store_path("state", "resume.test")
+
+    def order_started():
+        for f in state.glob("*.json"):
+            urls = order_urls(f.read_text(errors="replace"))
+            if urls:
+                return urls
+        return None
+    urls = wait_for(order_started, ISSUE_TIMEOUT, interval=0.1, what="an order in state/")
+    issued_before = pebble_issued(pebble)
+    h.stop()
+    h.start()
+    cert = wait_served(h, "resume.test", ["resume.test"])
+    issued = pebble_issued(pebble)
+    assert len(issued) == 1, f"Pebble issued {len(issued)} certificates: {issued}"
+    if not issued_before:
+        # The order in progress before the restart is the one that was finalized.
+        assert any(o in u for u in urls for (_, o) in issued), (urls, issued)
+    assert int(issued[0][0], 16) == cert.serial_number
+    assert not list(h.store_path("archive").glob("resume.test*")), "nothing was replaced"
+    assert not any(h.store_path("staging").glob("resume.test/*"))
