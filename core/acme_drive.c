@@ -1,1 +1,1161 @@
-/* core/acme_drive.c: placeholder until implemented. */
+/* acme_drive.c: the domain drive (account, order, challenges, finalize, download, verify, stage) with persisted progress, backoff, CA failover and renewal decisions. */
+#include <string.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include "acme_account.h"
+#include "acme_drive.h"
+#include "acme_json.h"
+#include "acme_jws.h"
+#include "acme_order.h"
+#include "acme_plan.h"
+#include "acme_time.h"
+#include "acme_x509.h"
+
+#define STATUS_ITEM "status.json"
+#define ORDER_ITEM "order.json"
+#define RENEW_ITEM "renew"
+#define META_ITEM "meta.json"
+#define LOCK_WAIT apr_time_from_sec(1)
+#define DEFAULT_RETRY_DELAY apr_time_from_sec(5)
+#define DEFAULT_FAILOVER_AFTER 3
+#define ARI_ERROR_RETRY apr_time_from_sec(3600)
+#define MAX_CHAIN_LEN 10
+
+/* ---- CA registry ---- */
+
+struct acme_ca_registry_t {
+    apr_pool_t *pool;
+    apr_thread_mutex_t *mutex;
+    apr_hash_t *cas;
+    acme_http_t *http;
+    const acme_logger_t *log;
+};
+
+apr_status_t acme_ca_registry_create(apr_pool_t *p, const acme_http_opts_t *http_opts,
+                                     const acme_logger_t *log, acme_ca_registry_t **reg)
+{
+    acme_ca_registry_t *r = apr_pcalloc(p, sizeof(*r));
+    apr_status_t rv;
+
+    r->pool = p;
+    r->log = log;
+    r->cas = apr_hash_make(p);
+    if ((rv = apr_thread_mutex_create(&r->mutex, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
+        || (rv = acme_http_create(p, http_opts, log, &r->http)) != APR_SUCCESS) {
+        return rv;
+    }
+    *reg = r;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme_ca_t **ca)
+{
+    apr_status_t rv = APR_SUCCESS;
+    if (!url || !*url) return APR_EINVAL;
+    apr_thread_mutex_lock(reg->mutex);
+    *ca = apr_hash_get(reg->cas, url, APR_HASH_KEY_STRING);
+    if (!*ca) {
+        /* Created under the mutex: the registry's pool is not thread-safe. */
+        rv = acme_ca_create(reg->pool, url, reg->http, reg->log, ca);
+        if (rv == APR_SUCCESS) {
+            apr_hash_set(reg->cas, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, *ca);
+        }
+    }
+    apr_thread_mutex_unlock(reg->mutex);
+    return rv;
+}
+
+/* ---- small helpers ---- */
+
+static const char *key_type_at(const acme_domain_t *d, int i)
+{
+    return acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
+}
+
+static int n_key_types(const acme_domain_t *d)
+{
+    return d->key_types ? d->key_types->nelts : 0;
+}
+
+static const char *json_str(const json_t *obj, const char *key)
+{
+    const char *s = NULL;
+    return acme_json_get_str(obj, key, &s) == APR_SUCCESS ? s : NULL;
+}
+
+static int json_intval(const json_t *obj, const char *key)
+{
+    json_int_t v = 0;
+    if (acme_json_get_int(obj, key, &v) != APR_SUCCESS || v < 0 || v > 1000000) return 0;
+    return (int)v;
+}
+
+static apr_time_t json_time(const json_t *obj, const char *key)
+{
+    const char *s = json_str(obj, key);
+    apr_time_t t = 0;
+    if (!s || acme_time_parse_rfc3339(s, &t) != APR_SUCCESS) return 0;
+    return t;
+}
+
+static void set_time(apr_pool_t *p, json_t *obj, const char *key, apr_time_t t)
+{
+    json_object_set_new(obj, key, json_string(acme_time_rfc3339(p, t)));
+}
+
+static json_t *names_json(const acme_domain_t *d)
+{
+    json_t *a = json_array();
+    int i;
+    for (i = 0; a && d->names && i < d->names->nelts; ++i) {
+        json_array_append_new(a, json_string(APR_ARRAY_IDX(d->names, i, const char *)));
+    }
+    return a;
+}
+
+static acme_problem_t *problem(apr_pool_t *p, const char *type, const char *detail)
+{
+    acme_problem_t *pr = apr_pcalloc(p, sizeof(*pr));
+    pr->type = type;
+    pr->detail = detail;
+    return pr;
+}
+
+/* Leaf + chain from a PEM item of the store; APR_ENOENT when absent. */
+static apr_status_t load_chain(acme_store_t *st, apr_pool_t *p, acme_store_group_e g,
+                               const char *entry, const char *item, apr_array_header_t **certs,
+                               char **pem, apr_size_t *len)
+{
+    char *data = NULL;
+    apr_size_t dlen = 0;
+    apr_status_t rv = st->load(st, p, g, entry, item, &data, &dlen);
+    if (rv != APR_SUCCESS) return rv;
+    if (pem) *pem = data;
+    if (len) *len = dlen;
+    return acme_certs_from_pem(p, data, dlen, certs);
+}
+
+static apr_status_t leaf_info(apr_pool_t *p, const apr_array_header_t *certs,
+                              acme_cert_info_t **info)
+{
+    return acme_cert_info(p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), info);
+}
+
+/* ---- verify a staged set ---- */
+
+static const char *verify_chain(apr_pool_t *p, const apr_array_header_t *certs, apr_time_t now)
+{
+    int i;
+    if (certs->nelts < 2) return "the chain has no issuer certificate";
+    if (certs->nelts > MAX_CHAIN_LEN) return "the chain is too long";
+    for (i = 0; i < certs->nelts; ++i) {
+        acme_cert_info_t *info = NULL;
+        const acme_cert_t *c = APR_ARRAY_IDX(certs, i, acme_cert_t *);
+        if (acme_cert_info(p, c, &info) != APR_SUCCESS) return "a certificate cannot be read";
+        if (info->not_after <= now) {
+            return apr_psprintf(p, "certificate %d of the chain (%s) expired at %s", i,
+                                info->subject ? info->subject : "?",
+                                acme_time_rfc3339(p, info->not_after));
+        }
+        if (info->not_before >= info->not_after) return "a certificate has an empty validity";
+        if (i + 1 < certs->nelts
+            && !acme_cert_issued_by(c, APR_ARRAY_IDX(certs, i + 1, acme_cert_t *))) {
+            return apr_psprintf(p, "certificate %d of the chain is not issued by the next one", i);
+        }
+    }
+    return NULL;
+}
+
+static const char *verify_type(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d,
+                               const char *entry, const char *chain_item, const char *key_item)
+{
+    apr_array_header_t *certs = NULL;
+    acme_key_t *key = NULL;
+    char *kpem = NULL;
+    apr_size_t klen = 0;
+    apr_status_t rv;
+    const char *why;
+
+    rv = load_chain(st, p, ACME_SG_STAGING, entry, chain_item, &certs, NULL, NULL);
+    if (rv != APR_SUCCESS) {
+        return apr_psprintf(p, "%s %s", chain_item,
+                            APR_STATUS_IS_ENOENT(rv) ? "is missing" : "does not parse");
+    }
+    if (st->load(st, p, ACME_SG_STAGING, entry, key_item, &kpem, &klen) != APR_SUCCESS) {
+        return apr_psprintf(p, "%s is missing", key_item);
+    }
+    if (acme_key_from_pem(p, kpem, klen, &key) != APR_SUCCESS) {
+        return apr_psprintf(p, "%s does not parse", key_item);
+    }
+    if (!acme_cert_matches_key(APR_ARRAY_IDX(certs, 0, acme_cert_t *), key)) {
+        return apr_psprintf(p, "%s does not belong to the certificate in %s", key_item, chain_item);
+    }
+    if (!acme_cert_covers(APR_ARRAY_IDX(certs, 0, acme_cert_t *), d->names)) {
+        return apr_psprintf(p, "the certificate in %s does not cover all names", chain_item);
+    }
+    if ((why = verify_chain(p, certs, apr_time_now()))) {
+        return apr_psprintf(p, "%s: %s", chain_item, why);
+    }
+    return NULL;
+}
+
+/* The unsuffixed files must be the primary type's. */
+static const char *verify_primary_copy(acme_store_t *st, apr_pool_t *p, const char *entry,
+                                       const char *typed, const char *plain)
+{
+    char *a = NULL, *b = NULL;
+    apr_size_t alen = 0, blen = 0;
+    if (st->load(st, p, ACME_SG_STAGING, entry, plain, &b, &blen) != APR_SUCCESS) {
+        return apr_psprintf(p, "%s is missing", plain);
+    }
+    if (st->load(st, p, ACME_SG_STAGING, entry, typed, &a, &alen) != APR_SUCCESS
+        || alen != blen || memcmp(a, b, alen)) {
+        return apr_psprintf(p, "%s differs from %s", plain, typed);
+    }
+    return NULL;
+}
+
+apr_status_t acme_drive_verify_staged(acme_store_t *store, apr_pool_t *p,
+                                      const acme_domain_t *d, const char **why)
+{
+    const char *entry = acme_domain_dirname(p, d->id);
+    const char *w = NULL;
+    int i;
+
+    *why = NULL;
+    if (!entry) {
+        *why = "invalid domain name";
+        return APR_EINVAL;
+    }
+    if (n_key_types(d) == 0 || !d->names || d->names->nelts == 0) {
+        *why = "the domain has no names or key types";
+        return APR_EINVAL;
+    }
+    for (i = 0; !w && i < n_key_types(d); ++i) {
+        const char *t = key_type_at(d, i);
+        const char *ci = acme_store_chain_item(p, t), *ki = acme_store_pkey_item(p, t);
+        w = verify_type(store, p, d, entry, ci, ki);
+        if (!w && i == 0) w = verify_primary_copy(store, p, entry, ci, "fullchain.pem");
+        if (!w && i == 0) w = verify_primary_copy(store, p, entry, ki, "privkey.pem");
+    }
+    if (w) {
+        *why = w;
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- the drive ---- */
+
+typedef struct {
+    const char *type, *name, *token, *keyauth;
+} setup_t;
+
+typedef struct {
+    acme_drive_env_t *env;
+    apr_pool_t *p;
+    const acme_domain_t *d;
+    const char *entry;
+    const char *hash;
+    json_t *status;              /* state/<id>/status.json */
+    json_t *order;               /* state/<id>/order.json (private: holds keys) */
+    acme_ca_t *ca;
+    const char *ca_url;
+    int ca_index;
+    acme_account_t *acct;
+    acme_order_ctx_t octx;
+    apr_array_header_t *setups;  /* setup_t: challenges to tear down */
+    const char *step;            /* what failed */
+    const char *hint;            /* what to do about it */
+} drive_t;
+
+static int drive_cancelled(const drive_t *dr)
+{
+    return dr->env->cancel && *dr->env->cancel;
+}
+
+static apr_status_t save_status(drive_t *dr)
+{
+    return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, STATUS_ITEM,
+                                dr->status, 0);
+}
+
+static apr_status_t save_order(drive_t *dr)
+{
+    return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM,
+                                dr->order, 1);
+}
+
+static apr_status_t fail(drive_t *dr, const char *step, acme_problem_t **prob, acme_problem_t *pr,
+                         apr_status_t rv)
+{
+    dr->step = step;
+    if (prob && !*prob) *prob = pr;
+    return rv == APR_SUCCESS ? APR_EGENERAL : rv;
+}
+
+static int has_active(drive_t *dr)
+{
+    acme_store_t *st = dr->env->store;
+    char *data = NULL;
+    apr_size_t len = 0;
+    return st->load(st, dr->p, ACME_SG_DOMAINS, dr->entry,
+                    acme_store_chain_item(dr->p, key_type_at(dr->d, 0)), &data, &len)
+           == APR_SUCCESS;
+}
+
+static void hint_transport(drive_t *dr, const acme_problem_t *pr)
+{
+    if (pr && pr->type && !strcmp(pr->type, "urn:mod_acme:transport")) {
+        dr->hint = apr_psprintf(dr->p, "cannot reach the CA at %s: check the network, "
+                                "ACMEHttpProxy and ACMECACertificateFile", dr->ca_url);
+    }
+    else if (pr && acme_problem_is(pr, "rateLimited")) {
+        dr->hint = "the CA's rate limit was hit; the drive waits before trying again";
+    }
+}
+
+static apr_status_t step_account(drive_t *dr, acme_problem_t **prob)
+{
+    const acme_domain_t *d = dr->d;
+    acme_account_req_t req;
+    apr_status_t rv;
+
+    memset(&req, 0, sizeof(req));
+    req.email = d->contact_email;
+    req.tos_agreed = d->tos_agreed;
+    req.eab_kid = d->eab_kid;
+    req.eab_hmac = d->eab_hmac;
+    rv = acme_account_ensure(dr->ca, dr->env->store, dr->p, d->account_key_type, &req,
+                             &dr->acct, prob);
+    if (rv != APR_SUCCESS) {
+        if (*prob && acme_problem_is(*prob, "externalAccountRequired")) {
+            dr->hint = "the CA requires External Account Binding: set ACMEExternalAccountBinding";
+        }
+        else {
+            hint_transport(dr, *prob);
+        }
+        return fail(dr, "account", prob, problem(dr->p, "urn:mod_acme:account",
+                    "cannot get an ACME account"), rv);
+    }
+    dr->octx.ca = dr->ca;
+    dr->octx.acct = dr->acct;
+    dr->octx.log = dr->env->log;
+    dr->octx.cancel = dr->env->cancel;
+    return APR_SUCCESS;
+}
+
+/* order.json for this CA and configuration, or a fresh one. */
+static void load_order_state(drive_t *dr)
+{
+    json_t *o = NULL;
+    if (acme_store_load_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM, &o)
+            == APR_SUCCESS
+        && json_is_object(o)
+        && json_str(o, "ca") && !strcmp(json_str(o, "ca"), dr->ca_url)
+        && json_str(o, "config_hash") && !strcmp(json_str(o, "config_hash"), dr->hash)
+        && json_is_object(json_object_get(o, "types"))) {
+        dr->order = o;
+        acme_log(dr->env->log, ACME_LOG_INFO, 0, "%s: resuming the drive from its saved order",
+                 dr->d->id);
+        return;
+    }
+    dr->order = acme_json_own(dr->p, json_pack("{s:s,s:s,s:o,s:{}}", "ca", dr->ca_url,
+                                               "config_hash", dr->hash, "names", names_json(dr->d),
+                                               "types"));
+}
+
+static json_t *type_progress(drive_t *dr, const char *tname)
+{
+    json_t *types = json_object_get(dr->order, "types");
+    json_t *prog = json_object_get(types, tname);
+    if (!json_is_object(prog)) {
+        prog = json_object();
+        json_object_set_new(types, tname, prog);
+    }
+    return prog;
+}
+
+/* The ARI id of the active certificate of this type, when the CA has ARI. */
+static const char *replaces_id(drive_t *dr, const char *tname)
+{
+    apr_array_header_t *certs = NULL;
+    const char *id = NULL;
+    if (!acme_ca_endpoint(dr->ca, "renewalInfo")) return NULL;
+    if (load_chain(dr->env->store, dr->p, ACME_SG_DOMAINS, dr->entry,
+                   acme_store_chain_item(dr->p, tname), &certs, NULL, NULL) != APR_SUCCESS
+        || acme_cert_ari_id(dr->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
+        return NULL;
+    }
+    return id;
+}
+
+static apr_status_t new_order(drive_t *dr, const char *tname, json_t *prog,
+                              acme_order_t **order, acme_problem_t **prob)
+{
+    const acme_domain_t *d = dr->d;
+    const char *profile = NULL, *replaces = replaces_id(dr, tname);
+    apr_status_t rv;
+
+    if (d->profile && acme_ca_has_profile(dr->ca, d->profile)) profile = d->profile;
+    else if (d->profile) {
+        acme_log(dr->env->log, ACME_LOG_WARN, 0, "%s: the CA %s does not offer the profile "
+                 "\"%s\"; ordering without a profile", d->id, dr->ca_url, d->profile);
+    }
+    rv = acme_order_new(&dr->octx, dr->p, d->names, profile, replaces, order, prob);
+    if (rv != APR_SUCCESS && replaces && *prob && (*prob)->status >= 400 && (*prob)->status < 500
+        && !acme_problem_is(*prob, "rateLimited")) {
+        /* e.g. alreadyReplaced, or a certificate from another CA: order afresh. */
+        acme_log(dr->env->log, ACME_LOG_INFO, 0, "%s: newOrder with replaces=%s refused (%s); "
+                 "ordering without it", d->id, replaces, acme_problem_str(dr->p, *prob));
+        *prob = NULL;
+        rv = acme_order_new(&dr->octx, dr->p, d->names, profile, NULL, order, prob);
+    }
+    if (rv != APR_SUCCESS) {
+        hint_transport(dr, *prob);
+        return fail(dr, "newOrder", prob, NULL, rv);
+    }
+    json_object_clear(prog);
+    json_object_set_new(prog, "order", json_string((*order)->url));
+    if ((rv = save_order(dr)) != APR_SUCCESS) {
+        return fail(dr, "save order", prob, problem(dr->p, "urn:mod_acme:store",
+                    "cannot save the order state"), rv);
+    }
+    acme_log(dr->env->log, ACME_LOG_INFO, 0, "%s: new %s order %s", d->id, tname, (*order)->url);
+    return APR_SUCCESS;
+}
+
+static void challenge_hint(drive_t *dr, const setup_t *s, const acme_problem_t *pr)
+{
+    const char *detail = pr && pr->detail ? pr->detail : "no detail";
+    if (!strcmp(s->type, "http-01")) {
+        dr->hint = apr_psprintf(dr->p, "the CA could not reach http://%s/.well-known/"
+                                "acme-challenge/%s: %s", s->name, s->token, detail);
+    }
+    else if (!strcmp(s->type, "tls-alpn-01")) {
+        dr->hint = apr_psprintf(dr->p, "the CA could not validate %s on port 443 with ALPN "
+                                "acme-tls/1 (check that 443 reaches httpd, ACMEPortMap): %s",
+                                s->name, detail);
+    }
+    else {
+        dr->hint = apr_psprintf(dr->p, "the CA did not find the TXT record _acme-challenge.%s "
+                                "(check ACMEDNSCommand): %s",
+                                s->name[0] == '*' ? s->name + 2 : s->name, detail);
+    }
+}
+
+static const char *offered_types(apr_pool_t *p, const acme_authz_t *a)
+{
+    const char *s = "";
+    int i;
+    for (i = 0; i < a->challenges->nelts; ++i) {
+        const acme_challenge_t *c = APR_ARRAY_IDX(a->challenges, i, acme_challenge_t *);
+        s = apr_pstrcat(p, s, i ? ", " : "", c->type, NULL);
+    }
+    return s;
+}
+
+/* Set up the answer for one pending authz and tell the CA; records the setup. */
+static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **out,
+                                acme_problem_t **prob)
+{
+    acme_responder_t *r = dr->env->responder;
+    const acme_challenge_t *ch = acme_authz_pick(a, dr->d->challenges, r);
+    setup_t *s;
+    apr_status_t rv;
+
+    if (!ch) {
+        dr->hint = a->wildcard ? "wildcard names need dns-01: set ACMEDNSCommand"
+                               : "allow a challenge type this server can answer (ACMEChallenges)";
+        return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:noChallenge",
+                    apr_psprintf(dr->p, "no usable challenge for %s (the CA offers: %s)",
+                                 a->name, offered_types(dr->p, a))), APR_ENOTIMPL);
+    }
+    s = apr_pcalloc(dr->p, sizeof(*s));
+    s->type = ch->type;
+    s->name = a->name;
+    s->token = ch->token;
+    if ((rv = acme_key_authorization(dr->p, ch->token, dr->acct->key, &s->keyauth))
+        != APR_SUCCESS) {
+        return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:internal",
+                    "cannot compute the key authorization"), rv);
+    }
+    if ((rv = r->setup(r, dr->p, s->type, s->name, s->token, s->keyauth)) != APR_SUCCESS) {
+        dr->hint = !strcmp(s->type, "dns-01") ? "the DNS command failed (see its output above)"
+                                              : "cannot publish the challenge answer";
+        return fail(dr, "challenge setup", prob, problem(dr->p, "urn:mod_acme:challengeSetup",
+                    apr_psprintf(dr->p, "%s setup for %s failed", s->type, s->name)), rv);
+    }
+    APR_ARRAY_PUSH(dr->setups, setup_t *) = s;
+    *out = s;
+    if (strcmp(ch->status, "pending")) return APR_SUCCESS;  /* answered before a restart */
+    if ((rv = acme_challenge_respond(&dr->octx, dr->p, ch, prob)) != APR_SUCCESS) {
+        hint_transport(dr, *prob);
+        return fail(dr, "challenge", prob, NULL, rv);
+    }
+    return APR_SUCCESS;
+}
+
+/* Every authorization: reuse valid ones, answer the others, then poll them. */
+static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_problem_t **prob)
+{
+    int n = order->authz_urls->nelts, i;
+    setup_t **started = apr_pcalloc(dr->p, sizeof(*started) * (apr_size_t)(n + 1));
+    apr_status_t rv;
+
+    for (i = 0; i < n; ++i) {
+        const char *url = APR_ARRAY_IDX(order->authz_urls, i, const char *);
+        acme_authz_t *a = NULL;
+        if (drive_cancelled(dr)) return APR_EINTR;
+        if ((rv = acme_authz_get(&dr->octx, dr->p, url, &a, prob)) != APR_SUCCESS) {
+            hint_transport(dr, *prob);
+            return fail(dr, "authorization", prob, NULL, rv);
+        }
+        if (!strcmp(a->status, "valid")) continue;  /* reused */
+        if (strcmp(a->status, "pending")) {
+            return fail(dr, "authorization", prob, problem(dr->p,
+                        "urn:ietf:params:acme:error:unauthorized",
+                        apr_psprintf(dr->p, "authorization for %s is %s", a->name, a->status)),
+                        APR_EGENERAL);
+        }
+        if ((rv = start_authz(dr, a, &started[i], prob)) != APR_SUCCESS) return rv;
+    }
+    for (i = 0; i < n; ++i) {
+        acme_authz_t *a = NULL;
+        if (!started[i]) continue;
+        rv = acme_authz_poll(&dr->octx, dr->p, APR_ARRAY_IDX(order->authz_urls, i, const char *),
+                             &a, prob);
+        if (rv == APR_EINTR) return rv;
+        if (rv != APR_SUCCESS) {
+            if (rv == APR_EGENERAL) challenge_hint(dr, started[i], *prob);
+            else hint_transport(dr, *prob);
+            return fail(dr, "validation", prob, NULL, rv);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The fresh certificate key, generated once and persisted before finalize. */
+static apr_status_t order_key(drive_t *dr, const char *tname, json_t *prog, int create,
+                              acme_key_t **key)
+{
+    const char *pem = json_str(prog, "key");
+    acme_key_type_e kt;
+    char *out = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (pem) return acme_key_from_pem(dr->p, pem, strlen(pem), key);
+    if (!create) return APR_ENOENT;
+    if ((rv = acme_key_type_parse(tname, &kt)) != APR_SUCCESS
+        || (rv = acme_key_generate(dr->p, kt, key)) != APR_SUCCESS
+        || (rv = acme_key_to_pem(dr->p, *key, &out, &len)) != APR_SUCCESS) {
+        return rv;
+    }
+    json_object_set_new(prog, "key", json_stringn(out, len));
+    return save_order(dr);
+}
+
+static apr_status_t step_finalize(drive_t *dr, const char *tname, json_t *prog,
+                                  acme_order_t **order, acme_problem_t **prob)
+{
+    acme_key_t *key = NULL;
+    unsigned char *csr = NULL;
+    apr_size_t csrlen = 0;
+    apr_status_t rv;
+
+    if ((rv = order_key(dr, tname, prog, 1, &key)) != APR_SUCCESS
+        || (rv = acme_csr_create(dr->p, key, dr->d->names, &csr, &csrlen)) != APR_SUCCESS) {
+        return fail(dr, "finalize", prob, problem(dr->p, "urn:mod_acme:internal",
+                    "cannot create the certificate key or CSR"), rv);
+    }
+    if ((rv = acme_order_finalize(&dr->octx, dr->p, order, csr, csrlen, prob)) != APR_SUCCESS) {
+        hint_transport(dr, *prob);
+        return fail(dr, "finalize", prob, NULL, rv);
+    }
+    json_object_set_new(prog, "finalized", json_true());
+    save_order(dr);
+    return APR_SUCCESS;
+}
+
+static apr_status_t step_download(drive_t *dr, const char *tname, json_t *prog,
+                                  const acme_order_t *order, acme_problem_t **prob)
+{
+    apr_array_header_t *certs = NULL;
+    acme_key_t *key = NULL;
+    char *pem = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (order_key(dr, tname, prog, 0, &key) != APR_SUCCESS) {
+        return fail(dr, "download", prob, problem(dr->p, "urn:mod_acme:lostKey",
+                    "the order is valid but its key was not saved"), APR_ENOENT);
+    }
+    rv = acme_cert_download(&dr->octx, dr->p, order->cert_url, dr->d->preferred_chain,
+                            &pem, &len, prob);
+    if (rv != APR_SUCCESS) {
+        hint_transport(dr, *prob);
+        return fail(dr, "download", prob, NULL, rv);
+    }
+    if (acme_certs_from_pem(dr->p, pem, len, &certs) != APR_SUCCESS
+        || !acme_cert_matches_key(APR_ARRAY_IDX(certs, 0, acme_cert_t *), key)) {
+        return fail(dr, "download", prob, problem(dr->p, "urn:mod_acme:badCertificate",
+                    "the issued certificate does not match the key"), APR_EINVAL);
+    }
+    json_object_set_new(prog, "chain", json_stringn(pem, len));
+    return save_order(dr);
+}
+
+/* Carry one order from its current status to a downloaded chain. */
+static apr_status_t advance_order(drive_t *dr, const char *tname, json_t *prog,
+                                  acme_order_t **order, acme_problem_t **prob)
+{
+    apr_status_t rv;
+    if (!strcmp((*order)->status, "pending")) {
+        if ((rv = step_authzs(dr, *order, prob)) != APR_SUCCESS) return rv;
+        if ((rv = acme_order_poll(&dr->octx, dr->p, order, prob)) != APR_SUCCESS) {
+            return fail(dr, "order", prob, NULL, rv);
+        }
+    }
+    if (drive_cancelled(dr)) return APR_EINTR;
+    if (!strcmp((*order)->status, "ready")) {
+        if ((rv = step_finalize(dr, tname, prog, order, prob)) != APR_SUCCESS) return rv;
+    }
+    if (!strcmp((*order)->status, "processing")) {
+        if ((rv = acme_order_poll(&dr->octx, dr->p, order, prob)) != APR_SUCCESS) {
+            return fail(dr, "order", prob, NULL, rv);
+        }
+    }
+    if (!strcmp((*order)->status, "valid")) return step_download(dr, tname, prog, *order, prob);
+    return fail(dr, "order", prob, (*order)->error ? (*order)->error
+                : problem(dr->p, "urn:mod_acme:orderFailed",
+                          apr_psprintf(dr->p, "order %s is %s", (*order)->url, (*order)->status)),
+                APR_EGENERAL);
+}
+
+/* Resume the saved order for a key type, or start one; a dead saved order
+ * (gone, invalid, key lost) is replaced by a new one once. */
+static apr_status_t step_type(drive_t *dr, const char *tname, acme_problem_t **prob)
+{
+    json_t *prog = type_progress(dr, tname);
+    acme_order_t *order = NULL;
+    const char *url;
+    apr_status_t rv;
+
+    if (json_str(prog, "chain")) return APR_SUCCESS;
+    if ((url = json_str(prog, "order"))) {
+        acme_problem_t *rprob = NULL;
+        rv = acme_order_get(&dr->octx, dr->p, url, &order, &rprob);
+        if (rv == APR_SUCCESS && strcmp(order->status, "invalid")
+            && (!strcmp(order->status, "pending") || !strcmp(order->status, "ready")
+                || json_str(prog, "key"))) {
+            acme_log(dr->env->log, ACME_LOG_INFO, 0, "%s: resuming %s order %s (%s)",
+                     dr->d->id, tname, url, order->status);
+            return advance_order(dr, tname, prog, &order, prob);
+        }
+        if (rv != APR_SUCCESS && rprob && (rprob->status == 0 || rprob->status >= 500
+                                           || acme_problem_is(rprob, "rateLimited"))) {
+            *prob = rprob;   /* CA unreachable: keep the order for the next attempt */
+            hint_transport(dr, rprob);
+            return fail(dr, "order", prob, NULL, rv);
+        }
+        acme_log(dr->env->log, ACME_LOG_INFO, 0, "%s: saved %s order %s is unusable (%s); "
+                 "starting a new one", dr->d->id, tname, url,
+                 rv == APR_SUCCESS ? order->status : acme_problem_str(dr->p, rprob));
+    }
+    if ((rv = new_order(dr, tname, prog, &order, prob)) != APR_SUCCESS) return rv;
+    return advance_order(dr, tname, prog, &order, prob);
+}
+
+static apr_status_t stage_save(drive_t *dr, const char *item, const char *data, int priv)
+{
+    acme_store_t *st = dr->env->store;
+    return st->save(st, dr->p, ACME_SG_STAGING, dr->entry, item, data, strlen(data), priv);
+}
+
+static json_t *key_types_json(const acme_domain_t *d)
+{
+    json_t *a = json_array();
+    int i;
+    for (i = 0; i < n_key_types(d); ++i) json_array_append_new(a, json_string(key_type_at(d, i)));
+    return a;
+}
+
+/* Write the whole set to staging/<id>/ (meta.json last) and verify it there. */
+static apr_status_t step_stage(drive_t *dr, acme_problem_t **prob)
+{
+    acme_store_t *st = dr->env->store;
+    json_t *meta;
+    const char *why = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL);
+    for (i = 0; rv == APR_SUCCESS && i < n_key_types(dr->d); ++i) {
+        const char *t = key_type_at(dr->d, i);
+        json_t *prog = type_progress(dr, t);
+        const char *chain = json_str(prog, "chain"), *key = json_str(prog, "key");
+        if (!chain || !key) { rv = APR_EINVAL; break; }
+        if ((rv = stage_save(dr, acme_store_chain_item(dr->p, t), chain, 0)) == APR_SUCCESS
+            && (rv = stage_save(dr, acme_store_pkey_item(dr->p, t), key, 1)) == APR_SUCCESS
+            && i == 0 && (rv = stage_save(dr, "fullchain.pem", chain, 0)) == APR_SUCCESS) {
+            rv = stage_save(dr, "privkey.pem", key, 1);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        meta = acme_json_own(dr->p, json_pack("{s:s,s:o,s:o,s:s,s:s}", "name", dr->d->id,
+                                              "names", names_json(dr->d),
+                                              "key_types", key_types_json(dr->d),
+                                              "config_hash", dr->hash, "ca", dr->ca_url));
+        set_time(dr->p, meta, "created", apr_time_now());
+        rv = acme_store_save_json(st, dr->p, ACME_SG_STAGING, dr->entry, META_ITEM, meta, 0);
+    }
+    if (rv != APR_SUCCESS) {
+        st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL);
+        return fail(dr, "staging", prob, problem(dr->p, "urn:mod_acme:store",
+                    "cannot write the new certificates to staging"), rv);
+    }
+    if ((rv = acme_drive_verify_staged(st, dr->p, dr->d, &why)) != APR_SUCCESS) {
+        st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL);
+        /* A bad result must not be resumed forever. */
+        st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
+        return fail(dr, "verify", prob, problem(dr->p, "urn:mod_acme:verifyFailed",
+                    apr_psprintf(dr->p, "the new certificates failed verification: %s", why)),
+                    rv);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
+{
+    apr_status_t rv;
+    int i;
+
+    if ((rv = step_account(dr, prob)) != APR_SUCCESS) return rv;
+    load_order_state(dr);
+    for (i = 0; i < n_key_types(dr->d); ++i) {
+        if (drive_cancelled(dr)) return APR_EINTR;
+        if ((rv = step_type(dr, key_type_at(dr->d, i), prob)) != APR_SUCCESS) return rv;
+    }
+    if (drive_cancelled(dr)) return APR_EINTR;
+    return step_stage(dr, prob);
+}
+
+static void teardown_all(drive_t *dr)
+{
+    acme_responder_t *r = dr->env->responder;
+    int i;
+    for (i = 0; i < dr->setups->nelts; ++i) {
+        setup_t *s = APR_ARRAY_IDX(dr->setups, i, setup_t *);
+        apr_status_t rv = r->teardown(r, dr->p, s->type, s->name, s->token, s->keyauth);
+        if (rv != APR_SUCCESS) {
+            acme_log(dr->env->log, ACME_LOG_WARN, rv, "%s: removing the %s answer for %s failed",
+                     dr->d->id, s->type, s->name);
+        }
+    }
+}
+
+/* Renewal time of a fresh set by the window rule (ARI is asked later). */
+static void record_window(drive_t *dr)
+{
+    json_t *prog = type_progress(dr, key_type_at(dr->d, 0));
+    const char *chain = json_str(prog, "chain");
+    apr_array_header_t *certs = NULL;
+    acme_cert_info_t *info = NULL;
+    apr_time_t at;
+
+    if (!chain || acme_certs_from_pem(dr->p, chain, strlen(chain), &certs) != APR_SUCCESS
+        || leaf_info(dr->p, certs, &info) != APR_SUCCESS) {
+        return;
+    }
+    at = acme_plan_renew_at(info->not_before, info->not_after, dr->d->renew_window_pct,
+                            dr->d->renew_window);
+    json_object_set_new(dr->status, "renewal", json_pack("{s:s,s:s}", "at",
+                        acme_time_rfc3339(dr->p, at), "source", "window"));
+}
+
+static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
+{
+    acme_store_t *st = dr->env->store;
+    apr_time_t now = apr_time_now();
+
+    st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
+    st->remove(st, dr->p, ACME_SG_STATE, dr->entry, RENEW_ITEM);
+    json_object_set_new(dr->status, "state", json_string("valid"));
+    json_object_set_new(dr->status, "failures", json_integer(0));
+    json_object_del(dr->status, "last_error");
+    json_object_del(dr->status, "next_attempt");
+    json_object_del(dr->status, "ari");
+    set_time(dr->p, dr->status, "last_success", now);
+    record_window(dr);
+    save_status(dr);
+    res->staged = 1;
+    acme_log(dr->env->log, ACME_LOG_NOTICE, 0, "%s: new certificates from %s are staged and "
+             "verified", dr->d->id, dr->ca_url);
+}
+
+static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
+                         acme_drive_result_t *res)
+{
+    acme_drive_env_t *env = dr->env;
+    int n = dr->d->ca_urls ? dr->d->ca_urls->nelts : 1;
+    int after = env->ca_failover_after > 0 ? env->ca_failover_after : DEFAULT_FAILOVER_AFTER;
+    int failures = json_intval(dr->status, "failures") + 1;
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t delay;
+    json_t *err;
+
+    if (!prob) prob = problem(dr->p, "urn:mod_acme:internal", "drive failed");
+    delay = acme_plan_backoff(env->retry_delay > 0 ? env->retry_delay : DEFAULT_RETRY_DELAY,
+                              failures, prob->retry_after);
+    acme_log(env->log, ACME_LOG_ERR, rv, "%s: %s failed at %s: %s%s%s; next attempt at %s",
+             dr->d->id, dr->step ? dr->step : "drive", dr->ca_url, acme_problem_str(dr->p, prob),
+             dr->hint ? "; " : "", dr->hint ? dr->hint : "",
+             acme_time_rfc3339(dr->p, now + delay));
+    if (n > 1 && failures % after == 0) {
+        dr->ca_index = (dr->ca_index + 1) % n;
+        env->store->remove(env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
+        acme_log(env->log, ACME_LOG_WARN, 0, "%s: %d failures with %s; switching to %s",
+                 dr->d->id, failures, dr->ca_url,
+                 APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *));
+    }
+    err = json_pack("{s:s,s:s}", "type", prob->type ? prob->type : "about:blank",
+                    "detail", prob->detail ? prob->detail : "");
+    set_time(dr->p, err, "at", now);
+    if (dr->hint) json_object_set_new(err, "hint", json_string(dr->hint));
+    if (dr->step) json_object_set_new(err, "step", json_string(dr->step));
+    json_object_set_new(dr->status, "last_error", err);
+    json_object_set_new(dr->status, "state", json_string("error"));
+    json_object_set_new(dr->status, "failures", json_integer(failures));
+    json_object_set_new(dr->status, "ca_index", json_integer(dr->ca_index));
+    set_time(dr->p, dr->status, "next_attempt", now + delay);
+    save_status(dr);
+    res->error = prob;
+    res->next_attempt = now + delay;
+}
+
+/* status.json as it stands, adjusted for a changed configuration. */
+static apr_status_t drive_begin(drive_t *dr)
+{
+    const acme_domain_t *d = dr->d;
+    json_t *st = NULL;
+    const char *old;
+    int n = d->ca_urls ? d->ca_urls->nelts : 0;
+    apr_status_t rv;
+
+    if (n == 0) return APR_EINVAL;
+    if (acme_store_load_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, STATUS_ITEM, &st)
+            != APR_SUCCESS || !json_is_object(st)) {
+        st = acme_json_own(dr->p, json_object());
+    }
+    dr->status = st;
+    old = json_str(st, "config_hash");
+    if (old && strcmp(old, dr->hash)) {
+        /* New configuration: start over with the first CA and no backoff. */
+        json_object_set_new(st, "failures", json_integer(0));
+        json_object_set_new(st, "ca_index", json_integer(0));
+        json_object_del(st, "ari");
+    }
+    dr->ca_index = json_intval(st, "ca_index");
+    if (dr->ca_index >= n) dr->ca_index = 0;
+    dr->ca_url = APR_ARRAY_IDX(d->ca_urls, dr->ca_index, const char *);
+    if ((rv = acme_ca_registry_get(dr->env->cas, dr->ca_url, &dr->ca)) != APR_SUCCESS) return rv;
+    json_object_set_new(st, "names", names_json(d));
+    json_object_set_new(st, "ca", json_string(dr->ca_url));
+    json_object_set_new(st, "ca_index", json_integer(dr->ca_index));
+    json_object_set_new(st, "config_hash", json_string(dr->hash));
+    json_object_set_new(st, "state", json_string(has_active(dr) ? "renewing" : "pending"));
+    if (!json_object_get(st, "failures")) json_object_set_new(st, "failures", json_integer(0));
+    return save_status(dr);
+}
+
+static apr_status_t drive_locked(drive_t *dr, acme_drive_result_t *res)
+{
+    acme_problem_t *prob = NULL;
+    apr_status_t rv = drive_begin(dr);
+
+    if (rv != APR_SUCCESS) {
+        acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: cannot start the drive (CA list or "
+                 "store state)", dr->d->id);
+        return rv;
+    }
+    rv = drive_steps(dr, &prob);
+    teardown_all(dr);
+    if (rv == APR_SUCCESS) drive_succeeded(dr, res);
+    else if (rv == APR_EINTR || drive_cancelled(dr)) {
+        acme_log(dr->env->log, ACME_LOG_INFO, 0, "%s: drive interrupted; it resumes later",
+                 dr->d->id);
+        rv = APR_EINTR;
+    }
+    else drive_failed(dr, prob, rv, res);
+    return rv;
+}
+
+apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                            acme_drive_result_t *res)
+{
+    acme_store_t *st = env->store;
+    acme_store_lock_t *lock = NULL;
+    drive_t dr;
+    apr_status_t rv;
+
+    memset(res, 0, sizeof(*res));
+    memset(&dr, 0, sizeof(dr));
+    dr.env = env;
+    dr.p = p;
+    dr.d = d;
+    if (!(dr.entry = acme_domain_dirname(p, d->id)) || n_key_types(d) == 0
+        || !d->names || d->names->nelts == 0) {
+        return APR_EINVAL;
+    }
+    dr.hash = acme_domain_config_hash(p, d);
+    dr.setups = apr_array_make(p, 4, sizeof(setup_t *));
+    rv = st->lock(st, p, dr.entry, LOCK_WAIT, &lock);
+    if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) return APR_EBUSY;
+    if (rv != APR_SUCCESS) {
+        acme_log(env->log, ACME_LOG_ERR, rv, "%s: cannot lock the store entry", d->id);
+        return rv;
+    }
+    rv = drive_locked(&dr, res);
+    st->unlock(lock);
+    return rv;
+}
+
+/* ---- is a drive needed? ---- */
+
+typedef struct {
+    acme_drive_env_t *env;
+    apr_pool_t *p;
+    const acme_domain_t *d;
+    const char *entry;
+    const char *hash;
+    apr_time_t now;
+    json_t *status;
+    int dirty;                   /* status changed: save it */
+    int can_save;                /* we hold the lock */
+} need_t;
+
+static int staged_current(need_t *n)
+{
+    acme_store_t *st = n->env->store;
+    json_t *meta = NULL;
+    const char *h;
+    if (acme_store_load_json(st, n->p, ACME_SG_STAGING, n->entry, META_ITEM, &meta)
+        != APR_SUCCESS) {
+        return 0;
+    }
+    h = json_str(meta, "config_hash");
+    return h && !strcmp(h, n->hash);
+}
+
+/* Active certificates: loads each key type's chain; the reason when one is unfit. */
+static const char *active_unfit(need_t *n, apr_array_header_t **primary)
+{
+    acme_store_t *st = n->env->store;
+    json_t *meta = NULL;
+    const char *h;
+    int i;
+
+    for (i = 0; i < n_key_types(n->d); ++i) {
+        const char *t = key_type_at(n->d, i);
+        apr_array_header_t *certs = NULL;
+        acme_cert_info_t *info = NULL;
+        apr_status_t rv = load_chain(st, n->p, ACME_SG_DOMAINS, n->entry,
+                                     acme_store_chain_item(n->p, t), &certs, NULL, NULL);
+        if (rv != APR_SUCCESS) return apr_psprintf(n->p, "no %s certificate yet", t);
+        if (leaf_info(n->p, certs, &info) != APR_SUCCESS) {
+            return apr_psprintf(n->p, "the %s certificate cannot be read", t);
+        }
+        if (info->not_after <= n->now) return apr_psprintf(n->p, "the %s certificate expired", t);
+        if (!acme_cert_covers(APR_ARRAY_IDX(certs, 0, acme_cert_t *), n->d->names)) {
+            return apr_psprintf(n->p, "the %s certificate does not cover all names", t);
+        }
+        if (i == 0) *primary = certs;
+    }
+    if (acme_store_load_json(st, n->p, ACME_SG_DOMAINS, n->entry, META_ITEM, &meta)
+            == APR_SUCCESS
+        && (h = json_str(meta, "config_hash")) && strcmp(h, n->hash)) {
+        return "the configuration changed";
+    }
+    return NULL;
+}
+
+static apr_time_t window_at(need_t *n, const apr_array_header_t *certs)
+{
+    acme_cert_info_t *info = NULL;
+    if (leaf_info(n->p, certs, &info) != APR_SUCCESS) return n->now;
+    return acme_plan_renew_at(info->not_before, info->not_after, n->d->renew_window_pct,
+                              n->d->renew_window);
+}
+
+static double random01(void)
+{
+    unsigned char b[4];
+    apr_uint32_t v;
+    if (apr_generate_random_bytes(b, sizeof(b)) != APR_SUCCESS) return 0.5;
+    v = ((apr_uint32_t)b[0] << 24) | ((apr_uint32_t)b[1] << 16) | ((apr_uint32_t)b[2] << 8) | b[3];
+    return (double)v / 4294967296.0;
+}
+
+static void set_renewal(need_t *n, apr_time_t at, const char *source)
+{
+    json_t *old = json_object_get(n->status, "renewal");
+    const char *s = acme_time_rfc3339(n->p, at);
+    if (json_is_object(old) && json_str(old, "at") && !strcmp(json_str(old, "at"), s)
+        && json_str(old, "source") && !strcmp(json_str(old, "source"), source)) {
+        return;
+    }
+    json_object_set_new(n->status, "renewal", json_pack("{s:s,s:s}", "at", s, "source", source));
+    n->dirty = 1;
+}
+
+/* Ask the CA's renewalInfo for the active certificate; 0 when not available. */
+static apr_time_t ari_at(need_t *n, const apr_array_header_t *certs)
+{
+    acme_drive_env_t *env = n->env;
+    json_t *ari = json_object_get(n->status, "ari"), *ren = json_object_get(n->status, "renewal");
+    const char *id = NULL, *url;
+    acme_ca_t *ca = NULL;
+    json_t *dir = NULL;
+    acme_ari_t *win = NULL;
+    acme_problem_t *prob = NULL;
+    apr_time_t at;
+    apr_status_t rv;
+
+    if (acme_cert_ari_id(n->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
+        return 0;
+    }
+    if (json_is_object(ari) && json_str(ari, "cert_id") && !strcmp(json_str(ari, "cert_id"), id)
+        && n->now < json_time(ari, "retry_after")) {
+        /* Asked recently: keep its answer (or the window after an ARI error). */
+        if (json_str(ren, "source") && !strcmp(json_str(ren, "source"), "ari")) {
+            return json_time(ren, "at");
+        }
+        return 0;
+    }
+    url = json_str(n->status, "ca");
+    if (!url && n->d->ca_urls && n->d->ca_urls->nelts) {
+        url = APR_ARRAY_IDX(n->d->ca_urls, 0, const char *);
+    }
+    if (!url || !env->cas || acme_ca_registry_get(env->cas, url, &ca) != APR_SUCCESS
+        || acme_ca_directory(ca, n->p, &dir, &prob) != APR_SUCCESS
+        || !acme_ca_endpoint(ca, "renewalInfo")) {
+        return 0;
+    }
+    rv = acme_ari_fetch(ca, n->p, id, &win, &prob);
+    ari = json_pack("{s:s}", "cert_id", id);
+    set_time(n->p, ari, "checked", n->now);
+    n->dirty = 1;
+    if (rv != APR_SUCCESS) {
+        acme_log(env->log, ACME_LOG_INFO, rv, "%s: renewalInfo failed (%s); using the renewal "
+                 "window", n->d->id, acme_problem_str(n->p, prob));
+        set_time(n->p, ari, "retry_after", n->now + ARI_ERROR_RETRY);
+        json_object_set_new(n->status, "ari", ari);
+        return 0;
+    }
+    set_time(n->p, ari, "retry_after", n->now + win->retry_after);
+    json_object_set_new(n->status, "ari", ari);
+    at = acme_plan_ari_pick(win->start, win->end, random01());
+    set_renewal(n, at, "ari");
+    return at;
+}
+
+static int renewal_due(need_t *n, const apr_array_header_t *certs, const char **why)
+{
+    apr_time_t at = ari_at(n, certs);
+    const char *source = "ari";
+    if (at == 0) {
+        at = window_at(n, certs);
+        source = "window";
+    }
+    set_renewal(n, at, source);
+    if (n->now >= at) {
+        *why = apr_psprintf(n->p, "renewal due since %s (%s)", acme_time_rfc3339(n->p, at), source);
+        return 1;
+    }
+    *why = apr_psprintf(n->p, "renewal at %s (%s)", acme_time_rfc3339(n->p, at), source);
+    return 0;
+}
+
+static int needed_locked(need_t *n, const char **why)
+{
+    acme_store_t *st = n->env->store;
+    apr_array_header_t *primary = NULL;
+    char *data = NULL;
+    apr_size_t len = 0;
+    const char *old, *unfit;
+    int changed;
+
+    if (acme_store_load_json(st, n->p, ACME_SG_STATE, n->entry, STATUS_ITEM, &n->status)
+            != APR_SUCCESS || !json_is_object(n->status)) {
+        n->status = NULL;
+    }
+    old = n->status ? json_str(n->status, "config_hash") : NULL;
+    changed = old && strcmp(old, n->hash);
+    if (n->status && !changed && json_time(n->status, "next_attempt") > n->now) {
+        *why = apr_psprintf(n->p, "waiting after a failure until %s",
+                            json_str(n->status, "next_attempt"));
+        return 0;
+    }
+    if (st->load(st, n->p, ACME_SG_STATE, n->entry, RENEW_ITEM, &data, &len) == APR_SUCCESS) {
+        *why = "renewal requested";
+        return 1;
+    }
+    if (staged_current(n)) {
+        *why = "new certificates are staged, waiting for activation";
+        return 0;
+    }
+    if ((unfit = active_unfit(n, &primary))) {
+        *why = unfit;
+        return 1;
+    }
+    if (changed) {
+        *why = "the configuration changed";
+        return 1;
+    }
+    if (!n->status) {
+        n->status = acme_json_own(n->p, json_pack("{s:o,s:i,s:s,s:s,s:i}", "names",
+                                  names_json(n->d), "ca_index", 0, "config_hash", n->hash,
+                                  "state", "valid", "failures", 0));
+        if (n->d->ca_urls && n->d->ca_urls->nelts) {
+            json_object_set_new(n->status, "ca",
+                                json_string(APR_ARRAY_IDX(n->d->ca_urls, 0, const char *)));
+        }
+    }
+    return renewal_due(n, primary, why);
+}
+
+int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                      apr_time_t now, const char **why)
+{
+    acme_store_t *st = env->store;
+    acme_store_lock_t *lock = NULL;
+    need_t n;
+    apr_status_t rv;
+    int res;
+
+    memset(&n, 0, sizeof(n));
+    n.env = env;
+    n.p = p;
+    n.d = d;
+    n.now = now;
+    *why = "";
+    if (!(n.entry = acme_domain_dirname(p, d->id)) || n_key_types(d) == 0) {
+        *why = "invalid domain";
+        return 0;
+    }
+    n.hash = acme_domain_config_hash(p, d);
+    rv = st->lock(st, p, n.entry, 0, &lock);
+    if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) {
+        *why = "a drive is in progress";
+        return 0;
+    }
+    n.can_save = (rv == APR_SUCCESS);
+    res = needed_locked(&n, why);
+    if (n.dirty && n.can_save && n.status) {
+        acme_store_save_json(st, p, ACME_SG_STATE, n.entry, STATUS_ITEM, n.status, 0);
+    }
+    if (n.can_save) st->unlock(lock);
+    return res;
+}
