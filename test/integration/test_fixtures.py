@@ -110,3 +110,24 @@ def test_ari_proxy_directory_and_forwarding(pebble, ari_proxy):
         w = json.loads(r.read())["suggestedWindow"]
     assert w == {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
     assert proxy.renewal_info_requests == ["abc.def"]
+
+
+def test_proxy_end_to_end_with_python_client(pebble, webroot_server, ari_proxy):
+    """Issue and revoke through the ARI proxy with the independent Python client:
+    proves the proxy forwards signed requests and records newOrder payloads."""
+    from fixtures.pyacme import Client
+    proxy = ari_proxy(pebble, profiles={"default": "the default"})
+    client = Client(proxy.directory_url, proxy.ca_cert)
+    acct = client.new_account()
+    assert acct["status"] == "valid"
+    assert client.kid.startswith(proxy.base_url)
+    pem, key = client.issue_http01(["fixture.example"], webroot_server.root)
+    chain = certs.load_pem_chain(pem)
+    assert certs.sans(chain[0]) == (["fixture.example"], [])
+    assert certs.key_matches(chain[0], key)
+    assert certs.chain_to_root(chain, pebble.roots())
+    assert proxy.new_orders == [{"identifiers": [{"type": "dns", "value": "fixture.example"}]}]
+    assert pebble.cert_status(chain[0])["Status"].lower() == "valid"
+    client.revoke(chain[0])
+    assert pebble.cert_status(pem)["Status"].lower() == "revoked"
+    assert client.account()["status"] == "valid"
