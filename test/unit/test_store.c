@@ -1,3 +1,564 @@
-/* test/unit/test_store.c: placeholder until the unit tests for this area exist. */
+/* test_store.c: unit tests for the store helpers and the file backend (modes, atomicity, names, promote, locks, ownership). */
+#include <check.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <utime.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+#include "acme_store.h"
+
+static apr_pool_t *pool;
+static char root[256];
+static acme_store_t *st;
+
+static void setup(void)
+{
+    const char *tmp = getenv("TMPDIR");
+
+    apr_pool_create(&pool, NULL);
+    snprintf(root, sizeof(root), "%s/acme-test-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, root, "/store", NULL), &st),
+                     APR_SUCCESS);
+}
+
+static void teardown(void)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cleanup of %s failed\n", root);
+    }
+    apr_pool_destroy(pool);
+}
+
+static const char *spath(const char *rel)
+{
+    return apr_pstrcat(pool, root, "/store/", rel, NULL);
+}
+
+static int mode_of(const char *rel)
+{
+    struct stat sb;
+
+    if (stat(spath(rel), &sb) != 0) {
+        return -1;
+    }
+    return (int)(sb.st_mode & 07777);
+}
+
+static int exists(const char *rel)
+{
+    struct stat sb;
+
+    return lstat(spath(rel), &sb) == 0;
+}
+
+/* Number of directory entries (hidden ones too) other than . and .. */
+static int count_files(const char *rel)
+{
+    DIR *d = opendir(spath(rel));
+    struct dirent *e;
+    int n = 0;
+
+    if (d == NULL) {
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static void put(acme_store_group_e g, const char *entry, const char *item, const char *data)
+{
+    ck_assert_int_eq(st->save(st, pool, g, entry, item, data, strlen(data), 0), APR_SUCCESS);
+}
+
+static const char *get(acme_store_group_e g, const char *entry, const char *item)
+{
+    char *data;
+    apr_size_t len;
+    apr_status_t rv = st->load(st, pool, g, entry, item, &data, &len);
+
+    if (rv != APR_SUCCESS) {
+        return NULL;
+    }
+    ck_assert_int_eq(len, strlen(data));
+    return data;
+}
+
+START_TEST(group_and_item_names)
+{
+    ck_assert_str_eq(acme_store_group_name(ACME_SG_DOMAINS), "domains");
+    ck_assert_str_eq(acme_store_group_name(ACME_SG_STAGING), "staging");
+    ck_assert_str_eq(acme_store_group_name(ACME_SG_ARCHIVE), "archive");
+    ck_assert_str_eq(acme_store_group_name(ACME_SG_ACCOUNTS), "accounts");
+    ck_assert_str_eq(acme_store_group_name(ACME_SG_CHALLENGES), "challenges");
+    ck_assert_str_eq(acme_store_group_name(ACME_SG_STATE), "state");
+    ck_assert_ptr_null(acme_store_group_name(ACME_SG_COUNT));
+    ck_assert_str_eq(acme_store_chain_item(pool, "ec256"), "fullchain.ec256.pem");
+    ck_assert_str_eq(acme_store_pkey_item(pool, "rsa2048"), "privkey.rsa2048.pem");
+    ck_assert_str_eq(acme_store_chain_item(pool, NULL), "fullchain.pem");
+    ck_assert_str_eq(acme_store_pkey_item(pool, NULL), "privkey.pem");
+    ck_assert_str_eq(st->kind, "file");
+}
+END_TEST
+
+START_TEST(save_load_remove)
+{
+    apr_array_header_t *names;
+    apr_time_t mt;
+
+    ck_assert_ptr_null(get(ACME_SG_STATE, "example.org", "status.json"));
+    ck_assert_int_eq(st->load(st, pool, ACME_SG_STATE, "example.org", "x", &(char *){0},
+                              &(apr_size_t){0}), APR_ENOENT);
+    put(ACME_SG_STATE, "example.org", "status.json", "{}");
+    ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "status.json"), "{}");
+    put(ACME_SG_STATE, "example.org", "status.json", "{\"a\":1}");
+    ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "status.json"), "{\"a\":1}");
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "empty", "", 0, 0),
+                     APR_SUCCESS);
+    ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "empty"), "");
+    put(ACME_SG_STATE, "b.example.org", "order.json", "{}");
+    put(ACME_SG_STATE, "a.example.org", "order.json", "{}");
+
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(names, 0, const char *), "a.example.org");
+    ck_assert_str_eq(APR_ARRAY_IDX(names, 1, const char *), "b.example.org");
+    ck_assert_str_eq(APR_ARRAY_IDX(names, 2, const char *), "example.org");
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, "example.org", &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(names, 0, const char *), "empty");
+    ck_assert_str_eq(APR_ARRAY_IDX(names, 1, const char *), "status.json");
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, "nothing.org", &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 0);
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 0);
+
+    ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, "example.org", "status.json", &mt),
+                     APR_SUCCESS);
+    ck_assert(mt > apr_time_now() - apr_time_from_sec(60) && mt <= apr_time_now());
+    ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, "example.org", NULL, &mt), APR_SUCCESS);
+    ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, "example.org", "nope", &mt), APR_ENOENT);
+    ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, "nope.org", NULL, &mt), APR_ENOENT);
+
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", "empty"), APR_SUCCESS);
+    ck_assert_ptr_null(get(ACME_SG_STATE, "example.org", "empty"));
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", "empty"), APR_SUCCESS);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", NULL), APR_SUCCESS);
+    ck_assert(!exists("state/example.org"));
+    ck_assert_int_eq(count_files("state"), 2);      /* no hidden leftovers */
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", NULL), APR_SUCCESS);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "gone.org", "x"), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(modes)
+{
+    mode_t old = umask(077);        /* modes must not depend on the umask */
+
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem", "K", 1, 1),
+                     APR_SUCCESS);
+    put(ACME_SG_DOMAINS, "example.org", "fullchain.pem", "C");
+    put(ACME_SG_CHALLENGES, "example.org", "http-01.tok", "ka");
+    umask(old);
+    ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
+    ck_assert_int_eq(mode_of("domains/example.org/fullchain.pem"), 0644);
+    ck_assert_int_eq(mode_of("challenges/example.org/http-01.tok"), 0644);
+    ck_assert_int_eq(mode_of("domains"), 0700);
+    ck_assert_int_eq(mode_of("archive"), 0700);
+    ck_assert_int_eq(mode_of("staging"), 0755);
+    ck_assert_int_eq(mode_of("accounts"), 0755);
+    ck_assert_int_eq(mode_of("challenges"), 0755);
+    ck_assert_int_eq(mode_of("state"), 0755);
+    ck_assert_int_eq(mode_of("domains/example.org"), 0755);
+    ck_assert_int_eq(mode_of("challenges/example.org"), 0755);
+    /* a private item stays private when rewritten */
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem", "KK", 2, 1),
+                     APR_SUCCESS);
+    ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
+    ck_assert_str_eq(st->path(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem"),
+                     spath("domains/example.org/privkey.pem"));
+}
+END_TEST
+
+START_TEST(atomic_no_temp_left)
+{
+    char big[100000];
+
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    for (int i = 0; i < 20; i++) {
+        put(ACME_SG_STATE, "example.org", "status.json", (i % 2) ? "{}" : big);
+    }
+    ck_assert_int_eq(count_files("state/example.org"), 1);
+    ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "status.json"), "{}");
+}
+END_TEST
+
+START_TEST(crash_leftovers_swept)
+{
+    apr_array_header_t *names;
+    const char *old = spath("state/example.org/status.json.tmp.AAAAAAAAAAAA");
+    const char *fresh = spath("state/example.org/status.json.tmp.BBBBBBBBBBBB");
+    struct utimbuf ut = { 1000000000, 1000000000 };
+    FILE *f;
+    acme_store_t *st2;
+
+    put(ACME_SG_STATE, "example.org", "status.json", "{}");
+    ck_assert_ptr_nonnull(f = fopen(old, "w"));
+    fclose(f);
+    ck_assert_int_eq(utime(old, &ut), 0);
+    ck_assert_ptr_nonnull(f = fopen(fresh, "w"));
+    fclose(f);
+    /* list hides both; removes the old one (its writer is long dead), keeps the fresh one */
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, "example.org", &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 1);
+    ck_assert(!exists("state/example.org/status.json.tmp.AAAAAAAAAAAA"));
+    ck_assert(exists("state/example.org/status.json.tmp.BBBBBBBBBBBB"));
+    /* open sweeps too */
+    ck_assert_int_eq(utime(fresh, &ut), 0);
+    ck_assert_int_eq(acme_store_file_open(pool, spath(""), &st2), APR_SUCCESS);
+    ck_assert(!exists("state/example.org/status.json.tmp.BBBBBBBBBBBB"));
+    ck_assert(exists("state/example.org/status.json"));
+    /* temp-like names are not valid items */
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "x.tmp.AAAAAAAAAAAA", "1", 1, 0),
+                     APR_EINVAL);
+}
+END_TEST
+
+START_TEST(hostile_names)
+{
+    static const char *const bad[] = {
+        "", ".", "..", "../x", "a/b", "/abs", ".hidden", "a..b", "a\nb", "a\x01", "a\\b", "a\x7f",
+    };
+    apr_array_header_t *names;
+    apr_time_t mt;
+    char *data;
+    apr_size_t len;
+    acme_store_lock_t *lk;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *b = bad[i];
+
+        ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, b, "item", "x", 1, 0), APR_EINVAL);
+        ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "ok.org", b, "x", 1, 0), APR_EINVAL);
+        ck_assert_int_eq(st->load(st, pool, ACME_SG_STATE, b, "item", &data, &len), APR_EINVAL);
+        ck_assert_int_eq(st->load(st, pool, ACME_SG_STATE, "ok.org", b, &data, &len), APR_EINVAL);
+        ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, b, NULL), APR_EINVAL);
+        ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "ok.org", b), APR_EINVAL);
+        ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, b, &names), APR_EINVAL);
+        ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, b, NULL, &mt), APR_EINVAL);
+        ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE, b),
+                         APR_EINVAL);
+        ck_assert_int_eq(st->lock(st, pool, b, 0, &lk), APR_EINVAL);
+        ck_assert_ptr_null(st->path(st, pool, ACME_SG_STATE, b, "item"));
+        ck_assert_ptr_null(st->path(st, pool, ACME_SG_STATE, "ok.org", b));
+    }
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_COUNT, "ok.org", "item", "x", 1, 0), APR_EINVAL);
+    ck_assert_int_eq(count_files("state"), 0);
+    ck_assert_int_eq(count_files(".."), 1);         /* nothing escaped next to the store */
+}
+END_TEST
+
+START_TEST(wildcard_and_ip_entries)
+{
+    put(ACME_SG_DOMAINS, "*.example.org", "fullchain.pem", "C");
+    ck_assert(exists("domains/_.example.org/fullchain.pem"));
+    ck_assert_str_eq(get(ACME_SG_DOMAINS, "_.example.org", "fullchain.pem"), "C");
+    ck_assert_str_eq(get(ACME_SG_DOMAINS, "*.example.org", "fullchain.pem"), "C");
+    put(ACME_SG_DOMAINS, "2001:db8::1", "fullchain.pem", "C6");
+    ck_assert(exists("domains/2001:db8::1/fullchain.pem"));
+}
+END_TEST
+
+START_TEST(json_helpers)
+{
+    json_t *j = json_pack("{s:s, s:i}", "state", "valid", "failures", 2), *back;
+
+    ck_assert_int_eq(acme_store_save_json(st, pool, ACME_SG_STATE, "example.org", "status.json",
+                                          j, 0), APR_SUCCESS);
+    json_decref(j);
+    ck_assert_int_eq(acme_store_load_json(st, pool, ACME_SG_STATE, "example.org", "status.json",
+                                          &back), APR_SUCCESS);
+    ck_assert_str_eq(json_string_value(json_object_get(back, "state")), "valid");
+    ck_assert_int_eq(json_integer_value(json_object_get(back, "failures")), 2);
+    ck_assert_int_eq(acme_store_load_json(st, pool, ACME_SG_STATE, "example.org", "none.json",
+                                          &back), APR_ENOENT);
+    put(ACME_SG_STATE, "example.org", "bad.json", "{\"a\":");
+    ck_assert_int_eq(acme_store_load_json(st, pool, ACME_SG_STATE, "example.org", "bad.json",
+                                          &back), APR_EINVAL);
+}
+END_TEST
+
+START_TEST(promote_and_archive)
+{
+    apr_array_header_t *names;
+
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "example.org"), APR_ENOENT);
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "one");
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "example.org", "privkey.pem", "k1", 2, 1),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "example.org"), APR_SUCCESS);
+    ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "one");
+    ck_assert(!exists("staging/example.org"));
+    ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 0);
+
+    /* second promote archives the first set */
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "two");
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "example.org"), APR_SUCCESS);
+    ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "two");
+    ck_assert_ptr_null(get(ACME_SG_DOMAINS, "example.org", "privkey.pem"));
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 1);
+    ck_assert(strncmp(APR_ARRAY_IDX(names, 0, const char *), "example.org.", 12) == 0);
+    ck_assert_int_eq(strlen(APR_ARRAY_IDX(names, 0, const char *)), 12 + 16);  /* YYYYmmddTHHMMSSZ */
+    ck_assert_str_eq(get(ACME_SG_ARCHIVE, APR_ARRAY_IDX(names, 0, const char *), "fullchain.pem"),
+                     "one");
+
+    /* third within the same second: a distinct archive name */
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "three");
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "example.org"), APR_SUCCESS);
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 2);
+
+    /* no archive: the old set is dropped */
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "four");
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_COUNT,
+                                 "example.org"), APR_SUCCESS);
+    ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "four");
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 2);
+    ck_assert_int_eq(count_files("domains"), 1);
+
+    /* crash between archiving and moving in: the next promote finishes */
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "five");
+    ck_assert_int_eq(rename(spath("domains/example.org"), spath("archive/crashed")), 0);
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "example.org"), APR_SUCCESS);
+    ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "five");
+}
+END_TEST
+
+/* Child: try the lock once, exit 0 when got, 1 when busy, 2 otherwise. */
+static int child_try_lock(const char *dir, apr_interval_time_t wait)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        apr_pool_t *cp;
+        acme_store_t *cs;
+        acme_store_lock_t *lk;
+        apr_status_t rv;
+
+        apr_pool_create(&cp, NULL);
+        if (acme_store_file_open(cp, dir, &cs) != APR_SUCCESS) {
+            _exit(2);
+        }
+        rv = cs->lock(cs, cp, "example.org", wait, &lk);
+        _exit(rv == APR_SUCCESS ? 0 : APR_STATUS_IS_TIMEUP(rv) ? 1 : 2);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+START_TEST(lock_exclusion)
+{
+    acme_store_lock_t *lk, *lk2;
+    apr_pool_t *sub;
+
+    ck_assert_int_eq(st->lock(st, pool, "example.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_eq(child_try_lock(spath(""), 0), 1);
+    ck_assert_int_eq(child_try_lock(spath(""), apr_time_from_msec(200)), 1);
+    /* another thread of this process (its own open) is excluded too */
+    ck_assert_int_eq(st->lock(st, pool, "example.org", 0, &lk2), APR_TIMEUP);
+    /* other entries are independent */
+    ck_assert_int_eq(st->lock(st, pool, "other.org", 0, &lk2), APR_SUCCESS);
+    ck_assert_int_eq(st->unlock(lk), APR_SUCCESS);
+    ck_assert_int_eq(child_try_lock(spath(""), 0), 0);
+    ck_assert_int_eq(st->unlock(lk2), APR_SUCCESS);
+
+    /* released by pool cleanup */
+    apr_pool_create(&sub, pool);
+    ck_assert_int_eq(st->lock(st, sub, "example.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_eq(child_try_lock(spath(""), 0), 1);
+    apr_pool_destroy(sub);
+    ck_assert_int_eq(child_try_lock(spath(""), 0), 0);
+    /* the lock file is hidden from list */
+    {
+        apr_array_header_t *names;
+
+        ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, "example.org", &names), APR_SUCCESS);
+        ck_assert_int_eq(names->nelts, 0);
+    }
+}
+END_TEST
+
+START_TEST(lock_released_on_death)
+{
+    int fds[2];
+    pid_t pid;
+    char c;
+    acme_store_lock_t *lk;
+    int status;
+    apr_time_t start;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        apr_pool_t *cp;
+        acme_store_t *cs;
+
+        close(fds[0]);
+        apr_pool_create(&cp, NULL);
+        if (acme_store_file_open(cp, spath(""), &cs) != APR_SUCCESS
+            || cs->lock(cs, cp, "example.org", 0, &lk) != APR_SUCCESS) {
+            _exit(2);
+        }
+        if (write(fds[1], "L", 1) != 1) {
+            _exit(2);
+        }
+        for (;;) {
+            pause();        /* killed below, never unlocks */
+        }
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &c, 1), 1);
+    ck_assert_int_eq(st->lock(st, pool, "example.org", 0, &lk), APR_TIMEUP);
+    kill(pid, SIGKILL);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status));
+    ck_assert_int_eq(st->lock(st, pool, "example.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_eq(st->unlock(lk), APR_SUCCESS);
+
+    /* a waiter gets the lock as soon as a holder exits */
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        apr_pool_t *cp;
+        acme_store_t *cs;
+
+        apr_pool_create(&cp, NULL);
+        if (acme_store_file_open(cp, spath(""), &cs) != APR_SUCCESS
+            || cs->lock(cs, cp, "example.org", 0, &lk) != APR_SUCCESS) {
+            _exit(2);
+        }
+        usleep(300000);
+        _exit(0);
+    }
+    usleep(100000);
+    start = apr_time_now();
+    ck_assert_int_eq(st->lock(st, pool, "example.org", apr_time_from_sec(5), &lk), APR_SUCCESS);
+    ck_assert(apr_time_now() - start < apr_time_from_sec(2));
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+static int owner_of(const char *rel, uid_t *uid, gid_t *gid)
+{
+    struct stat sb;
+
+    if (lstat(spath(rel), &sb) != 0) {
+        return 0;
+    }
+    *uid = sb.st_uid;
+    *gid = sb.st_gid;
+    return 1;
+}
+
+START_TEST(set_owner)
+{
+    uid_t u;
+    gid_t g;
+    acme_store_lock_t *lk;
+
+    if (geteuid() != 0) {
+        return;     /* needs root to chown */
+    }
+    put(ACME_SG_STATE, "example.org", "status.json", "{}");
+    put(ACME_SG_DOMAINS, "example.org", "fullchain.pem", "C");
+    ck_assert_int_eq(chmod(spath("domains"), 0755), 0);
+    ck_assert_int_eq(acme_store_file_set_owner(st, pool, 65534, 65534), APR_SUCCESS);
+    ck_assert(owner_of("state", &u, &g) && u == 65534 && g == 65534);
+    ck_assert(owner_of("state/example.org/status.json", &u, &g) && u == 65534);
+    ck_assert(owner_of("staging", &u, &g) && u == 65534);
+    ck_assert(owner_of("accounts", &u, &g) && u == 65534);
+    ck_assert(owner_of("challenges", &u, &g) && u == 65534);
+    ck_assert(owner_of("domains", &u, &g) && u == 0);
+    ck_assert(owner_of("domains/example.org/fullchain.pem", &u, &g) && u == 0);
+    ck_assert_int_eq(mode_of("domains"), 0700);
+    ck_assert_int_eq(mode_of("archive"), 0700);
+
+    /* what root creates later in the drive's groups goes to the drive's user */
+    put(ACME_SG_STAGING, "new.org", "fullchain.pem", "C");
+    ck_assert(owner_of("staging/new.org", &u, &g) && u == 65534 && g == 65534);
+    ck_assert(owner_of("staging/new.org/fullchain.pem", &u, &g) && u == 65534);
+    ck_assert_int_eq(st->lock(st, pool, "new.org", 0, &lk), APR_SUCCESS);
+    ck_assert(owner_of("state/new.org/.lock", &u, &g) && u == 65534);
+    /* and what is promoted into domains/ becomes root's */
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "new.org"), APR_SUCCESS);
+    ck_assert(owner_of("domains/new.org", &u, &g) && u == 0);
+    ck_assert(owner_of("domains/new.org/fullchain.pem", &u, &g) && u == 0);
+    /* -1 leaves the owner unchanged */
+    ck_assert_int_eq(acme_store_file_set_owner(st, pool, -1, -1), APR_SUCCESS);
+    ck_assert(owner_of("state", &u, &g) && u == 65534);
+}
+END_TEST
+
 int main(void);
-int main(void) { return 77; }
+
+int main(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store");
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, group_and_item_names);
+    tcase_add_test(tc, save_load_remove);
+    tcase_add_test(tc, modes);
+    tcase_add_test(tc, atomic_no_temp_left);
+    tcase_add_test(tc, crash_leftovers_swept);
+    tcase_add_test(tc, hostile_names);
+    tcase_add_test(tc, wildcard_and_ip_entries);
+    tcase_add_test(tc, json_helpers);
+    tcase_add_test(tc, promote_and_archive);
+    tcase_add_test(tc, lock_exclusion);
+    tcase_add_test(tc, lock_released_on_death);
+    tcase_add_test(tc, set_owner);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
