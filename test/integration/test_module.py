@@ -14,7 +14,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from fixtures.httpd import (cert_key_type, cert_names, verify_chain, wait_for)
+from fixtures.httpd import REPO as REPO_DIR
+from fixtures.httpd import cert_key_type, cert_names, verify_chain, wait_for
 
 ISSUE_TIMEOUT = 180      # generous: never assert speed
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -533,3 +534,88 @@ def test_restart_mid_drive_resumes_one_certificate(httpd_factory, pebble_factory
     assert int(issued[0][0], 16) == cert.serial_number
     assert not list(h.store_path("archive").glob("resume.test*")), "nothing was replaced"
     assert not any(h.store_path("staging").glob("resume.test/*"))
+
+
+# -- 8. more behaviour of SPEC §3-4 -------------------------------------------------------
+
+def make_selfsigned(directory, name):
+    """A static certificate + key (PEM files, 0644/0600) for name."""
+    import subprocess
+    cert, key = directory / f"{name}.crt", directory / f"{name}.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+                    "-days", "2"], check=True, capture_output=True)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def test_static_certificate_wins(httpd_factory, pebble):
+    h = httpd_factory(pebble)
+    cert, key = make_selfsigned(h.root / "conf", "static.test")
+    h.ssl_vhost("static.test", body=f"SSLCertificateFile {cert}\nSSLCertificateKeyFile {key}\n"
+                                    "ACMEDomain")
+    h.ssl_vhost("dyn.test")
+    h.start()
+    wait_served(h, "dyn.test", ["dyn.test"])
+    static = x509.load_pem_x509_certificate(cert.read_bytes())
+    assert h.served_cert("static.test").serial_number == static.serial_number
+    assert "static.test" in h.error_log() and "SSLCertificateFile" in h.error_log(), \
+        "the module does not say that the static certificate is kept"
+
+
+def test_terms_of_service_missing_is_reported(httpd_factory, pebble):
+    h = httpd_factory(pebble)
+    h.acme["ACMETermsOfService"] = None
+    h.ssl_vhost("tos.test")
+    h.start()
+
+    def errored():
+        d = h.domain_status("tos.test")
+        return d if d and d.get("last_error") else None
+    d = wait_for(errored, 90, interval=1, what="an error about the terms of service")
+    assert "ACMETermsOfService" in json.dumps(d["last_error"]), d["last_error"]
+    assert not is_pebble(h.served_cert("tos.test"))
+
+
+def test_notify_command_events(httpd_factory, pebble):
+    h = httpd_factory(pebble)
+    log = h.root / "notify.log"
+    log.write_text("")
+    os.chmod(log, 0o666)
+    script = h.root / "notify.sh"
+    script.write_text(f'#!/bin/sh\necho "$1 $2" >> {log}\n')
+    os.chmod(script, 0o755)
+    h.add(f"ACMENotifyCmd {script}")
+    h.ssl_vhost("notify.test")
+    h.start()
+    wait_served(h, "notify.test", ["notify.test"])
+    wait_for(lambda: {"issued notify.test", "activated notify.test"}
+             <= set(log.read_text().splitlines()), 60, what="issued + activated events")
+
+
+def test_example_config_passes_configtest(httpd):
+    """conf/mod_acme.conf.example, moved onto the test's ports and store, is valid."""
+    text = (REPO_DIR / "conf" / "mod_acme.conf.example").read_text()
+    keep = []
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith(("LoadModule", "Listen", "ACMEStoreDir", "DocumentRoot")):
+            continue
+        keep.append(line.replace("*:443", f"*:{httpd.https_port}")
+                        .replace("*:80", f"*:{httpd.http_port}"))
+    httpd.add(*keep)
+    rc, out = httpd.configtest()
+    assert rc == 0, out
+
+
+def test_debian_conf_files(httpd):
+    load = (REPO_DIR / "conf" / "acme.load").read_text()
+    assert "LoadModule acme_module /usr/lib/apache2/modules/mod_acme.so" in load
+    assert "# Depends: ssl" in load
+    conf = (REPO_DIR / "conf" / "acme.conf").read_text()
+    # acme.conf as Debian would include it (after acme.load), store moved to the test's.
+    httpd.add(*[l for l in conf.splitlines() if "ACMEStoreDir" not in l.strip()[:12]])
+    httpd.ssl_vhost("deb.test")
+    rc, out = httpd.configtest()
+    assert rc == 0, out
