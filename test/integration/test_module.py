@@ -402,6 +402,8 @@ BAD_DIRECTIVES = [
     ("ACMEStore ftp://x", "ACMEStore", "ftp://x"),
     ("ACMETermsOfService maybe", "ACMETermsOfService", "maybe"),
     ("ACMECertificateAuthority not-a-url", "ACMECertificateAuthority", "not-a-url"),
+    ("ACMEContactEmail nobody", "ACMEContactEmail", "nobody"),
+    ("ACMEExternalAccountBinding kid-only", "ACMEExternalAccountBinding", "kid-only"),
     ("ACMEDomain bad..name.test", "ACMEDomain", "bad..name.test"),
     ("ACMEDomain -dash.test", "ACMEDomain", "-dash.test"),
     ("ACMEDomain a/b.test", "ACMEDomain", "a/b.test"),
