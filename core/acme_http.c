@@ -414,6 +414,7 @@ apr_status_t acme_http_request(acme_http_t *http, apr_pool_t *p, const char *met
 {
     char errbuf[CURL_ERROR_SIZE];
     http_req_t *req;
+    long connects = 0;
     CURL *c;
     CURLcode cc;
 
@@ -456,10 +457,11 @@ apr_status_t acme_http_request(acme_http_t *http, apr_pool_t *p, const char *met
         return rv;
     }
     *resp = make_response(p, c, req);
+    curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &connects);
     /* The easy handle holds no pooled connection (the share does): free it now. */
     apr_pool_cleanup_run(p, c, easy_cleanup);
-    acme_log(&http->log, ACME_LOG_TRACE, APR_SUCCESS, "%s %s -> %d (%" APR_SIZE_T_FMT " bytes)",
-             method, url, (*resp)->status, (*resp)->body_len);
+    acme_log(&http->log, ACME_LOG_TRACE, APR_SUCCESS, "%s %s -> %d (%" APR_SIZE_T_FMT " bytes, %s connection)",
+             method, url, (*resp)->status, (*resp)->body_len, connects ? "new" : "reused");
     return APR_SUCCESS;
 }
 
