@@ -1,1 +1,324 @@
-/* core/acme_status.c: placeholder until implemented. */
+/* acme_status.c: builds the status JSON of SPEC §5 from the active certificates, staging and state/<id>/status.json. */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "acme_json.h"
+#include "acme_key.h"
+#include "acme_status.h"
+#include "acme_time.h"
+#include "acme_version.h"
+#include "acme_x509.h"
+
+#define STATUS_ITEM "status.json"
+
+/* What one domain's object is built from. */
+typedef struct {
+    apr_pool_t *p;
+    acme_store_t *store;
+    const char *entry;          /* directory name in the store */
+    const acme_domain_t *d;     /* may be NULL */
+    json_t *state;              /* state/<id>/status.json or NULL */
+    apr_time_t now;
+} status_ctx_t;
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* Key type names in the order the certificates are shown: the configured
+ * order, or the fullchain.<type>.pem files found in domains/<id>/. */
+static apr_array_header_t *key_type_names(status_ctx_t *c)
+{
+    apr_array_header_t *out = apr_array_make(c->p, 4, sizeof(const char *)), *items;
+
+    if (c->d && c->d->key_types && c->d->key_types->nelts > 0) {
+        for (int i = 0; i < c->d->key_types->nelts; i++) {
+            APR_ARRAY_PUSH(out, const char *)
+                = acme_key_type_name(APR_ARRAY_IDX(c->d->key_types, i, acme_key_type_e));
+        }
+        return out;
+    }
+    if (c->store->list(c->store, c->p, ACME_SG_DOMAINS, c->entry, &items) != APR_SUCCESS) {
+        return out;
+    }
+    for (int i = 0; i < items->nelts; i++) {
+        const char *it = APR_ARRAY_IDX(items, i, const char *);
+        apr_size_t n = strlen(it);
+        acme_key_type_e kt;
+
+        if (n > 14 && strncmp(it, "fullchain.", 10) == 0 && strcmp(it + n - 4, ".pem") == 0) {
+            const char *t = apr_pstrndup(c->p, it + 10, n - 14);
+
+            if (acme_key_type_parse(t, &kt) == APR_SUCCESS) {
+                APR_ARRAY_PUSH(out, const char *) = acme_key_type_name(kt);
+            }
+        }
+    }
+    return out;
+}
+
+/* The leaf of group/<entry>/fullchain.<type>.pem, or APR_ENOENT/APR_EINVAL. */
+static apr_status_t load_leaf(status_ctx_t *c, acme_store_group_e g, const char *type,
+                              acme_cert_info_t **info)
+{
+    apr_array_header_t *certs;
+    char *pem;
+    apr_size_t len;
+    apr_status_t rv = c->store->load(c->store, c->p, g, c->entry,
+                                     acme_store_chain_item(c->p, type), &pem, &len);
+
+    if (rv == APR_SUCCESS) {
+        rv = acme_certs_from_pem(c->p, pem, len, &certs);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_cert_info(c->p, APR_ARRAY_IDX(certs, 0, const acme_cert_t *), info);
+    }
+    return rv;
+}
+
+static json_t *cert_json(apr_pool_t *p, const char *type, const acme_cert_info_t *ci)
+{
+    return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o}", "key_type", type,
+                     "serial", str_or_null(ci->serial),
+                     "not_before", acme_time_rfc3339(p, ci->not_before),
+                     "not_after", acme_time_rfc3339(p, ci->not_after),
+                     "issuer", str_or_null(ci->issuer),
+                     "sha256_fingerprint", str_or_null(ci->sha256_fingerprint));
+}
+
+/* "certificates" of the active set; *expired when one is past not_after. An
+ * unreadable or broken file is left out rather than failing the status. */
+static json_t *active_certs(status_ctx_t *c, int *expired)
+{
+    apr_array_header_t *types = key_type_names(c);
+    json_t *arr = json_array();
+
+    *expired = 0;
+    for (int i = 0; i < types->nelts; i++) {
+        const char *t = APR_ARRAY_IDX(types, i, const char *);
+        acme_cert_info_t *ci;
+
+        if (t == NULL || load_leaf(c, ACME_SG_DOMAINS, t, &ci) != APR_SUCCESS) {
+            continue;
+        }
+        if (ci->not_after <= c->now) {
+            *expired = 1;
+        }
+        json_array_append_new(arr, cert_json(c->p, t, ci));
+    }
+    return arr;
+}
+
+/* staging/<id>/ holds a certificate chain waiting for activation. */
+static int is_staged(status_ctx_t *c)
+{
+    apr_array_header_t *items;
+
+    if (c->store->list(c->store, c->p, ACME_SG_STAGING, c->entry, &items) != APR_SUCCESS) {
+        return 0;
+    }
+    for (int i = 0; i < items->nelts; i++) {
+        if (strncmp(APR_ARRAY_IDX(items, i, const char *), "fullchain.", 10) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *state_str(status_ctx_t *c, const char *key)
+{
+    json_t *v = c->state ? json_object_get(c->state, key) : NULL;
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* SPEC §5 state: expired > (with an active certificate) renewing | valid;
+ * without one: error after a failed attempt, pending otherwise. */
+static const char *overall_state(status_ctx_t *c, int active, int expired)
+{
+    const char *drive = state_str(c, "state");
+    int drive_busy = drive && (!strcmp(drive, "pending") || !strcmp(drive, "renewing")
+                               || !strcmp(drive, "error"));
+
+    if (active && expired) {
+        return "expired";
+    }
+    if (active) {
+        return drive_busy ? "renewing" : "valid";
+    }
+    return (drive && !strcmp(drive, "error")) ? "error" : "pending";
+}
+
+static json_t *names_json(status_ctx_t *c, const char *name)
+{
+    json_t *names = c->state ? json_object_get(c->state, "names") : NULL;
+
+    if (c->d && c->d->names && c->d->names->nelts > 0) {
+        names = json_array();
+        for (int i = 0; i < c->d->names->nelts; i++) {
+            json_array_append_new(names, json_string(APR_ARRAY_IDX(c->d->names, i, const char *)));
+        }
+        return names;
+    }
+    if (json_is_array(names)) {
+        return json_deep_copy(names);
+    }
+    return json_pack("[s]", name);
+}
+
+/* The domain's name: configured id, else the first recorded name when it
+ * maps to this entry (a wildcard's entry is "_.", its name "*."), else the entry. */
+static const char *domain_name(status_ctx_t *c)
+{
+    json_t *names = c->state ? json_object_get(c->state, "names") : NULL;
+    const char *first = json_string_value(json_array_get(names, 0));
+    const char *dn;
+
+    if (c->d && c->d->id) {
+        return c->d->id;
+    }
+    if (first && (dn = acme_domain_dirname(c->p, first)) && !strcmp(dn, c->entry)) {
+        return first;
+    }
+    return c->entry;
+}
+
+/* Copies of status.json members that pass through (only when well-formed). */
+static void copy_member(status_ctx_t *c, json_t *obj, const char *key, int (*ok)(const json_t *))
+{
+    json_t *v = c->state ? json_object_get(c->state, key) : NULL;
+
+    json_object_set_new(obj, key, (v && ok(v)) ? json_deep_copy(v) : json_null());
+}
+
+static int is_str(const json_t *v)
+{
+    return json_is_string(v);
+}
+
+static int is_obj(const json_t *v)
+{
+    return json_is_object(v);
+}
+
+static int is_int(const json_t *v)
+{
+    return json_is_integer(v);
+}
+
+static const char *ca_url(status_ctx_t *c)
+{
+    const char *ca = state_str(c, "ca");
+
+    if (ca == NULL && c->d && c->d->ca_urls && c->d->ca_urls->nelts > 0) {
+        ca = APR_ARRAY_IDX(c->d->ca_urls, 0, const char *);
+    }
+    return ca;
+}
+
+apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *id,
+                                const acme_domain_t *d, json_t **out)
+{
+    status_ctx_t c = { p, store, NULL, d, NULL, apr_time_now() };
+    json_t *obj, *certs;
+    const char *name;
+    int expired;
+
+    *out = NULL;
+    if (store == NULL || id == NULL || (c.entry = acme_domain_dirname(p, id)) == NULL) {
+        return APR_EINVAL;
+    }
+    if (acme_store_load_json(store, p, ACME_SG_STATE, c.entry, STATUS_ITEM, &c.state)
+            != APR_SUCCESS || !json_is_object(c.state)) {
+        c.state = NULL;     /* never driven yet, or unreadable: report what is on disk */
+    }
+    name = domain_name(&c);
+    certs = active_certs(&c, &expired);
+    obj = json_pack("{s:s, s:o, s:s, s:o, s:o, s:b}", "name", name,
+                    "names", names_json(&c, name),
+                    "state", overall_state(&c, json_array_size(certs) > 0, expired),
+                    "ca", str_or_null(ca_url(&c)), "certificates", certs,
+                    "staged", is_staged(&c));
+    if (obj == NULL) {
+        return APR_ENOMEM;
+    }
+    copy_member(&c, obj, "renewal", is_obj);
+    copy_member(&c, obj, "last_error", is_obj);
+    copy_member(&c, obj, "next_attempt", is_str);
+    copy_member(&c, obj, "last_success", is_str);
+    copy_member(&c, obj, "failures", is_int);
+    *out = acme_json_own(p, obj);
+    return APR_SUCCESS;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Every entry known to the store: active, staged or driven at least once. */
+static apr_array_header_t *store_entries(apr_pool_t *p, acme_store_t *store)
+{
+    static const acme_store_group_e groups[] = { ACME_SG_DOMAINS, ACME_SG_STAGING, ACME_SG_STATE };
+    apr_array_header_t *all = apr_array_make(p, 16, sizeof(const char *));
+    apr_array_header_t *uniq = apr_array_make(p, 16, sizeof(const char *));
+
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+        apr_array_header_t *names;
+
+        if (store->list(store, p, groups[g], NULL, &names) == APR_SUCCESS) {
+            apr_array_cat(all, names);
+        }
+    }
+    qsort(all->elts, (size_t)all->nelts, sizeof(const char *), cmp_str);
+    for (int i = 0; i < all->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(all, i, const char *);
+
+        if (uniq->nelts == 0 || strcmp(APR_ARRAY_IDX(uniq, uniq->nelts - 1, const char *), n)) {
+            APR_ARRAY_PUSH(uniq, const char *) = n;
+        }
+    }
+    return uniq;
+}
+
+apr_status_t acme_status_all(apr_pool_t *p, acme_store_t *store,
+                             const apr_array_header_t *domains, json_t **out)
+{
+    json_t *arr = json_array(), *obj;
+    apr_status_t rv = APR_SUCCESS;
+
+    *out = NULL;
+    obj = acme_json_own(p, json_pack("{s:s, s:o}", "version", ACME_VERSION, "domains", arr));
+    if (obj == NULL) {
+        return APR_ENOMEM;
+    }
+    if (domains != NULL) {
+        for (int i = 0; i < domains->nelts && rv == APR_SUCCESS; i++) {
+            const acme_domain_t *d = APR_ARRAY_IDX(domains, i, const acme_domain_t *);
+            json_t *one;
+
+            rv = acme_status_domain(p, store, d->id, d, &one);
+            if (rv == APR_SUCCESS) {
+                json_array_append(arr, one);
+            }
+        }
+    }
+    else {
+        apr_array_header_t *ids = store_entries(p, store);
+
+        for (int i = 0; i < ids->nelts && rv == APR_SUCCESS; i++) {
+            json_t *one;
+
+            rv = acme_status_domain(p, store, APR_ARRAY_IDX(ids, i, const char *), NULL, &one);
+            if (rv == APR_SUCCESS) {
+                json_array_append(arr, one);
+            }
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        *out = obj;
+    }
+    return rv;
+}
