@@ -829,6 +829,8 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     json_object_set_new(dr->status, "state", json_string("error"));
     json_object_set_new(dr->status, "failures", json_integer(failures));
     json_object_set_new(dr->status, "ca_index", json_integer(dr->ca_index));
+    json_object_set_new(dr->status, "ca",
+                        json_string(APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *)));
     set_time(dr->p, dr->status, "next_attempt", now + delay);
     save_status(dr);
     res->error = prob;

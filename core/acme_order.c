@@ -34,7 +34,7 @@ static apr_status_t local_problem(apr_pool_t *p, acme_problem_t **prob, const ch
     return rv;
 }
 
-#define MALFORMED "urn:mod_acme:malformedResponse"
+#define MALFORMED "urn:mod_acme:malformed"
 
 /* A problem document embedded in a JSON object (order or challenge "error"). */
 static acme_problem_t *embedded_problem(apr_pool_t *p, const json_t *obj)

@@ -1,3 +1,803 @@
-/* test/unit/test_drive.c: placeholder until the unit tests for this area exist. */
-int main(void);
-int main(void) { return 77; }
+/* test_drive.c: unit tests of the drive without a CA: staged-set verification, renewal decisions, responders, order/authz/ARI parsing and failure bookkeeping. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <check.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_file_io.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include "acme_drive.h"
+#include "acme_file.h"
+#include "acme_json.h"
+#include "acme_jws.h"
+#include "acme_order.h"
+#include "acme_time.h"
+#include "acme_x509.h"
+
+static apr_pool_t *pool;
+static const char *tmpdir;
+static acme_store_t *store;
+
+#define DAY apr_time_from_sec(86400)
+
+static void remove_tree(const char *path, apr_pool_t *p)
+{
+    apr_dir_t *dir;
+    apr_finfo_t fi;
+
+    if (apr_dir_open(&dir, path, p) != APR_SUCCESS) {
+        apr_file_remove(path, p);
+        return;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
+        const char *child;
+        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) continue;
+        child = apr_pstrcat(p, path, "/", fi.name, NULL);
+        if (fi.filetype == APR_DIR) remove_tree(child, p);
+        else apr_file_remove(child, p);
+    }
+    apr_dir_close(dir);
+    apr_dir_remove(path, p);
+}
+
+static void setup(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *dir;
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    dir = apr_pstrcat(pool, base && *base ? base : "/tmp", "/test_drive.XXXXXX", NULL);
+    ck_assert(mkdtemp(dir) != NULL);
+    tmpdir = dir;
+    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), &store),
+                     APR_SUCCESS);
+}
+
+static void teardown(void)
+{
+    remove_tree(tmpdir, pool);
+    apr_pool_destroy(pool);
+    apr_terminate();
+}
+
+/* ---- a tiny CA ---- */
+
+typedef struct {
+    acme_key_t *key;
+    X509 *cert;
+} ca_t;
+
+static void set_time(ASN1_TIME *t, apr_time_t when)
+{
+    ck_assert(ASN1_TIME_set(t, (time_t)apr_time_sec(when)) != NULL);
+}
+
+static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    ck_assert(ext != NULL);
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+}
+
+/* A certificate for key, signed by issuer (or self-signed when NULL). */
+static X509 *make_cert(const char *cn, const char *san, const acme_key_t *key, const ca_t *issuer,
+                       apr_time_t nb, apr_time_t na, int is_ca)
+{
+    static long serial = 1;
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+
+    ck_assert(x && name);
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), ++serial);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_subject_name(x, name);
+    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->cert) : name);
+    set_time(X509_getm_notBefore(x), nb);
+    set_time(X509_getm_notAfter(x), na);
+    X509_set_pubkey(x, acme_key_evp(key));
+    add_ext(x, issuer ? issuer->cert : x, NID_subject_key_identifier, "hash");
+    add_ext(x, issuer ? issuer->cert : x, NID_authority_key_identifier, "keyid:always");
+    if (is_ca) add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
+    if (san) add_ext(x, x, NID_subject_alt_name, san);
+    ck_assert(X509_sign(x, acme_key_evp(issuer ? issuer->key : key), EVP_sha256()) > 0);
+    X509_NAME_free(name);
+    return x;
+}
+
+static char *pem_of(X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data, *out;
+    long n;
+    ck_assert(PEM_write_bio_X509(b, x) == 1);
+    n = BIO_get_mem_data(b, &data);
+    out = apr_pstrndup(pool, data, (apr_size_t)n);
+    BIO_free(b);
+    return out;
+}
+
+static ca_t *make_ca(const char *cn, const ca_t *parent)
+{
+    ca_t *ca = apr_pcalloc(pool, sizeof(*ca));
+    apr_time_t now = apr_time_now();
+    ck_assert_int_eq(acme_key_generate(pool, ACME_KEY_EC256, &ca->key), APR_SUCCESS);
+    ca->cert = make_cert(cn, NULL, ca->key, parent, now - DAY, now + 3650 * DAY, 1);
+    acme_cert_wrap(pool, ca->cert);   /* freed with the pool */
+    return ca;
+}
+
+typedef struct {
+    char *chain;   /* leaf + intermediate PEM */
+    char *key;     /* leaf key PEM */
+    char *leaf;
+} set_t;
+
+static set_t make_set(const ca_t *inter, acme_key_type_e kt, const char *san,
+                      apr_time_t nb, apr_time_t na)
+{
+    set_t s;
+    acme_key_t *key;
+    apr_size_t len;
+    X509 *leaf;
+
+    ck_assert_int_eq(acme_key_generate(pool, kt, &key), APR_SUCCESS);
+    leaf = make_cert("leaf", san, key, inter, nb, na, 0);
+    s.leaf = pem_of(leaf);
+    s.chain = apr_pstrcat(pool, s.leaf, pem_of(inter->cert), NULL);
+    X509_free(leaf);
+    ck_assert_int_eq(acme_key_to_pem(pool, key, &s.key, &len), APR_SUCCESS);
+    return s;
+}
+
+static void put(acme_store_group_e g, const char *entry, const char *item, const char *data,
+                int priv)
+{
+    ck_assert_int_eq(store->save(store, pool, g, entry, item, data, strlen(data), priv),
+                     APR_SUCCESS);
+}
+
+static acme_domain_t *domain2(void)
+{
+    acme_domain_t *d = acme_domain_create(pool, "example.org");
+    APR_ARRAY_PUSH(d->names, const char *) = "www.example.org";
+    APR_ARRAY_PUSH(d->key_types, acme_key_type_e) = ACME_KEY_EC384;
+    return d;
+}
+
+#define SAN2 "DNS:example.org,DNS:www.example.org"
+
+/* Write a complete staged set for d (ec256 + ec384). */
+static void stage_good(const acme_domain_t *d, const ca_t *inter, set_t *primary)
+{
+    apr_time_t now = apr_time_now();
+    set_t a = make_set(inter, ACME_KEY_EC256, SAN2, now - DAY, now + 89 * DAY);
+    set_t b = make_set(inter, ACME_KEY_EC384, SAN2, now - DAY, now + 89 * DAY);
+    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", a.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "privkey.ec256.pem", a.key, 1);
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", a.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "privkey.pem", a.key, 1);
+    put(ACME_SG_STAGING, "example.org", "fullchain.ec384.pem", b.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "privkey.ec384.pem", b.key, 1);
+    (void)d;
+    if (primary) *primary = a;
+}
+
+/* ---- verify_staged ---- */
+
+START_TEST(verify_good_set)
+{
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    const char *why = NULL;
+    stage_good(d, inter, NULL);
+    ck_assert_int_eq(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert(why == NULL);
+}
+END_TEST
+
+START_TEST(verify_rejects_mismatched_key)
+{
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    apr_time_t now = apr_time_now();
+    set_t other = make_set(inter, ACME_KEY_EC384, SAN2, now - DAY, now + 89 * DAY);
+    const char *why = NULL;
+    stage_good(d, inter, NULL);
+    put(ACME_SG_STAGING, "example.org", "privkey.ec384.pem", other.key, 1);
+    put(ACME_SG_STAGING, "example.org", "fullchain.ec384.pem",
+        make_set(inter, ACME_KEY_EC384, SAN2, now - DAY, now + 89 * DAY).chain, 0);
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "does not belong"));
+}
+END_TEST
+
+START_TEST(verify_rejects_missing_name)
+{
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    apr_time_t now = apr_time_now();
+    set_t s = make_set(inter, ACME_KEY_EC384, "DNS:example.org", now - DAY, now + 89 * DAY);
+    const char *why = NULL;
+    stage_good(d, inter, NULL);
+    put(ACME_SG_STAGING, "example.org", "fullchain.ec384.pem", s.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "privkey.ec384.pem", s.key, 1);
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "cover"));
+}
+END_TEST
+
+START_TEST(verify_rejects_expired)
+{
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    apr_time_t now = apr_time_now();
+    set_t s = make_set(inter, ACME_KEY_EC256, SAN2, now - 90 * DAY, now - DAY);
+    const char *why = NULL;
+    stage_good(d, inter, NULL);
+    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", s.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "privkey.ec256.pem", s.key, 1);
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", s.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "privkey.pem", s.key, 1);
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "expired"));
+}
+END_TEST
+
+START_TEST(verify_rejects_missing_or_unlinked_chain)
+{
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    ca_t *stranger = make_ca("Stranger", NULL);
+    apr_time_t now = apr_time_now();
+    set_t s;
+    const char *why = NULL;
+
+    stage_good(d, inter, &s);
+    /* leaf only */
+    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", s.leaf, 0);
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", s.leaf, 0);
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "no issuer"));
+    /* leaf + a certificate that did not issue it */
+    s.chain = apr_pstrcat(pool, s.leaf, pem_of(stranger->cert), NULL);
+    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", s.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", s.chain, 0);
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "not issued"));
+    (void)now;
+}
+END_TEST
+
+START_TEST(verify_rejects_missing_items)
+{
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    const char *why = NULL;
+    set_t s;
+
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "missing"));
+    stage_good(d, inter, &s);
+    store->remove(store, pool, ACME_SG_STAGING, "example.org", "privkey.ec384.pem");
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "privkey.ec384.pem"));
+    stage_good(d, inter, &s);
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "garbage", 0);
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "fullchain.pem"));
+}
+END_TEST
+
+/* ---- acme_drive_needed ---- */
+
+static acme_drive_env_t env_make(void)
+{
+    acme_drive_env_t env;
+    memset(&env, 0, sizeof(env));
+    env.store = store;
+    env.retry_delay = apr_time_from_sec(5);
+    env.ca_failover_after = 2;
+    return env;
+}
+
+static void activate(const acme_domain_t *d, const ca_t *inter, const char *san,
+                     apr_time_t nb, apr_time_t na)
+{
+    int i;
+    for (i = 0; i < d->key_types->nelts; ++i) {
+        const char *t = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
+        set_t s = make_set(inter, APR_ARRAY_IDX(d->key_types, i, acme_key_type_e), san, nb, na);
+        put(ACME_SG_DOMAINS, d->id, acme_store_chain_item(pool, t), s.chain, 0);
+        put(ACME_SG_DOMAINS, d->id, acme_store_pkey_item(pool, t), s.key, 1);
+    }
+}
+
+static json_t *status_of(const char *id)
+{
+    json_t *j = NULL;
+    ck_assert_int_eq(acme_store_load_json(store, pool, ACME_SG_STATE, id, "status.json", &j),
+                     APR_SUCCESS);
+    return j;
+}
+
+START_TEST(needed_without_certificate)
+{
+    acme_drive_env_t env = env_make();
+    acme_domain_t *d = domain2();
+    const char *why = NULL;
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now(), &why), 1);
+    ck_assert_ptr_nonnull(strstr(why, "no ec256 certificate"));
+}
+END_TEST
+
+START_TEST(needed_follows_window)
+{
+    acme_drive_env_t env = env_make();
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    apr_time_t now = apr_time_now();
+    const char *why = NULL;
+    json_t *st, *ren;
+
+    activate(d, inter, SAN2, now - DAY, now + 89 * DAY);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "renewal at"));
+    st = status_of("example.org");
+    ren = json_object_get(st, "renewal");
+    ck_assert_str_eq(json_string_value(json_object_get(ren, "source")), "window");
+    /* 33% of 90 days before the end: 60 days after not_before */
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 58 * DAY, &why), 0);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 60 * DAY, &why), 1);
+    ck_assert_ptr_nonnull(strstr(why, "due"));
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 90 * DAY, &why), 1);
+    ck_assert_ptr_nonnull(strstr(why, "expired"));
+}
+END_TEST
+
+START_TEST(needed_marker_staging_backoff_config)
+{
+    acme_drive_env_t env = env_make();
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    apr_time_t now = apr_time_now();
+    const char *why = NULL;
+    json_t *meta, *st;
+
+    activate(d, inter, SAN2, now - DAY, now + 89 * DAY);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
+    /* acmectl renew */
+    put(ACME_SG_STATE, "example.org", "renew", "", 0);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
+    ck_assert_str_eq(why, "renewal requested");
+    store->remove(store, pool, ACME_SG_STATE, "example.org", "renew");
+
+    /* names changed: the active certificate no longer covers them */
+    APR_ARRAY_PUSH(d->names, const char *) = "new.example.org";
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
+    ck_assert_ptr_nonnull(strstr(why, "cover"));
+    /* ... but a staged set for this configuration is waiting: not needed */
+    meta = json_pack("{s:s}", "config_hash", acme_domain_config_hash(pool, d));
+    ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STAGING, "example.org",
+                                          "meta.json", meta, 0), APR_SUCCESS);
+    json_decref(meta);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "staged"));
+    store->remove(store, pool, ACME_SG_STAGING, "example.org", NULL);
+
+    /* backoff after a failure with this configuration */
+    st = json_pack("{s:s,s:i}", "config_hash", acme_domain_config_hash(pool, d), "failures", 2);
+    json_object_set_new(st, "next_attempt", json_string(acme_time_rfc3339(pool, now + 3600 * APR_USEC_PER_SEC)));
+    ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "example.org",
+                                          "status.json", st, 0), APR_SUCCESS);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "waiting"));
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 7200 * APR_USEC_PER_SEC, &why), 1);
+    /* a changed configuration ends the backoff */
+    APR_ARRAY_PUSH(d->names, const char *) = "other.example.org";
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
+    json_decref(st);
+}
+END_TEST
+
+START_TEST(needed_config_hash_of_active_set)
+{
+    acme_drive_env_t env = env_make();
+    acme_domain_t *d = domain2();
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    apr_time_t now = apr_time_now();
+    const char *why = NULL;
+    json_t *meta = json_pack("{s:s}", "config_hash", "0123");
+
+    activate(d, inter, SAN2, now - DAY, now + 89 * DAY);
+    ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_DOMAINS, "example.org",
+                                          "meta.json", meta, 0), APR_SUCCESS);
+    json_decref(meta);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
+    ck_assert_ptr_nonnull(strstr(why, "configuration"));
+}
+END_TEST
+
+START_TEST(needed_and_run_respect_lock)
+{
+    acme_drive_env_t env = env_make();
+    acme_domain_t *d = domain2();
+    acme_store_lock_t *lock = NULL;
+    acme_drive_result_t res;
+    const char *why = NULL;
+
+    ck_assert_int_eq(store->lock(store, pool, "example.org", 0, &lock), APR_SUCCESS);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now(), &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "progress"));
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_EBUSY);
+    store->unlock(lock);
+}
+END_TEST
+
+/* ---- failures, backoff and CA failover without a reachable CA ---- */
+
+START_TEST(run_failure_backoff_failover)
+{
+    acme_drive_env_t env = env_make();
+    acme_domain_t *d = acme_domain_create(pool, "example.org");
+    acme_http_opts_t opts;
+    acme_drive_result_t res;
+    json_t *st, *err;
+    apr_time_t na = 0;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.connect_timeout = apr_time_from_sec(2);
+    opts.timeout = apr_time_from_sec(5);
+    apr_array_clear(d->ca_urls);
+    APR_ARRAY_PUSH(d->ca_urls, const char *) = "https://127.0.0.1:1/dir-a";
+    APR_ARRAY_PUSH(d->ca_urls, const char *) = "https://127.0.0.1:1/dir-b";
+    ck_assert_int_eq(acme_ca_registry_create(pool, &opts, NULL, &env.cas), APR_SUCCESS);
+
+    ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_ptr_nonnull(res.error);
+    ck_assert(res.next_attempt > apr_time_now());
+    st = status_of("example.org");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "state")), "error");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "failures")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "ca_index")), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(st, "ca")), "https://127.0.0.1:1/dir-a");
+    err = json_object_get(st, "last_error");
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(err, "type")));
+    ck_assert_ptr_nonnull(json_string_value(json_object_get(err, "detail")));
+    ck_assert_int_eq(acme_time_parse_rfc3339(json_string_value(json_object_get(err, "at")), &na),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_time_parse_rfc3339(json_string_value(json_object_get(st, "next_attempt")),
+                                             &na), APR_SUCCESS);
+    ck_assert_str_eq(json_string_value(json_object_get(st, "config_hash")),
+                     acme_domain_config_hash(pool, d));
+
+    /* second failure with the same CA: switch to the next */
+    ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    st = status_of("example.org");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "failures")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "ca_index")), 1);
+    ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    st = status_of("example.org");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "ca")), "https://127.0.0.1:1/dir-b");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "failures")), 3);
+}
+END_TEST
+
+/* ---- responders ---- */
+
+static const char *read_item(acme_store_group_e g, const char *entry, const char *item)
+{
+    char *data = NULL;
+    apr_size_t len = 0;
+    if (store->load(store, pool, g, entry, item, &data, &len) != APR_SUCCESS) return NULL;
+    return data;
+}
+
+START_TEST(store_responder_http01)
+{
+    acme_responder_t *r = acme_responder_store(pool, store, NULL);
+    ck_assert(r->can(r, "http-01", "Example.org"));
+    ck_assert(r->can(r, "tls-alpn-01", "192.0.2.1"));
+    ck_assert(!r->can(r, "dns-01", "example.org"));
+    ck_assert(!r->can(r, "http-01", "*.example.org"));
+    ck_assert_int_eq(r->setup(r, pool, "http-01", "Example.org", "tok_en-1", "tok_en-1.thumb"),
+                     APR_SUCCESS);
+    ck_assert_str_eq(read_item(ACME_SG_CHALLENGES, "example.org",
+                               acme_responder_http01_item(pool, "tok_en-1")), "tok_en-1.thumb");
+    ck_assert_int_ne(r->setup(r, pool, "http-01", "example.org", "../../x", "k"), APR_SUCCESS);
+    ck_assert_int_ne(r->setup(r, pool, "http-01", "../etc", "tok", "k"), APR_SUCCESS);
+    ck_assert_int_eq(r->teardown(r, pool, "http-01", "Example.org", "tok_en-1", "tok_en-1.thumb"),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(read_item(ACME_SG_CHALLENGES, "example.org", "http-01.tok_en-1"));
+}
+END_TEST
+
+START_TEST(store_responder_tlsalpn01)
+{
+    acme_responder_t *r = acme_responder_store(pool, store, NULL);
+    const char *pem, *path;
+    apr_array_header_t *certs = NULL;
+    acme_key_t *key = NULL;
+    struct stat sb;
+
+    ck_assert_int_eq(r->setup(r, pool, "tls-alpn-01", "example.org", "tok", "tok.thumb"),
+                     APR_SUCCESS);
+    pem = read_item(ACME_SG_CHALLENGES, "example.org", ACME_TLSALPN01_ITEM);
+    ck_assert_ptr_nonnull(pem);
+    ck_assert_int_eq(acme_certs_from_pem(pool, pem, strstr(pem, "-----END CERTIFICATE-----")
+                                         - pem + 26, &certs), APR_SUCCESS);
+    ck_assert_int_eq(acme_key_from_pem(pool, strstr(pem, "-----BEGIN PRIVATE KEY"),
+                                       strlen(strstr(pem, "-----BEGIN PRIVATE KEY")), &key),
+                     APR_SUCCESS);
+    ck_assert(acme_cert_matches_key(APR_ARRAY_IDX(certs, 0, acme_cert_t *), key));
+    path = store->path(store, pool, ACME_SG_CHALLENGES, "example.org", ACME_TLSALPN01_ITEM);
+    if (path) {
+        ck_assert_int_eq(stat(path, &sb), 0);
+        ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    }
+    ck_assert_int_eq(r->teardown(r, pool, "tls-alpn-01", "example.org", "tok", "tok.thumb"),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(read_item(ACME_SG_CHALLENGES, "example.org", ACME_TLSALPN01_ITEM));
+}
+END_TEST
+
+START_TEST(webroot_responder)
+{
+    const char *root = apr_pstrcat(pool, tmpdir, "/www", NULL);
+    acme_responder_t *r = acme_responder_webroot(pool, root, NULL);
+    const char *path = apr_pstrcat(pool, root, "/.well-known/acme-challenge/abcDEF_-9", NULL);
+    char *data = NULL;
+    apr_size_t len = 0;
+    struct stat sb;
+
+    ck_assert(r->can(r, "http-01", "example.org"));
+    ck_assert(!r->can(r, "tls-alpn-01", "example.org"));
+    ck_assert(!r->can(r, "http-01", "*.example.org"));
+    ck_assert_int_eq(r->setup(r, pool, "http-01", "example.org", "abcDEF_-9", "abcDEF_-9.tp"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_file_read(pool, path, 1024, &data, &len), APR_SUCCESS);
+    ck_assert_str_eq(data, "abcDEF_-9.tp");
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0644);
+    ck_assert_int_ne(r->setup(r, pool, "http-01", "example.org", "../../escape", "x"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(r->teardown(r, pool, "http-01", "example.org", "abcDEF_-9", "x"),
+                     APR_SUCCESS);
+    ck_assert_int_ne(stat(path, &sb), 0);
+    /* removing twice is fine */
+    ck_assert_int_eq(r->teardown(r, pool, "http-01", "example.org", "abcDEF_-9", "x"),
+                     APR_SUCCESS);
+}
+END_TEST
+
+static const char *write_script(const char *name, const char *body)
+{
+    const char *path = apr_pstrcat(pool, tmpdir, "/", name, NULL);
+    ck_assert_int_eq(acme_file_write_atomic(pool, path, body, strlen(body),
+                                            APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE),
+                     APR_SUCCESS);
+    return path;
+}
+
+START_TEST(dnscmd_responder)
+{
+    const char *log = apr_pstrcat(pool, tmpdir, "/dns.log", NULL);
+    const char *cmd = write_script("hook.sh", apr_pstrcat(pool, "#!/bin/sh\necho \"$1 $2 $3\" >> ",
+                                                          log, "\nexit 0\n", NULL));
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, NULL);
+    const char *value = acme_dns01_value(pool, "tok.thumb");
+    char *data = NULL;
+    apr_size_t len = 0;
+
+    ck_assert(r->can(r, "dns-01", "*.example.org"));
+    ck_assert(!r->can(r, "dns-01", "192.0.2.1"));
+    ck_assert(!r->can(r, "http-01", "example.org"));
+    ck_assert_int_eq(r->setup(r, pool, "dns-01", "*.example.org", "tok", "tok.thumb"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(r->teardown(r, pool, "dns-01", "www.example.org", "tok", "tok.thumb"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_file_read(pool, log, 4096, &data, &len), APR_SUCCESS);
+    ck_assert_str_eq(data, apr_pstrcat(pool, "setup _acme-challenge.example.org ", value,
+                                       "\nteardown _acme-challenge.www.example.org ", value,
+                                       "\n", NULL));
+}
+END_TEST
+
+START_TEST(dnscmd_failure)
+{
+    const char *cmd = write_script("fail.sh", "#!/bin/sh\necho 'no such zone' >&2\nexit 3\n");
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, NULL);
+    ck_assert_int_ne(r->setup(r, pool, "dns-01", "example.org", "tok", "tok.thumb"), APR_SUCCESS);
+    r = acme_responder_dnscmd(pool, apr_pstrcat(pool, tmpdir, "/missing.sh", NULL), NULL);
+    ck_assert_int_ne(r->setup(r, pool, "dns-01", "example.org", "tok", "tok.thumb"), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(chain_responder)
+{
+    const char *root = apr_pstrcat(pool, tmpdir, "/www", NULL);
+    const char *cmd = write_script("ok.sh", "#!/bin/sh\nexit 0\n");
+    acme_responder_t *list[3];
+    acme_responder_t *r;
+    struct stat sb;
+
+    list[0] = NULL;
+    list[1] = acme_responder_webroot(pool, root, NULL);
+    list[2] = acme_responder_dnscmd(pool, cmd, NULL);
+    r = acme_responder_chain(pool, list, 3);
+    ck_assert(r->can(r, "http-01", "example.org"));
+    ck_assert(r->can(r, "dns-01", "*.example.org"));
+    ck_assert(!r->can(r, "tls-alpn-01", "example.org"));
+    ck_assert_int_eq(r->setup(r, pool, "http-01", "example.org", "tk", "tk.x"), APR_SUCCESS);
+    ck_assert_int_eq(stat(apr_pstrcat(pool, root, "/.well-known/acme-challenge/tk", NULL), &sb), 0);
+    ck_assert_int_eq(r->setup(r, pool, "dns-01", "example.org", "tk", "tk.x"), APR_SUCCESS);
+    ck_assert_int_ne(r->setup(r, pool, "tls-alpn-01", "example.org", "tk", "tk.x"), APR_SUCCESS);
+}
+END_TEST
+
+/* ---- parsing and challenge choice ---- */
+
+static json_t *parse(const char *s)
+{
+    json_t *j = NULL;
+    ck_assert_int_eq(acme_json_parse(pool, s, strlen(s), &j, NULL), APR_SUCCESS);
+    return j;
+}
+
+START_TEST(order_parse)
+{
+    acme_order_t *o = NULL;
+    ck_assert_int_eq(acme_order_parse(pool, parse("{\"status\":\"pending\",\"authorizations\":"
+        "[\"https://ca/a/1\",\"https://ca/a/2\"],\"finalize\":\"https://ca/f/1\","
+        "\"identifiers\":[]}"), "https://ca/o/1", &o), APR_SUCCESS);
+    ck_assert_str_eq(o->status, "pending");
+    ck_assert_int_eq(o->authz_urls->nelts, 2);
+    ck_assert_str_eq(o->finalize_url, "https://ca/f/1");
+    ck_assert_ptr_null(o->cert_url);
+    ck_assert_int_eq(acme_order_parse(pool, parse("{\"status\":\"invalid\",\"authorizations\":[],"
+        "\"finalize\":\"f\",\"error\":{\"type\":\"urn:ietf:params:acme:error:unauthorized\","
+        "\"detail\":\"nope\"}}"), NULL, &o), APR_SUCCESS);
+    ck_assert_str_eq(o->error->detail, "nope");
+    /* valid without certificate, unknown status, wrong types */
+    ck_assert_int_ne(acme_order_parse(pool, parse("{\"status\":\"valid\",\"authorizations\":[],"
+        "\"finalize\":\"f\"}"), NULL, &o), APR_SUCCESS);
+    ck_assert_int_ne(acme_order_parse(pool, parse("{\"status\":\"weird\",\"authorizations\":[],"
+        "\"finalize\":\"f\"}"), NULL, &o), APR_SUCCESS);
+    ck_assert_int_ne(acme_order_parse(pool, parse("{\"status\":\"pending\",\"authorizations\":[1],"
+        "\"finalize\":\"f\"}"), NULL, &o), APR_SUCCESS);
+    ck_assert_int_ne(acme_order_parse(pool, parse("{\"status\":\"pending\",\"authorizations\":[]}"),
+                                      NULL, &o), APR_SUCCESS);
+}
+END_TEST
+
+static const char *AUTHZ =
+    "{\"status\":\"pending\",\"identifier\":{\"type\":\"dns\",\"value\":\"example.org\"},"
+    "%s\"challenges\":["
+    "{\"type\":\"http-01\",\"url\":\"https://ca/c/1\",\"status\":\"pending\",\"token\":\"t1\"},"
+    "{\"type\":\"dns-01\",\"url\":\"https://ca/c/2\",\"status\":\"pending\",\"token\":\"t2\"},"
+    "{\"type\":\"tls-alpn-01\",\"url\":\"https://ca/c/3\",\"status\":\"pending\",\"token\":\"t3\"},"
+    "{\"type\":\"future-01\",\"url\":\"https://ca/c/4\",\"status\":\"pending\"}]}";
+
+static apr_array_header_t *types(const char *a, const char *b)
+{
+    apr_array_header_t *arr = apr_array_make(pool, 2, sizeof(const char *));
+    if (a) APR_ARRAY_PUSH(arr, const char *) = a;
+    if (b) APR_ARRAY_PUSH(arr, const char *) = b;
+    return arr;
+}
+
+START_TEST(authz_parse_and_pick)
+{
+    acme_authz_t *a = NULL;
+    const acme_challenge_t *c;
+    acme_responder_t *st = acme_responder_store(pool, store, NULL);
+
+    ck_assert_int_eq(acme_authz_parse(pool, parse(apr_psprintf(pool, AUTHZ, "")), "u", &a),
+                     APR_SUCCESS);
+    ck_assert_int_eq(a->challenges->nelts, 4);
+    ck_assert_str_eq(a->name, "example.org");
+    c = acme_authz_pick(a, NULL, NULL);
+    ck_assert_str_eq(c->type, "http-01");
+    c = acme_authz_pick(a, types("tls-alpn-01", "http-01"), NULL);
+    ck_assert_str_eq(c->type, "tls-alpn-01");
+    c = acme_authz_pick(a, types("dns-01", "http-01"), st);  /* store cannot dns-01 */
+    ck_assert_str_eq(c->type, "http-01");
+    ck_assert_ptr_null(acme_authz_pick(a, types("dns-01", NULL), st));
+
+    /* wildcard: dns-01 only */
+    ck_assert_int_eq(acme_authz_parse(pool, parse(apr_psprintf(pool, AUTHZ, "\"wildcard\":true,")),
+                                      "u", &a), APR_SUCCESS);
+    ck_assert_str_eq(a->name, "*.example.org");
+    c = acme_authz_pick(a, types("http-01", "dns-01"), NULL);
+    ck_assert_str_eq(c->type, "dns-01");
+    ck_assert_ptr_null(acme_authz_pick(a, types("http-01", "tls-alpn-01"), NULL));
+
+    /* hostile token */
+    ck_assert_int_ne(acme_authz_parse(pool, parse("{\"status\":\"pending\",\"identifier\":"
+        "{\"type\":\"dns\",\"value\":\"x\"},\"challenges\":[{\"type\":\"http-01\",\"url\":\"u\","
+        "\"status\":\"pending\",\"token\":\"../../etc/passwd\"}]}"), "u", &a), APR_SUCCESS);
+    ck_assert_int_ne(acme_authz_parse(pool, parse("{\"status\":\"pending\",\"identifier\":"
+        "{\"type\":\"email\",\"value\":\"x\"},\"challenges\":[]}"), "u", &a), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(ip_authz_never_dns01)
+{
+    acme_authz_t *a = NULL;
+    ck_assert_int_eq(acme_authz_parse(pool, parse("{\"status\":\"pending\",\"identifier\":"
+        "{\"type\":\"ip\",\"value\":\"192.0.2.1\"},\"challenges\":["
+        "{\"type\":\"dns-01\",\"url\":\"u\",\"status\":\"pending\",\"token\":\"t\"},"
+        "{\"type\":\"http-01\",\"url\":\"v\",\"status\":\"pending\",\"token\":\"t\"}]}"), "u", &a),
+        APR_SUCCESS);
+    ck_assert_str_eq(acme_authz_pick(a, types("dns-01", "http-01"), NULL)->type, "http-01");
+}
+END_TEST
+
+START_TEST(ari_parse)
+{
+    acme_ari_t *a = NULL;
+    ck_assert_int_eq(acme_ari_parse(pool, parse("{\"suggestedWindow\":{\"start\":"
+        "\"2026-01-01T00:00:00Z\",\"end\":\"2026-01-02T00:00:00Z\"},\"explanationURL\":"
+        "\"https://ca/why\"}"), &a), APR_SUCCESS);
+    ck_assert(a->end - a->start == DAY);
+    ck_assert_str_eq(a->explanation_url, "https://ca/why");
+    ck_assert(a->retry_after == ACME_ARI_DEFAULT_RETRY);
+    ck_assert_int_ne(acme_ari_parse(pool, parse("{\"suggestedWindow\":{\"start\":"
+        "\"2026-01-02T00:00:00Z\",\"end\":\"2026-01-01T00:00:00Z\"}}"), &a), APR_SUCCESS);
+    ck_assert_int_ne(acme_ari_parse(pool, parse("{\"suggestedWindow\":{\"start\":\"soon\","
+        "\"end\":\"2026-01-01T00:00:00Z\"}}"), &a), APR_SUCCESS);
+    ck_assert_int_ne(acme_ari_parse(pool, parse("{}"), &a), APR_SUCCESS);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("drive");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 60);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, verify_good_set);
+    tcase_add_test(tc, verify_rejects_mismatched_key);
+    tcase_add_test(tc, verify_rejects_missing_name);
+    tcase_add_test(tc, verify_rejects_expired);
+    tcase_add_test(tc, verify_rejects_missing_or_unlinked_chain);
+    tcase_add_test(tc, verify_rejects_missing_items);
+    tcase_add_test(tc, needed_without_certificate);
+    tcase_add_test(tc, needed_follows_window);
+    tcase_add_test(tc, needed_marker_staging_backoff_config);
+    tcase_add_test(tc, needed_config_hash_of_active_set);
+    tcase_add_test(tc, needed_and_run_respect_lock);
+    tcase_add_test(tc, run_failure_backoff_failover);
+    tcase_add_test(tc, store_responder_http01);
+    tcase_add_test(tc, store_responder_tlsalpn01);
+    tcase_add_test(tc, webroot_responder);
+    tcase_add_test(tc, dnscmd_responder);
+    tcase_add_test(tc, dnscmd_failure);
+    tcase_add_test(tc, chain_responder);
+    tcase_add_test(tc, order_parse);
+    tcase_add_test(tc, authz_parse_and_pick);
+    tcase_add_test(tc, ip_authz_never_dns01);
+    tcase_add_test(tc, ari_parse);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
