@@ -22,6 +22,10 @@
 #define ARI_ERROR_RETRY apr_time_from_sec(3600)
 #define MAX_CHAIN_LEN 10
 
+static int put_renewal(apr_pool_t *p, json_t *status, apr_time_t at, const char *source);
+static apr_time_t ari_ask(acme_ca_t *ca, apr_pool_t *p, const acme_logger_t *log,
+                          const char *domain, json_t *status, const char *cert_id, apr_time_t now);
+
 /* ---- CA registry ---- */
 
 struct acme_ca_registry_t {
@@ -756,11 +760,11 @@ static void teardown_all(drive_t *dr)
     }
 }
 
-/* Renewal time of a fresh set by the window rule (ARI is asked later). */
-static void record_window(drive_t *dr)
+/* Renewal time of a fresh set: the window rule, or ARI when the CA has it. */
+static void record_renewal(drive_t *dr)
 {
     json_t *prog = type_progress(dr, key_type_at(dr->d, 0));
-    const char *chain = json_str(prog, "chain");
+    const char *chain = json_str(prog, "chain"), *id = NULL;
     apr_array_header_t *certs = NULL;
     acme_cert_info_t *info = NULL;
     apr_time_t at;
@@ -771,8 +775,11 @@ static void record_window(drive_t *dr)
     }
     at = acme_plan_renew_at(info->not_before, info->not_after, dr->d->renew_window_pct,
                             dr->d->renew_window);
-    json_object_set_new(dr->status, "renewal", json_pack("{s:s,s:s}", "at",
-                        acme_time_rfc3339(dr->p, at), "source", "window"));
+    put_renewal(dr->p, dr->status, at, "window");
+    if (acme_ca_endpoint(dr->ca, "renewalInfo")
+        && acme_cert_ari_id(dr->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) == APR_SUCCESS) {
+        ari_ask(dr->ca, dr->p, dr->env->log, dr->d->id, dr->status, id, apr_time_now());
+    }
 }
 
 static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
@@ -788,7 +795,7 @@ static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
     json_object_del(dr->status, "next_attempt");
     json_object_del(dr->status, "ari");
     set_time(dr->p, dr->status, "last_success", now);
-    record_window(dr);
+    record_renewal(dr);
     save_status(dr);
     res->staged = 1;
     acme_log(dr->env->log, ACME_LOG_NOTICE, 0, "%s: new certificates from %s are staged and "
@@ -1000,19 +1007,54 @@ static double random01(void)
     return (double)v / 4294967296.0;
 }
 
-static void set_renewal(need_t *n, apr_time_t at, const char *source)
+/* status.renewal = {at, source}; 1 when it changed. */
+static int put_renewal(apr_pool_t *p, json_t *status, apr_time_t at, const char *source)
 {
-    json_t *old = json_object_get(n->status, "renewal");
-    const char *s = acme_time_rfc3339(n->p, at);
+    json_t *old = json_object_get(status, "renewal");
+    const char *s = acme_time_rfc3339(p, at);
     if (json_is_object(old) && json_str(old, "at") && !strcmp(json_str(old, "at"), s)
         && json_str(old, "source") && !strcmp(json_str(old, "source"), source)) {
-        return;
+        return 0;
     }
-    json_object_set_new(n->status, "renewal", json_pack("{s:s,s:s}", "at", s, "source", source));
-    n->dirty = 1;
+    json_object_set_new(status, "renewal", json_pack("{s:s,s:s}", "at", s, "source", source));
+    return 1;
 }
 
-/* Ask the CA's renewalInfo for the active certificate; 0 when not available. */
+/* Ask the CA's renewalInfo about a certificate and record the answer
+ * (status.ari, and status.renewal from the window); 0 when unavailable. */
+static apr_time_t ari_ask(acme_ca_t *ca, apr_pool_t *p, const acme_logger_t *log,
+                          const char *domain, json_t *status, const char *cert_id, apr_time_t now)
+{
+    acme_ari_t *win = NULL;
+    acme_problem_t *prob = NULL;
+    json_t *ari;
+    apr_time_t at;
+    apr_status_t rv = acme_ari_fetch(ca, p, cert_id, &win, &prob);
+
+    if (rv == APR_ENOTIMPL) return 0;
+    ari = json_pack("{s:s}", "cert_id", cert_id);
+    set_time(p, ari, "checked", now);
+    if (rv != APR_SUCCESS) {
+        acme_log(log, ACME_LOG_INFO, rv, "%s: renewalInfo failed (%s); using the renewal window",
+                 domain, acme_problem_str(p, prob));
+        set_time(p, ari, "retry_after", now + ARI_ERROR_RETRY);
+        json_object_set_new(status, "ari", ari);
+        return 0;
+    }
+    set_time(p, ari, "retry_after", now + win->retry_after);
+    json_object_set_new(status, "ari", ari);
+    at = acme_plan_ari_pick(win->start, win->end, random01());
+    put_renewal(p, status, at, "ari");
+    return at;
+}
+
+static void set_renewal(need_t *n, apr_time_t at, const char *source)
+{
+    if (put_renewal(n->p, n->status, at, source)) n->dirty = 1;
+}
+
+/* ARI's renewal time for the active certificate: the recorded answer while
+ * it is fresh, else asked anew when the CA has renewalInfo; 0 when none. */
 static apr_time_t ari_at(need_t *n, const apr_array_header_t *certs)
 {
     acme_drive_env_t *env = n->env;
@@ -1020,10 +1062,7 @@ static apr_time_t ari_at(need_t *n, const apr_array_header_t *certs)
     const char *id = NULL, *url;
     acme_ca_t *ca = NULL;
     json_t *dir = NULL;
-    acme_ari_t *win = NULL;
     acme_problem_t *prob = NULL;
-    apr_time_t at;
-    apr_status_t rv;
 
     if (acme_cert_ari_id(n->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
         return 0;
@@ -1045,22 +1084,8 @@ static apr_time_t ari_at(need_t *n, const apr_array_header_t *certs)
         || !acme_ca_endpoint(ca, "renewalInfo")) {
         return 0;
     }
-    rv = acme_ari_fetch(ca, n->p, id, &win, &prob);
-    ari = json_pack("{s:s}", "cert_id", id);
-    set_time(n->p, ari, "checked", n->now);
     n->dirty = 1;
-    if (rv != APR_SUCCESS) {
-        acme_log(env->log, ACME_LOG_INFO, rv, "%s: renewalInfo failed (%s); using the renewal "
-                 "window", n->d->id, acme_problem_str(n->p, prob));
-        set_time(n->p, ari, "retry_after", n->now + ARI_ERROR_RETRY);
-        json_object_set_new(n->status, "ari", ari);
-        return 0;
-    }
-    set_time(n->p, ari, "retry_after", n->now + win->retry_after);
-    json_object_set_new(n->status, "ari", ari);
-    at = acme_plan_ari_pick(win->start, win->end, random01());
-    set_renewal(n, at, "ari");
-    return at;
+    return ari_ask(ca, n->p, env->log, n->d->id, n->status, id, n->now);
 }
 
 static int renewal_due(need_t *n, const apr_array_header_t *certs, const char **why)
