@@ -12,6 +12,9 @@
 #define ACME_HTTP_MAX_HEADER_BYTES (64 * 1024)
 #define ACME_HTTP_MAX_HEADERS 100
 #define ACME_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+/* Idle connections kept in the shared cache; curl_easy_perform would
+ * otherwise cap it at 4 and close connections under concurrency. */
+#define ACME_HTTP_MAX_CONNECTS 32L
 
 struct acme_http_t {
     apr_pool_t *pool;
@@ -273,6 +276,7 @@ static int set_common(acme_http_t *http, CURL *c, http_req_t *req, char *errbuf)
 
     bad |= curl_easy_setopt(c, CURLOPT_SHARE, http->share) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_MAXCONNECTS, ACME_HTTP_MAX_CONNECTS) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK;
