@@ -1,7 +1,47 @@
-/* mod/mod_acme.c: placeholder module definition until the httpd layer exists. */
+/* mod_acme.c: the mod_acme module definition and its hook registration. */
 #include <httpd.h>
 #include <http_config.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
+#include <mpm_common.h>
+#include <mod_status.h>
+#include <apr_optional.h>
 
-module AP_MODULE_DECLARE_DATA acme_module = {
-    STANDARD20_MODULE_STUFF, NULL, NULL, NULL, NULL, NULL, NULL
+#include "mod_acme_activate.h"
+#include "mod_acme_challenge.h"
+#include "mod_acme_config.h"
+#include "mod_acme_serve.h"
+#include "mod_acme_status.h"
+
+static void acme_register_hooks(apr_pool_t *p)
+{
+    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
+
+    ap_hook_check_config(acme_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before mod_ssl asks for certificates; the report after it has */
+    ap_hook_post_config(acme_serve_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
+    ap_hook_post_config(acme_serve_report, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_ssl_add_cert_files(acme_serve_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_fallback_cert_files(acme_serve_add_fallback_cert_files, NULL, NULL,
+                                        APR_HOOK_MIDDLE);
+    ap_hook_ssl_answer_challenge(acme_challenge_answer_tls_alpn, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_propose(acme_challenge_protocol_propose, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_switch(acme_challenge_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_get(acme_challenge_protocol_get, NULL, NULL, APR_HOOK_MIDDLE);
+    /* challenge answers before redirects, access control and rewrites */
+    ap_hook_post_read_request(acme_challenge_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_handler(acme_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, acme_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(acme_activate_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(acme) = {
+    STANDARD20_MODULE_STUFF,
+    acme_create_dir_config,
+    acme_merge_dir_config,
+    acme_create_server_config,
+    NULL,
+    acme_cmds,
+    acme_register_hooks
 };

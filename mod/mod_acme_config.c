@@ -1,0 +1,1079 @@
+/* mod_acme_config.c: the directives of SPEC §3, their validation, and the effective per-domain settings. */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <ap_listen.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <apr_lib.h>
+
+#include "acme_base64.h"
+#include "acme_domain.h"
+#include "acme_file.h"
+#include "acme_key.h"
+#include "acme_time.h"
+#include "mod_acme_config.h"
+
+APLOG_USE_MODULE(acme);
+
+#define ACME_MAX_NAMES 100
+#define ACME_EAB_FILE_MAX 4096
+
+static const char *const challenge_types[] = { "http-01", "tls-alpn-01", "dns-01", NULL };
+
+static void dconf_init(acme_dconf_t *dc)
+{
+    dc->tos_agreed = ACME_UNSET;
+}
+
+void *acme_create_server_config(apr_pool_t *p, server_rec *s)
+{
+    acme_sconf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    dconf_init(&sc->dc);
+    sc->account_key_type = ACME_UNSET;
+    sc->activation = ACME_UNSET;
+    sc->max_parallel = ACME_UNSET;
+    sc->sets = apr_array_make(p, 2, sizeof(acme_dset_t *));
+    return sc;
+}
+
+void *acme_create_dir_config(apr_pool_t *p, char *dir)
+{
+    acme_dirconf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    dc->location = dir ? apr_pstrdup(p, dir) : NULL;
+    return dc;
+}
+
+void *acme_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
+{
+    acme_dirconf_t *base = basev, *add = addv, *n = apr_pcalloc(p, sizeof(*n));
+
+    n->location = add->location ? add->location : base->location;
+    return n;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static acme_sconf_t *cmd_sconf(cmd_parms *cmd)
+{
+    return acme_sconf(cmd->server);
+}
+
+static const char *where(cmd_parms *cmd)
+{
+    if (!cmd->directive) {
+        return "?";
+    }
+    return apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
+}
+
+static const char *bad(cmd_parms *cmd, const char *value, const char *allowed)
+{
+    return apr_psprintf(cmd->pool, "%s: invalid value '%s': %s", cmd->cmd->name,
+                        value ? value : "", allowed);
+}
+
+/* S: main server only, not inside <ACMEDomainSet>. */
+static const char *need_global(cmd_parms *cmd)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": only allowed in the server config (not in <VirtualHost>)", NULL);
+    }
+    if (cmd_sconf(cmd)->cur_set) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": not allowed inside <ACMEDomainSet>; put it in the server config", NULL);
+    }
+    return NULL;
+}
+
+/* S, D: the main server's settings or the set being parsed. */
+static const char *domain_conf(cmd_parms *cmd, acme_dconf_t **dc)
+{
+    acme_sconf_t *sc = cmd_sconf(cmd);
+
+    if (sc->cur_set) {
+        *dc = &sc->cur_set->dc;
+        return NULL;
+    }
+    if (ap_check_cmd_context(cmd, GLOBAL_ONLY)) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": only allowed in the server config or inside <ACMEDomainSet>", NULL);
+    }
+    *dc = &sc->dc;
+    return NULL;
+}
+
+static const char *file_arg(cmd_parms *cmd, const char *arg, int need_exec, const char **out)
+{
+    apr_finfo_t fi;
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_PROT, cmd->pool) != APR_SUCCESS
+        || fi.filetype != APR_REG) {
+        return bad(cmd, arg, "not an existing regular file");
+    }
+    if (need_exec && !(fi.protection & (APR_UEXECUTE | APR_GEXECUTE | APR_WEXECUTE))) {
+        return bad(cmd, arg, "the program is not executable (chmod +x)");
+    }
+    *out = path;
+    return NULL;
+}
+
+static const char *https_url(cmd_parms *cmd, const char *arg, const char **out)
+{
+    apr_uri_t uri;
+
+    if (!strcmp(arg, "letsencrypt")) {
+        *out = ACME_LE_URL;
+        return NULL;
+    }
+    if (!strcmp(arg, "letsencrypt-staging")) {
+        *out = ACME_LE_STAGING_URL;
+        return NULL;
+    }
+    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme
+        || strcasecmp(uri.scheme, "https") || !uri.hostname || !*uri.hostname) {
+        return bad(cmd, arg, "expected an https:// directory URL, 'letsencrypt' or "
+                   "'letsencrypt-staging'");
+    }
+    *out = arg;
+    return NULL;
+}
+
+/* ---- domains ------------------------------------------------------------ */
+
+static const char *add_names(cmd_parms *cmd, acme_dset_t *set, int argc, char *const argv[])
+{
+    int i, j;
+
+    for (i = 0; i < argc; i++) {
+        char *name = apr_pstrdup(cmd->pool, argv[i]);
+
+        ap_str_tolower(name);
+        if (!acme_identifier_valid(name)) {
+            return bad(cmd, argv[i], "expected a DNS name (a leading '*.' allowed), "
+                       "an IPv4 or an IPv6 address");
+        }
+        for (j = 0; j < set->names->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(set->names, j, const char *), name)) {
+                break;
+            }
+        }
+        if (j == set->names->nelts) {
+            if (set->names->nelts >= ACME_MAX_NAMES) {
+                return bad(cmd, argv[i], "at most 100 names per certificate");
+            }
+            APR_ARRAY_PUSH(set->names, const char *) = name;
+        }
+    }
+    return NULL;
+}
+
+static acme_dset_t *new_set(cmd_parms *cmd)
+{
+    acme_dset_t *set = apr_pcalloc(cmd->pool, sizeof(*set));
+
+    set->names = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    set->where = where(cmd);
+    dconf_init(&set->dc);
+    return set;
+}
+
+static const char *cmd_domain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    acme_sconf_t *sc = cmd_sconf(cmd);
+    acme_dset_t *set;
+    const char *err;
+
+    if (sc->cur_set) {
+        return "ACMEDomain: not allowed inside <ACMEDomainSet>; list the names in the "
+               "<ACMEDomainSet name ...> line";
+    }
+    if (ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT)) {
+        return "ACMEDomain: only allowed in the server config or a <VirtualHost>";
+    }
+    if (argc == 0 && !cmd->server->is_virtual) {
+        return "ACMEDomain: needs at least one name outside a <VirtualHost> (inside one, "
+               "no names means its ServerName and ServerAlias)";
+    }
+    set = new_set(cmd);
+    set->vhost = cmd->server->is_virtual ? cmd->server : NULL;
+    if ((err = add_names(cmd, set, argc, argv))) {
+        return err;
+    }
+    APR_ARRAY_PUSH(sc->sets, acme_dset_t *) = set;
+    return NULL;
+}
+
+static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
+{
+    acme_sconf_t *sc = cmd_sconf(cmd);
+    const char *endp = ap_strrchr_c(arg, '>');
+    const char *args, *err;
+    apr_array_header_t *words;
+    acme_dset_t *set;
+
+    if (ap_check_cmd_context(cmd, GLOBAL_ONLY)) {
+        return "<ACMEDomainSet>: only allowed in the server config (not in <VirtualHost>)";
+    }
+    if (sc->cur_set) {
+        return "<ACMEDomainSet>: cannot be nested";
+    }
+    if (!endp) {
+        return "<ACMEDomainSet>: missing closing '>'";
+    }
+    args = apr_pstrndup(cmd->pool, arg, (apr_size_t)(endp - arg));
+    words = apr_array_make(cmd->pool, 4, sizeof(char *));
+    while (*args) {
+        char *w = ap_getword_conf(cmd->pool, &args);
+        if (*w) {
+            APR_ARRAY_PUSH(words, char *) = w;
+        }
+    }
+    if (words->nelts == 0) {
+        return "<ACMEDomainSet>: needs at least one name, e.g. <ACMEDomainSet example.org "
+               "www.example.org>";
+    }
+    set = new_set(cmd);
+    if ((err = add_names(cmd, set, words->nelts, (char *const *)words->elts))) {
+        return err;
+    }
+    sc->cur_set = set;
+    err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
+    sc->cur_set = NULL;
+    if (err) {
+        return err;
+    }
+    APR_ARRAY_PUSH(sc->sets, acme_dset_t *) = set;
+    return NULL;
+}
+
+/* ---- S, D settings --------------------------------------------------------- */
+
+static const char *cmd_ca(cmd_parms *cmd, void *d, int argc, char *const argv[])
+{
+    acme_dconf_t *dc = NULL;
+    const char *err, *url = NULL;
+    int i;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    if (argc == 0) {
+        return "ACMECertificateAuthority: needs a directory URL, 'letsencrypt' or "
+               "'letsencrypt-staging'";
+    }
+    dc->ca_urls = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; i++) {
+        if ((err = https_url(cmd, argv[i], &url))) {
+            return err;
+        }
+        APR_ARRAY_PUSH(dc->ca_urls, const char *) = url;
+    }
+    return NULL;
+}
+
+static const char *cmd_email(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err, *at, *p;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    if (!strncasecmp(arg, "mailto:", 7)) {
+        arg += 7;
+    }
+    at = strchr(arg, '@');
+    if (!at || at == arg || !at[1] || strchr(at + 1, '@')) {
+        return bad(cmd, arg, "expected an e-mail address like admin@example.org");
+    }
+    for (p = arg; *p; p++) {
+        if (apr_isspace(*p) || apr_iscntrl(*p) || *p == ',' || *p == '<' || *p == '>') {
+            return bad(cmd, arg, "expected an e-mail address like admin@example.org");
+        }
+    }
+    dc->contact_email = arg;
+    return NULL;
+}
+
+static const char *cmd_tos(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    if (strcasecmp(arg, "accepted")) {
+        return bad(cmd, arg, "the only value is 'accepted' (agree to the CA's terms of service)");
+    }
+    dc->tos_agreed = 1;
+    return NULL;
+}
+
+static const char *eab_key_value(cmd_parms *cmd, const char *arg, const char **out)
+{
+    unsigned char *raw;
+    apr_size_t rawlen;
+    const char *key = arg;
+
+    if (!strncmp(arg, "file:", 5)) {
+        const char *path = ap_server_root_relative(cmd->pool, arg + 5);
+        char *data;
+        apr_size_t len;
+
+        if (!path || acme_file_read(cmd->pool, path, ACME_EAB_FILE_MAX, &data, &len)) {
+            return bad(cmd, arg, "the HMAC key file cannot be read (or is larger than 4 KiB)");
+        }
+        while (len > 0 && apr_isspace(data[len - 1])) {
+            data[--len] = '\0';
+        }
+        key = data;
+    }
+    if (!*key || acme_b64u_decode(cmd->pool, key, strlen(key), &raw, &rawlen) || rawlen == 0) {
+        return bad(cmd, strncmp(arg, "file:", 5) ? "(hmac key)" : arg,
+                   "the HMAC key must be base64url without padding, as the CA gives it");
+    }
+    *out = key;
+    return NULL;
+}
+
+static const char *cmd_eab(cmd_parms *cmd, void *d, const char *kid, const char *key)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    dc->eab_set = 1;
+    if (!key) {
+        if (strcasecmp(kid, "none")) {
+            return bad(cmd, kid, "expected 'key-id hmac-key', 'key-id file:path' or 'none'");
+        }
+        dc->eab_kid = dc->eab_hmac = NULL;
+        return NULL;
+    }
+    if (!*kid) {
+        return bad(cmd, kid, "the key id must not be empty");
+    }
+    dc->eab_kid = kid;
+    return eab_key_value(cmd, key, &dc->eab_hmac);
+}
+
+static const char *cmd_challenges(cmd_parms *cmd, void *d, int argc, char *const argv[])
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+    int i, j, k;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    if (argc == 0) {
+        return "ACMEChallenges: needs one or more of http-01, tls-alpn-01, dns-01";
+    }
+    dc->challenges = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; i++) {
+        for (k = 0; challenge_types[k] && strcasecmp(argv[i], challenge_types[k]); k++)
+            ;
+        if (!challenge_types[k]) {
+            return bad(cmd, argv[i], "allowed are http-01, tls-alpn-01, dns-01");
+        }
+        for (j = 0; j < dc->challenges->nelts; j++) {
+            if (!strcmp(APR_ARRAY_IDX(dc->challenges, j, const char *), challenge_types[k])) {
+                return bad(cmd, argv[i], "listed twice");
+            }
+        }
+        APR_ARRAY_PUSH(dc->challenges, const char *) = challenge_types[k];
+    }
+    return NULL;
+}
+
+static const char *cmd_dns_command(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    return file_arg(cmd, arg, 1, &dc->dns_command);
+}
+
+static const char *key_type_arg(cmd_parms *cmd, const char *arg, acme_key_type_e *t)
+{
+    if (acme_key_type_parse(arg, t) != APR_SUCCESS) {
+        return bad(cmd, arg, apr_pstrcat(cmd->pool, "allowed are ", acme_key_type_names(), NULL));
+    }
+    return NULL;
+}
+
+static const char *cmd_key_type(cmd_parms *cmd, void *d, int argc, char *const argv[])
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+    acme_key_type_e t;
+    int i, j;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    if (argc == 0) {
+        return apr_pstrcat(cmd->pool, "ACMEKeyType: needs one or more of ",
+                           acme_key_type_names(), NULL);
+    }
+    dc->key_types = apr_array_make(cmd->pool, argc, sizeof(acme_key_type_e));
+    for (i = 0; i < argc; i++) {
+        if ((err = key_type_arg(cmd, argv[i], &t))) {
+            return err;
+        }
+        for (j = 0; j < dc->key_types->nelts; j++) {
+            if (APR_ARRAY_IDX(dc->key_types, j, acme_key_type_e) == t) {
+                return bad(cmd, argv[i], "listed twice");
+            }
+        }
+        APR_ARRAY_PUSH(dc->key_types, acme_key_type_e) = t;
+    }
+    return NULL;
+}
+
+static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+    apr_size_t len = strlen(arg);
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    dc->renew_set = 1;
+    if (len > 1 && arg[len - 1] == '%') {
+        char *end;
+        long v = strtol(arg, &end, 10);
+
+        if (end != arg + len - 1 || v < 1 || v > 99 || !apr_isdigit(arg[0])) {
+            return bad(cmd, arg, "a percentage must be between 1% and 99%");
+        }
+        dc->renew_pct = (int)v;
+        dc->renew_window = 0;
+        return NULL;
+    }
+    if (acme_duration_parse(arg, &dc->renew_window) != APR_SUCCESS) {
+        return bad(cmd, arg, "expected a percentage like 33% or a duration like 30d, 12h, 90m, 60s");
+    }
+    dc->renew_pct = 0;
+    return NULL;
+}
+
+static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err, *p;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    for (p = arg; *p; p++) {
+        if (!apr_isalnum(*p) && !strchr("-_.", *p)) {
+            break;
+        }
+    }
+    if (!*arg || *p || strlen(arg) > 64) {
+        return bad(cmd, arg, "a profile name is letters, digits, '-', '_' and '.' (at most 64)");
+    }
+    dc->profile = arg;
+    return NULL;
+}
+
+static const char *cmd_preferred_chain(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    if (!*arg || strlen(arg) > 256) {
+        return bad(cmd, arg, "expected the common name of the chain's top issuer");
+    }
+    dc->preferred_chain = arg;
+    return NULL;
+}
+
+/* ---- S settings ------------------------------------------------------------ */
+
+static const char *cmd_ca_file(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+
+    return err ? err : file_arg(cmd, arg, 0, &cmd_sconf(cmd)->ca_file);
+}
+
+static const char *cmd_account_key_type(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+    acme_key_type_e t;
+
+    if (err || (err = key_type_arg(cmd, arg, &t))) {
+        return err;
+    }
+    cmd_sconf(cmd)->account_key_type = (int)t;
+    return NULL;
+}
+
+static int parse_hhmm(const char *s, int *minutes)
+{
+    if (strlen(s) != 5 || !apr_isdigit(s[0]) || !apr_isdigit(s[1]) || s[2] != ':'
+        || !apr_isdigit(s[3]) || !apr_isdigit(s[4])) {
+        return 0;
+    }
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (h > 23 || m > 59) {
+        return 0;
+    }
+    *minutes = h * 60 + m;
+    return 1;
+}
+
+static const char *cmd_activation(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_sconf_t *sc = cmd_sconf(cmd);
+    const char *err = need_global(cmd);
+    const char *dash;
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "auto")) {
+        sc->activation = ACME_ACT_AUTO;
+        return NULL;
+    }
+    if (!strcasecmp(arg, "manual")) {
+        sc->activation = ACME_ACT_MANUAL;
+        return NULL;
+    }
+    dash = strchr(arg, '-');
+    if (!dash || !parse_hhmm(apr_pstrndup(cmd->pool, arg, (apr_size_t)(dash - arg)), &sc->win_start)
+        || !parse_hhmm(dash + 1, &sc->win_end) || sc->win_start == sc->win_end) {
+        return bad(cmd, arg, "expected 'auto', 'manual' or a local time window HH:MM-HH:MM "
+                   "(e.g. 02:00-04:30; it may wrap midnight)");
+    }
+    sc->activation = ACME_ACT_WINDOW;
+    return NULL;
+}
+
+static const char *cmd_notify(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+
+    return err ? err : file_arg(cmd, arg, 1, &cmd_sconf(cmd)->notify_cmd);
+}
+
+static const char *cmd_store_dir(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+    const char *path;
+
+    if (err) {
+        return err;
+    }
+    if (!*arg || !(path = ap_server_root_relative(cmd->pool, arg))) {
+        return bad(cmd, arg, "expected a directory path (relative paths are under ServerRoot)");
+    }
+    cmd_sconf(cmd)->store_dir = path;
+    return NULL;
+}
+
+static const char *cmd_store(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+    apr_uri_t uri;
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "file")) {
+        cmd_sconf(cmd)->store_url = "file";
+        return NULL;
+    }
+    if (strncasecmp(arg, "redis://", 8) || apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS
+        || !uri.hostname || !*uri.hostname || !uri.port_str
+        || (uri.path && *uri.path && strspn(uri.path + 1, "0123456789") != strlen(uri.path + 1))) {
+        return bad(cmd, arg, "expected 'file' or 'redis://host:port[/db]'");
+    }
+    cmd_sconf(cmd)->store_url = arg;
+    return NULL;
+}
+
+static const char *duration_arg(cmd_parms *cmd, const char *arg, apr_interval_time_t *out)
+{
+    if (acme_duration_parse(arg, out) != APR_SUCCESS) {
+        return bad(cmd, arg, "expected a duration: a number with an optional suffix s, m, h "
+                   "or d (plain numbers are seconds), greater than 0");
+    }
+    return NULL;
+}
+
+static const char *cmd_check_interval(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+
+    return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->check_interval);
+}
+
+static const char *cmd_retry_delay(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+
+    return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->retry_delay);
+}
+
+static const char *cmd_max_parallel(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+    char *end;
+    long v;
+
+    if (err) {
+        return err;
+    }
+    v = strtol(arg, &end, 10);
+    if (!apr_isdigit(*arg) || *end || v < 1 || v > 64) {
+        return bad(cmd, arg, "expected a number of domains from 1 to 64");
+    }
+    cmd_sconf(cmd)->max_parallel = (int)v;
+    return NULL;
+}
+
+static int port_num(const char *s, int *port)
+{
+    char *end;
+    long v;
+
+    if (!apr_isdigit(*s)) {
+        return 0;
+    }
+    v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > 65535) {
+        return 0;
+    }
+    *port = (int)v;
+    return 1;
+}
+
+static const char *cmd_port_map(cmd_parms *cmd, void *d, int argc, char *const argv[])
+{
+    acme_sconf_t *sc = cmd_sconf(cmd);
+    const char *err = need_global(cmd);
+    int i, ext, in;
+
+    if (err) {
+        return err;
+    }
+    if (argc == 0) {
+        return "ACMEPortMap: needs ext:int pairs, e.g. 80:8080 443:8443";
+    }
+    for (i = 0; i < argc; i++) {
+        const char *colon = strchr(argv[i], ':');
+
+        if (!colon || !port_num(apr_pstrndup(cmd->pool, argv[i], (apr_size_t)(colon - argv[i])), &ext)
+            || !port_num(colon + 1, &in) || (ext != 80 && ext != 443)) {
+            return bad(cmd, argv[i], "expected ext:int with ext 80 or 443 (the ports the CA "
+                       "connects to) and int the port httpd listens on, e.g. 80:8080 443:8443");
+        }
+        if (ext == 80) {
+            sc->port_http = in;
+        }
+        else {
+            sc->port_https = in;
+        }
+    }
+    return NULL;
+}
+
+static const char *cmd_http_proxy(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+    apr_uri_t uri;
+
+    if (err) {
+        return err;
+    }
+    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
+        || !*uri.hostname) {
+        return bad(cmd, arg, "expected a proxy URL like http://proxy.example.org:3128");
+    }
+    cmd_sconf(cmd)->http_proxy = arg;
+    return NULL;
+}
+
+const command_rec acme_cmds[] = {
+    AP_INIT_TAKE_ARGV("ACMEDomain", cmd_domain, NULL, RSRC_CONF,
+                      "Manage a certificate for these names (in a VirtualHost: none = its names)"),
+    AP_INIT_RAW_ARGS("<ACMEDomainSet", cmd_domain_set, NULL, RSRC_CONF,
+                     "A managed certificate with its own settings"),
+    AP_INIT_TAKE_ARGV("ACMECertificateAuthority", cmd_ca, NULL, RSRC_CONF,
+                      "ACME directory URL(s), letsencrypt or letsencrypt-staging"),
+    AP_INIT_TAKE1("ACMECACertificateFile", cmd_ca_file, NULL, RSRC_CONF,
+                  "PEM bundle to verify the CA's HTTPS server"),
+    AP_INIT_TAKE1("ACMEContactEmail", cmd_email, NULL, RSRC_CONF, "Account contact e-mail"),
+    AP_INIT_TAKE1("ACMETermsOfService", cmd_tos, NULL, RSRC_CONF,
+                  "'accepted' to agree to the CA's terms of service"),
+    AP_INIT_TAKE12("ACMEExternalAccountBinding", cmd_eab, NULL, RSRC_CONF,
+                   "key-id hmac-key | key-id file:path | none"),
+    AP_INIT_TAKE_ARGV("ACMEChallenges", cmd_challenges, NULL, RSRC_CONF,
+                      "Allowed challenge types in order of preference"),
+    AP_INIT_TAKE1("ACMEDNSCommand", cmd_dns_command, NULL, RSRC_CONF,
+                  "Program for dns-01: path setup|teardown NAME VALUE"),
+    AP_INIT_TAKE_ARGV("ACMEKeyType", cmd_key_type, NULL, RSRC_CONF,
+                      "Certificate key types (one certificate per type)"),
+    AP_INIT_TAKE1("ACMEAccountKeyType", cmd_account_key_type, NULL, RSRC_CONF, "Account key type"),
+    AP_INIT_TAKE1("ACMERenewWindow", cmd_renew_window, NULL, RSRC_CONF,
+                  "Renew when less than this share (33%) or time (30d) of the lifetime remains"),
+    AP_INIT_TAKE1("ACMEProfile", cmd_profile, NULL, RSRC_CONF, "ACME profile to request"),
+    AP_INIT_TAKE1("ACMEPreferredChain", cmd_preferred_chain, NULL, RSRC_CONF,
+                  "Common name of the preferred chain's top issuer"),
+    AP_INIT_TAKE1("ACMEActivation", cmd_activation, NULL, RSRC_CONF,
+                  "auto | manual | HH:MM-HH:MM"),
+    AP_INIT_TAKE1("ACMENotifyCmd", cmd_notify, NULL, RSRC_CONF, "Program run as: path EVENT DOMAIN"),
+    AP_INIT_TAKE1("ACMEStoreDir", cmd_store_dir, NULL, RSRC_CONF, "File store directory"),
+    AP_INIT_TAKE1("ACMEStore", cmd_store, NULL, RSRC_CONF, "file | redis://host:port[/db]"),
+    AP_INIT_TAKE1("ACMECheckInterval", cmd_check_interval, NULL, RSRC_CONF,
+                  "How often certificates are checked for renewal"),
+    AP_INIT_TAKE1("ACMERetryDelay", cmd_retry_delay, NULL, RSRC_CONF,
+                  "First retry delay after a failure"),
+    AP_INIT_TAKE1("ACMEMaxParallel", cmd_max_parallel, NULL, RSRC_CONF,
+                  "Domains driven concurrently"),
+    AP_INIT_TAKE_ARGV("ACMEPortMap", cmd_port_map, NULL, RSRC_CONF,
+                      "ext:int port pairs (80 and 443 to httpd's ports)"),
+    AP_INIT_TAKE1("ACMEHttpProxy", cmd_http_proxy, NULL, RSRC_CONF, "Outbound proxy to the CA"),
+    { NULL }
+};
+
+/* ---- effective settings --------------------------------------------------- */
+
+int acme_cfg_activation(const acme_sconf_t *g)
+{
+    return g->activation == ACME_UNSET ? ACME_ACT_AUTO : g->activation;
+}
+
+apr_interval_time_t acme_cfg_check_interval(const acme_sconf_t *g)
+{
+    return g->check_interval > 0 ? g->check_interval : apr_time_from_sec(12 * 3600);
+}
+
+apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g)
+{
+    return g->retry_delay > 0 ? g->retry_delay : apr_time_from_sec(5);
+}
+
+int acme_cfg_max_parallel(const acme_sconf_t *g)
+{
+    return g->max_parallel > 0 ? g->max_parallel : 4;
+}
+
+int acme_cfg_port(const acme_sconf_t *g, int ext)
+{
+    if (ext == 80 && g->port_http) {
+        return g->port_http;
+    }
+    if (ext == 443 && g->port_https) {
+        return g->port_https;
+    }
+    return ext;
+}
+
+static const char *default_email(const server_rec *s)
+{
+    const char *a = s->server_admin;
+
+    if (!a || !strchr(a, '@') || strchr(a, ' ') || strchr(a, '/')) {
+        return NULL;
+    }
+    return !strncasecmp(a, "mailto:", 7) ? a + 7 : a;
+}
+
+static int has_challenge(const apr_array_header_t *a, const char *type)
+{
+    int i;
+
+    for (i = 0; a && i < a->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(a, i, const char *), type)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_wildcard(const apr_array_header_t *names)
+{
+    int i;
+
+    for (i = 0; i < names->nelts; i++) {
+        if (!strncmp(APR_ARRAY_IDX(names, i, const char *), "*.", 2)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* set value when set, else server value, else NULL. */
+#define PICK(f) (set->dc.f ? set->dc.f : g->dc.f)
+
+static apr_array_header_t *default_challenges(apr_pool_t *p, const acme_rt_t *rt, const char *dnscmd)
+{
+    apr_array_header_t *a = apr_array_make(p, 3, sizeof(const char *));
+
+    if (rt->can_http01) {
+        APR_ARRAY_PUSH(a, const char *) = "http-01";
+    }
+    if (rt->can_tlsalpn01) {
+        APR_ARRAY_PUSH(a, const char *) = "tls-alpn-01";
+    }
+    if (dnscmd) {
+        APR_ARRAY_PUSH(a, const char *) = "dns-01";
+    }
+    return a;
+}
+
+static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_t *g,
+                        const acme_dset_t *set, apr_pool_t *p)
+{
+    apr_array_header_t *a;
+    const acme_dconf_t *eab = set->dc.eab_set ? &set->dc : &g->dc;
+    const acme_dconf_t *rw = set->dc.renew_set ? &set->dc : &g->dc;
+
+    if ((a = PICK(ca_urls))) {
+        d->ca_urls = a;
+    }
+    else {
+        d->ca_urls = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(d->ca_urls, const char *) = ACME_LE_URL;
+    }
+    d->contact_email = PICK(contact_email) ? PICK(contact_email) : default_email(rt->s);
+    d->tos_agreed = set->dc.tos_agreed != ACME_UNSET ? set->dc.tos_agreed
+                    : (g->dc.tos_agreed != ACME_UNSET ? g->dc.tos_agreed : 0);
+    d->eab_kid = eab->eab_set ? eab->eab_kid : NULL;
+    d->eab_hmac = eab->eab_set ? eab->eab_hmac : NULL;
+    d->dns_command = PICK(dns_command);
+    d->challenges = PICK(challenges) ? PICK(challenges) : default_challenges(p, rt, d->dns_command);
+    if ((a = PICK(key_types))) {
+        d->key_types = a;
+    }
+    if (rw->renew_set) {
+        d->renew_window_pct = rw->renew_pct;
+        d->renew_window = rw->renew_window;
+    }
+    d->profile = PICK(profile);
+    d->preferred_chain = PICK(preferred_chain);
+    if (g->account_key_type != ACME_UNSET) {
+        d->account_key_type = (acme_key_type_e)g->account_key_type;
+    }
+}
+
+static void push_name(apr_pool_t *p, apr_array_header_t *names, const char *name)
+{
+    char *n = apr_pstrdup(p, name);
+    int i;
+
+    ap_str_tolower(n);
+    for (i = 0; i < names->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(names, i, const char *), n)) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(names, const char *) = n;
+}
+
+/* ServerName + ServerAlias of the vhost (wildcard aliases only in "*.x" form). */
+static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const acme_dset_t *set,
+                                apr_array_header_t **out)
+{
+    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
+    int i;
+
+    if (s->server_hostname) {
+        push_name(p, names, s->server_hostname);
+    }
+    for (i = 0; s->names && i < s->names->nelts; i++) {
+        push_name(p, names, APR_ARRAY_IDX(s->names, i, const char *));
+    }
+    for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
+        push_name(p, names, APR_ARRAY_IDX(s->wild_names, i, const char *));
+    }
+    for (i = 0; i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        if (!acme_identifier_valid(n)) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         "ACMEDomain at %s: the vhost name '%s' cannot be in a certificate "
+                         "(only DNS names, '*.' wildcards and IP addresses); list the names "
+                         "explicitly: ACMEDomain name ...", set->where, n);
+            return APR_EINVAL;
+        }
+    }
+    if (names->nelts == 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "ACMEDomain at %s: the <VirtualHost> has no ServerName; add one or list "
+                     "the names: ACMEDomain name ...", set->where);
+        return APR_EINVAL;
+    }
+    *out = names;
+    return APR_SUCCESS;
+}
+
+static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *set,
+                               apr_array_header_t *names)
+{
+    const char *first = APR_ARRAY_IDX(names, 0, const char *);
+    acme_mdomain_t *md;
+    acme_domain_t *d;
+    int i;
+
+    if (!acme_domain_dirname(p, first)) {
+        return APR_EINVAL;
+    }
+    if (apr_hash_get(rt->by_name, first, APR_HASH_KEY_STRING)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
+                     "ACMEDomain at %s: the name '%s' is already managed by another ACMEDomain; "
+                     "each name may be in one certificate only", set->where, first);
+        return APR_EINVAL;
+    }
+    d = acme_domain_create(p, first);
+    d->names = names;
+    apply_dconf(d, rt, rt->g, set, p);
+    md = apr_pcalloc(p, sizeof(*md));
+    md->d = d;
+    md->set = set;
+    for (i = 0; i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        if (apr_hash_get(rt->by_name, n, APR_HASH_KEY_STRING)) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
+                         "ACMEDomain at %s: the name '%s' is also in another ACMEDomain; "
+                         "remove it from one of them", set->where, n);
+            return APR_EINVAL;
+        }
+        apr_hash_set(rt->by_name, n, APR_HASH_KEY_STRING, md);
+    }
+    APR_ARRAY_PUSH(rt->domains, acme_mdomain_t *) = md;
+    APR_ARRAY_PUSH(rt->ddomains, acme_domain_t *) = d;
+    return APR_SUCCESS;
+}
+
+static void warn_challenges(acme_rt_t *rt, const acme_mdomain_t *md)
+{
+    const acme_domain_t *d = md->d;
+
+    if (d->challenges->nelts == 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
+                     "ACMEDomain %s (%s): no challenge type can be answered by this server: "
+                     "http-01 needs a Listen on port %d, tls-alpn-01 a Listen on port %d "
+                     "(see ACMEPortMap), dns-01 an ACMEDNSCommand", d->id, md->set->where,
+                     acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 443));
+    }
+    if (has_challenge(d->challenges, "http-01") && !rt->can_http01) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
+                     "ACMEDomain %s: http-01 is allowed but httpd does not listen on port %d "
+                     "where the CA connects for it; add 'Listen %d' or an ACMEPortMap 80:PORT",
+                     d->id, acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 80));
+    }
+    if (has_challenge(d->challenges, "tls-alpn-01") && !rt->can_tlsalpn01) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
+                     "ACMEDomain %s: tls-alpn-01 is allowed but httpd does not listen on port %d "
+                     "where the CA connects for it; add 'Listen %d https' or an ACMEPortMap "
+                     "443:PORT", d->id, acme_cfg_port(rt->g, 443), acme_cfg_port(rt->g, 443));
+    }
+}
+
+static int listens_on(int port)
+{
+    ap_listen_rec *lr;
+
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        if (lr->bind_addr && lr->bind_addr->port == port) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec *base)
+{
+    server_rec *s;
+    apr_status_t rv;
+    int i;
+
+    rt->domains = apr_array_make(p, 8, sizeof(acme_mdomain_t *));
+    rt->ddomains = apr_array_make(p, 8, sizeof(acme_domain_t *));
+    rt->by_name = apr_hash_make(p);
+    rt->can_http01 = listens_on(acme_cfg_port(rt->g, 80));
+    rt->can_tlsalpn01 = listens_on(acme_cfg_port(rt->g, 443));
+    for (s = base; s; s = s->next) {
+        acme_sconf_t *sc = acme_sconf(s);
+
+        for (i = 0; i < sc->sets->nelts; i++) {
+            acme_dset_t *set = APR_ARRAY_IDX(sc->sets, i, acme_dset_t *);
+            apr_array_header_t *names = set->names;
+
+            if (names->nelts == 0 && (rv = vhost_names(p, s, set, &names))) {
+                return rv;
+            }
+            if ((rv = add_domain(rt, p, set, names))) {
+                return rv;
+            }
+        }
+    }
+    for (i = 0; i < rt->domains->nelts; i++) {
+        warn_challenges(rt, APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *));
+    }
+    return APR_SUCCESS;
+}
+
+/* Wildcards need dns-01: checked with the whole config so -t reports it. */
+static int check_set(server_rec *s, const acme_sconf_t *g, const acme_dset_t *set)
+{
+    const char *dnscmd = set->dc.dns_command ? set->dc.dns_command : g->dc.dns_command;
+    const apr_array_header_t *ch = set->dc.challenges ? set->dc.challenges : g->dc.challenges;
+
+    if (!has_wildcard(set->names)) {
+        return OK;
+    }
+    if (!dnscmd) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "ACMEDomain at %s: a wildcard name needs dns-01; set ACMEDNSCommand "
+                     "(in the server config or inside <ACMEDomainSet>)", set->where);
+        return !OK;
+    }
+    if (ch && !has_challenge(ch, "dns-01")) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "ACMEChallenges for ACMEDomain at %s: a wildcard name needs dns-01 in the "
+                     "list", set->where);
+        return !OK;
+    }
+    return OK;
+}
+
+int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    const acme_sconf_t *g = acme_sconf(s);
+    server_rec *v;
+    int i;
+
+    for (v = s; v; v = v->next) {
+        const acme_sconf_t *sc = acme_sconf(v);
+
+        for (i = 0; i < sc->sets->nelts; i++) {
+            if (check_set(v, g, APR_ARRAY_IDX(sc->sets, i, const acme_dset_t *)) != OK) {
+                return !OK;
+            }
+        }
+    }
+    return OK;
+}

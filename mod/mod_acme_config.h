@@ -1,0 +1,153 @@
+/* mod_acme_config.h: mod_acme's configuration (directives of SPEC §3) and the runtime state shared by its parts. */
+#ifndef MOD_ACME_CONFIG_H
+#define MOD_ACME_CONFIG_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <apr_hash.h>
+#include <apr_thread_proc.h>
+#include <sys/types.h>
+
+#include "acme_domain.h"
+#include "acme_key.h"
+#include "acme_log.h"
+#include "acme_store.h"
+
+#define ACME_UNSET (-1)
+
+/* Settings allowed at server level and inside <ACMEDomainSet> (context S, D). */
+typedef struct acme_dconf_t {
+    apr_array_header_t *ca_urls;        /* const char*; NULL: unset */
+    const char *contact_email;
+    int tos_agreed;                     /* ACME_UNSET, 0, 1 */
+    int eab_set;
+    const char *eab_kid;                /* NULL with eab_set: explicitly "none" */
+    const char *eab_hmac;
+    apr_array_header_t *challenges;     /* const char*; NULL: all this server can answer */
+    const char *dns_command;
+    apr_array_header_t *key_types;      /* acme_key_type_e */
+    int renew_set;
+    int renew_pct;
+    apr_interval_time_t renew_window;
+    const char *profile;
+    const char *preferred_chain;
+} acme_dconf_t;
+
+/* One ACMEDomain / <ACMEDomainSet> as written. */
+typedef struct acme_dset_t {
+    apr_array_header_t *names;          /* const char*, lower-cased; empty: the vhost's names */
+    server_rec *vhost;                  /* declared inside this <VirtualHost>, else NULL */
+    const char *where;                  /* "file:line" for messages */
+    acme_dconf_t dc;
+} acme_dset_t;
+
+typedef enum { ACME_ACT_AUTO = 0, ACME_ACT_MANUAL, ACME_ACT_WINDOW } acme_activation_e;
+
+struct acme_rt_t;
+
+/* Per-server configuration; the global (S) settings are read from the main server's. */
+typedef struct acme_sconf_t {
+    acme_dconf_t dc;
+    const char *ca_file;
+    int account_key_type;               /* acme_key_type_e or ACME_UNSET */
+    int activation;                     /* acme_activation_e or ACME_UNSET */
+    int win_start, win_end;             /* minutes after local midnight */
+    const char *notify_cmd;
+    const char *store_dir;
+    const char *store_url;              /* "file" or "redis://..." */
+    apr_interval_time_t check_interval; /* 0: unset */
+    apr_interval_time_t retry_delay;
+    int max_parallel;
+    int port_http, port_https;          /* where the CA's 80 / 443 arrive; 0: identity */
+    const char *http_proxy;
+
+    apr_array_header_t *sets;           /* acme_dset_t*, declared in this server */
+    acme_dset_t *cur_set;               /* while parsing <ACMEDomainSet> */
+
+    /* Filled at post_config (parent), read-only in children. */
+    struct acme_rt_t *rt;
+    struct acme_mdomain_t *md;          /* the managed domain this vhost serves */
+    int serve_tls_alpn;                 /* propose acme-tls/1 on this vhost */
+    int fallback;                       /* SSL vhost on the fallback certificate: answer 503 */
+    int ssl_seen;                       /* mod_ssl asked for this vhost's certificates */
+    int static_cert;                    /* vhost has its own SSLCertificateFile */
+} acme_sconf_t;
+
+/* A managed domain at runtime. */
+typedef struct acme_mdomain_t {
+    acme_domain_t *d;
+    const acme_dset_t *set;
+    int ssl_vhosts;                     /* SSL vhosts using it (counted during mod_ssl init) */
+    /* Seen by root at post_config (the child cannot read domains/): */
+    const char *certs_json;             /* "certificates" of the status JSON, or NULL */
+    apr_time_t renew_at;                /* active set fit and due then; 0: let the drive decide */
+} acme_mdomain_t;
+
+struct acme_wd_t;
+
+/* Everything the module built at post_config, allocated from pconf. */
+typedef struct acme_rt_t {
+    server_rec *s;                      /* main server */
+    apr_pool_t *pool;                   /* pconf */
+    const acme_sconf_t *g;              /* main server's configuration */
+    acme_logger_t log;
+    acme_store_t *store;
+    const char *store_dir;
+    apr_array_header_t *domains;        /* acme_mdomain_t* */
+    apr_array_header_t *ddomains;       /* acme_domain_t*, same order */
+    apr_hash_t *by_name;                /* lower-cased exact name -> acme_mdomain_t* */
+    int can_http01, can_tlsalpn01;      /* a listener exists on the mapped port */
+    int startup;                        /* the real (second) config pass, not the dry run */
+    /* fallback certificate material */
+    acme_key_t *fallback_key;
+    const char *fallback_key_path;
+    /* activation: pipe from the drive (child) to the watcher (parent side) */
+    int wake_rfd, wake_wfd;             /* -1: none */
+    apr_file_t *wake_rd, *wake_wr;
+    apr_proc_t *watcher;
+    pid_t parent_pid;
+    int watcher_forks;
+    apr_time_t gen_start;               /* this generation's post_config */
+    apr_hash_t *announced;              /* staged ids already logged */
+    apr_hash_t *busy;                   /* staged ids skipped at startup: drive held the lock */
+    apr_time_t restart_requested;
+    /* the child's watchdog */
+    struct acme_wd_t *wd;
+} acme_rt_t;
+
+extern module AP_MODULE_DECLARE_DATA acme_module;
+
+extern const command_rec acme_cmds[];
+void *acme_create_server_config(apr_pool_t *p, server_rec *s);
+void *acme_create_dir_config(apr_pool_t *p, char *dir);
+void *acme_merge_dir_config(apr_pool_t *p, void *base, void *add);
+
+/* Per-directory: the <Location> path of an acme-status handler. */
+typedef struct acme_dirconf_t {
+    const char *location;
+} acme_dirconf_t;
+
+static inline acme_sconf_t *acme_sconf(const server_rec *s)
+{
+    return (acme_sconf_t *)ap_get_module_config(s->module_config, &acme_module);
+}
+
+/* check_config: what can be checked only with the whole config (also in -t). */
+int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+
+/* Builds rt->domains from every ACMEDomain with the effective settings.
+ * Implicit names come from the declaring vhost's ServerName/ServerAlias. */
+apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec *base);
+
+/* Effective global settings with defaults. */
+int acme_cfg_activation(const acme_sconf_t *g);
+apr_interval_time_t acme_cfg_check_interval(const acme_sconf_t *g);
+apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g);
+int acme_cfg_max_parallel(const acme_sconf_t *g);
+int acme_cfg_port(const acme_sconf_t *g, int ext);
+
+/* The Let's Encrypt directory URLs behind the short names. */
+#define ACME_LE_URL "https://acme-v02.api.letsencrypt.org/directory"
+#define ACME_LE_STAGING_URL "https://acme-staging-v02.api.letsencrypt.org/directory"
+
+#endif

@@ -1,0 +1,497 @@
+/* mod_acme_serve.c: startup in the privileged parent and certificates (real or fallback) handed to mod_ssl. */
+#include <unistd.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_ssl.h>
+#include <unixd.h>
+#include <apr_strings.h>
+
+#include "acme_domain.h"
+#include "acme_key.h"
+#include "acme_store.h"
+#include "acme_x509.h"
+#include "mod_acme_activate.h"
+#include "mod_acme_config.h"
+#include "mod_acme_serve.h"
+#include "mod_acme_status.h"
+#include "mod_acme_watchdog.h"
+
+APLOG_USE_MODULE(acme);
+
+#define FALLBACK_ENTRY "_fallback"
+#define FALLBACK_KEY_ITEM "privkey.pem"
+#define FALLBACK_CERT_ITEM "fallback.pem"
+#define FALLBACK_VALID apr_time_from_sec(30 * 24 * 3600)
+#define FALLBACK_MIN_LEFT apr_time_from_sec(2 * 24 * 3600)
+
+static void log_to_httpd(void *baton, acme_log_level_e level, apr_status_t rv, const char *msg)
+{
+    server_rec *s = baton;
+
+    ap_log_error(APLOG_MARK, (int)level, rv, s, "%s", msg);
+}
+
+static int any_sets(server_rec *base)
+{
+    server_rec *s;
+
+    for (s = base; s; s = s->next) {
+        if (acme_sconf(s)->sets->nelts > 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
+{
+    const acme_sconf_t *g = rt->g;
+    apr_status_t rv;
+
+    if (g->store_url && strcmp(g->store_url, "file")) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
+                     "ACMEStore %s: the Redis store is not available in this build of "
+                     "mod_acme; use 'ACMEStore file'", g->store_url);
+        return APR_ENOTIMPL;
+    }
+    rt->store_dir = g->store_dir ? g->store_dir : ap_server_root_relative(p, "acme");
+    rv = acme_store_file_open(p, rt->store_dir, &rt->store);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
+                     "ACMEStoreDir %s: cannot open or create the certificate store; check "
+                     "that the directory is writable by root", rt->store_dir);
+        return rv;
+    }
+    if (geteuid() == 0) {
+        rv = acme_store_file_set_owner(rt->store, p, (long)ap_unixd_config.user_id,
+                                       (long)ap_unixd_config.group_id);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
+                         "ACMEStoreDir %s: cannot give the httpd User the store areas it "
+                         "writes (staging, challenges, accounts, state)", rt->store_dir);
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- vhost to domain -------------------------------------------------- */
+
+static acme_mdomain_t *lookup_name(const acme_rt_t *rt, const char *name, apr_pool_t *p)
+{
+    char *n, *dot;
+    acme_mdomain_t *md;
+
+    if (!name) {
+        return NULL;
+    }
+    n = apr_pstrdup(p, name);
+    ap_str_tolower(n);
+    if ((md = apr_hash_get(rt->by_name, n, APR_HASH_KEY_STRING))) {
+        return md;
+    }
+    /* a wildcard certificate covers one more label */
+    if ((dot = strchr(n, '.')) && n[0] != '*') {
+        return apr_hash_get(rt->by_name, apr_pstrcat(p, "*", dot, NULL), APR_HASH_KEY_STRING);
+    }
+    return NULL;
+}
+
+static acme_mdomain_t *vhost_domain(const acme_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    const acme_sconf_t *sc = acme_sconf(s);
+    acme_mdomain_t *md;
+    int i;
+
+    if (sc->sets->nelts > 0 && s->is_virtual) {
+        const acme_dset_t *set = APR_ARRAY_IDX(sc->sets, 0, const acme_dset_t *);
+        for (i = 0; i < rt->domains->nelts; i++) {
+            md = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *);
+            if (md->set == set) {
+                return md;
+            }
+        }
+    }
+    if ((md = lookup_name(rt, s->server_hostname, p))) {
+        return md;
+    }
+    for (i = 0; s->names && i < s->names->nelts; i++) {
+        if ((md = lookup_name(rt, APR_ARRAY_IDX(s->names, i, const char *), p))) {
+            return md;
+        }
+    }
+    return NULL;
+}
+
+static int has_protocol(const apr_array_header_t *a, const char *proto)
+{
+    int i;
+
+    for (i = 0; i < a->nelts; i++) {
+        if (!strcasecmp(APR_ARRAY_IDX(a, i, const char *), proto)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int allows_tls_alpn(const acme_domain_t *d)
+{
+    int i;
+
+    for (i = 0; i < d->challenges->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(d->challenges, i, const char *), "tls-alpn-01")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The admin does not edit Protocols: acme-tls/1 is added on managed vhosts.
+ * An empty list means "http/1.1 only", so that is kept explicitly. */
+static void enable_acme_tls(server_rec *s, apr_pool_t *p)
+{
+    core_server_config *csc = ap_get_core_module_config(s->module_config);
+    apr_array_header_t *protos;
+
+    if (!csc || (csc->protocols && has_protocol(csc->protocols, "acme-tls/1"))) {
+        return;
+    }
+    /* vhosts share the main server's array when they set none: copy first */
+    protos = csc->protocols ? apr_array_copy(p, csc->protocols)
+                            : apr_array_make(p, 2, sizeof(const char *));
+    if (protos->nelts == 0) {
+        APR_ARRAY_PUSH(protos, const char *) = "http/1.1";
+    }
+    APR_ARRAY_PUSH(protos, const char *) = "acme-tls/1";
+    csc->protocols = protos;
+}
+
+static void assign_vhosts(acme_rt_t *rt, server_rec *base, apr_pool_t *p)
+{
+    server_rec *s;
+
+    for (s = base; s; s = s->next) {
+        acme_sconf_t *sc = acme_sconf(s);
+
+        sc->rt = rt;
+        sc->md = vhost_domain(rt, s, p);
+        if (sc->md && allows_tls_alpn(sc->md->d)) {
+            enable_acme_tls(s, p);
+            sc->serve_tls_alpn = 1;
+        }
+    }
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static const char *existing_path(acme_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
+                                 const char *entry, const char *item)
+{
+    apr_finfo_t fi;
+    const char *path = rt->store->path ? rt->store->path(rt->store, p, g, entry, item) : NULL;
+
+    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, p) != APR_SUCCESS || fi.filetype != APR_REG) {
+        return NULL;
+    }
+    return path;
+}
+
+int acme_serve_has_active(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
+{
+    int i;
+
+    for (i = 0; i < d->key_types->nelts; i++) {
+        const char *kt = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
+        if (existing_path(rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt))
+            && existing_path(rt, p, ACME_SG_DOMAINS, d->id, acme_store_pkey_item(p, kt))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* ONE shared EC P-256 key for every fallback certificate: cheap cold starts. */
+static apr_status_t fallback_key(acme_rt_t *rt, apr_pool_t *p)
+{
+    acme_store_t *st = rt->store;
+    apr_status_t rv;
+    char *pem;
+    apr_size_t len;
+
+    if (rt->fallback_key) {
+        return APR_SUCCESS;
+    }
+    rv = st->load(st, p, ACME_SG_STATE, FALLBACK_ENTRY, FALLBACK_KEY_ITEM, &pem, &len);
+    if (rv == APR_SUCCESS) {
+        rv = acme_key_from_pem(rt->pool, pem, len, &rt->fallback_key);
+    }
+    if (rv != APR_SUCCESS) {
+        if ((rv = acme_key_generate(rt->pool, ACME_KEY_EC256, &rt->fallback_key))
+            || (rv = acme_key_to_pem(p, rt->fallback_key, &pem, &len))
+            || (rv = st->save(st, p, ACME_SG_STATE, FALLBACK_ENTRY, FALLBACK_KEY_ITEM, pem, len, 1))) {
+            rt->fallback_key = NULL;
+            return rv;
+        }
+    }
+    rt->fallback_key_path = existing_path(rt, rt->pool, ACME_SG_STATE, FALLBACK_ENTRY,
+                                          FALLBACK_KEY_ITEM);
+    return rt->fallback_key_path ? APR_SUCCESS : APR_ENOENT;
+}
+
+/* Reuse the stored fallback certificate while it covers the names, has time left
+ * and belongs to the shared key. */
+static int fallback_cert_ok(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
+{
+    apr_array_header_t *certs;
+    acme_cert_info_t *info;
+    acme_cert_t *c;
+    const char *path = existing_path(rt, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM);
+
+    if (!path || acme_cert_load_chain(p, path, &certs) != APR_SUCCESS || certs->nelts < 1) {
+        return 0;
+    }
+    c = APR_ARRAY_IDX(certs, 0, acme_cert_t *);
+    if (acme_cert_info(p, c, &info) != APR_SUCCESS
+        || info->not_after - apr_time_now() < FALLBACK_MIN_LEFT) {
+        return 0;
+    }
+    return acme_cert_covers(c, d->names) && acme_cert_matches_key(c, rt->fallback_key);
+}
+
+static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
+{
+    apr_status_t rv;
+    char *pem;
+
+    if ((rv = fallback_key(rt, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (fallback_cert_ok(rt, p, d)) {
+        return APR_SUCCESS;
+    }
+    rv = acme_selfsigned_cert(p, d->names, rt->fallback_key, FALLBACK_VALID, &pem);
+    if (rv == APR_SUCCESS) {
+        rv = rt->store->save(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, pem,
+                             strlen(pem), 0);
+    }
+    return rv;
+}
+
+static void prepare_fallbacks(acme_rt_t *rt, apr_pool_t *ptemp)
+{
+    apr_pool_t *p;
+    int i;
+
+    apr_pool_create(&p, ptemp);
+    for (i = 0; i < rt->domains->nelts; i++) {
+        const acme_domain_t *d = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *)->d;
+        apr_status_t rv;
+
+        apr_pool_clear(p);
+        if (acme_serve_has_active(rt, p, d)) {
+            continue;
+        }
+        if ((rv = prepare_fallback(rt, p, d)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
+                         "ACMEDomain %s: cannot create the temporary self-signed certificate "
+                         "in %s/state; its vhosts will fail to start TLS until a certificate "
+                         "is obtained", d->id, rt->store_dir);
+        }
+    }
+    apr_pool_destroy(p);
+}
+
+/* ---- post_config ---------------------------------------------------------- */
+
+static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, acme_rt_t **out)
+{
+    acme_rt_t *rt = apr_pcalloc(pconf, sizeof(*rt));
+
+    rt->s = s;
+    rt->pool = pconf;
+    rt->g = acme_sconf(s);
+    rt->log.fn = log_to_httpd;
+    rt->log.baton = s;
+    rt->log.level = (acme_log_level_e)ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
+    rt->startup = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
+    rt->announced = apr_hash_make(pconf);
+    *out = rt;
+    return APR_SUCCESS;
+}
+
+int acme_serve_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    acme_rt_t *rt;
+    apr_status_t rv;
+
+    if (!any_sets(s)) {
+        return OK;
+    }
+    make_rt(pconf, s, &rt);
+    if (acme_config_build_domains(rt, pconf, s) != APR_SUCCESS) {
+        return !OK;
+    }
+    if ((rv = open_store(rt, pconf)) != APR_SUCCESS) {
+        return !OK;
+    }
+    if (rt->startup) {
+        acme_activate_staged(rt, ptemp);
+    }
+    prepare_fallbacks(rt, ptemp);
+    assign_vhosts(rt, s, pconf);
+    acme_status_snapshot(rt, ptemp);
+    if (rt->startup) {
+        if (acme_activate_start(rt, pconf) != APR_SUCCESS) {
+            return !OK;
+        }
+        if (acme_watchdog_setup(rt, pconf) != APR_SUCCESS) {
+            return !OK;
+        }
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "mod_acme: %d domain(s) managed, store %s", rt->domains->nelts,
+                     rt->store_dir);
+    }
+    return OK;
+}
+
+static void report_vhost(acme_rt_t *rt, server_rec *s, apr_pool_t *p)
+{
+    const acme_sconf_t *sc = acme_sconf(s);
+    const char *missing = NULL;
+    int i;
+
+    if (!sc->md || !sc->ssl_seen || sc->static_cert) {
+        return;
+    }
+    if (s->server_hostname && lookup_name(rt, s->server_hostname, p) != sc->md) {
+        missing = s->server_hostname;
+    }
+    for (i = 0; s->names && i < s->names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(s->names, i, const char *);
+        if (lookup_name(rt, n, p) != sc->md) {
+            missing = missing ? apr_pstrcat(p, missing, ", ", n, NULL) : n;
+        }
+    }
+    if (missing) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "<VirtualHost> %s (%s:%d) is served the certificate of ACMEDomain %s, "
+                     "which does not cover %s: browsers will warn for those names; add them "
+                     "to that ACMEDomain", s->server_hostname, s->defn_name, s->defn_line_number,
+                     sc->md->d->id, missing);
+    }
+}
+
+int acme_serve_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    acme_rt_t *rt = acme_sconf(s)->rt;
+    server_rec *v;
+    int i;
+
+    if (!rt || !rt->startup) {
+        return OK;
+    }
+    for (i = 0; i < rt->domains->nelts; i++) {
+        const acme_mdomain_t *md = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *);
+        if (md->ssl_vhosts == 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         "ACMEDomain %s (%s): no SSL <VirtualHost> has one of its names as "
+                         "ServerName or ServerAlias, so httpd will not serve this certificate; "
+                         "it is still obtained and kept in %s/domains/", md->d->id,
+                         md->set->where, rt->store_dir);
+        }
+    }
+    for (v = s; v; v = v->next) {
+        report_vhost(rt, v, ptemp);
+    }
+    return OK;
+}
+
+/* ---- mod_ssl hooks ------------------------------------------------------- */
+
+static void push_pair(apr_array_header_t *certs, apr_array_header_t *keys,
+                      const char *cert, const char *key)
+{
+    APR_ARRAY_PUSH(certs, const char *) = cert;
+    APR_ARRAY_PUSH(keys, const char *) = key;
+}
+
+int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                              apr_array_header_t *key_files)
+{
+    acme_sconf_t *sc = acme_sconf(s);
+    const acme_domain_t *d;
+    int i, added = 0;
+
+    if (!sc || !sc->rt || !sc->md) {
+        return DECLINED;
+    }
+    d = sc->md->d;
+    sc->ssl_seen = 1;
+    sc->md->ssl_vhosts++;
+    if (cert_files->nelts > 0) {
+        sc->static_cert = 1;
+        if (sc->rt->startup) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                         "<VirtualHost> %s (%s:%d) has its own SSLCertificateFile: it keeps "
+                         "serving that one (static wins). mod_acme still manages %s in %s/domains/; "
+                         "remove SSLCertificateFile to serve it", s->server_hostname, s->defn_name,
+                         s->defn_line_number, d->id, sc->rt->store_dir);
+        }
+        return DECLINED;
+    }
+    for (i = 0; i < d->key_types->nelts; i++) {
+        const char *kt = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
+        const char *c = existing_path(sc->rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt));
+        const char *k = existing_path(sc->rt, p, ACME_SG_DOMAINS, d->id, acme_store_pkey_item(p, kt));
+
+        if (c && k) {
+            push_pair(cert_files, key_files, c, k);
+            added++;
+        }
+    }
+    return added ? OK : DECLINED;
+}
+
+int acme_serve_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
+                                       apr_array_header_t *cert_files,
+                                       apr_array_header_t *key_files)
+{
+    acme_sconf_t *sc = acme_sconf(s);
+    const char *cert;
+
+    if (!sc || !sc->rt || !sc->md || sc->static_cert) {
+        return DECLINED;
+    }
+    cert = existing_path(sc->rt, p, ACME_SG_STATE, sc->md->d->id, FALLBACK_CERT_ITEM);
+    if (!cert || !sc->rt->fallback_key_path) {
+        return DECLINED;
+    }
+    push_pair(cert_files, key_files, cert, sc->rt->fallback_key_path);
+    sc->fallback = 1;
+    if (sc->rt->startup) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "<VirtualHost> %s: no certificate for %s yet; serving a temporary "
+                     "self-signed one and answering 503 until it is obtained",
+                     s->server_hostname, sc->md->d->id);
+    }
+    return OK;
+}
+
+int acme_serve_unavailable(request_rec *r)
+{
+    const acme_sconf_t *sc = acme_sconf(r->server);
+
+    if (!sc || !sc->fallback || !ap_ssl_conn_is_ssl(r->connection)) {
+        return DECLINED;
+    }
+    apr_table_setn(r->err_headers_out, "Retry-After", "60");
+    ap_custom_response(r, HTTP_SERVICE_UNAVAILABLE,
+                       "The certificate for this site is being obtained from the certificate "
+                       "authority. Please try again in a minute.\n");
+    return HTTP_SERVICE_UNAVAILABLE;
+}

@@ -1,0 +1,328 @@
+/* mod_acme_watchdog.c: the singleton child watchdog that decides which domains need a drive and runs them in a bounded thread pool. */
+#include <unistd.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <mod_watchdog.h>
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_pool.h>
+
+#include "acme_drive.h"
+#include "acme_responder.h"
+#include "mod_acme_activate.h"
+#include "mod_acme_config.h"
+#include "mod_acme_watchdog.h"
+
+APLOG_USE_MODULE(acme);
+
+#define WD_NAME "mod_acme"
+#define WD_TICK apr_time_from_sec(1)
+/* Several drives finishing close together share one graceful restart. */
+#define WAKE_HOLD apr_time_from_sec(10)
+#define RENEW_ITEM "renew"      /* acmectl renew's marker in state/<id>/ */
+
+typedef struct acme_wd_t {
+    acme_rt_t *rt;
+    apr_pool_t *pool;
+    apr_thread_mutex_t *mutex;
+    apr_thread_pool_t *tp;
+    acme_ca_registry_t *cas;
+    volatile int cancel;
+    int max;
+    int running;                /* drives in flight */
+    int *busy;                  /* per domain index */
+    int cursor;                 /* next domain of the current pass; -1: no pass */
+    apr_time_t next_check;      /* start of the next full pass */
+    int wake_pending;           /* staged sets the parent was not told about yet */
+    apr_time_t wake_since;
+} acme_wd_t;
+
+typedef struct drive_task_t {
+    acme_wd_t *wd;
+    apr_pool_t *pool;
+    int idx;
+} drive_task_t;
+
+static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
+{
+    memset(env, 0, sizeof(*env));
+    env->store = wd->rt->store;
+    env->cas = wd->cas;
+    env->log = &wd->rt->log;
+    env->retry_delay = acme_cfg_retry_delay(wd->rt->g);
+    env->ca_failover_after = 3;
+    env->cancel = &wd->cancel;
+}
+
+static acme_responder_t *responder_for(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d)
+{
+    acme_responder_t *list[2];
+    int n = 0;
+
+    list[n++] = acme_responder_store(p, wd->rt->store, &wd->rt->log);
+    if (d->dns_command) {
+        list[n++] = acme_responder_dnscmd(p, d->dns_command, &wd->rt->log);
+    }
+    return n == 1 ? list[0] : acme_responder_chain(p, list, n);
+}
+
+/* Tell the parent: now when nothing else runs, else after WAKE_HOLD at the latest. */
+static void maybe_wake(acme_wd_t *wd, apr_time_t now)
+{
+    if (wd->wake_pending && (wd->running == 0 || now - wd->wake_since >= WAKE_HOLD)) {
+        wd->wake_pending = 0;
+        acme_activate_wake(wd->rt);
+    }
+}
+
+static void drive_done(acme_wd_t *wd, int idx, apr_status_t rv, const acme_drive_result_t *res)
+{
+    apr_time_t now = apr_time_now();
+
+    apr_thread_mutex_lock(wd->mutex);
+    wd->running--;
+    wd->busy[idx] = 0;
+    if (res->staged) {
+        if (!wd->wake_pending) {
+            wd->wake_since = now;
+        }
+        wd->wake_pending = 1;
+    }
+    else if ((rv != APR_SUCCESS || res->error) && res->next_attempt > 0
+             && res->next_attempt < wd->next_check) {
+        /* re-check soon after the failure's backoff */
+        wd->next_check = res->next_attempt;
+    }
+    maybe_wake(wd, now);
+    apr_thread_mutex_unlock(wd->mutex);
+}
+
+static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
+{
+    drive_task_t *t = data;
+    acme_wd_t *wd = t->wd;
+    const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->ddomains, t->idx, acme_domain_t *);
+    acme_drive_env_t env;
+    acme_drive_result_t res;
+    apr_status_t rv;
+
+    memset(&res, 0, sizeof(res));
+    env_init(wd, &env);
+    env.responder = responder_for(wd, t->pool, d);
+    rv = wd->cancel ? APR_EINTR : acme_drive_run(&env, t->pool, d, &res);
+    if (res.staged) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->rt->s,
+                     "ACMEDomain %s: new certificate obtained and verified; it is staged for "
+                     "activation", d->id);
+        acme_notify(wd->rt, t->pool, "issued", d->id);
+    }
+    else if ((rv != APR_SUCCESS || res.error) && !wd->cancel && !APR_STATUS_IS_EBUSY(rv)) {
+        acme_notify(wd->rt, t->pool, "renew-failed", d->id);
+    }
+    drive_done(wd, t->idx, rv, &res);
+    apr_pool_destroy(t->pool);
+    return NULL;
+}
+
+static apr_status_t submit(acme_wd_t *wd, int idx)
+{
+    drive_task_t *t;
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    /* drives run in their own root pool: thread pools must not share a parent */
+    if ((rv = apr_pool_create(&p, NULL)) != APR_SUCCESS) {
+        return rv;
+    }
+    t = apr_pcalloc(p, sizeof(*t));
+    t->wd = wd;
+    t->pool = p;
+    t->idx = idx;
+    apr_thread_mutex_lock(wd->mutex);
+    wd->busy[idx] = 1;
+    wd->running++;
+    apr_thread_mutex_unlock(wd->mutex);
+    rv = apr_thread_pool_push(wd->tp, drive_task, t, APR_THREAD_TASK_PRIORITY_NORMAL, wd);
+    if (rv != APR_SUCCESS) {
+        apr_thread_mutex_lock(wd->mutex);
+        wd->busy[idx] = 0;
+        wd->running--;
+        apr_thread_mutex_unlock(wd->mutex);
+        apr_pool_destroy(p);
+    }
+    return rv;
+}
+
+static int slots_free(acme_wd_t *wd)
+{
+    int n;
+
+    apr_thread_mutex_lock(wd->mutex);
+    n = wd->max - wd->running;
+    apr_thread_mutex_unlock(wd->mutex);
+    return n;
+}
+
+static int is_busy(acme_wd_t *wd, int idx)
+{
+    int b;
+
+    apr_thread_mutex_lock(wd->mutex);
+    b = wd->busy[idx];
+    apr_thread_mutex_unlock(wd->mutex);
+    return b;
+}
+
+/* The child cannot read the root-only domains/: root recorded at startup
+ * when the active set is due. Before that only `acmectl renew` forces a drive. */
+static int fit_until_renewal(acme_wd_t *wd, apr_pool_t *p, int idx, apr_time_t now)
+{
+    const acme_mdomain_t *md = APR_ARRAY_IDX(wd->rt->domains, idx, acme_mdomain_t *);
+    char *data;
+    apr_size_t len;
+
+    if (md->renew_at == 0 || md->renew_at <= now) {
+        return 0;
+    }
+    return wd->rt->store->load(wd->rt->store, p, ACME_SG_STATE, md->d->id, RENEW_ITEM, &data,
+                               &len) != APR_SUCCESS;
+}
+
+/* Continue the current pass over the domains while drive slots are free. */
+static void run_pass(acme_wd_t *wd, apr_pool_t *p, apr_time_t now)
+{
+    apr_array_header_t *domains = wd->rt->ddomains;
+    acme_drive_env_t env;
+
+    env_init(wd, &env);
+    while (wd->cursor < domains->nelts && !wd->cancel && slots_free(wd) > 0) {
+        int idx = wd->cursor++;
+        const acme_domain_t *d = APR_ARRAY_IDX(domains, idx, acme_domain_t *);
+        const char *why = NULL;
+
+        if (is_busy(wd, idx) || fit_until_renewal(wd, p, idx, now)
+            || !acme_drive_needed(&env, p, d, now, &why)) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->rt->s, "ACMEDomain %s: starting a drive (%s)",
+                     d->id, why && *why ? why : "needed");
+        if (submit(wd, idx) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, wd->rt->s,
+                         "ACMEDomain %s: cannot start a drive thread; retrying at the next check",
+                         d->id);
+        }
+    }
+    if (wd->cursor >= domains->nelts) {
+        wd->cursor = -1;
+    }
+}
+
+static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
+{
+    apr_time_t now = apr_time_now();
+
+    apr_thread_mutex_lock(wd->mutex);
+    maybe_wake(wd, now);
+    if (wd->cursor < 0 && now >= wd->next_check) {
+        wd->cursor = 0;
+        wd->next_check = now + acme_cfg_check_interval(wd->rt->g);
+    }
+    apr_thread_mutex_unlock(wd->mutex);
+    if (wd->cursor >= 0) {
+        run_pass(wd, p, now);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t wd_stop(void *data)
+{
+    acme_wd_t *wd = data;
+
+    wd->cancel = 1;
+    if (wd->tp) {
+        /* waits for running drives; they stop at their next step */
+        apr_thread_pool_destroy(wd->tp);
+        wd->tp = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t wd_start(acme_rt_t *rt, apr_pool_t *pool)
+{
+    acme_wd_t *wd = apr_pcalloc(pool, sizeof(*wd));
+    acme_http_opts_t opts;
+    apr_status_t rv;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.ca_file = rt->g->ca_file;
+    opts.proxy = rt->g->http_proxy;
+    wd->rt = rt;
+    wd->pool = pool;
+    wd->max = acme_cfg_max_parallel(rt->g);
+    wd->busy = apr_pcalloc(pool, sizeof(int) * (apr_size_t)(rt->ddomains->nelts + 1));
+    wd->cursor = -1;
+    wd->next_check = apr_time_now();
+    if ((rv = apr_thread_mutex_create(&wd->mutex, APR_THREAD_MUTEX_DEFAULT, pool))
+        || (rv = acme_ca_registry_create(pool, &opts, &rt->log, &wd->cas))
+        || (rv = apr_thread_pool_create(&wd->tp, 0, (apr_size_t)wd->max, pool))) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
+                     "mod_acme: cannot start the certificate drive in this child; certificates "
+                     "are not renewed until the next restart");
+        return rv;
+    }
+    apr_pool_pre_cleanup_register(pool, wd, wd_stop);
+    rt->wd = wd;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->s,
+                 "mod_acme: watchdog started in child %" APR_PID_T_FMT " (%d parallel drives)",
+                 getpid(), wd->max);
+    return APR_SUCCESS;
+}
+
+static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
+{
+    acme_rt_t *rt = data;
+
+    switch (state) {
+    case AP_WATCHDOG_STATE_STARTING:
+        return wd_start(rt, pool) == APR_SUCCESS ? APR_SUCCESS : APR_SUCCESS;
+    case AP_WATCHDOG_STATE_RUNNING:
+        return rt->wd ? wd_tick(rt->wd, pool) : APR_SUCCESS;
+    case AP_WATCHDOG_STATE_STOPPING:
+        if (rt->wd) {
+            wd_stop(rt->wd);
+        }
+        return APR_SUCCESS;
+    default:
+        return APR_SUCCESS;
+    }
+}
+
+apr_status_t acme_watchdog_setup(acme_rt_t *rt, apr_pool_t *pconf)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
+    ap_watchdog_t *w;
+    apr_status_t rv;
+
+    if (rt->domains->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!get_instance || !register_cb) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
+                     "mod_acme needs mod_watchdog to renew certificates: add "
+                     "'LoadModule watchdog_module modules/mod_watchdog.so'");
+        return APR_ENOTIMPL;
+    }
+    if ((rv = get_instance(&w, WD_NAME, 0, 1, pconf)) != APR_SUCCESS
+        || (rv = register_cb(w, WD_TICK, rt, wd_callback)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
+                     "mod_acme: cannot register its background watchdog with mod_watchdog");
+        return rv;
+    }
+    return APR_SUCCESS;
+}

@@ -1,0 +1,11 @@
+/* mod_acme_watchdog.h: the background drive in one unprivileged child (mod_watchdog singleton) with a bounded thread pool. */
+#ifndef MOD_ACME_WATCHDOG_H
+#define MOD_ACME_WATCHDOG_H
+
+#include <httpd.h>
+#include "mod_acme_config.h"
+
+/* post_config (real pass): register the singleton child watchdog callback. */
+apr_status_t acme_watchdog_setup(acme_rt_t *rt, apr_pool_t *pconf);
+
+#endif
