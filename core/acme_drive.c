@@ -272,6 +272,7 @@ typedef struct {
     apr_array_header_t *setups;  /* setup_t: challenges to tear down */
     const char *step;            /* what failed */
     const char *hint;            /* what to do about it */
+    int hint_has_detail;         /* the hint already quotes the CA's detail */
 } drive_t;
 
 static int drive_cancelled(const drive_t *dr)
@@ -433,6 +434,7 @@ static apr_status_t new_order(drive_t *dr, const char *tname, json_t *prog,
 static void challenge_hint(drive_t *dr, const setup_t *s, const acme_problem_t *pr)
 {
     const char *detail = pr && pr->detail ? pr->detail : "no detail";
+    dr->hint_has_detail = 1;
     if (!strcmp(s->type, "http-01")) {
         dr->hint = apr_psprintf(dr->p, "the CA could not reach http://%s/.well-known/"
                                 "acme-challenge/%s: %s", s->name, s->token, detail);
@@ -816,10 +818,18 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     if (!prob) prob = problem(dr->p, "urn:mod_acme:internal", "drive failed");
     delay = acme_plan_backoff(env->retry_delay > 0 ? env->retry_delay : DEFAULT_RETRY_DELAY,
                               failures, prob->retry_after);
-    acme_log(env->log, ACME_LOG_ERR, rv, "%s: %s failed at %s: %s%s%s; next attempt at %s",
-             dr->d->id, dr->step ? dr->step : "drive", dr->ca_url, acme_problem_str(dr->p, prob),
-             dr->hint ? "; " : "", dr->hint ? dr->hint : "",
-             acme_time_rfc3339(dr->p, now + delay));
+    if (dr->hint && dr->hint_has_detail) {
+        acme_log(env->log, ACME_LOG_ERR, rv, "%s: %s failed at %s (%s): %s; next attempt at %s",
+                 dr->d->id, dr->step ? dr->step : "drive", dr->ca_url,
+                 prob->type ? prob->type : "about:blank", dr->hint,
+                 acme_time_rfc3339(dr->p, now + delay));
+    }
+    else {
+        acme_log(env->log, ACME_LOG_ERR, rv, "%s: %s failed at %s: %s%s%s; next attempt at %s",
+                 dr->d->id, dr->step ? dr->step : "drive", dr->ca_url,
+                 acme_problem_str(dr->p, prob), dr->hint ? "; " : "", dr->hint ? dr->hint : "",
+                 acme_time_rfc3339(dr->p, now + delay));
+    }
     if (n > 1 && failures % after == 0) {
         dr->ca_index = (dr->ca_index + 1) % n;
         env->store->remove(env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
