@@ -149,14 +149,14 @@ static apr_status_t webroot_setup(acme_responder_t *r, apr_pool_t *p, const char
     if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
     cdir = apr_pstrcat(p, dir, "/.well-known/acme-challenge", NULL);
     if ((rv = acme_file_mkdirs(p, cdir, 0755)) != APR_SUCCESS) {
-        acme_log(r->log, ACME_LOG_ERR, rv, "cannot create %s", cdir);
+        acme_log(r->log, ACME_LOG_WARN, rv, "cannot create %s", cdir);
         return rv;
     }
     rv = acme_file_write_atomic(p, webroot_path(p, dir, token), keyauth, strlen(keyauth),
                                 APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
                                 | APR_FPROT_WREAD);
     if (rv != APR_SUCCESS) {
-        acme_log(r->log, ACME_LOG_ERR, rv, "cannot write %s", webroot_path(p, dir, token));
+        acme_log(r->log, ACME_LOG_WARN, rv, "cannot write %s", webroot_path(p, dir, token));
     }
     return rv;
 }
@@ -189,35 +189,43 @@ static int dnscmd_can(acme_responder_t *r, const char *type, const char *name)
     return !strcmp(type, "dns-01") && !acme_is_ip(name);
 }
 
-/* Read the child's output until EOF or the deadline, keeping the first bytes. */
-static void collect_output(apr_file_t *rd, apr_time_t deadline, char *buf, apr_size_t cap,
-                           apr_size_t *used)
+typedef struct {
+    char buf[DNSCMD_MAX_OUTPUT + 1];
+    apr_size_t used;
+} output_t;
+
+/* Read what the child wrote within `wait`; APR_EOF once the pipe is closed. */
+static apr_status_t read_some(apr_file_t *rd, apr_interval_time_t wait, output_t *out)
 {
     char chunk[512];
-    for (;;) {
-        apr_size_t n = sizeof(chunk);
-        apr_interval_time_t left = deadline - apr_time_now();
-        apr_status_t rv;
-        if (left <= 0) return;
-        apr_file_pipe_timeout_set(rd, left);
-        rv = apr_file_read(rd, chunk, &n);
-        if (n > 0 && *used < cap) {
-            apr_size_t take = (n < cap - *used) ? n : cap - *used;
-            memcpy(buf + *used, chunk, take);
-            *used += take;
-        }
-        if (rv != APR_SUCCESS) return;  /* EOF, timeout or error */
+    apr_size_t n = sizeof(chunk);
+    apr_status_t rv;
+
+    apr_file_pipe_timeout_set(rd, wait);
+    rv = apr_file_read(rd, chunk, &n);
+    if (n > 0 && out->used < DNSCMD_MAX_OUTPUT) {
+        apr_size_t take = (n < DNSCMD_MAX_OUTPUT - out->used) ? n : DNSCMD_MAX_OUTPUT - out->used;
+        memcpy(out->buf + out->used, chunk, take);
+        out->used += take;
     }
+    return rv;
 }
 
-/* Wait for the child until the deadline; kill it when it overstays. */
-static apr_status_t wait_child(apr_proc_t *proc, apr_time_t deadline, int *code)
+/* Collect output while the child runs; kill it when it overstays the
+ * deadline. Exit is checked too, since a grandchild may keep the pipe open. */
+static apr_status_t wait_child(apr_proc_t *proc, apr_file_t *rd, apr_time_t deadline,
+                               output_t *out, int *code)
 {
     apr_exit_why_e why;
     apr_status_t rv;
+    int open = 1;
+
     for (;;) {
+        if (open && APR_STATUS_IS_EOF(read_some(rd, apr_time_from_msec(100), out))) open = 0;
+        if (!open) apr_sleep(apr_time_from_msec(10));
         rv = apr_proc_wait(proc, code, &why, APR_NOWAIT);
         if (rv == APR_CHILD_DONE) {
+            if (open) read_some(rd, 0, out);
             return (why & APR_PROC_EXIT) ? APR_SUCCESS : APR_EGENERAL;
         }
         if (rv != APR_CHILD_NOTDONE) return rv;
@@ -226,7 +234,6 @@ static apr_status_t wait_child(apr_proc_t *proc, apr_time_t deadline, int *code)
             apr_proc_wait(proc, code, &why, APR_WAIT);
             return APR_TIMEUP;
         }
-        apr_sleep(apr_time_from_msec(20));
     }
 }
 
@@ -244,8 +251,7 @@ static apr_status_t dnscmd_run(acme_responder_t *r, apr_pool_t *p, const char *v
     apr_file_t *rd = NULL, *wr = NULL;
     apr_proc_t proc;
     apr_time_t deadline = apr_time_now() + DNSCMD_TIMEOUT;
-    char out[DNSCMD_MAX_OUTPUT + 1];
-    apr_size_t used = 0;
+    output_t out;
     int code = -1;
     apr_status_t rv;
 
@@ -267,17 +273,17 @@ static apr_status_t dnscmd_run(acme_responder_t *r, apr_pool_t *p, const char *v
     apr_file_close(wr);
     if (rv != APR_SUCCESS) {
         apr_file_close(rd);
-        acme_log(r->log, ACME_LOG_ERR, rv, "cannot run DNS command %s", cmd);
+        acme_log(r->log, ACME_LOG_WARN, rv, "cannot run DNS command %s", cmd);
         return rv;
     }
-    collect_output(rd, deadline, out, DNSCMD_MAX_OUTPUT, &used);
+    out.used = 0;
+    rv = wait_child(&proc, rd, deadline, &out, &code);
     apr_file_close(rd);
-    out[used] = '\0';
-    rv = wait_child(&proc, deadline, &code);
+    out.buf[out.used] = '\0';
     if (rv == APR_SUCCESS && code == 0) return APR_SUCCESS;
-    acme_log(r->log, ACME_LOG_ERR, rv, "DNS command \"%s %s %s\" %s (exit %d)%s%s", cmd, verb,
+    acme_log(r->log, ACME_LOG_WARN, rv, "DNS command \"%s %s %s\" %s (exit %d)%s%s", cmd, verb,
              args[2], rv == APR_TIMEUP ? "timed out" : "failed", code,
-             used ? ": " : "", used ? out : "");
+             out.used ? ": " : "", out.used ? out.buf : "");
     return rv == APR_SUCCESS ? APR_EGENERAL : rv;
 }
 

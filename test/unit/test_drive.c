@@ -611,11 +611,23 @@ START_TEST(dnscmd_responder)
 }
 END_TEST
 
+static void capture(void *baton, acme_log_level_e level, apr_status_t rv, const char *msg)
+{
+    char **last = baton;
+    (void)level; (void)rv;
+    *last = apr_pstrdup(pool, msg);
+}
+
 START_TEST(dnscmd_failure)
 {
     const char *cmd = write_script("fail.sh", "#!/bin/sh\necho 'no such zone' >&2\nexit 3\n");
-    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, NULL);
+    char *last = NULL;
+    acme_logger_t lg = { capture, &last, ACME_LOG_DEBUG };
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, &lg);
     ck_assert_int_ne(r->setup(r, pool, "dns-01", "example.org", "tok", "tok.thumb"), APR_SUCCESS);
+    ck_assert_ptr_nonnull(last);
+    ck_assert_ptr_nonnull(strstr(last, "exit 3"));
+    ck_assert_ptr_nonnull(strstr(last, "no such zone"));
     r = acme_responder_dnscmd(pool, apr_pstrcat(pool, tmpdir, "/missing.sh", NULL), NULL);
     ck_assert_int_ne(r->setup(r, pool, "dns-01", "example.org", "tok", "tok.thumb"), APR_SUCCESS);
 }
