@@ -598,6 +598,9 @@ apr_status_t acme_ari_fetch(acme_ca_t *ca, apr_pool_t *p, const char *cert_id,
     if (acme_ari_parse(p, json, ari) != APR_SUCCESS) {
         return local_problem(p, prob, MALFORMED, APR_EINVAL, "malformed renewalInfo from %s", url);
     }
-    if ((ra = resp_retry_after(resp)) > 0) (*ari)->retry_after = ra;
+    /* Honour Retry-After, but ask at most about hourly (RFC 9773 §4.3 clamping). */
+    if ((ra = resp_retry_after(resp)) > 0) {
+        (*ari)->retry_after = ra < ACME_ARI_MIN_RETRY ? ACME_ARI_MIN_RETRY : ra;
+    }
     return APR_SUCCESS;
 }

@@ -119,11 +119,12 @@ apr_status_t acme_cert_revoke(acme_ca_t *ca, apr_pool_t *p, const acme_cert_t *c
 typedef struct acme_ari_t {
     apr_time_t start;                /* suggestedWindow */
     apr_time_t end;
-    apr_interval_time_t retry_after; /* when to ask again (default 6 h, at most 24 h) */
+    apr_interval_time_t retry_after; /* Retry-After within [1 h, 24 h]; default 6 h */
     const char *explanation_url;     /* NULL when absent */
 } acme_ari_t;
 
 #define ACME_ARI_DEFAULT_RETRY apr_time_from_sec(6 * 3600)
+#define ACME_ARI_MIN_RETRY apr_time_from_sec(3600)
 
 /* APR_ENOTIMPL when the CA's directory has no renewalInfo. */
 apr_status_t acme_ari_fetch(acme_ca_t *ca, apr_pool_t *p, const char *cert_id,
