@@ -129,8 +129,13 @@ static apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int i
 
 static int usage_error(ctl_t *c, const char *verb)
 {
-    return fail(EXIT_USAGE, "%s (see 'acmectl %s--help')",
-                c->opt_err[0] ? c->opt_err : "bad arguments", verb ? verb : "");
+    const char *msg = c->opt_err[0] ? c->opt_err : "bad arguments";
+
+    /* apr_getopt names the program first; "acmectl: " is added by fail(). */
+    if (strncmp(msg, "acmectl: ", 9) == 0) {
+        msg += 9;
+    }
+    return fail(EXIT_USAGE, "%s (see 'acmectl %s--help')", msg, verb ? verb : "");
 }
 
 /* Remaining positional arguments after option parsing. */
@@ -874,6 +879,8 @@ static int run(ctl_t *c, int argc, const char *const *argv)
     const char *arg, *verb;
     apr_status_t rv;
     int optch;
+
+    os->argv[0] = "acmectl";        /* a copy: messages name the tool, not its path */
 
     while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
         switch (optch) {
