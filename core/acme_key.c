@@ -142,6 +142,10 @@ apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, a
     if (!pem || len == 0 || len > ACME_KEY_PEM_MAX) {
         return APR_EINVAL;
     }
+    /* OpenSSL's decoder setup is costly; text without a PEM block is not a key. */
+    if (!memmem(pem, len, "-----BEGIN ", 11)) {
+        return APR_EINVAL;
+    }
     bio = BIO_new_mem_buf(pem, (int)len);
     if (!bio) {
         return APR_ENOMEM;

@@ -673,7 +673,8 @@ static X509 *selfsigned_base(const apr_array_header_t *names, const acme_key_t *
         || !X509_set_pubkey(x, acme_key_evp(key))
         || !add_ext(x, san_extension(names, cn == NULL))
         || !add_conf_ext(x, NID_basic_constraints, "critical,CA:FALSE")
-        || !add_conf_ext(x, NID_key_usage, "critical,digitalSignature,keyEncipherment")
+        || !add_conf_ext(x, NID_key_usage, EVP_PKEY_is_a(acme_key_evp(key), "RSA")
+                         ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature")
         || !add_conf_ext(x, NID_ext_key_usage, "serverAuth")
         || !add_conf_ext(x, NID_subject_key_identifier, "hash")) {
         X509_free(x);
