@@ -1,6 +1,7 @@
 /* test_store.c: unit tests for the store helpers and the file backend (modes, atomicity, names, promote, locks, ownership). */
 #include <check.h>
 #include <dirent.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,6 +491,49 @@ static int owner_of(const char *rel, uid_t *uid, gid_t *gid)
     return 1;
 }
 
+/* In a child with uid/gid 65534: what the drive does after set_owner. Exit
+ * status 0 when all of it behaves, else the number of the failed step. */
+static int run_as_nobody(void)
+{
+    pid_t pid = fork();
+    int status;
+
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        apr_pool_t *cp;
+        acme_store_t *cs;
+        acme_store_lock_t *lk;
+        char *data;
+        apr_size_t len;
+
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
+            _exit(1);
+        }
+        apr_pool_create(&cp, NULL);
+        if (acme_store_file_open(cp, spath(""), &cs) != APR_SUCCESS) {
+            _exit(2);
+        }
+        if (cs->save(cs, cp, ACME_SG_STAGING, "example.org", "fullchain.pem", "x", 1, 0)
+            || cs->save(cs, cp, ACME_SG_STAGING, "example.org", "privkey.pem", "k", 1, 1)
+            || cs->save(cs, cp, ACME_SG_STATE, "example.org", "status.json", "{}", 2, 0)
+            || cs->save(cs, cp, ACME_SG_CHALLENGES, "example.org", "http-01.t", "a", 1, 0)
+            || cs->save(cs, cp, ACME_SG_ACCOUNTS, "ca", "account.pem", "k", 1, 1)) {
+            _exit(3);
+        }
+        if (cs->lock(cs, cp, "example.org", 0, &lk) != APR_SUCCESS) {
+            _exit(4);
+        }
+        if (cs->load(cs, cp, ACME_SG_DOMAINS, "example.org", "fullchain.pem", &data, &len)
+                == APR_SUCCESS
+            || cs->save(cs, cp, ACME_SG_DOMAINS, "example.org", "x", "x", 1, 0) == APR_SUCCESS) {
+            _exit(5);
+        }
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
+}
+
 START_TEST(set_owner)
 {
     uid_t u;
@@ -527,6 +571,12 @@ START_TEST(set_owner)
     /* -1 leaves the owner unchanged */
     ck_assert_int_eq(acme_store_file_set_owner(st, pool, -1, -1), APR_SUCCESS);
     ck_assert(owner_of("state", &u, &g) && u == 65534);
+
+    /* the unprivileged user works in its groups and cannot touch the active set */
+    ck_assert_int_eq(chmod(root, 0755), 0);
+    ck_assert_int_eq(run_as_nobody(), 0);
+    ck_assert(owner_of("staging/example.org/fullchain.pem", &u, &g) && u == 65534);
+    ck_assert_int_eq(mode_of("staging/example.org/privkey.pem"), 0600);
 }
 END_TEST
 
