@@ -163,6 +163,10 @@ static void watcher_main(int rfd, int wfd)
     apr_time_t quiet_until = 0;
 
     reset_signals();
+    /* httpd signals its process group on restarts; the parent stops us itself */
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGWINCH, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     close(wfd);
     for (;;) {
         ssize_t n = read(rfd, buf, sizeof(buf));
@@ -231,18 +235,18 @@ static apr_status_t fork_watcher(acme_rt_t *rt)
 static apr_status_t watcher_cleanup(void *data)
 {
     acme_rt_t *rt = data;
+    apr_proc_t *proc = rt->watcher;
 
     /* children run pool cleanups at exit too: only the parent stops it */
-    if (getpid() != rt->parent_pid || !rt->watcher) {
+    if (getpid() != rt->parent_pid || !proc) {
         return APR_SUCCESS;
     }
+    rt->watcher_forks = WATCHER_MAX_FORKS;  /* no restart from the maintenance callback */
     apr_proc_other_child_unregister(rt);
-    if (rt->watcher) {
-        kill(rt->watcher->pid, SIGTERM);
-        while (waitpid(rt->watcher->pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        rt->watcher = NULL;
-    }
+    kill(proc->pid, SIGTERM);
+    while (waitpid(proc->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    rt->watcher = NULL;
     return APR_SUCCESS;
 }
 

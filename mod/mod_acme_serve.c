@@ -32,7 +32,8 @@ static void log_to_httpd(void *baton, acme_log_level_e level, apr_status_t rv, c
 {
     server_rec *s = baton;
 
-    ap_log_error(APLOG_MARK, (int)level, rv, s, "%s", msg);
+    /* no file(line) of this function in every core message */
+    ap_log_error_(NULL, 0, APLOG_MODULE_INDEX, (int)level, rv, s, "%s", msg);
 }
 
 static int any_sets(server_rec *base)
@@ -308,6 +309,21 @@ static void prepare_fallbacks(acme_rt_t *rt, apr_pool_t *ptemp)
 
 /* ---- post_config ---------------------------------------------------------- */
 
+/* A vhost without our directives shares the main server's struct (httpd's
+ * merge without a merger): give each its own for the per-vhost runtime flags. */
+static void separate_vhost_configs(apr_pool_t *pconf, server_rec *base)
+{
+    const acme_sconf_t *bsc = acme_sconf(base);
+    server_rec *s;
+
+    for (s = base->next; s; s = s->next) {
+        if (acme_sconf(s) == bsc) {
+            ap_set_module_config(s->module_config, &acme_module,
+                                 acme_create_server_config(pconf, s));
+        }
+    }
+}
+
 static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, acme_rt_t **out)
 {
     acme_rt_t *rt = apr_pcalloc(pconf, sizeof(*rt));
@@ -329,6 +345,7 @@ int acme_serve_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     acme_rt_t *rt;
     apr_status_t rv;
 
+    separate_vhost_configs(pconf, s);
     if (!any_sets(s)) {
         return OK;
     }

@@ -203,8 +203,12 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *p, apr_time_t now)
         const acme_domain_t *d = APR_ARRAY_IDX(domains, idx, acme_domain_t *);
         const char *why = NULL;
 
-        if (is_busy(wd, idx) || fit_until_renewal(wd, p, idx, now)
-            || !acme_drive_needed(&env, p, d, now, &why)) {
+        if (is_busy(wd, idx) || fit_until_renewal(wd, p, idx, now)) {
+            continue;
+        }
+        if (!acme_drive_needed(&env, p, d, now, &why)) {
+            ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, wd->rt->s, "ACMEDomain %s: no drive needed%s%s",
+                         d->id, why && *why ? ": " : "", why ? why : "");
             continue;
         }
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->rt->s, "ACMEDomain %s: starting a drive (%s)",
@@ -250,11 +254,19 @@ static apr_status_t wd_stop(void *data)
     return APR_SUCCESS;
 }
 
-static apr_status_t wd_start(acme_rt_t *rt, apr_pool_t *pool)
+/* mod_watchdog hands STARTING a pool it destroys right after: the drive
+ * state lives in its own pool until STOPPING. */
+static apr_status_t wd_start(acme_rt_t *rt)
 {
-    acme_wd_t *wd = apr_pcalloc(pool, sizeof(*wd));
+    acme_wd_t *wd;
     acme_http_opts_t opts;
+    apr_pool_t *pool;
     apr_status_t rv;
+
+    if ((rv = apr_pool_create(&pool, NULL)) != APR_SUCCESS) {
+        return rv;
+    }
+    wd = apr_pcalloc(pool, sizeof(*wd));
 
     memset(&opts, 0, sizeof(opts));
     opts.ca_file = rt->g->ca_file;
@@ -271,6 +283,7 @@ static apr_status_t wd_start(acme_rt_t *rt, apr_pool_t *pool)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
                      "mod_acme: cannot start the certificate drive in this child; certificates "
                      "are not renewed until the next restart");
+        apr_pool_destroy(pool);
         return rv;
     }
     apr_pool_pre_cleanup_register(pool, wd, wd_stop);
@@ -287,12 +300,16 @@ static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
-        return wd_start(rt, pool) == APR_SUCCESS ? APR_SUCCESS : APR_SUCCESS;
+        wd_start(rt);
+        return APR_SUCCESS;
     case AP_WATCHDOG_STATE_RUNNING:
         return rt->wd ? wd_tick(rt->wd, pool) : APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
         if (rt->wd) {
-            wd_stop(rt->wd);
+            apr_pool_t *wp = rt->wd->pool;
+
+            rt->wd = NULL;
+            apr_pool_destroy(wp);     /* runs wd_stop first */
         }
         return APR_SUCCESS;
     default:
