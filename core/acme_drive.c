@@ -534,7 +534,7 @@ static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_pro
                              &a, prob);
         if (rv == APR_EINTR) return rv;
         if (rv != APR_SUCCESS) {
-            if (rv == APR_EGENERAL) challenge_hint(dr, started[i], *prob);
+            if (a && strcmp(a->status, "pending")) challenge_hint(dr, started[i], *prob);
             else hint_transport(dr, *prob);
             return fail(dr, "validation", prob, NULL, rv);
         }

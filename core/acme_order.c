@@ -377,15 +377,37 @@ static acme_problem_t *authz_problem(apr_pool_t *p, const acme_authz_t *a)
     return pr;
 }
 
+/* A failed poll that is worth repeating: a rejected nonce, a CA hiccup, the network. */
+static int transient(const acme_problem_t *pr)
+{
+    if (!pr) return 0;
+    if (acme_problem_is(pr, "badNonce") || pr->status >= 500) return 1;
+    return pr->type && !strcmp(pr->type, "urn:mod_acme:transport");
+}
+
+#define POLL_MAX_TRANSIENT 5
+
 apr_status_t acme_authz_poll(const acme_order_ctx_t *ctx, apr_pool_t *p, const char *url,
                              acme_authz_t **authz, acme_problem_t **prob)
 {
     apr_time_t deadline = apr_time_now() + ctx_timeout(ctx);
     apr_interval_time_t cur = POLL_FIRST_DELAY;
+    acme_authz_t *a = NULL;
     apr_status_t rv;
+    int errors = 0;
 
+    *authz = NULL;
     for (;;) {
-        if ((rv = acme_authz_get(ctx, p, url, authz, prob)) != APR_SUCCESS) return rv;
+        if ((rv = acme_authz_get(ctx, p, url, &a, prob)) != APR_SUCCESS) {
+            if (!transient(*prob) || ++errors >= POLL_MAX_TRANSIENT
+                || apr_time_now() >= deadline) {
+                return rv;
+            }
+            if ((rv = nap(ctx, next_delay(&cur, (*prob)->retry_after))) != APR_SUCCESS) return rv;
+            continue;
+        }
+        errors = 0;
+        *authz = a;
         if (!strcmp((*authz)->status, "valid")) return APR_SUCCESS;
         if (strcmp((*authz)->status, "pending")) {
             if (prob) *prob = authz_problem(p, *authz);
@@ -406,7 +428,9 @@ apr_status_t acme_order_poll(const acme_order_ctx_t *ctx, apr_pool_t *p,
     apr_time_t deadline = apr_time_now() + ctx_timeout(ctx);
     apr_interval_time_t cur = POLL_FIRST_DELAY;
     const char *url = (*order)->url;
+    acme_order_t *o = NULL;
     apr_status_t rv;
+    int errors = 0;
 
     for (;;) {
         const char *st = (*order)->status;
@@ -425,7 +449,15 @@ apr_status_t acme_order_poll(const acme_order_ctx_t *ctx, apr_pool_t *p,
                                  apr_time_sec(ctx_timeout(ctx)));
         }
         if ((rv = nap(ctx, next_delay(&cur, (*order)->retry_after))) != APR_SUCCESS) return rv;
-        if ((rv = acme_order_get(ctx, p, url, order, prob)) != APR_SUCCESS) return rv;
+        while ((rv = acme_order_get(ctx, p, url, &o, prob)) != APR_SUCCESS) {
+            if (!transient(*prob) || ++errors >= POLL_MAX_TRANSIENT
+                || apr_time_now() >= deadline) {
+                return rv;
+            }
+            if ((rv = nap(ctx, next_delay(&cur, (*prob)->retry_after))) != APR_SUCCESS) return rv;
+        }
+        errors = 0;
+        *order = o;
     }
 }
 

@@ -86,8 +86,10 @@ apr_status_t acme_challenge_respond(const acme_order_ctx_t *ctx, apr_pool_t *p,
                                     const acme_challenge_t *ch, acme_problem_t **prob);
 
 /* Poll an authorization until it leaves "pending", backing off and honouring
- * Retry-After, bounded by ctx->poll_timeout (APR_TIMEUP). Returns success when
- * valid; APR_EGENERAL with *prob from the failed challenge otherwise. */
+ * Retry-After, bounded by ctx->poll_timeout (APR_TIMEUP); a few transient
+ * failures (badNonce, 5xx, network) are polled through. Returns success when
+ * valid; APR_EGENERAL with *prob from the failed challenge when the authz
+ * ended otherwise (*authz then holds it; it is NULL when the request failed). */
 apr_status_t acme_authz_poll(const acme_order_ctx_t *ctx, apr_pool_t *p, const char *url,
                              acme_authz_t **authz, acme_problem_t **prob);
 
