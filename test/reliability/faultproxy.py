@@ -120,7 +120,8 @@ class FaultProxy:
         self.injected = 0
         self.log = []
         self.requests = []
-        self._csr_keys = {}          # finalize URL path -> (public key, names) from the CSR
+        self.accounts = set()        # account URLs Pebble answered newAccount with
+        self.bad_nonces = 0          # badNonce answers passed through from Pebble
         self._lock = threading.Lock()
         self._server = None
         self._stop = threading.Event()
@@ -196,6 +197,12 @@ class FaultProxy:
             if fault and fault.kind in ("status", "drop", "oversize"):
                 return self._pre_fault(h, fault, method)
             status, headers, data = self._forward(method, path, h.headers, body)
+            if status == 400 and b"badNonce" in data:
+                with self._lock:
+                    self.bad_nonces += 1
+            if method == "POST" and path.startswith("/sign-me-up") and status in (200, 201):
+                with self._lock:
+                    self.accounts.update(v for k, v in headers if k.lower() == "location")
             if fault:
                 return self._post_fault(h, fault, status, headers, data, method)
             self._reply(h, status, headers, data, head=(method == "HEAD"))

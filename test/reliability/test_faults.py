@@ -30,7 +30,7 @@ FAULTS = [
      r"transport|[Ee]mpty reply|connection|closed", 0),
     ("drop-nonce", dict(kind="drop", match=r"^(HEAD|GET) /nonce-plz"),
      r"transport|[Ee]mpty reply|connection|closed|nonce", 0),
-    ("truncate-authz", dict(kind="truncate", match=r"^POST /authZ/"),
+    ("truncate-finalize", dict(kind="truncate", match=r"^POST /finalize-order/"),
      r"JSON|json|parse", 0),
     ("malformed-newOrder", dict(kind="malformed", match=r"^POST /order-plz"),
      r"JSON|json|parse", 0),
