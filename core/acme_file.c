@@ -30,8 +30,8 @@ apr_status_t acme_file_read(apr_pool_t *p, const char *path, apr_size_t max,
         apr_file_close(f);
         return rv;
     }
-    /* Read until EOF with room for one byte more than max, so growth is seen. */
-    cap = max + 1;
+    /* Room for the size seen plus one byte, so a file that grew meanwhile is noticed. */
+    cap = (apr_size_t)fi.size + 1;
     buf = apr_palloc(p, cap + 1);
     while (n < cap) {
         apr_size_t chunk = cap - n;
@@ -51,6 +51,10 @@ apr_status_t acme_file_read(apr_pool_t *p, const char *path, apr_size_t max,
     }
     if (n > max) {
         return APR_ENOSPC;
+    }
+    if (n == cap) {
+        /* Changed under us (not written atomically): the caller may retry. */
+        return APR_EAGAIN;
     }
     buf[n] = '\0';
     *data = buf;
@@ -77,7 +81,7 @@ static apr_status_t open_temp(apr_pool_t *p, const char *path, apr_fileperms_t p
         rv = apr_file_open(f, *tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL
                            | APR_FOPEN_BINARY, perms, p);
     }
-    if (rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS && perms != APR_FPROT_OS_DEFAULT) {
         /* The umask may have narrowed perms; set exactly what was asked. */
         rv = apr_file_perms_set(*tmp, perms);
         if (rv == APR_INCOMPLETE || APR_STATUS_IS_ENOTIMPL(rv)) {

@@ -135,15 +135,15 @@ static X509_EXTENSION *san_extension(const apr_array_header_t *names, int critic
     return ext;
 }
 
-/* CN = the first DNS name that fits, for clients that still look at it. */
+/* CN = the first DNS name when it fits, for clients that still look at it. */
 static const char *subject_cn(const apr_array_header_t *names)
 {
     int i;
 
     for (i = 0; names && i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
-        if (n && !acme_is_ip(n) && strlen(n) <= CN_MAX_LEN) {
-            return n;
+        if (n && !acme_is_ip(n)) {
+            return strlen(n) <= CN_MAX_LEN ? n : NULL;
         }
     }
     return NULL;

@@ -242,6 +242,12 @@ START_TEST(file_write_read_atomic)
     ck_assert_int_eq(acme_file_read(pool, path, 3, &data, &len), APR_SUCCESS);
     ck_assert_str_eq(data, "bye");
     ck_assert_int_eq(acme_file_read(pool, path, 2, &data, &len), APR_ENOSPC);
+    /* A huge limit must not mean a huge allocation. */
+    ck_assert_int_eq(acme_file_read(pool, path, APR_SIZE_MAX, &data, &len), APR_SUCCESS);
+    ck_assert_str_eq(data, "bye");
+    /* APR_FPROT_OS_DEFAULT: the umask decides, never executable bits. */
+    ck_assert_int_eq(acme_file_write_atomic(pool, path, "x", 1, APR_FPROT_OS_DEFAULT), APR_SUCCESS);
+    ck_assert_int_eq(file_mode(path) & 0111, 0);
     /* Empty file. */
     ck_assert_int_eq(acme_file_write_atomic(pool, path, "", 0, APR_FPROT_UREAD | APR_FPROT_UWRITE), APR_SUCCESS);
     ck_assert_int_eq(acme_file_read(pool, path, 10, &data, &len), APR_SUCCESS);

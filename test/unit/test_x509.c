@@ -199,6 +199,15 @@ START_TEST(csr_ip_only_and_rsa)
     /* No DNS name: empty subject. */
     ck_assert_int_eq(X509_NAME_entry_count(X509_REQ_get_subject_name(req)), 0);
     X509_REQ_free(req);
+    /* First DNS name longer than a CN may be: no CN, not another name's. */
+    ck_assert_int_eq(acme_csr_create(pool, key, names_of(
+        "a-very-long-label-that-goes-on-and-on.and-on-and-on-and-on-and-on.example.org",
+        "short.example.org", NULL), &der, &len), APR_SUCCESS);
+    q = der;
+    req = d2i_X509_REQ(NULL, &q, (long)len);
+    ck_assert(req != NULL);
+    ck_assert_int_eq(X509_NAME_entry_count(X509_REQ_get_subject_name(req)), 0);
+    X509_REQ_free(req);
 }
 END_TEST
 
