@@ -10,7 +10,6 @@
 #include <apr_file_info.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
-#include <apr_portable.h>
 #include <apr_strings.h>
 
 #include "acme_file.h"
@@ -31,8 +30,7 @@ typedef struct {
 
 struct acme_store_lock_t {
     apr_pool_t *pool;
-    apr_file_t *file;
-    int held;
+    int fd;                     /* -1 once released */
 };
 
 /* ---------- names and paths ---------- */
@@ -169,6 +167,18 @@ static apr_status_t make_dir(const char *path, mode_t mode)
     return chmod(path, mode) == 0 ? APR_SUCCESS : stat_errno();
 }
 
+/* The unprivileged user owns the entry directories of its groups: a symlink
+ * planted there must not lead root's writes elsewhere. */
+static apr_status_t real_dir(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        return stat_errno();
+    }
+    return S_ISDIR(st.st_mode) ? APR_SUCCESS : APR_EINVAL;
+}
+
 static apr_status_t ensure_group(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g)
 {
     const char *gp = group_path(fs, p, g);
@@ -190,6 +200,9 @@ static apr_status_t ensure_entry(const file_store_t *fs, apr_pool_t *p, acme_sto
     }
     if (rv == APR_SUCCESS) {
         rv = make_dir(*path, 0755);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = real_dir(*path);
     }
     if (rv == APR_SUCCESS) {
         rv = adopt_owner(group_path(fs, p, g), *path);
@@ -347,17 +360,76 @@ static void sweep_group(apr_pool_t *p, const char *gdir, apr_time_t now)
 
 /* ---------- the vtable ---------- */
 
+/* Read a whole regular file below an open directory, without following a
+ * symlink: acme_file_read cannot refuse one, and a drive running as another
+ * user may have planted it where root reads (staging before activation). */
+static apr_status_t read_nofollow(apr_pool_t *p, int dfd, const char *item,
+                                  char **data, apr_size_t *len)
+{
+    struct stat st;
+    apr_size_t n = 0;
+    char *buf;
+    int fd = openat(dfd, item, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    apr_status_t rv = APR_SUCCESS;
+
+    if (fd < 0) {
+        return errno == ELOOP ? APR_EINVAL : stat_errno();
+    }
+    if (fstat(fd, &st) != 0) {
+        rv = stat_errno();
+    }
+    else if (!S_ISREG(st.st_mode)) {
+        rv = APR_EINVAL;
+    }
+    else if (st.st_size > MAX_ITEM_SIZE) {
+        rv = APR_ENOSPC;
+    }
+    if (rv != APR_SUCCESS) {
+        close(fd);
+        return rv;
+    }
+    buf = apr_palloc(p, (apr_size_t)st.st_size + 1);
+    while (n < (apr_size_t)st.st_size) {
+        ssize_t r = read(fd, buf + n, (apr_size_t)st.st_size - n);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            rv = r < 0 ? stat_errno() : APR_SUCCESS;
+            break;                      /* shrank meanwhile: what is there */
+        }
+        n += (apr_size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return rv;
+}
+
 static apr_status_t fs_load(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, const char *item, char **data, apr_size_t *len)
 {
-    const char *path;
+    const char *edir;
     apr_size_t n = 0;
-    apr_status_t rv = item_path(s->baton, p, g, entry, item, &path);
+    apr_status_t rv;
+    int dfd;
 
+    if (!item_name_ok(item)) {
+        return APR_EINVAL;
+    }
+    rv = entry_path(s->baton, p, g, entry, &edir);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = acme_file_read(p, path, MAX_ITEM_SIZE, data, &n);
+    dfd = open(edir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        return (errno == ENOENT || errno == ENOTDIR) ? APR_ENOENT
+               : errno == ELOOP ? APR_EINVAL : stat_errno();
+    }
+    rv = read_nofollow(p, dfd, item, data, &n);
+    close(dfd);
     if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv)) {
         return APR_ENOENT;
     }
@@ -546,6 +618,43 @@ static apr_status_t adopt_tree(apr_pool_t *p, const char *gdir, const char *path
     return walk_tree(p, path, 0, chown_one, &gst);
 }
 
+/* An activated entry holds only regular files of its (root) owner: whatever
+ * else the drive's user slipped in (symlinks, devices, directories, files
+ * added while the entry was still theirs) is removed, never served. */
+static apr_status_t keep_only_own_files(apr_pool_t *p, const char *dir)
+{
+    struct stat dst, st;
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (lstat(dir, &dst) != 0) {
+        return stat_errno();
+    }
+    if (apr_dir_open(&d, dir, p) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    while (rv == APR_SUCCESS && apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+        const char *path;
+
+        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
+            continue;
+        }
+        path = apr_pstrcat(p, dir, "/", fi.name, NULL);
+        if (lstat(path, &st) != 0) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rv = rm_tree(p, path);
+        }
+        else if (!S_ISREG(st.st_mode) || st.st_uid != dst.st_uid) {
+            rv = remove_one(path, 0, NULL);
+        }
+    }
+    apr_dir_close(d);
+    return rv;
+}
+
 /* Crash-safe order: (1) the old active entry is renamed into the archive,
  * (2) the staged entry is renamed into its place, (3) both directories are
  * synced. Each rename is atomic, so a crash leaves either the old active
@@ -599,19 +708,23 @@ static apr_status_t fs_promote(acme_store_t *s, apr_pool_t *p, acme_store_group_
     }
     sync_dir(tdir);
     sync_dir(group_path(fs, p, from));
-    return is_root_group(to) ? adopt_tree(p, tdir, dst) : APR_SUCCESS;
+    if (!is_root_group(to)) {
+        return APR_SUCCESS;
+    }
+    rv = adopt_tree(p, tdir, dst);
+    return rv == APR_SUCCESS ? keep_only_own_files(p, dst) : rv;
 }
 
 static apr_status_t lock_cleanup(void *data)
 {
     acme_store_lock_t *lk = data;
-    apr_os_file_t fd;
 
-    if (lk->held && apr_os_file_get(&fd, lk->file) == APR_SUCCESS) {
+    if (lk->fd >= 0) {
         /* Explicit unlock: a forked child sharing the descriptor keeps no lock. */
-        (void)flock(fd, LOCK_UN);
+        (void)flock(lk->fd, LOCK_UN);
+        close(lk->fd);
+        lk->fd = -1;
     }
-    lk->held = 0;
     return APR_SUCCESS;
 }
 
@@ -651,8 +764,8 @@ static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, const char *entry,
     file_store_t *fs = s->baton;
     acme_store_lock_t *lk;
     const char *edir, *path;
-    apr_os_file_t fd;
     apr_status_t rv;
+    int fd;
 
     *lock = NULL;
     rv = ensure_entry(fs, p, ACME_SG_STATE, entry, &edir);
@@ -660,25 +773,21 @@ static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, const char *entry,
         return rv;
     }
     path = apr_pstrcat(p, edir, "/" LOCK_ITEM, NULL);
-    lk = apr_pcalloc(p, sizeof(*lk));
-    lk->pool = p;
-    /* Read-only is enough for flock, so root and the drive's user share it. */
-    rv = apr_file_open(&lk->file, path, APR_FOPEN_READ | APR_FOPEN_CREATE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD, p);
-    if (rv == APR_SUCCESS) {
-        (void)adopt_owner(group_path(fs, p, ACME_SG_STATE), path);
-        rv = apr_os_file_get(&fd, lk->file);
+    /* Read-only is enough for flock, so root and the drive's user share the
+     * file; O_NOFOLLOW keeps root from creating files through a planted link. */
+    fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return errno == ELOOP ? APR_EINVAL : stat_errno();
     }
-    if (rv == APR_SUCCESS) {
-        rv = flock_wait(fd, wait);
-    }
+    (void)adopt_owner(group_path(fs, p, ACME_SG_STATE), path);
+    rv = flock_wait(fd, wait);
     if (rv != APR_SUCCESS) {
-        if (lk->file) {
-            apr_file_close(lk->file);
-        }
+        close(fd);
         return rv;
     }
-    lk->held = 1;
+    lk = apr_pcalloc(p, sizeof(*lk));
+    lk->pool = p;
+    lk->fd = fd;
     apr_pool_cleanup_register(p, lk, lock_cleanup, apr_pool_cleanup_null);
     *lock = lk;
     return APR_SUCCESS;
@@ -686,11 +795,10 @@ static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, const char *entry,
 
 static apr_status_t fs_unlock(acme_store_lock_t *lk)
 {
-    if (lk == NULL || !lk->held) {
+    if (lk == NULL || lk->fd < 0) {
         return APR_EINVAL;
     }
-    apr_pool_cleanup_run(lk->pool, lk, lock_cleanup);
-    return apr_file_close(lk->file);
+    return apr_pool_cleanup_run(lk->pool, lk, lock_cleanup);
 }
 
 static const char *fs_path(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,

@@ -360,6 +360,52 @@ START_TEST(promote_and_archive)
 }
 END_TEST
 
+START_TEST(planted_symlinks)
+{
+    char *data;
+    apr_size_t len;
+    acme_store_lock_t *lk;
+    const char *outside = apr_pstrcat(pool, root, "/outside", NULL);
+    FILE *f;
+
+    ck_assert_int_eq(mkdir(outside, 0755), 0);
+    ck_assert_ptr_nonnull(f = fopen(apr_pstrcat(pool, outside, "/secret", NULL), "w"));
+    fputs("SECRET", f);
+    fclose(f);
+
+    /* a symlinked item is not read */
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "C");
+    ck_assert_int_eq(symlink(apr_pstrcat(pool, outside, "/secret", NULL),
+                             spath("staging/example.org/privkey.pem")), 0);
+    ck_assert_int_ne(st->load(st, pool, ACME_SG_STAGING, "example.org", "privkey.pem", &data, &len),
+                     APR_SUCCESS);
+    /* a symlinked entry is neither read nor written through */
+    ck_assert_int_eq(symlink(outside, spath("staging/evil.org")), 0);
+    ck_assert_int_ne(st->load(st, pool, ACME_SG_STAGING, "evil.org", "secret", &data, &len),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "evil.org", "dropped", "x", 1, 0),
+                     APR_EINVAL);
+    ck_assert_int_ne(access(apr_pstrcat(pool, outside, "/dropped", NULL), F_OK), 0);
+    /* a lock file planted as a dangling link creates nothing */
+    ck_assert_int_eq(mkdir(spath("state/lock.org"), 0755), 0);
+    ck_assert_int_eq(symlink(apr_pstrcat(pool, outside, "/created", NULL),
+                             spath("state/lock.org/.lock")), 0);
+    ck_assert_int_ne(st->lock(st, pool, "lock.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_ne(access(apr_pstrcat(pool, outside, "/created", NULL), F_OK), 0);
+    /* activation keeps only regular files */
+    ck_assert_int_eq(mkdir(spath("staging/example.org/sub"), 0755), 0);
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "example.org"), APR_SUCCESS);
+    ck_assert(exists("domains/example.org/fullchain.pem"));
+    ck_assert(!exists("domains/example.org/privkey.pem"));
+    ck_assert(!exists("domains/example.org/sub"));
+    ck_assert(exists("../outside/secret"));
+    /* a symlinked staging entry is not activated */
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "evil.org"), APR_ENOENT);
+}
+END_TEST
+
 /* Child: try the lock once, exit 0 when got, 1 when busy, 2 otherwise. */
 static int child_try_lock(const char *dir, apr_interval_time_t wait)
 {
@@ -601,6 +647,7 @@ int main(void)
     tcase_add_test(tc, wildcard_and_ip_entries);
     tcase_add_test(tc, json_helpers);
     tcase_add_test(tc, promote_and_archive);
+    tcase_add_test(tc, planted_symlinks);
     tcase_add_test(tc, lock_exclusion);
     tcase_add_test(tc, lock_released_on_death);
     tcase_add_test(tc, set_owner);
