@@ -275,7 +275,12 @@ static apr_array_header_t *store_entries(apr_pool_t *p, acme_store_t *store)
     qsort(all->elts, (size_t)all->nelts, sizeof(const char *), cmp_str);
     for (int i = 0; i < all->nelts; i++) {
         const char *n = APR_ARRAY_IDX(all, i, const char *);
+        const char *canon = acme_domain_dirname(p, n);
 
+        /* Only what a domain maps to; stray directories made by hand are not domains. */
+        if (canon == NULL || strcmp(canon, n) != 0) {
+            continue;
+        }
         if (uniq->nelts == 0 || strcmp(APR_ARRAY_IDX(uniq, uniq->nelts - 1, const char *), n)) {
             APR_ARRAY_PUSH(uniq, const char *) = n;
         }
@@ -315,6 +320,7 @@ apr_status_t acme_status_all(apr_pool_t *p, acme_store_t *store,
             if (rv == APR_SUCCESS) {
                 json_array_append(arr, one);
             }
+
         }
     }
     if (rv == APR_SUCCESS) {

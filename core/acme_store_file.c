@@ -520,7 +520,8 @@ static apr_status_t list_dir(apr_pool_t *p, const char *path, apr_filetype_e wan
             }
             continue;
         }
-        if (fi.filetype == want) {
+        /* Names put there by hand that could not be addressed are left out. */
+        if (fi.filetype == want && name_ok(fi.name)) {
             APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, fi.name);
         }
     }

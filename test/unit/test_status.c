@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <apr_general.h>
@@ -327,6 +328,9 @@ START_TEST(all_domains)
     put_state("b.org", "{\"names\":[\"b.org\"],\"state\":\"pending\"}");
     put(ACME_SG_STAGING, "c.org", "fullchain.ec256.pem", c.pem);
     put(ACME_SG_ACCOUNTS, "ca.test", "account.json", "{}");
+    /* stray directories made by hand are ignored */
+    ck_assert_int_eq(mkdir(apr_pstrcat(pool, root, "/state/x..y", NULL), 0755), 0);
+    ck_assert_int_eq(mkdir(apr_pstrcat(pool, root, "/state/UPPER.org", NULL), 0755), 0);
     ck_assert_int_eq(acme_status_all(pool, st, NULL, &j), APR_SUCCESS);
     arr = json_object_get(j, "domains");
     ck_assert_int_eq(json_array_size(arr), 3);
