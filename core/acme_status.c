@@ -320,7 +320,6 @@ apr_status_t acme_status_all(apr_pool_t *p, acme_store_t *store,
             if (rv == APR_SUCCESS) {
                 json_array_append(arr, one);
             }
-
         }
     }
     if (rv == APR_SUCCESS) {
