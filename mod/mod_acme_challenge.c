@@ -10,7 +10,6 @@
 #include <http_ssl.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
-#include <util_filter.h>
 
 #include "acme_base64.h"
 #include "acme_domain.h"
@@ -49,21 +48,16 @@ static const char *request_host(request_rec *r)
     return h;
 }
 
+/* DONE makes httpd finalize the response (EOS) after this hook. */
 static int send_keyauth(request_rec *r, const char *data, apr_size_t len)
 {
-    apr_bucket_brigade *bb;
-
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/plain");
     ap_set_content_length(r, (apr_off_t)len);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     if (!r->header_only) {
-        apr_brigade_write(bb, NULL, NULL, data, len);
+        ap_rwrite(data, (int)len, r);
     }
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(r->connection->bucket_alloc));
-    ap_pass_brigade(r->output_filters, bb);
-    apr_brigade_cleanup(bb);
     return DONE;
 }
 
