@@ -13,7 +13,10 @@
 
 #define ACME_NONCE_POOL_MAX 16      /* nonces kept per CA */
 #define ACME_NONCE_MAX_LEN 256      /* longer Replay-Nonce values are ignored */
-#define ACME_BADNONCE_TRIES 5       /* attempts of one POST while the CA says badNonce */
+/* Attempts of one POST while the CA says badNonce: a CA may reject any
+ * share of good nonces (Pebble: 50% in tests), so 20 keeps a whole issuance
+ * (~15 POSTs) failing at ~1e-5 even then; each retry costs one round trip. */
+#define ACME_BADNONCE_TRIES 20
 #define ACME_DIR_MAX_AGE apr_time_from_sec(24 * 3600)
 #define ACME_MAX_SUBPROBLEMS 100
 #define ACME_ERR_NS "urn:ietf:params:acme:error:"

@@ -692,7 +692,7 @@ START_TEST(post_badnonce_bounded)
     ck_assert_int_eq(prob->status, 400);
     ck_assert_int_eq(acme_ca_get_json(ca, pool, url("/count"), &resp, &count, &prob), APR_SUCCESS);
     ck_assert_int_eq(acme_json_get_int(count, "alwaysbad", &n), APR_SUCCESS);
-    ck_assert_int_eq(n, 5);
+    ck_assert_int_eq(n, 20);
     ck_assert_ptr_nonnull(strstr(logbuf.text, "/alwaysbad failed"));
 }
 END_TEST
