@@ -11,6 +11,7 @@
 #include <apr_thread_pool.h>
 
 #include "acme_drive.h"
+#include "acme_time.h"
 #include "acme_responder.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
@@ -19,10 +20,14 @@
 APLOG_USE_MODULE(acme);
 
 #define WD_NAME "mod_acme"
-#define WD_TICK apr_time_from_sec(1)
+/* cheap when idle; short so a start or a finished backoff is acted on quickly */
+#define WD_TICK apr_time_from_msec(200)
 /* Several drives finishing close together share one graceful restart. */
 #define WAKE_HOLD apr_time_from_sec(10)
 #define RENEW_ITEM "renew"      /* acmectl renew's marker in state/<id>/ */
+#define STATUS_ITEM "status.json" /* the drive's record in state/<id>/ */
+/* Another process (an old generation's child) drives it: look again soon. */
+#define BUSY_RECHECK apr_time_from_sec(2)
 
 typedef struct acme_wd_t {
     acme_rt_t *rt;
@@ -36,6 +41,7 @@ typedef struct acme_wd_t {
     int *busy;                  /* per domain index */
     int cursor;                 /* next domain of the current pass; -1: no pass */
     apr_time_t next_check;      /* start of the next full pass */
+    apr_time_t pass_next;       /* earliest future due time seen in this pass; 0: none */
     int wake_pending;           /* staged sets the parent was not told about yet */
     apr_time_t wake_since;
 } acme_wd_t;
@@ -90,6 +96,9 @@ static void drive_done(acme_wd_t *wd, int idx, apr_status_t rv, const acme_drive
             wd->wake_since = now;
         }
         wd->wake_pending = 1;
+    }
+    else if (APR_STATUS_IS_EBUSY(rv) && now + BUSY_RECHECK < wd->next_check) {
+        wd->next_check = now + BUSY_RECHECK;
     }
     else if ((rv != APR_SUCCESS || res->error) && res->next_attempt > 0
              && res->next_attempt < wd->next_check) {
@@ -176,6 +185,34 @@ static int is_busy(acme_wd_t *wd, int idx)
     return b;
 }
 
+static void due_at(acme_wd_t *wd, apr_time_t t, apr_time_t now)
+{
+    if (t > now && (wd->pass_next == 0 || t < wd->pass_next)) {
+        wd->pass_next = t;
+    }
+}
+
+static void due_from_status(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d, apr_time_t now)
+{
+    json_t *st = NULL, *ren;
+    const char *s;
+    apr_time_t t;
+
+    if (acme_store_load_json(wd->rt->store, p, ACME_SG_STATE, d->id, STATUS_ITEM, &st)
+        != APR_SUCCESS) {
+        return;
+    }
+    if ((s = json_string_value(json_object_get(st, "next_attempt")))
+        && acme_time_parse_rfc3339(s, &t) == APR_SUCCESS) {
+        due_at(wd, t, now);
+    }
+    ren = json_object_get(st, "renewal");
+    if ((s = json_string_value(json_object_get(ren, "at")))
+        && acme_time_parse_rfc3339(s, &t) == APR_SUCCESS) {
+        due_at(wd, t, now);
+    }
+}
+
 /* The child cannot read the root-only domains/: root recorded at startup
  * when the active set is due. Before that only `acmectl renew` forces a drive. */
 static int fit_until_renewal(acme_wd_t *wd, apr_pool_t *p, int idx, apr_time_t now)
@@ -187,28 +224,64 @@ static int fit_until_renewal(acme_wd_t *wd, apr_pool_t *p, int idx, apr_time_t n
     if (md->renew_at == 0 || md->renew_at <= now) {
         return 0;
     }
+    due_at(wd, md->renew_at, now);
     return wd->rt->store->load(wd->rt->store, p, ACME_SG_STATE, md->d->id, RENEW_ITEM, &data,
                                &len) != APR_SUCCESS;
 }
 
+/* A drive of another process holds the domain's lock. */
+static int locked_elsewhere(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d, apr_time_t now)
+{
+    acme_store_t *st = wd->rt->store;
+    acme_store_lock_t *lock = NULL;
+    apr_status_t rv = st->lock(st, p, d->id, 0, &lock);
+
+    if (rv == APR_SUCCESS) {
+        st->unlock(lock);
+        return 0;
+    }
+    if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) {
+        due_at(wd, now + BUSY_RECHECK, now);
+        return 1;
+    }
+    return 0;
+}
+
+static void end_pass(acme_wd_t *wd)
+{
+    wd->cursor = -1;
+    apr_thread_mutex_lock(wd->mutex);
+    if (wd->pass_next > 0 && wd->pass_next < wd->next_check) {
+        wd->next_check = wd->pass_next;
+    }
+    apr_thread_mutex_unlock(wd->mutex);
+    wd->pass_next = 0;
+}
+
 /* Continue the current pass over the domains while drive slots are free. */
-static void run_pass(acme_wd_t *wd, apr_pool_t *p, apr_time_t now)
+static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 {
     apr_array_header_t *domains = wd->rt->ddomains;
     acme_drive_env_t env;
+    apr_pool_t *p;
 
     env_init(wd, &env);
+    apr_pool_create(&p, ptick);
     while (wd->cursor < domains->nelts && !wd->cancel && slots_free(wd) > 0) {
         int idx = wd->cursor++;
         const acme_domain_t *d = APR_ARRAY_IDX(domains, idx, acme_domain_t *);
         const char *why = NULL;
 
-        if (is_busy(wd, idx) || fit_until_renewal(wd, p, idx, now)) {
+        apr_pool_clear(p);
+
+        if (is_busy(wd, idx) || fit_until_renewal(wd, p, idx, now)
+            || locked_elsewhere(wd, p, d, now)) {
             continue;
         }
         if (!acme_drive_needed(&env, p, d, now, &why)) {
             ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, wd->rt->s, "ACMEDomain %s: no drive needed%s%s",
                          d->id, why && *why ? ": " : "", why ? why : "");
+            due_from_status(wd, p, d, now);
             continue;
         }
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->rt->s, "ACMEDomain %s: starting a drive (%s)",
@@ -219,8 +292,9 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *p, apr_time_t now)
                          d->id);
         }
     }
+    apr_pool_destroy(p);
     if (wd->cursor >= domains->nelts) {
-        wd->cursor = -1;
+        end_pass(wd);
     }
 }
 
