@@ -438,12 +438,15 @@ def test_bad_directive_fails_configtest(httpd, line, directive, value):
 
 def plant_http01(h, identifier, token, keyauth):
     """Writes an http-01 answer the way the drive does (acme_responder_store)."""
+    owner = os.stat(h.store_path("challenges"))   # the drive's user owns challenges/
     d = h.store_path("challenges", identifier)
     d.mkdir(parents=True, exist_ok=True)
     os.chmod(d, 0o755)
     f = d / f"http-01.{token}"
     f.write_text(keyauth)
     os.chmod(f, 0o644)
+    for x in (d, f):
+        os.chown(x, owner.st_uid, owner.st_gid)
     return f
 
 
