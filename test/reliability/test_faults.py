@@ -96,6 +96,8 @@ def run_fault(acmectl, pebble, webroot_server, proxy, test_dir, fault_kw, patter
     res = acmectl(*args, timeout=400)
     line = error_line(res)
     figures.add("faults", fault.hits)
+    if fault.kind not in ("status", "drop", "stall"):
+        figures.add("bad_inputs", fault.hits)   # hostile bodies and forged certificates
     assert fault.hits >= 1, "the fault was never triggered: %s" % proxy.requests
     assert re.search(pattern, line), "error not specific: %r" % line
 
