@@ -924,7 +924,8 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
     dr.env = env;
     dr.p = p;
     dr.d = d;
-    if (!(dr.entry = acme_domain_dirname(p, d->id)) || n_key_types(d) == 0
+    if (!env->store || !env->cas || !env->responder
+        || !(dr.entry = acme_domain_dirname(p, d->id)) || n_key_types(d) == 0
         || !d->names || d->names->nelts == 0) {
         return APR_EINVAL;
     }

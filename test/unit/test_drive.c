@@ -433,7 +433,11 @@ START_TEST(needed_and_run_respect_lock)
     acme_store_lock_t *lock = NULL;
     acme_drive_result_t res;
     const char *why = NULL;
+    acme_http_opts_t opts;
 
+    memset(&opts, 0, sizeof(opts));
+    ck_assert_int_eq(acme_ca_registry_create(pool, &opts, NULL, &env.cas), APR_SUCCESS);
+    env.responder = acme_responder_store(pool, store, NULL);
     ck_assert_int_eq(store->lock(store, pool, "example.org", 0, &lock), APR_SUCCESS);
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now(), &why), 0);
     ck_assert_ptr_nonnull(strstr(why, "progress"));
@@ -460,6 +464,7 @@ START_TEST(run_failure_backoff_failover)
     APR_ARRAY_PUSH(d->ca_urls, const char *) = "https://127.0.0.1:1/dir-a";
     APR_ARRAY_PUSH(d->ca_urls, const char *) = "https://127.0.0.1:1/dir-b";
     ck_assert_int_eq(acme_ca_registry_create(pool, &opts, NULL, &env.cas), APR_SUCCESS);
+    env.responder = acme_responder_store(pool, store, NULL);
 
     ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
     ck_assert_ptr_nonnull(res.error);
