@@ -21,6 +21,7 @@
 #define DEFAULT_FAILOVER_AFTER 3
 #define ARI_ERROR_RETRY apr_time_from_sec(3600)
 #define MAX_CHAIN_LEN 10
+#define MAX_CLOCK_SKEW apr_time_from_sec(86400)
 
 static int put_renewal(apr_pool_t *p, json_t *status, apr_time_t at, const char *source);
 static apr_time_t ari_ask(acme_ca_t *ca, apr_pool_t *p, const acme_logger_t *log,
@@ -163,6 +164,10 @@ static const char *verify_chain(apr_pool_t *p, const apr_array_header_t *certs, 
                                 acme_time_rfc3339(p, info->not_after));
         }
         if (info->not_before >= info->not_after) return "a certificate has an empty validity";
+        if (i == 0 && info->not_before > now + MAX_CLOCK_SKEW) {
+            return apr_psprintf(p, "the certificate is not valid before %s",
+                                acme_time_rfc3339(p, info->not_before));
+        }
         if (i + 1 < certs->nelts
             && !acme_cert_issued_by(c, APR_ARRAY_IDX(certs, i + 1, acme_cert_t *))) {
             return apr_psprintf(p, "certificate %d of the chain is not issued by the next one", i);

@@ -249,6 +249,14 @@ START_TEST(verify_rejects_expired)
     put(ACME_SG_STAGING, "example.org", "privkey.pem", s.key, 1);
     ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
     ck_assert_ptr_nonnull(strstr(why, "expired"));
+    /* not yet valid either */
+    s = make_set(inter, ACME_KEY_EC256, SAN2, now + 3 * DAY, now + 90 * DAY);
+    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", s.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "privkey.ec256.pem", s.key, 1);
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", s.chain, 0);
+    put(ACME_SG_STAGING, "example.org", "privkey.pem", s.key, 1);
+    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "not valid before"));
 }
 END_TEST
 
