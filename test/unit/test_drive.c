@@ -7,8 +7,12 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <apr_thread_proc.h>
+#include <apr_network_io.h>
+#include "acme_base64.h"
 #include "acme_drive.h"
 #include "acme_file.h"
 #include "acme_json.h"
@@ -91,13 +95,17 @@ static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 static X509 *make_cert(const char *cn, const char *san, const acme_key_t *key, const ca_t *issuer,
                        apr_time_t nb, apr_time_t na, int is_ca)
 {
-    static long serial = 1;
+    unsigned char rnd[7];
+    long serial;
     X509 *x = X509_new();
     X509_NAME *name = X509_NAME_new();
 
     ck_assert(x && name);
+    ck_assert(RAND_bytes(rnd, sizeof(rnd)) == 1);
+    serial = ((long)rnd[0] << 48) | ((long)rnd[1] << 40) | ((long)rnd[2] << 32)
+             | ((long)rnd[3] << 24) | ((long)rnd[4] << 16) | ((long)rnd[5] << 8) | rnd[6];
     X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), ++serial);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), serial + 1);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     X509_set_subject_name(x, name);
     X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->cert) : name);
@@ -113,16 +121,21 @@ static X509 *make_cert(const char *cn, const char *san, const acme_key_t *key, c
     return x;
 }
 
-static char *pem_of(X509 *x)
+static char *pem_of_p(apr_pool_t *p, X509 *x)
 {
     BIO *b = BIO_new(BIO_s_mem());
     char *data, *out;
     long n;
     ck_assert(PEM_write_bio_X509(b, x) == 1);
     n = BIO_get_mem_data(b, &data);
-    out = apr_pstrndup(pool, data, (apr_size_t)n);
+    out = apr_pstrndup(p, data, (apr_size_t)n);
     BIO_free(b);
     return out;
+}
+
+static char *pem_of(X509 *x)
+{
+    return pem_of_p(pool, x);
 }
 
 static ca_t *make_ca(const char *cn, const ca_t *parent)
@@ -783,6 +796,501 @@ START_TEST(ari_parse)
 }
 END_TEST
 
+/* ---- a mock ACME CA over plain HTTP, to drive whole orders in-process ---- */
+
+#define MOCK_MAX 16
+
+typedef struct {
+    apr_pool_t *pool;            /* the server thread's own pool */
+    apr_socket_t *lsock;
+    apr_thread_t *thread;
+    volatile int stop;
+    const char *base;
+    acme_store_t *store;
+    ca_t *inter, *alt_inter;     /* alt_inter: same key and name, signed by "Alt Root" */
+    const char *san;
+    int ari, fail_challenge, authz_valid;
+    volatile int *cancel_on_chal;
+    int new_orders, chal_posts, finalizes, ri_gets, chal_item_seen;
+    char replaces[MOCK_MAX][128];
+    int order_status[MOCK_MAX];  /* 0 pending, 1 ready, 2 valid, 3 invalid */
+    int authz_status[MOCK_MAX];  /* 0 pending, 1 valid, 2 invalid */
+    char *leaf_pem[MOCK_MAX];
+    int nonce;
+} mock_t;
+
+typedef struct {
+    int status;
+    const char *ctype, *body, *location, *link, *retry_after;
+} mock_resp_t;
+
+static mock_resp_t json_resp(apr_pool_t *p, int status, json_t *j)
+{
+    mock_resp_t r;
+    memset(&r, 0, sizeof(r));
+    r.status = status;
+    r.ctype = "application/json";
+    r.body = acme_json_dump(p, j, 0);
+    json_decref(j);
+    return r;
+}
+
+static const char *mock_url(apr_pool_t *p, mock_t *m, const char *what, int n)
+{
+    return n ? apr_psprintf(p, "%s/%s/%d", m->base, what, n) : apr_pstrcat(p, m->base, "/", what, NULL);
+}
+
+static json_t *mock_order_json(apr_pool_t *p, mock_t *m, int n)
+{
+    static const char *const names[] = { "pending", "ready", "valid", "invalid" };
+    json_t *o;
+    if (m->order_status[n] == 0 && m->authz_status[n] == 1) m->order_status[n] = 1;
+    if (m->authz_status[n] == 2) m->order_status[n] = 3;
+    o = json_pack("{s:s,s:[],s:[s],s:s}", "status", names[m->order_status[n]], "identifiers",
+                  "authorizations", mock_url(p, m, "authz", n), "finalize",
+                  mock_url(p, m, "finalize", n));
+    if (m->order_status[n] == 2) {
+        json_object_set_new(o, "certificate", json_string(mock_url(p, m, "cert", n)));
+    }
+    return o;
+}
+
+static json_t *mock_challenge_json(apr_pool_t *p, mock_t *m, int n)
+{
+    static const char *const names[] = { "pending", "valid", "invalid" };
+    json_t *c = json_pack("{s:s,s:s,s:s,s:s}", "type", "http-01", "url", mock_url(p, m, "chal", n),
+                          "token", apr_psprintf(p, "tok%d", n), "status",
+                          names[m->authz_status[n]]);
+    if (m->authz_status[n] == 2) {
+        json_object_set_new(c, "error", json_pack("{s:s,s:s}", "type",
+                            "urn:ietf:params:acme:error:connection", "detail",
+                            "connection refused"));
+    }
+    return c;
+}
+
+/* The certificate for the CSR in a finalize payload {"csr": b64u(DER)}. */
+static void mock_issue(apr_pool_t *p, mock_t *m, int n, const char *payload)
+{
+    json_t *j = NULL;
+    const char *csr = NULL;
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    apr_size_t len = 0;
+    X509_REQ *req;
+    apr_time_t now = apr_time_now();
+    X509 *leaf;
+
+    if (acme_json_parse(p, payload, strlen(payload), &j, NULL) != APR_SUCCESS
+        || acme_json_get_str(j, "csr", &csr) != APR_SUCCESS
+        || acme_b64u_decode(p, csr, strlen(csr), &der, &len) != APR_SUCCESS) {
+        return;
+    }
+    q = der;
+    req = d2i_X509_REQ(NULL, &q, (long)len);
+    if (!req) return;
+    leaf = make_cert("leaf", m->san, acme_key_wrap(p, X509_REQ_get_pubkey(req)), m->inter,
+                     now - DAY, now + 89 * DAY, 0);
+    m->leaf_pem[n] = strdup(pem_of_p(p, leaf));
+    X509_free(leaf);
+    X509_REQ_free(req);
+    m->order_status[n] = 2;
+    m->finalizes++;
+}
+
+static mock_resp_t mock_post(apr_pool_t *p, mock_t *m, const char *path, const char *payload)
+{
+    mock_resp_t r;
+    int n = 0;
+    char what[32] = "";
+    json_t *j = NULL;
+
+    memset(&r, 0, sizeof(r));
+    if (sscanf(path, "/%31[a-z-]/%d", what, &n) == 2 && (n <= 0 || n >= MOCK_MAX)) n = 0;
+    if (!strcmp(path, "/acct") || !strcmp(path, "/acct/1")) {
+        r = json_resp(p, !strcmp(path, "/acct") ? 201 : 200, json_pack("{s:s}", "status", "valid"));
+        r.location = mock_url(p, m, "acct", 1);
+    }
+    else if (!strcmp(path, "/new-order") && m->new_orders + 1 < MOCK_MAX) {
+        const char *rep = NULL;
+        n = ++m->new_orders;
+        if (acme_json_parse(p, payload, strlen(payload), &j, NULL) == APR_SUCCESS
+            && acme_json_get_str(j, "replaces", &rep) == APR_SUCCESS) {
+            apr_cpystrn(m->replaces[n], rep, sizeof(m->replaces[n]));
+        }
+        m->authz_status[n] = m->authz_valid ? 1 : 0;
+        r = json_resp(p, 201, mock_order_json(p, m, n));
+        r.location = mock_url(p, m, "order", n);
+    }
+    else if (n && !strcmp(what, "order")) r = json_resp(p, 200, mock_order_json(p, m, n));
+    else if (n && !strcmp(what, "authz")) {
+        static const char *const names[] = { "pending", "valid", "invalid" };
+        r = json_resp(p, 200, json_pack("{s:s,s:{s:s,s:s},s:[o]}", "status",
+                      names[m->authz_status[n]], "identifier", "type", "dns", "value",
+                      "mock.example", "challenges", mock_challenge_json(p, m, n)));
+    }
+    else if (n && !strcmp(what, "chal")) {
+        char *data = NULL;
+        apr_size_t len = 0;
+        m->chal_posts++;
+        if (m->store->load(m->store, p, ACME_SG_CHALLENGES, "mock.example",
+                           apr_psprintf(p, "http-01.tok%d", n), &data, &len) == APR_SUCCESS
+            && !strncmp(data, apr_psprintf(p, "tok%d.", n), 4)) {
+            m->chal_item_seen++;
+        }
+        m->authz_status[n] = m->fail_challenge ? 2 : 1;
+        if (m->cancel_on_chal) *m->cancel_on_chal = 1;
+        r = json_resp(p, 200, mock_challenge_json(p, m, n));
+    }
+    else if (n && !strcmp(what, "finalize")) {
+        mock_issue(p, m, n, payload);
+        r = json_resp(p, 200, mock_order_json(p, m, n));
+    }
+    else if (n && (!strcmp(what, "cert") || !strcmp(what, "alt")) && m->leaf_pem[n]) {
+        const ca_t *top = !strcmp(what, "alt") ? m->alt_inter : m->inter;
+        r.status = 200;
+        r.ctype = "application/pem-certificate-chain";
+        r.body = apr_pstrcat(p, m->leaf_pem[n], pem_of_p(p, top->cert), NULL);
+        if (!strcmp(what, "cert") && m->alt_inter) {
+            r.link = apr_psprintf(p, "<%s>;rel=\"alternate\"", mock_url(p, m, "alt", n));
+        }
+    }
+    else {
+        r.status = 404;
+        r.ctype = "application/problem+json";
+        r.body = "{\"type\":\"urn:ietf:params:acme:error:malformed\",\"detail\":\"no such resource\"}";
+    }
+    return r;
+}
+
+static mock_resp_t mock_get(apr_pool_t *p, mock_t *m, const char *method, const char *path)
+{
+    mock_resp_t r;
+    memset(&r, 0, sizeof(r));
+    if (!strcmp(path, "/dir")) {
+        json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:{}}", "newNonce", mock_url(p, m, "nonce", 0),
+                              "newAccount", mock_url(p, m, "acct", 0), "newOrder",
+                              mock_url(p, m, "new-order", 0), "revokeCert",
+                              mock_url(p, m, "revoke", 0), "keyChange", mock_url(p, m, "kc", 0),
+                              "meta");
+        if (m->ari) json_object_set_new(d, "renewalInfo", json_string(mock_url(p, m, "ri", 0)));
+        return json_resp(p, 200, d);
+    }
+    if (!strcmp(path, "/nonce")) {
+        r.status = !strcmp(method, "HEAD") ? 200 : 204;
+        return r;
+    }
+    if (!strncmp(path, "/ri/", 4) && m->ari) {
+        apr_time_t now = apr_time_now();
+        m->ri_gets++;
+        r = json_resp(p, 200, json_pack("{s:{s:s,s:s}}", "suggestedWindow", "start",
+                      acme_time_rfc3339(p, now + 2 * DAY), "end", acme_time_rfc3339(p, now + 3 * DAY)));
+        r.retry_after = "7200";
+        return r;
+    }
+    r.status = 404;
+    return r;
+}
+
+/* The JWS payload of a POST body (empty for POST-as-GET). */
+static const char *jws_payload(apr_pool_t *p, const char *body, apr_size_t len)
+{
+    json_t *j = NULL;
+    const char *b64 = NULL;
+    unsigned char *out = NULL;
+    apr_size_t olen = 0;
+    if (acme_json_parse(p, body, len, &j, NULL) != APR_SUCCESS
+        || acme_json_get_str(j, "payload", &b64) != APR_SUCCESS
+        || acme_b64u_decode(p, b64, strlen(b64), &out, &olen) != APR_SUCCESS) {
+        return "";
+    }
+    return (const char *)out;
+}
+
+static void mock_send(apr_pool_t *p, mock_t *m, apr_socket_t *s, const char *method,
+                      const mock_resp_t *r)
+{
+    const char *body = r->body ? r->body : "";
+    char *head = apr_psprintf(p, "HTTP/1.1 %d X\r\nConnection: close\r\nReplay-Nonce: nonce%d\r\n"
+                              "Content-Length: %d\r\n%s%s%s%s%s%s%s%s%s\r\n", r->status, ++m->nonce,
+                              (int)strlen(body), r->ctype ? "Content-Type: " : "",
+                              r->ctype ? r->ctype : "", r->ctype ? "\r\n" : "",
+                              r->location ? apr_pstrcat(p, "Location: ", r->location, "\r\n", NULL) : "",
+                              r->link ? apr_pstrcat(p, "Link: ", r->link, "\r\n", NULL) : "",
+                              r->retry_after ? "Retry-After: " : "",
+                              r->retry_after ? r->retry_after : "", r->retry_after ? "\r\n" : "", "");
+    char *all = apr_pstrcat(p, head, strcmp(method, "HEAD") ? body : "", NULL);
+    apr_size_t len = strlen(all);
+    apr_socket_send(s, all, &len);
+}
+
+static void mock_handle(mock_t *m, apr_socket_t *s, apr_pool_t *p)
+{
+    char buf[65536], method[16], path[512];
+    apr_size_t used = 0, clen = 0;
+    char *end = NULL, *cl;
+    mock_resp_t r;
+
+    apr_socket_timeout_set(s, apr_time_from_sec(5));
+    while (!end && used < sizeof(buf) - 1) {
+        apr_size_t n = sizeof(buf) - 1 - used;
+        if (apr_socket_recv(s, buf + used, &n) != APR_SUCCESS && n == 0) return;
+        used += n;
+        buf[used] = '\0';
+        end = strstr(buf, "\r\n\r\n");
+    }
+    if (!end || sscanf(buf, "%15s %511s", method, path) != 2) return;
+    if ((cl = strcasestr(buf, "Content-Length:"))) clen = (apr_size_t)atol(cl + 15);
+    while ((apr_size_t)(used - (end + 4 - buf)) < clen && used < sizeof(buf) - 1) {
+        apr_size_t n = sizeof(buf) - 1 - used;
+        if (apr_socket_recv(s, buf + used, &n) != APR_SUCCESS && n == 0) return;
+        used += n;
+        buf[used] = '\0';
+    }
+    if (!strcmp(method, "POST")) {
+        r = mock_post(p, m, path, jws_payload(p, end + 4, clen));
+    }
+    else {
+        r = mock_get(p, m, method, path);
+    }
+    mock_send(p, m, s, method, &r);
+}
+
+static void *APR_THREAD_FUNC mock_run(apr_thread_t *t, void *baton)
+{
+    mock_t *m = baton;
+    (void)t;
+    while (!m->stop) {
+        apr_socket_t *s = NULL;
+        apr_pool_t *rp;
+        apr_pool_create(&rp, m->pool);
+        if (apr_socket_accept(&s, m->lsock, rp) == APR_SUCCESS) {
+            mock_handle(m, s, rp);
+            apr_socket_close(s);
+        }
+        apr_pool_destroy(rp);
+    }
+    return NULL;
+}
+
+static mock_t *mock_start(void)
+{
+    mock_t *m = apr_pcalloc(pool, sizeof(*m));
+    apr_sockaddr_t *sa;
+    ca_t *root, *alt_root;
+    apr_time_t now = apr_time_now();
+
+    root = make_ca("Test Root", NULL);
+    alt_root = make_ca("Alt Root", NULL);
+    m->inter = make_ca("Test Inter", root);
+    m->alt_inter = apr_pcalloc(pool, sizeof(*m->alt_inter));
+    m->alt_inter->key = m->inter->key;
+    m->alt_inter->cert = make_cert("Test Inter", NULL, m->inter->key, alt_root, now - DAY,
+                                   now + 3650 * DAY, 1);
+    acme_cert_wrap(pool, m->alt_inter->cert);
+    m->san = "DNS:mock.example";
+    m->store = store;
+    ck_assert_int_eq(apr_pool_create(&m->pool, NULL), APR_SUCCESS);
+    ck_assert_int_eq(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET, 0, 0, pool), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_create(&m->lsock, APR_INET, SOCK_STREAM, APR_PROTO_TCP, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_bind(m->lsock, sa), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_listen(m->lsock, 16), APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_addr_get(&sa, APR_LOCAL, m->lsock), APR_SUCCESS);
+    apr_socket_timeout_set(m->lsock, apr_time_from_msec(100));
+    m->base = apr_psprintf(pool, "http://127.0.0.1:%d", (int)sa->port);
+    ck_assert_int_eq(apr_thread_create(&m->thread, NULL, mock_run, m, pool), APR_SUCCESS);
+    return m;
+}
+
+static void mock_stop(mock_t *m)
+{
+    apr_status_t trv;
+    int i;
+    m->stop = 1;
+    apr_thread_join(&trv, m->thread);
+    apr_socket_close(m->lsock);
+    for (i = 0; i < MOCK_MAX; ++i) free(m->leaf_pem[i]);
+    apr_pool_destroy(m->pool);
+}
+
+static acme_domain_t *mock_domain(mock_t *m)
+{
+    acme_domain_t *d = acme_domain_create(pool, "mock.example");
+    apr_array_clear(d->ca_urls);
+    APR_ARRAY_PUSH(d->ca_urls, const char *) = apr_pstrcat(pool, m->base, "/dir", NULL);
+    d->tos_agreed = 1;
+    return d;
+}
+
+static acme_drive_env_t mock_env(void)
+{
+    acme_drive_env_t env = env_make();
+    acme_http_opts_t opts;
+    memset(&opts, 0, sizeof(opts));
+    ck_assert_int_eq(acme_ca_registry_create(pool, &opts, NULL, &env.cas), APR_SUCCESS);
+    env.responder = acme_responder_store(pool, store, NULL);
+    return env;
+}
+
+START_TEST(mock_full_drive)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    apr_array_header_t *left = NULL;
+    const char *why = NULL;
+    json_t *st;
+
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert(res.staged);
+    ck_assert_int_eq(m->new_orders, 1);
+    ck_assert_int_eq(m->chal_posts, 1);
+    ck_assert_int_eq(m->chal_item_seen, 1);   /* the answer was in the store when the CA looked */
+    ck_assert_int_eq(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_ptr_null(read_item(ACME_SG_STATE, "mock.example", "order.json"));
+    /* challenge answers are gone */
+    ck_assert(store->list(store, pool, ACME_SG_CHALLENGES, NULL, &left) != APR_SUCCESS
+              || left->nelts == 0);
+    st = status_of("mock.example");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "state")), "valid");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "renewal"), "source")),
+                     "window");
+    ck_assert_ptr_nonnull(json_object_get(st, "last_success"));
+    /* staged and waiting: no new drive */
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now(), &why), 0);
+    mock_stop(m);
+}
+END_TEST
+
+START_TEST(mock_resume_same_order)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    volatile int cancel = 0;
+    const char *saved;
+
+    env.cancel = &cancel;
+    m->cancel_on_chal = &cancel;   /* stop right after answering the challenge */
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_EINTR);
+    ck_assert(!res.staged && !res.error);
+    saved = read_item(ACME_SG_STATE, "mock.example", "order.json");
+    ck_assert_ptr_nonnull(saved);
+    ck_assert_ptr_nonnull(strstr(saved, "/order/1"));
+    ck_assert_ptr_null(read_item(ACME_SG_STAGING, "mock.example", "meta.json"));
+
+    m->cancel_on_chal = NULL;
+    cancel = 0;
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert(res.staged);
+    ck_assert_int_eq(m->new_orders, 1);     /* resumed, not re-ordered */
+    ck_assert_int_eq(m->chal_posts, 1);     /* the authz was valid already */
+    ck_assert_int_eq(m->finalizes, 1);
+    mock_stop(m);
+}
+END_TEST
+
+START_TEST(mock_challenge_failure_then_new_order)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    json_t *st, *err;
+
+    m->fail_challenge = 1;
+    ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_ptr_nonnull(res.error);
+    st = status_of("mock.example");
+    err = json_object_get(st, "last_error");
+    ck_assert_str_eq(json_string_value(json_object_get(err, "type")),
+                     "urn:ietf:params:acme:error:connection");
+    ck_assert_str_eq(json_string_value(json_object_get(err, "detail")), "connection refused");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(err, "hint")),
+                                 "http://mock.example/.well-known/acme-challenge/tok1"));
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "failures")), 1);
+
+    /* the next attempt finds the saved order invalid and orders afresh */
+    m->fail_challenge = 0;
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_int_eq(m->new_orders, 2);
+    st = status_of("mock.example");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "failures")), 0);
+    ck_assert_ptr_null(json_object_get(st, "last_error"));
+    mock_stop(m);
+}
+END_TEST
+
+START_TEST(mock_authz_reuse_and_preferred_chain)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    apr_array_header_t *certs = NULL;
+    acme_cert_info_t *info = NULL;
+    const char *chain;
+
+    m->authz_valid = 1;
+    d->preferred_chain = "Alt Root";
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_int_eq(m->chal_posts, 0);
+    chain = read_item(ACME_SG_STAGING, "mock.example", "fullchain.pem");
+    ck_assert_int_eq(acme_certs_from_pem(pool, chain, strlen(chain), &certs), APR_SUCCESS);
+    ck_assert_int_eq(acme_cert_info(pool, APR_ARRAY_IDX(certs, certs->nelts - 1, acme_cert_t *),
+                                    &info), APR_SUCCESS);
+    ck_assert_str_eq(info->issuer_cn, "Alt Root");
+    mock_stop(m);
+}
+END_TEST
+
+START_TEST(mock_ari_schedule_and_replaces)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    apr_array_header_t *certs = NULL;
+    const char *why = NULL, *id = NULL, *chain;
+    apr_time_t at = 0, now = apr_time_now();
+    json_t *st, *ren;
+
+    m->ari = 1;
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_str_eq(m->replaces[1], "");
+    ck_assert_int_eq(m->ri_gets, 1);
+    st = status_of("mock.example");
+    ren = json_object_get(st, "renewal");
+    ck_assert_str_eq(json_string_value(json_object_get(ren, "source")), "ari");
+    ck_assert_int_eq(acme_time_parse_rfc3339(json_string_value(json_object_get(ren, "at")), &at),
+                     APR_SUCCESS);
+    ck_assert(at >= now + 2 * DAY - apr_time_from_sec(5) && at <= now + 3 * DAY + apr_time_from_sec(5));
+
+    /* activation (what the parent does), then the schedule comes from status.json */
+    ck_assert_int_eq(store->promote(store, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                    "mock.example"), APR_SUCCESS);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "(ari)"));
+    ck_assert_int_eq(m->ri_gets, 1);        /* Retry-After not yet passed */
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 4 * DAY, &why), 1);
+
+    /* renewal replaces the active certificate */
+    chain = read_item(ACME_SG_DOMAINS, "mock.example", "fullchain.pem");
+    ck_assert_int_eq(acme_certs_from_pem(pool, chain, strlen(chain), &certs), APR_SUCCESS);
+    ck_assert_int_eq(acme_cert_ari_id(pool, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id),
+                     APR_SUCCESS);
+    put(ACME_SG_STATE, "mock.example", "renew", "", 0);
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_int_eq(m->new_orders, 2);
+    ck_assert_str_eq(m->replaces[2], id);
+    ck_assert_ptr_null(read_item(ACME_SG_STATE, "mock.example", "renew"));
+    mock_stop(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("drive");
@@ -812,6 +1320,11 @@ static Suite *suite(void)
     tcase_add_test(tc, authz_parse_and_pick);
     tcase_add_test(tc, ip_authz_never_dns01);
     tcase_add_test(tc, ari_parse);
+    tcase_add_test(tc, mock_full_drive);
+    tcase_add_test(tc, mock_resume_same_order);
+    tcase_add_test(tc, mock_challenge_failure_then_new_order);
+    tcase_add_test(tc, mock_authz_reuse_and_preferred_chain);
+    tcase_add_test(tc, mock_ari_schedule_and_replaces);
     suite_add_tcase(s, tc);
     return s;
 }
