@@ -257,6 +257,9 @@ apr_status_t acme_activate_start(acme_rt_t *rt, apr_pool_t *pconf)
 
     rt->wake_rfd = rt->wake_wfd = -1;
     rt->parent_pid = getpid();
+    if (acme_cfg_activation(rt->g) != ACME_ACT_AUTO) {
+        return APR_SUCCESS;     /* the monitor hook handles windows and manual */
+    }
     if ((rv = apr_file_pipe_create(&rt->wake_rd, &rt->wake_wr, pconf)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
                      "mod_acme: cannot create the activation pipe; new certificates will be "
@@ -268,9 +271,6 @@ apr_status_t acme_activate_start(acme_rt_t *rt, apr_pool_t *pconf)
     /* the drive must never block on a full pipe */
     flags = fcntl(rt->wake_wfd, F_GETFL);
     fcntl(rt->wake_wfd, F_SETFL, flags | O_NONBLOCK);
-    if (acme_cfg_activation(rt->g) != ACME_ACT_AUTO) {
-        return APR_SUCCESS;
-    }
     apr_pool_cleanup_register(pconf, rt, watcher_cleanup, apr_pool_cleanup_null);
     fork_watcher(rt);
     return APR_SUCCESS;
@@ -371,7 +371,8 @@ int acme_activate_monitor(apr_pool_t *p, server_rec *s)
     acme_sconf_t *sc = acme_sconf(s);
     acme_rt_t *rt = sc ? sc->rt : NULL;
     apr_time_t now = apr_time_now();
-    int mode;
+    apr_pool_t *tmp;
+    int mode, pending;
 
     if (!rt || !rt->startup || !rt->store || getpid() != rt->parent_pid) {
         return DECLINED;
@@ -379,7 +380,13 @@ int acme_activate_monitor(apr_pool_t *p, server_rec *s)
     if (rt->restart_requested && now - rt->restart_requested < RESTART_AGAIN) {
         return DECLINED;
     }
-    if (count_pending(rt, p, now) == 0) {
+    /* p is the long-lived pconf: work in a pool of our own */
+    if (apr_pool_create(&tmp, p) != APR_SUCCESS) {
+        return DECLINED;
+    }
+    pending = count_pending(rt, tmp, now);
+    apr_pool_destroy(tmp);
+    if (pending == 0) {
         return DECLINED;
     }
     mode = acme_cfg_activation(rt->g);

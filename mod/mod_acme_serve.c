@@ -336,6 +336,8 @@ static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, acme_rt_t **out)
     rt->log.level = (acme_log_level_e)ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
     rt->startup = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
     rt->announced = apr_hash_make(pconf);
+    rt->busy = apr_hash_make(pconf);
+    rt->wake_rfd = rt->wake_wfd = -1;
     *out = rt;
     return APR_SUCCESS;
 }
