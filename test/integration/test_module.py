@@ -244,7 +244,10 @@ def test_status_html_and_server_status(three):
     assert ONE[0] in body.decode(errors="replace")
     status, hdrs, body = h.request("/server-status", "admin.test", port=h.admin_port)
     assert status == 200
-    assert "acme" in body.decode(errors="replace").lower()
+    text = body.decode(errors="replace")
+    assert "ACME" in text, "no ACME section in server-status"
+    for name in (ONE[0], THREE[0], SET[0]):
+        assert name in text, f"{name} missing in server-status"
 
 
 def test_store_layout_and_modes(three):
@@ -635,3 +638,17 @@ def test_debian_conf_files(httpd):
     httpd.ssl_vhost("deb.test")
     rc, out = httpd.configtest()
     assert rc == 0, out
+
+
+def test_startup_reports_unserved_and_partly_covered_names(httpd_factory, pebble):
+    h = httpd_factory(pebble)
+    h.add("ACMEDomain orphan.test")                 # no vhost serves this name
+    h.add("ACMEDomain part.test")                   # the vhost also answers extra.part.test
+    h.ssl_vhost("part.test", ["extra.part.test"], body="")
+    h.start()
+    acme_lines = [l for l in h.error_log().splitlines()
+                  if re.search(r"\[acme:(warn|error|notice|crit)\]", l)]
+    assert any("orphan.test" in l for l in acme_lines), \
+        "a managed name that no SSL vhost serves is not reported at startup"
+    assert any("extra.part.test" in l for l in acme_lines), \
+        "a vhost whose names are only partly covered is not reported at startup"
