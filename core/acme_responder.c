@@ -148,7 +148,7 @@ static apr_status_t webroot_setup(acme_responder_t *r, apr_pool_t *p, const char
     if (strcmp(type, "http-01")) return APR_ENOTIMPL;
     if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
     cdir = apr_pstrcat(p, dir, "/.well-known/acme-challenge", NULL);
-    if ((rv = acme_file_mkdirs(p, cdir, 0755)) != APR_SUCCESS) {
+    if ((rv = acme_file_mkdirs(p, cdir, APR_FPROT_OS_DEFAULT)) != APR_SUCCESS) {
         acme_log(r->log, ACME_LOG_WARN, rv, "cannot create %s", cdir);
         return rv;
     }
