@@ -652,3 +652,75 @@ def test_startup_reports_unserved_and_partly_covered_names(httpd_factory, pebble
         "a managed name that no SSL vhost serves is not reported at startup"
     assert any("extra.part.test" in l for l in acme_lines), \
         "a vhost whose names are only partly covered is not reported at startup"
+
+
+def test_store_ownership(three):
+    """Active keys root-only; the unprivileged drive owns only what it writes."""
+    import pwd
+    www = pwd.getpwnam("www-data").pw_uid
+    h = three
+    for group in ("domains", "archive"):
+        st = os.stat(h.store_path(group))
+        assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) & 0o077 == 0, \
+            f"{group}/ must be root-only: {oct(st.st_mode)} uid {st.st_uid}"
+    for group in ("staging", "challenges", "accounts", "state"):
+        assert os.stat(h.store_path(group)).st_uid == www, f"{group}/ not owned by www-data"
+    for f in h.store_path("accounts").rglob("*"):
+        if f.is_file() and ("key" in f.name or f.suffix == ".pem"):
+            assert stat.S_IMODE(os.stat(f).st_mode) & 0o077 == 0, f"account key {f} readable"
+
+
+def test_config_change_reissues(httpd_factory, pebble):
+    h = httpd_factory(pebble)
+    h.add("ACMEDomain grow.test")
+    h.ssl_vhost("grow.test", ["more.grow.test"], body="")
+    h.start()
+    first = wait_served(h, "grow.test", ["grow.test"])
+    # Add a name and a key type, reload: a new certificate with the new name and
+    # an RSA one arrive without any further manual step.
+    h.directives = [l for l in h.directives if l != "ACMEDomain grow.test"]
+    h.add("<ACMEDomainSet grow.test more.grow.test>", "  ACMEKeyType ec256 rsa2048",
+          "</ACMEDomainSet>")
+    h.graceful()
+    names = ["grow.test", "more.grow.test"]
+    wait_served(h, "more.grow.test", names, key_type="ec", not_serial=first.serial_number)
+    wait_served(h, "grow.test", names, key_type="rsa")
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["inside-window", "outside-window"])
+def test_activation_window(httpd_factory, pebble, inside):
+    now = time.localtime()
+    minute = now.tm_hour * 60 + now.tm_min
+    if inside:
+        start, end = (minute - 5) % 1440, (minute + 60) % 1440
+    else:
+        start, end = (minute + 120) % 1440, (minute + 180) % 1440
+    if start > end:  # keep clear of the midnight wrap
+        pytest.skip("too close to local midnight for an unambiguous window")
+    h = httpd_factory(pebble)
+    h.add(f"ACMEActivation {start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}")
+    h.ssl_vhost("window.test")
+    h.start()
+    if inside:
+        wait_served(h, "window.test", ["window.test"])
+        return
+    wait_for(lambda: (h.domain_status("window.test") or {}).get("staged") is True,
+             ISSUE_TIMEOUT, interval=1, what="status staged:true")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        assert not is_pebble(h.served_cert("window.test")), \
+            "activated outside the ACMEActivation window"
+        time.sleep(1)
+
+
+def test_wildcard_via_dns_command(httpd_factory, pebble, dns_command):
+    h = httpd_factory(pebble)
+    h.add("<ACMEDomainSet *.wild.test wild.test>", f"  ACMEDNSCommand {dns_command.path}",
+          "  ACMEChallenges dns-01", "</ACMEDomainSet>")
+    h.ssl_vhost("wild.test", ["*.wild.test"], body="")
+    h.start()
+    c = wait_served(h, "sub.wild.test", ["*.wild.test", "wild.test"])
+    assert cert_names(c) >= {"*.wild.test", "wild.test"}
+    ops = [op for op, _, _ in dns_command.calls()]
+    assert "setup" in ops and "teardown" in ops, ops
+    assert h.store_path("domains", "_.wild.test", "fullchain.pem").is_file()
