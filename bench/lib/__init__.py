@@ -1,0 +1,1 @@
+"""bench.lib: shared helpers of the mod_acme benchmarks (Pebble, httpd configs, TLS probe, statistics)."""

@@ -1,0 +1,90 @@
+"""Benchmark 1: time from `apache2 -k start` (fresh store) until N certificates are served (mod_acme) or staged and served after a reload (mod_md)."""
+import os
+import time
+
+from . import common, httpd, pebble, probe
+
+
+def _names(n, run_id):
+    return ["d%d.%s.bench.test" % (i, run_id) for i in range(n)]
+
+
+def run_once(kind, n, challenge, run_id, module_path=None):
+    """One measurement with a fresh Pebble and a fresh store. Returns a dict of seconds."""
+    wd = common.make_workdir("iss-%s" % kind)
+    http_port, https_port = common.free_ports(2)
+    peb = pebble.Pebble(wd, http_port, https_port)
+    h = None
+    res = {"kind": kind, "n": n, "challenge": challenge}
+    timeout = 60 + 4 * n if challenge == "http-01" else 60 + 6 * n
+    try:
+        peb.start()
+        issuer = peb.intermediate_subject()
+        names = _names(n, run_id)
+        h = httpd.Httpd(kind, os.path.join(wd, "httpd"), http_port, https_port, names,
+                        ca_url=peb.directory_url, ca_file=peb.ca_file, challenge=challenge,
+                        module_path=module_path)
+        os.makedirs(h.dir, exist_ok=True)
+        h.write_conf()
+        ok, out = h.configtest()
+        if not ok:
+            res["error"] = "configtest: " + out.strip()[-400:]
+            return res
+        alive = lambda: h.pid() is None or httpd._alive(h.pid())
+        t0 = h.start()
+        if kind == "md":
+            staged = [os.path.join(h.store_dir, "staging", nm, "pubcert.pem") for nm in names]
+            res["staged"], res["first_staged"] = probe.wait_files(staged, t0, timeout)
+            if res["staged"] is None:
+                res["error"] = "not all staged within %ds" % timeout
+                return res
+            # mod_md never activates by itself: reload right away to see them served.
+            h.graceful()
+        res["served"], res["first_served"] = probe.wait_served(
+            https_port, names, issuer, t0, timeout, alive=alive)
+        if res["served"] is None:
+            res["error"] = "not all served within %ds" % timeout
+    except Exception as e:  # a failed run is reported, never fatal
+        res["error"] = "%s: %s" % (type(e).__name__, e)
+    finally:
+        if h is not None:
+            if res.get("error"):
+                res["log_tail"] = h.error_log_tail(8)
+            h.stop()
+        peb.stop()
+        common.remove_tree(wd)
+    return res
+
+
+def run(sizes, challenges, reps, module_path, kinds=("acme", "md")):
+    """Alternating runs of every kind for each (challenge, N); returns the results dict."""
+    out = {"runs": [], "figures": {}}
+    run_no = 0
+    for challenge in challenges:
+        for n in sizes:
+            per_kind = {k: [] for k in kinds}
+            for rep in range(reps):
+                order = list(kinds) if rep % 2 == 0 else list(reversed(kinds))
+                for kind in order:
+                    if kind == "acme" and not module_path:
+                        continue
+                    run_no += 1
+                    common.log("issuance %s N=%d %s rep %d" % (kind, n, challenge, rep + 1))
+                    r = run_once(kind, n, challenge, "r%d" % run_no, module_path)
+                    common.log("  -> %s" % {k: v for k, v in r.items() if k != "log_tail"})
+                    out["runs"].append(r)
+                    per_kind[kind].append(r)
+            key = "%s N=%d" % (challenge, n)
+            fig = {}
+            for kind, rs in per_kind.items():
+                fig[kind] = {"served": common.stats([r.get("served") for r in rs]),
+                             "errors": [r["error"] for r in rs if r.get("error")]}
+                if kind == "md":
+                    fig[kind]["staged"] = common.stats([r.get("staged") for r in rs])
+            if "acme" in fig and "md" in fig:
+                fig["ratio_acme_served_vs_md_staged"] = common.ratio(
+                    fig["acme"]["served"], fig["md"]["staged"])
+                fig["ratio_acme_served_vs_md_served"] = common.ratio(
+                    fig["acme"]["served"], fig["md"]["served"])
+            out["figures"][key] = fig
+    return out
