@@ -359,14 +359,19 @@ def test_revoke_unknown_domain_fails(acmectl, test_dir):
 
 # -- CA behaviour ------------------------------------------------------------------
 
-def test_nonce_reject(acmectl, pebble_factory, webroot_server_factory, test_dir):
+def test_nonce_reject(acmectl, pebble_factory, webroot_server_factory, ari_proxy, test_dir):
     pebble = pebble_factory(env={"PEBBLE_WFE_NONCEREJECT": "50"})
     web = webroot_server_factory(pebble)
+    proxy = ari_proxy(pebble, ari=False)
     store = os.path.join(test_dir, "store")
     for i in range(4):
         name = "nonce%d.example" % i
-        assert_ok(issue(acmectl, store, pebble, [name], webroot=web.root))
+        assert_ok(issue(acmectl, store, proxy, [name], webroot=web.root))
         check_certificate(store, pebble, name, [name])
+    rejected = [r for r in proxy.requests
+                if (r.get("problem") or "").endswith(":badNonce")]
+    assert rejected, "Pebble rejected no nonce: the test proved nothing"
+    assert len(proxy.new_orders) == 4
 
 
 def test_preferred_chain(acmectl, pebble_factory, webroot_server_factory, test_dir):
