@@ -409,7 +409,7 @@ static const char *check_directory(apr_pool_t *p, const json_t *dir)
 static apr_status_t fetch_directory(acme_ca_t *ca, apr_pool_t *p, json_t **out, acme_problem_t **prob)
 {
     acme_http_response_t *resp;
-    const char *why;
+    const char *why = NULL;
     json_t *dir;
     apr_status_t rv;
 
