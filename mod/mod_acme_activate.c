@@ -196,8 +196,11 @@ static void watcher_maint(int reason, void *data, apr_wait_t status)
 {
     acme_rt_t *rt = data;
 
-    if (reason == APR_OC_REASON_DEATH || reason == APR_OC_REASON_LOST) {
-        apr_proc_other_child_unregister(rt);
+    if (reason == APR_OC_REASON_UNREGISTER) {
+        rt->watcher_registered = 0;
+    }
+    else if (reason == APR_OC_REASON_DEATH || reason == APR_OC_REASON_LOST) {
+        apr_proc_other_child_unregister(rt);   /* sets watcher_registered = 0 */
         rt->watcher = NULL;
         if (rt->watcher_forks < WATCHER_MAX_FORKS) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
@@ -205,9 +208,8 @@ static void watcher_maint(int reason, void *data, apr_wait_t status)
             fork_watcher(rt);
         }
     }
-    else if (reason == APR_OC_REASON_UNREGISTER) {
-        rt->watcher = NULL;
-    }
+    /* UNREGISTER also comes from APR's own pconf cleanup, before ours: the
+     * watcher still runs then and watcher_cleanup stops it */
 }
 
 static apr_status_t fork_watcher(acme_rt_t *rt)
@@ -229,6 +231,7 @@ static apr_status_t fork_watcher(acme_rt_t *rt)
     }
     rt->watcher = proc;
     apr_proc_other_child_register(proc, watcher_maint, rt, NULL, rt->pool);
+    rt->watcher_registered = 1;
     return APR_SUCCESS;
 }
 
@@ -242,7 +245,10 @@ static apr_status_t watcher_cleanup(void *data)
         return APR_SUCCESS;
     }
     rt->watcher_forks = WATCHER_MAX_FORKS;  /* no restart from the maintenance callback */
-    apr_proc_other_child_unregister(rt);
+    if (rt->watcher_registered) {
+        /* APR dereferences NULL when asked to unregister an unknown child */
+        apr_proc_other_child_unregister(rt);
+    }
     kill(proc->pid, SIGTERM);
     while (waitpid(proc->pid, NULL, 0) < 0 && errno == EINTR)
         ;

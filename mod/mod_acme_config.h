@@ -107,6 +107,7 @@ typedef struct acme_rt_t {
     apr_proc_t *watcher;
     pid_t parent_pid;
     int watcher_forks;
+    int watcher_registered;             /* in APR's other-child list */
     apr_time_t gen_start;               /* this generation's post_config */
     apr_hash_t *announced;              /* staged ids already logged */
     apr_hash_t *busy;                   /* staged ids skipped at startup: drive held the lock */
