@@ -370,6 +370,7 @@ def test_ca_down_at_startup_then_recovers(httpd_factory, pebble):
         d = wait_for(errored, 90, interval=1, what="status with last_error and next_attempt")
         assert d["state"] in ("error", "pending"), d
         assert d["last_error"].get("detail"), d["last_error"]
+        assert str(d["last_error"].get("type", "")).startswith("urn:"), d["last_error"]
         check_rfc3339(d["next_attempt"], "next_attempt")
         if d["last_error"].get("at"):
             check_rfc3339(d["last_error"]["at"], "last_error.at")
