@@ -56,13 +56,15 @@ def _write_tls_material(d):
 class Pebble:
     """One Pebble + challtestsrv pair; http_port/tls_port are where Pebble validates challenges."""
 
-    def __init__(self, workdir, http_port, tls_port, env=None, validity=None):
+    def __init__(self, workdir, http_port, tls_port, env=None, validity=None,
+                 challtest_http01=False):
         self.dir = os.path.join(workdir, "pebble")
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.http_port, self.tls_port = http_port, tls_port
         self.extra_env = env or {}
         self.validity = validity
+        self.challtest_http01 = challtest_http01  # challtestsrv answers http-01 on http_port
         self.procs = []
         self.port, self.mgmt_port, self.dns_port, self.dns_mgmt_port = common.free_ports(4)
         self.tls = None
@@ -107,7 +109,9 @@ class Pebble:
         log = open(os.path.join(self.dir, "challtestsrv.log"), "wb")
         self.procs.append(subprocess.Popen(
             ["pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-             "-dns01", "127.0.0.1:%d" % self.dns_port, "-http01", "", "-https01", "",
+             "-dns01", "127.0.0.1:%d" % self.dns_port,
+             "-http01", "127.0.0.1:%d" % self.http_port if self.challtest_http01 else "",
+             "-https01", "",
              "-tlsalpn01", "", "-management", "127.0.0.1:%d" % self.dns_mgmt_port],
             stdout=log, stderr=subprocess.STDOUT, cwd=self.dir))
         common.wait_port(self.dns_mgmt_port)
