@@ -38,8 +38,8 @@ static void acme_register_hooks(apr_pool_t *p)
 
 AP_DECLARE_MODULE(acme) = {
     STANDARD20_MODULE_STUFF,
-    acme_create_dir_config,
-    acme_merge_dir_config,
+    NULL,
+    NULL,
     acme_create_server_config,
     NULL,
     acme_cmds,

@@ -39,22 +39,6 @@ void *acme_create_server_config(apr_pool_t *p, server_rec *s)
     return sc;
 }
 
-void *acme_create_dir_config(apr_pool_t *p, char *dir)
-{
-    acme_dirconf_t *dc = apr_pcalloc(p, sizeof(*dc));
-
-    dc->location = dir ? apr_pstrdup(p, dir) : NULL;
-    return dc;
-}
-
-void *acme_merge_dir_config(apr_pool_t *p, void *basev, void *addv)
-{
-    acme_dirconf_t *base = basev, *add = addv, *n = apr_pcalloc(p, sizeof(*n));
-
-    n->location = add->location ? add->location : base->location;
-    return n;
-}
-
 /* ---- helpers ------------------------------------------------------------ */
 
 static acme_sconf_t *cmd_sconf(cmd_parms *cmd)

@@ -120,13 +120,6 @@ extern module AP_MODULE_DECLARE_DATA acme_module;
 
 extern const command_rec acme_cmds[];
 void *acme_create_server_config(apr_pool_t *p, server_rec *s);
-void *acme_create_dir_config(apr_pool_t *p, char *dir);
-void *acme_merge_dir_config(apr_pool_t *p, void *base, void *add);
-
-/* Per-directory: the <Location> path of an acme-status handler. */
-typedef struct acme_dirconf_t {
-    const char *location;
-} acme_dirconf_t;
 
 static inline acme_sconf_t *acme_sconf(const server_rec *s)
 {

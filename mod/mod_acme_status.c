@@ -124,11 +124,12 @@ static const acme_mdomain_t *find_domain(const acme_rt_t *rt, apr_pool_t *p, con
     return apr_hash_get(rt->by_name, n, APR_HASH_KEY_STRING);
 }
 
-/* "" for all domains, or the name after <location>/. */
+/* "" for all domains, or the name after <Location>/: core's per-dir config
+ * knows the path of the innermost section that matched. */
 static const char *requested_name(request_rec *r, const acme_rt_t *rt)
 {
-    const acme_dirconf_t *dc = ap_get_module_config(r->per_dir_config, &acme_module);
-    const char *loc = dc ? dc->location : NULL, *rest = NULL, *slash;
+    const core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *loc = (cd && !cd->r && !cd->d_is_fnmatch) ? cd->d : NULL, *rest = NULL, *slash;
     apr_size_t n;
 
     if (loc && (n = strlen(loc)) > 0) {
