@@ -131,6 +131,7 @@ def machine_info():
     return {"nproc": os.cpu_count(), "memory_mib": mem_kb // 1024, "kernel": platform.release(),
             "cpu": cpu, "httpd": version(["/usr/sbin/apache2", "-v"]),
             "openssl": version(["openssl", "version"]),
+            "loadavg": [round(x, 2) for x in os.getloadavg()],
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 

@@ -188,8 +188,10 @@ def write(results_dir, quick):
     md = ["## Benchmark results%s\n" % (" (quick run: smallest sizes, once)" if quick else ""),
           "Machine: %s, %s CPUs (`nproc`), %s MiB memory, Linux %s; %s; %s. Measured %s, all on "
           "127.0.0.1 against a local Pebble (`PEBBLE_VA_NOSLEEP=1`, `PEBBLE_WFE_NONCEREJECT=0`), "
-          "mod_md 2.6.10 from Debian's apache2, runs of the compared variants alternating.\n"
-          % (m["cpu"], m["nproc"], m["memory_mib"], m["kernel"], m["httpd"], m["openssl"], m["date"])]
+          "mod_md 2.6.10 from Debian's apache2, runs of the compared variants alternating. "
+          "Load average when the report was written: %s (other work shared the machine).\n"
+          % (m["cpu"], m["nproc"], m["memory_mib"], m["kernel"], m["httpd"], m["openssl"], m["date"],
+             " ".join(str(x) for x in m.get("loadavg", [])))]
     parts = data["parts"]
     for name, fn in (("issuance", _issuance), ("start_time", _start), ("wrk", _wrk),
                      ("micro", _micro)):
