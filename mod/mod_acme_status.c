@@ -50,8 +50,22 @@ static acme_cert_info_t *active_leaf(acme_rt_t *rt, apr_pool_t *p, const acme_do
     return info;
 }
 
+#define EXPIRING_SOON apr_time_from_sec(7 * 24 * 3600)
+
+/* Less than a week left, and (for short-lived certificates) less than a
+ * quarter of the lifetime: renewal has been failing for a while. */
+static int is_expiring(const acme_cert_info_t *info, apr_time_t now)
+{
+    apr_interval_time_t soon = (info->not_after - info->not_before) / 4;
+
+    if (soon > EXPIRING_SOON) {
+        soon = EXPIRING_SOON;
+    }
+    return info->not_after - now < soon;
+}
+
 /* When the whole active set is fit (every key type, names, config): its
- * renewal time, else 0. *expires: the earliest end of validity seen. */
+ * renewal time, else 0. *expires: the end of validity of an expiring one. */
 static apr_time_t renew_at(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
                            apr_time_t *expires)
 {
@@ -73,7 +87,9 @@ static apr_time_t renew_at(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
         t = acme_plan_renew_at(info->not_before, info->not_after, d->renew_window_pct,
                                d->renew_window);
         at = (at == 0 || t < at) ? t : at;
-        *expires = (*expires == 0 || info->not_after < *expires) ? info->not_after : *expires;
+        if (is_expiring(info, now) && (*expires == 0 || info->not_after < *expires)) {
+            *expires = info->not_after;
+        }
     }
     if (acme_store_load_json(rt->store, p, ACME_SG_DOMAINS, d->id, META_ITEM, &meta) == APR_SUCCESS
         && acme_json_get_str(meta, "config_hash", &hash) == APR_SUCCESS
@@ -83,11 +99,8 @@ static apr_time_t renew_at(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
     return fit ? at : 0;
 }
 
-#define EXPIRING_SOON apr_time_from_sec(7 * 24 * 3600)
-
 void acme_status_snapshot(acme_rt_t *rt, apr_pool_t *ptemp)
 {
-    apr_time_t now = apr_time_now();
     apr_pool_t *p;
     int i;
 
@@ -103,7 +116,7 @@ void acme_status_snapshot(acme_rt_t *rt, apr_pool_t *ptemp)
             && (certs = json_object_get(obj, "certificates")) && json_array_size(certs) > 0) {
             md->certs_json = acme_json_dump(rt->pool, certs, 0);
         }
-        if (rt->startup && expires > 0 && expires - now < EXPIRING_SOON) {
+        if (rt->startup && expires > 0) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                          "ACMEDomain %s: the certificate expires on %s and has not been "
                          "renewed yet; see the status page for the last error", md->d->id,
