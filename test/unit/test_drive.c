@@ -809,7 +809,8 @@ typedef struct {
     acme_store_t *store;
     ca_t *inter, *alt_inter;     /* alt_inter: same key and name, signed by "Alt Root" */
     const char *san;
-    int ari, fail_challenge, authz_valid;
+    int ari, fail_challenge, authz_valid, bad_cert_type;
+    int revokes, revoke_kid, revoke_jwk, revoke_reason;
     volatile int *cancel_on_chal;
     int new_orders, chal_posts, finalizes, ri_gets, chal_item_seen;
     char replaces[MOCK_MAX][128];
@@ -946,10 +947,20 @@ static mock_resp_t mock_post(apr_pool_t *p, mock_t *m, const char *path, const c
         mock_issue(p, m, n, payload);
         r = json_resp(p, 200, mock_order_json(p, m, n));
     }
+    else if (!strcmp(path, "/revoke")) {
+        json_int_t reason = -1;
+        if (acme_json_parse(p, payload, strlen(payload), &j, NULL) == APR_SUCCESS
+            && json_is_string(json_object_get(j, "certificate"))) {
+            m->revokes++;
+            acme_json_get_int(j, "reason", &reason);
+            m->revoke_reason = (int)reason;
+        }
+        r.status = 200;
+    }
     else if (n && (!strcmp(what, "cert") || !strcmp(what, "alt")) && m->leaf_pem[n]) {
         const ca_t *top = !strcmp(what, "alt") ? m->alt_inter : m->inter;
         r.status = 200;
-        r.ctype = "application/pem-certificate-chain";
+        r.ctype = m->bad_cert_type ? "text/html" : "application/pem-certificate-chain";
         r.body = apr_pstrcat(p, m->leaf_pem[n], pem_of_p(p, top->cert), NULL);
         if (!strcmp(what, "cert") && m->alt_inter) {
             r.link = apr_psprintf(p, "<%s>;rel=\"alternate\"", mock_url(p, m, "alt", n));
@@ -1007,6 +1018,23 @@ static const char *jws_payload(apr_pool_t *p, const char *body, apr_size_t len)
     return (const char *)out;
 }
 
+/* Whether a revocation was signed with the account (kid) or a key (jwk). */
+static void mock_note_signer(apr_pool_t *p, mock_t *m, const char *body, apr_size_t len)
+{
+    json_t *j = NULL, *hdr = NULL;
+    const char *b64 = NULL;
+    unsigned char *out = NULL;
+    apr_size_t olen = 0;
+    if (acme_json_parse(p, body, len, &j, NULL) != APR_SUCCESS
+        || acme_json_get_str(j, "protected", &b64) != APR_SUCCESS
+        || acme_b64u_decode(p, b64, strlen(b64), &out, &olen) != APR_SUCCESS
+        || acme_json_parse(p, (const char *)out, olen, &hdr, NULL) != APR_SUCCESS) {
+        return;
+    }
+    if (json_object_get(hdr, "kid")) m->revoke_kid++;
+    if (json_object_get(hdr, "jwk")) m->revoke_jwk++;
+}
+
 static void mock_send(apr_pool_t *p, mock_t *m, apr_socket_t *s, const char *method,
                       const mock_resp_t *r)
 {
@@ -1048,6 +1076,7 @@ static void mock_handle(mock_t *m, apr_socket_t *s, apr_pool_t *p)
         buf[used] = '\0';
     }
     if (!strcmp(method, "POST")) {
+        if (!strcmp(path, "/revoke")) mock_note_signer(p, m, end + 4, clen);
         r = mock_post(p, m, path, jws_payload(p, end + 4, clen));
     }
     else {
@@ -1291,6 +1320,93 @@ START_TEST(mock_ari_schedule_and_replaces)
 }
 END_TEST
 
+START_TEST(mock_revoke_by_account_and_by_key)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    apr_array_header_t *certs = NULL;
+    acme_account_t *acct = NULL;
+    acme_problem_t *prob = NULL;
+    acme_key_t *key = NULL;
+    acme_ca_t *ca = NULL;
+    const char *chain, *kpem;
+    const acme_cert_t *leaf;
+
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    chain = read_item(ACME_SG_STAGING, "mock.example", "fullchain.pem");
+    kpem = read_item(ACME_SG_STAGING, "mock.example", "privkey.pem");
+    ck_assert_int_eq(acme_certs_from_pem(pool, chain, strlen(chain), &certs), APR_SUCCESS);
+    leaf = APR_ARRAY_IDX(certs, 0, acme_cert_t *);
+    ck_assert_int_eq(acme_key_from_pem(pool, kpem, strlen(kpem), &key), APR_SUCCESS);
+    ck_assert_int_eq(acme_ca_registry_get(env.cas, APR_ARRAY_IDX(d->ca_urls, 0, const char *),
+                                          &ca), APR_SUCCESS);
+    ck_assert_int_eq(acme_account_load(store, pool, ca, &acct), APR_SUCCESS);
+
+    ck_assert_int_eq(acme_cert_revoke(ca, pool, leaf, 4, acct, NULL, &prob), APR_SUCCESS);
+    ck_assert_int_eq(m->revokes, 1);
+    ck_assert_int_eq(m->revoke_kid, 1);
+    ck_assert_int_eq(m->revoke_reason, 4);
+    ck_assert_int_eq(acme_cert_revoke(ca, pool, leaf, -1, NULL, key, &prob), APR_SUCCESS);
+    ck_assert_int_eq(m->revokes, 2);
+    ck_assert_int_eq(m->revoke_jwk, 1);
+    ck_assert_int_eq(m->revoke_reason, -1);
+    ck_assert_int_ne(acme_cert_revoke(ca, pool, leaf, 1, NULL, NULL, &prob), APR_SUCCESS);
+    mock_stop(m);
+}
+END_TEST
+
+START_TEST(mock_wrong_certificate_type_fails_cleanly)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    json_t *st;
+
+    m->bad_cert_type = 1;
+    ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_ptr_nonnull(res.error);
+    ck_assert_ptr_nonnull(strstr(res.error->detail, "content type"));
+    ck_assert_ptr_null(read_item(ACME_SG_STAGING, "mock.example", "meta.json"));
+    st = status_of("mock.example");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "state")), "error");
+    /* the order (and its key) is kept: the next attempt only downloads again */
+    m->bad_cert_type = 0;
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_int_eq(m->new_orders, 1);
+    ck_assert_int_eq(m->finalizes, 1);
+    mock_stop(m);
+}
+END_TEST
+
+START_TEST(mock_failover_to_second_ca)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    json_t *st;
+
+    env.ca_failover_after = 1;
+    apr_array_clear(d->ca_urls);
+    APR_ARRAY_PUSH(d->ca_urls, const char *) = "http://127.0.0.1:1/dir";
+    APR_ARRAY_PUSH(d->ca_urls, const char *) = apr_pstrcat(pool, m->base, "/dir", NULL);
+    ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    st = status_of("mock.example");
+    ck_assert_int_eq(json_integer_value(json_object_get(st, "ca_index")), 1);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_object_get(st,
+                                 "last_error"), "hint")), "cannot reach the CA"));
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    st = status_of("mock.example");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "ca")),
+                     APR_ARRAY_IDX(d->ca_urls, 1, const char *));
+    ck_assert_str_eq(json_string_value(json_object_get(st, "state")), "valid");
+    mock_stop(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("drive");
@@ -1325,6 +1441,9 @@ static Suite *suite(void)
     tcase_add_test(tc, mock_challenge_failure_then_new_order);
     tcase_add_test(tc, mock_authz_reuse_and_preferred_chain);
     tcase_add_test(tc, mock_ari_schedule_and_replaces);
+    tcase_add_test(tc, mock_revoke_by_account_and_by_key);
+    tcase_add_test(tc, mock_wrong_certificate_type_fails_cleanly);
+    tcase_add_test(tc, mock_failover_to_second_ca);
     suite_add_tcase(s, tc);
     return s;
 }
