@@ -933,6 +933,12 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
     d = acme_domain_create(p, first);
     d->names = names;
     apply_dconf(d, rt, rt->g, set, p);
+    if (has_wildcard(names) && (!d->dns_command || !has_challenge(d->challenges, "dns-01"))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
+                     "ACMEDomain at %s: a wildcard name (from ServerAlias?) needs dns-01: set "
+                     "ACMEDNSCommand, or list the names without the wildcard", set->where);
+        return APR_EINVAL;
+    }
     md = apr_pcalloc(p, sizeof(*md));
     md->d = d;
     md->set = set;
