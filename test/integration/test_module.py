@@ -725,3 +725,19 @@ def test_wildcard_via_dns_command(httpd_factory, pebble, dns_command):
     ops = [op for op, _, _ in dns_command.calls()]
     assert "setup" in ops and "teardown" in ops, ops
     assert h.store_path("domains", "_.wild.test", "fullchain.pem").is_file()
+
+
+def test_demo_entry_point():
+    """scripts/demo's main part (test/integration/demo.py) gets a certificate served and cleans up."""
+    import subprocess
+    import sys
+    before = set(os.listdir("/tmp"))
+    r = subprocess.run([sys.executable, str(REPO_DIR / "test" / "integration" / "demo.py"),
+                        "--timeout", str(ISSUE_TIMEOUT)],
+                       capture_output=True, text=True, timeout=ISSUE_TIMEOUT + 120)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "certificate served over HTTPS" in r.stdout
+    assert "verifies to Pebble's root" in r.stdout
+    assert '"state": "valid"' in r.stdout
+    left = [d for d in set(os.listdir("/tmp")) - before if d.startswith("mod_acme-demo-")]
+    assert not left, f"demo left {left}"
