@@ -809,7 +809,7 @@ typedef struct {
     acme_store_t *store;
     ca_t *inter, *alt_inter;     /* alt_inter: same key and name, signed by "Alt Root" */
     const char *san;
-    int ari, fail_challenge, authz_valid, bad_cert_type;
+    int ari, ari_fail, fail_challenge, authz_valid, bad_cert_type;
     int revokes, revoke_kid, revoke_jwk, revoke_reason;
     volatile int *cancel_on_chal;
     int new_orders, chal_posts, finalizes, ri_gets, chal_item_seen;
@@ -994,6 +994,12 @@ static mock_resp_t mock_get(apr_pool_t *p, mock_t *m, const char *method, const 
     if (!strncmp(path, "/ri/", 4) && m->ari) {
         apr_time_t now = apr_time_now();
         m->ri_gets++;
+        if (m->ari_fail) {
+            r.status = 503;
+            r.ctype = "application/problem+json";
+            r.body = "{\"type\":\"urn:ietf:params:acme:error:serverInternal\",\"detail\":\"busy\"}";
+            return r;
+        }
         r = json_resp(p, 200, json_pack("{s:{s:s,s:s}}", "suggestedWindow", "start",
                       acme_time_rfc3339(p, now + 2 * DAY), "end", acme_time_rfc3339(p, now + 3 * DAY)));
         r.retry_after = "7200";
@@ -1320,6 +1326,37 @@ START_TEST(mock_ari_schedule_and_replaces)
 }
 END_TEST
 
+START_TEST(mock_ari_failure_falls_back_to_window)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_domain_t *d = mock_domain(m);
+    acme_drive_result_t res;
+    const char *why = NULL;
+    json_t *st;
+
+    m->ari = 1;
+    m->ari_fail = 1;
+    ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+    ck_assert_int_eq(store->promote(store, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                    "mock.example"), APR_SUCCESS);
+    st = status_of("mock.example");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "renewal"), "source")),
+                     "window");
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(st, "ari"), "retry_after"));
+    /* not asked again before its retry time; asked again after it */
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now(), &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "(window)"));
+    ck_assert_int_eq(m->ri_gets, 1);
+    m->ari_fail = 0;
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now() + apr_time_from_sec(7200),
+                                       &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "(ari)"));
+    ck_assert_int_eq(m->ri_gets, 2);
+    mock_stop(m);
+}
+END_TEST
+
 START_TEST(mock_revoke_by_account_and_by_key)
 {
     mock_t *m = mock_start();
@@ -1441,6 +1478,7 @@ static Suite *suite(void)
     tcase_add_test(tc, mock_challenge_failure_then_new_order);
     tcase_add_test(tc, mock_authz_reuse_and_preferred_chain);
     tcase_add_test(tc, mock_ari_schedule_and_replaces);
+    tcase_add_test(tc, mock_ari_failure_falls_back_to_window);
     tcase_add_test(tc, mock_revoke_by_account_and_by_key);
     tcase_add_test(tc, mock_wrong_certificate_type_fails_cleanly);
     tcase_add_test(tc, mock_failover_to_second_ca);
