@@ -13,7 +13,7 @@ import figures
 from faultproxy import Fault, FaultProxy
 from fixtures.httpd import group_pids, pid_alive, wait_for
 from relutil import (accounts, age_temp_files, check_active, held_locks, parse_problems,
-                     temp_files)
+                     parse_rfc3339, temp_files)
 
 LONG = os.environ.get("ACME_RELIABILITY_LONG") == "1"
 ISSUE_TIMEOUT = 180
@@ -90,6 +90,14 @@ def test_module_faults_keep_old_certificate(httpd_factory, pebble_factory):
                           what="the renewal to fail with %s" % fault.kind)
             figures.add("faults", fault.hits)
             assert st.get("next_attempt"), st
+            if fault.retry_after:
+                # The CA's Retry-After is honoured: no new attempt before it.
+                at = parse_rfc3339(st["last_error"]["at"])
+                nxt = parse_rfc3339(st["next_attempt"])
+                assert (nxt - at).total_seconds() >= fault.retry_after - 1, st
+                hits = fault.hits
+                time.sleep(fault.retry_after - 1.5)
+                assert fault.hits == hits, "retried before Retry-After had passed"
             assert _pebble_cert(h, "mf.test").serial_number == first.serial_number, \
                 "the certificate changed during a failing renewal"
             print("%s -> %s" % (fault.kind, st["last_error"].get("detail")))
