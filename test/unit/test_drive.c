@@ -593,6 +593,10 @@ START_TEST(webroot_responder)
     ck_assert_str_eq(data, "abcDEF_-9.tp");
     ck_assert_int_eq(stat(path, &sb), 0);
     ck_assert_int_eq(sb.st_mode & 0777, 0644);
+    /* The web server (another user) must be able to traverse the directories
+     * it creates: once they were made with a garbled mode. */
+    ck_assert_int_eq(stat(apr_pstrcat(pool, root, "/.well-known/acme-challenge", NULL), &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0755, 0755);
     ck_assert_int_ne(r->setup(r, pool, "http-01", "example.org", "../../escape", "x"),
                      APR_SUCCESS);
     ck_assert_int_eq(r->teardown(r, pool, "http-01", "example.org", "abcDEF_-9", "x"),
