@@ -228,6 +228,8 @@ def test_status_json(three, pebble):
         assert d["renewal"]["source"] in ("ari", "window")
         check_rfc3339(d["renewal"]["at"], "renewal.at")
         assert parse_rfc3339(d["renewal"]["at"]) < parse_rfc3339(certs[0]["not_after"])
+    # The same over HTTPS on a managed vhost (the <Location> is server-wide).
+    assert find_domain(h.status_json(tls_host=ONE[0]), ONE[0])["state"] == "valid"
     # One domain per URL.
     one = h.status_json(ONE[0])
     if "domains" in one:
