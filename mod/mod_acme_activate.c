@@ -53,6 +53,7 @@ void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const ch
     if (rv == APR_INCHILD) {
         apr_procattr_t *attr;
         apr_proc_t prog;
+        apr_pool_t *np;
         const char *argv[4];
 
         reset_signals();
@@ -60,9 +61,12 @@ void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const ch
         argv[1] = event;
         argv[2] = domain;
         argv[3] = NULL;
-        if (apr_procattr_create(&attr, p) == APR_SUCCESS
+        /* a pool with its own allocator: another thread of a forked child
+         * may have held the global allocator's mutex at fork time */
+        if (apr_pool_create_unmanaged_ex(&np, NULL, NULL) == APR_SUCCESS
+            && apr_procattr_create(&attr, np) == APR_SUCCESS
             && apr_procattr_cmdtype_set(attr, APR_PROGRAM) == APR_SUCCESS) {
-            (void)apr_proc_create(&prog, rt->g->notify_cmd, argv, NULL, attr, p);
+            (void)apr_proc_create(&prog, rt->g->notify_cmd, argv, NULL, attr, np);
         }
         _exit(0);
     }
