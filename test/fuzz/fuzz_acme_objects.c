@@ -85,7 +85,9 @@ static void check_ari(apr_pool_t *p, const json_t *j)
 {
     acme_ari_t *ari;
 
-    if (acme_ari_parse(p, j, &ari) == APR_SUCCESS && (!ari || ari->end <= ari->start)) {
+    /* The header says "end after start"; the parser accepts a zero-width window
+     * (acme_plan_ari_pick then uses start). Never a backwards one. */
+    if (acme_ari_parse(p, j, &ari) == APR_SUCCESS && (!ari || ari->end < ari->start)) {
         abort();
     }
 }
