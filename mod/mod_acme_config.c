@@ -785,7 +785,7 @@ static const char *default_email(const server_rec *s)
     return !strncasecmp(a, "mailto:", 7) ? a + 7 : a;
 }
 
-static int has_challenge(const apr_array_header_t *a, const char *type)
+static int str_in(const apr_array_header_t *a, const char *type)
 {
     int i;
 
@@ -913,6 +913,21 @@ static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const acme_dset_t 
     return APR_SUCCESS;
 }
 
+static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i;
+
+    if (a->nelts != b->nelts) {
+        return 0;
+    }
+    for (i = 0; i < a->nelts; i++) {
+        if (!str_in(b, APR_ARRAY_IDX(a, i, const char *))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *set,
                                apr_array_header_t *names)
 {
@@ -924,7 +939,13 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
     if (!acme_domain_dirname(p, first)) {
         return APR_EINVAL;
     }
-    if (apr_hash_get(rt->by_name, first, APR_HASH_KEY_STRING)) {
+    md = apr_hash_get(rt->by_name, first, APR_HASH_KEY_STRING);
+    if (md && same_names(md->d->names, names) && !set->dc.key_types && !md->set->dc.key_types
+        && set->names->nelts == 0) {
+        /* the same vhost names on :80 and :443 with ACMEDomain in both: one certificate */
+        return APR_SUCCESS;
+    }
+    if (md) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
                      "ACMEDomain at %s: the name '%s' is already managed by another ACMEDomain; "
                      "each name may be in one certificate only", set->where, first);
@@ -933,7 +954,7 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
     d = acme_domain_create(p, first);
     d->names = names;
     apply_dconf(d, rt, rt->g, set, p);
-    if (has_wildcard(names) && (!d->dns_command || !has_challenge(d->challenges, "dns-01"))) {
+    if (has_wildcard(names) && (!d->dns_command || !str_in(d->challenges, "dns-01"))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
                      "ACMEDomain at %s: a wildcard name (from ServerAlias?) needs dns-01: set "
                      "ACMEDNSCommand, or list the names without the wildcard", set->where);
@@ -968,13 +989,13 @@ static void warn_challenges(acme_rt_t *rt, const acme_mdomain_t *md)
                      "(see ACMEPortMap), dns-01 an ACMEDNSCommand", d->id, md->set->where,
                      acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 443));
     }
-    if (has_challenge(d->challenges, "http-01") && !rt->can_http01) {
+    if (str_in(d->challenges, "http-01") && !rt->can_http01) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                      "ACMEDomain %s: http-01 is allowed but httpd does not listen on port %d "
                      "where the CA connects for it; add 'Listen %d' or an ACMEPortMap 80:PORT",
                      d->id, acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 80));
     }
-    if (has_challenge(d->challenges, "tls-alpn-01") && !rt->can_tlsalpn01) {
+    if (str_in(d->challenges, "tls-alpn-01") && !rt->can_tlsalpn01) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                      "ACMEDomain %s: tls-alpn-01 is allowed but httpd does not listen on port %d "
                      "where the CA connects for it; add 'Listen %d https' or an ACMEPortMap "
@@ -1041,7 +1062,7 @@ static int check_set(server_rec *s, const acme_sconf_t *g, const acme_dset_t *se
                      "(in the server config or inside <ACMEDomainSet>)", set->where);
         return !OK;
     }
-    if (ch && !has_challenge(ch, "dns-01")) {
+    if (ch && !str_in(ch, "dns-01")) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "ACMEChallenges for ACMEDomain at %s: a wildcard name needs dns-01 in the "
                      "list", set->where);
