@@ -1047,13 +1047,18 @@ apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec 
     return APR_SUCCESS;
 }
 
-/* Wildcards need dns-01: checked with the whole config so -t reports it. */
-static int check_set(server_rec *s, const acme_sconf_t *g, const acme_dset_t *set)
+/* Wildcards need dns-01, implicit names must be usable: checked with the
+ * whole config so -t reports it. */
+static int check_set(apr_pool_t *p, server_rec *s, const acme_sconf_t *g, const acme_dset_t *set)
 {
     const char *dnscmd = set->dc.dns_command ? set->dc.dns_command : g->dc.dns_command;
     const apr_array_header_t *ch = set->dc.challenges ? set->dc.challenges : g->dc.challenges;
+    apr_array_header_t *names = set->names;
 
-    if (!has_wildcard(set->names)) {
+    if (names->nelts == 0 && vhost_names(p, s, set, &names) != APR_SUCCESS) {
+        return !OK;
+    }
+    if (!has_wildcard(names)) {
         return OK;
     }
     if (!dnscmd) {
@@ -1081,7 +1086,7 @@ int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
         const acme_sconf_t *sc = acme_sconf(v);
 
         for (i = 0; i < sc->sets->nelts; i++) {
-            if (check_set(v, g, APR_ARRAY_IDX(sc->sets, i, const acme_dset_t *)) != OK) {
+            if (check_set(ptemp, v, g, APR_ARRAY_IDX(sc->sets, i, const acme_dset_t *)) != OK) {
                 return !OK;
             }
         }
