@@ -27,7 +27,7 @@ APLOG_USE_MODULE(acme);
 #define RENEW_ITEM "renew"      /* acmectl renew's marker in state/<id>/ */
 #define STATUS_ITEM "status.json" /* the drive's record in state/<id>/ */
 /* Another process (an old generation's child) drives it: look again soon. */
-#define BUSY_RECHECK apr_time_from_sec(2)
+#define BUSY_RECHECK apr_time_from_sec(1)
 
 typedef struct acme_wd_t {
     acme_rt_t *rt;
