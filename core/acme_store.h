@@ -66,7 +66,8 @@ struct acme_store_t {
 apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, acme_store_t **store);
 
 /* Give the unprivileged user ownership of the groups it writes (staging,
- * challenges, accounts, state) and keep domains/archive root-only 0700.
+ * challenges, accounts, state) and keep domains/archive root's: directories
+ * 0755, certificates 0644, private keys 0600 (readable by root only).
  * Called by the privileged parent; uid/gid -1 means unchanged. */
 apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long uid, long gid);
 

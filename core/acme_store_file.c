@@ -186,8 +186,9 @@ static apr_status_t ensure_group(const file_store_t *fs, apr_pool_t *p, acme_sto
     if (gp == NULL) {
         return APR_EINVAL;
     }
-    /* domains/ and archive/ hold active private keys: root-only. */
-    return make_dir(gp, is_root_group(g) ? 0700 : 0755);
+    /* Every group is traversable: in domains/ and archive/ the private keys
+     * themselves are 0600, the certificates public (the drive plans from them). */
+    return make_dir(gp, 0755);
 }
 
 static apr_status_t ensure_entry(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g,
@@ -605,53 +606,121 @@ static apr_status_t chown_one(const char *path, int is_dir, void *baton)
     return lchown(path, owner->st_uid, owner->st_gid) == 0 ? APR_SUCCESS : stat_errno();
 }
 
-/* Material moved into a root-only group belongs to that group's owner. */
-static apr_status_t adopt_tree(apr_pool_t *p, const char *gdir, const char *path)
+/* A private key by name, or an item saved private (nothing for group/other). */
+static int is_private_file(const char *name, const struct stat *st)
 {
-    struct stat gst;
-
-    if (geteuid() != 0) {
-        return APR_SUCCESS;
-    }
-    if (stat(gdir, &gst) != 0) {
-        return stat_errno();
-    }
-    return walk_tree(p, path, 0, chown_one, &gst);
+    return strncmp(name, "privkey", 7) == 0 || (st->st_mode & 077) == 0;
 }
 
-/* An activated entry holds only regular files of its (root) owner: whatever
- * else the drive's user slipped in (symlinks, devices, directories, files
- * added while the entry was still theirs) is removed, never served. */
-static apr_status_t keep_only_own_files(apr_pool_t *p, const char *dir)
+/* Owner and mode of an open file or directory, changed only when they differ. */
+static apr_status_t take_fd(int fd, const struct stat *st, const struct stat *owner, mode_t mode)
 {
-    struct stat dst, st;
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    apr_status_t rv = APR_SUCCESS;
-
-    if (lstat(dir, &dst) != 0) {
+    if (geteuid() == 0 && (st->st_uid != owner->st_uid || st->st_gid != owner->st_gid)
+        && fchown(fd, owner->st_uid, owner->st_gid) != 0) {
         return stat_errno();
     }
-    if (apr_dir_open(&d, dir, p) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    /* chown may have cleared bits: compare with what was there and set anyway */
+    if ((st->st_mode & 07777) != mode || geteuid() == 0) {
+        return fchmod(fd, mode) == 0 ? APR_SUCCESS : stat_errno();
     }
-    while (rv == APR_SUCCESS && apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
-        const char *path;
+    return APR_SUCCESS;
+}
 
-        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
-            continue;
+/* One item of a root group's entry: a regular file with one link becomes the
+ * owner's (0600 for keys, 0644 else); anything else is removed, never served. */
+static apr_status_t settle_item(apr_pool_t *p, int dfd, const char *dir, const char *name,
+                                const struct stat *owner)
+{
+    struct stat st;
+    apr_status_t rv;
+    int fd;
+
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return errno == ENOENT ? APR_SUCCESS : stat_errno();
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return rm_tree(p, apr_pstrcat(p, dir, "/", name, NULL));
+    }
+    fd = S_ISREG(st.st_mode) && st.st_nlink == 1
+         ? openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+        if (fd >= 0) {
+            close(fd);
         }
-        path = apr_pstrcat(p, dir, "/", fi.name, NULL);
-        if (lstat(path, &st) != 0) {
-            continue;
+        /* symlinks, devices, hard links to files elsewhere */
+        return (unlinkat(dfd, name, 0) == 0 || errno == ENOENT) ? APR_SUCCESS : stat_errno();
+    }
+    rv = take_fd(fd, &st, owner, is_private_file(name, &st) ? 0600 : 0644);
+    close(fd);
+    return rv;
+}
+
+/* Make an entry of domains/ or archive/ the owner's: the directory first
+ * (0755, so the drive's user can no longer add or swap anything in it),
+ * then every item. Used on promote, where the entry was the drive's a moment
+ * ago, and by set_owner. Descriptors, not paths, so a planted link is never
+ * followed. */
+static apr_status_t settle_entry(apr_pool_t *p, const char *dir, const struct stat *owner)
+{
+    struct stat st;
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    apr_status_t rv;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (dfd < 0) {
+        return (errno == ELOOP || errno == ENOTDIR) ? APR_EINVAL : stat_errno();
+    }
+    rv = fstat(dfd, &st) == 0 ? take_fd(dfd, &st, owner, 0755) : stat_errno();
+    if (rv == APR_SUCCESS && (rv = apr_dir_open(&d, dir, p)) == APR_SUCCESS) {
+        while (rv == APR_SUCCESS && apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+            if (strcmp(fi.name, ".") != 0 && strcmp(fi.name, "..") != 0) {
+                rv = settle_item(p, dfd, dir, fi.name, owner);
+            }
         }
-        if (S_ISDIR(st.st_mode)) {
-            rv = rm_tree(p, path);
-        }
-        else if (!S_ISREG(st.st_mode) || st.st_uid != dst.st_uid) {
-            rv = remove_one(path, 0, NULL);
+        apr_dir_close(d);
+    }
+    close(dfd);
+    return rv;
+}
+
+/* domains/ and archive/ belong to whoever runs the parent (root). */
+static void root_owner(struct stat *owner)
+{
+    memset(owner, 0, sizeof(*owner));
+    owner->st_uid = geteuid();
+    owner->st_gid = getegid();
+}
+
+/* Every entry of a root group settled, the group itself root's and 0755. */
+static apr_status_t settle_group(apr_pool_t *p, const char *gdir)
+{
+    struct stat owner, st;
+    apr_pool_t *sub;
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    apr_status_t rv, rr;
+    int gfd = open(gdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+    root_owner(&owner);
+    if (gfd < 0) {
+        return errno == ELOOP ? APR_EINVAL : stat_errno();
+    }
+    rv = fstat(gfd, &st) == 0 ? take_fd(gfd, &st, &owner, 0755) : stat_errno();
+    close(gfd);
+    if (rv != APR_SUCCESS || (rv = apr_dir_open(&d, gdir, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    apr_pool_create(&sub, p);
+    while (rv == APR_SUCCESS
+           && ((rr = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_LINK, d))
+               == APR_SUCCESS || rr == APR_INCOMPLETE)) {
+        if (fi.filetype == APR_DIR && strcmp(fi.name, ".") != 0 && strcmp(fi.name, "..") != 0) {
+            apr_pool_clear(sub);
+            rv = settle_entry(sub, apr_pstrcat(sub, gdir, "/", fi.name, NULL), &owner);
         }
     }
+    apr_pool_destroy(sub);
     apr_dir_close(d);
     return rv;
 }
@@ -712,8 +781,8 @@ static apr_status_t fs_promote(acme_store_t *s, apr_pool_t *p, acme_store_group_
     if (!is_root_group(to)) {
         return APR_SUCCESS;
     }
-    rv = adopt_tree(p, tdir, dst);
-    return rv == APR_SUCCESS ? keep_only_own_files(p, dst) : rv;
+    root_owner(&st);
+    return settle_entry(p, dst, &st);
 }
 
 static apr_status_t lock_cleanup(void *data)
@@ -870,8 +939,7 @@ apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long 
             break;
         }
         if (is_root_group((acme_store_group_e)g)) {
-            rv = (chmod(gp, 0700) == 0 && lchown(gp, geteuid(), getegid()) == 0)
-                 ? APR_SUCCESS : stat_errno();
+            rv = settle_group(p, gp);
         }
         else {
             rv = walk_tree(p, gp, 0, chown_one, &owner);

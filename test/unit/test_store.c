@@ -179,8 +179,9 @@ START_TEST(modes)
     ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
     ck_assert_int_eq(mode_of("domains/example.org/fullchain.pem"), 0644);
     ck_assert_int_eq(mode_of("challenges/example.org/http-01.tok"), 0644);
-    ck_assert_int_eq(mode_of("domains"), 0700);
-    ck_assert_int_eq(mode_of("archive"), 0700);
+    /* active keys are private by their own mode; the groups are traversable */
+    ck_assert_int_eq(mode_of("domains"), 0755);
+    ck_assert_int_eq(mode_of("archive"), 0755);
     ck_assert_int_eq(mode_of("staging"), 0755);
     ck_assert_int_eq(mode_of("accounts"), 0755);
     ck_assert_int_eq(mode_of("challenges"), 0755);
@@ -319,6 +320,8 @@ START_TEST(promote_and_archive)
     ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "one");
     ck_assert(!exists("staging/example.org"));
     ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
+    ck_assert_int_eq(mode_of("domains/example.org/fullchain.pem"), 0644);
+    ck_assert_int_eq(mode_of("domains/example.org"), 0755);
     ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
     ck_assert_int_eq(names->nelts, 0);
 
@@ -392,14 +395,20 @@ START_TEST(planted_symlinks)
                              spath("state/lock.org/.lock")), 0);
     ck_assert_int_ne(st->lock(st, pool, "lock.org", 0, &lk), APR_SUCCESS);
     ck_assert_int_ne(access(apr_pstrcat(pool, outside, "/created", NULL), F_OK), 0);
-    /* activation keeps only regular files */
+    /* activation keeps only regular files, and no hard link to a file elsewhere
+     * (whose mode it would otherwise change) */
     ck_assert_int_eq(mkdir(spath("staging/example.org/sub"), 0755), 0);
+    ck_assert_int_eq(chmod(apr_pstrcat(pool, outside, "/secret", NULL), 0640), 0);
+    ck_assert_int_eq(link(apr_pstrcat(pool, outside, "/secret", NULL),
+                          spath("staging/example.org/fullchain.ec384.pem")), 0);
     ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
                                  "example.org"), APR_SUCCESS);
     ck_assert(exists("domains/example.org/fullchain.pem"));
     ck_assert(!exists("domains/example.org/privkey.pem"));
     ck_assert(!exists("domains/example.org/sub"));
+    ck_assert(!exists("domains/example.org/fullchain.ec384.pem"));
     ck_assert(exists("../outside/secret"));
+    ck_assert_int_eq(mode_of("../outside/secret"), 0640);
     /* a symlinked staging entry is not activated */
     ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
                                  "evil.org"), APR_ENOENT);
@@ -539,7 +548,7 @@ static int owner_of(const char *rel, uid_t *uid, gid_t *gid)
 
 /* In a child with uid/gid 65534: what the drive does after set_owner. Exit
  * status 0 when all of it behaves, else the number of the failed step. */
-static int run_as_nobody(void)
+static int run_as_nobody(const char *archived)
 {
     pid_t pid = fork();
     int status;
@@ -569,10 +578,31 @@ static int run_as_nobody(void)
         if (cs->lock(cs, cp, "example.org", 0, &lk) != APR_SUCCESS) {
             _exit(4);
         }
+        /* the active chains are public, the active keys are not */
         if (cs->load(cs, cp, ACME_SG_DOMAINS, "example.org", "fullchain.pem", &data, &len)
-                == APR_SUCCESS
-            || cs->save(cs, cp, ACME_SG_DOMAINS, "example.org", "x", "x", 1, 0) == APR_SUCCESS) {
+                != APR_SUCCESS || strcmp(data, "C") != 0) {
             _exit(5);
+        }
+        if (cs->load(cs, cp, ACME_SG_DOMAINS, "example.org", "privkey.pem", &data, &len)
+                == APR_SUCCESS
+            || cs->load(cs, cp, ACME_SG_DOMAINS, "new.org", "privkey.ec256.pem", &data, &len)
+                == APR_SUCCESS
+            || cs->load(cs, cp, ACME_SG_ARCHIVE, archived, "privkey.pem", &data, &len)
+                == APR_SUCCESS) {
+            _exit(6);
+        }
+        /* nothing there can be written, replaced or removed */
+        if (cs->save(cs, cp, ACME_SG_DOMAINS, "example.org", "x", "x", 1, 0) == APR_SUCCESS
+            || cs->save(cs, cp, ACME_SG_DOMAINS, "example.org", "fullchain.pem", "x", 1, 0)
+                == APR_SUCCESS
+            || cs->save(cs, cp, ACME_SG_DOMAINS, "evil.org", "fullchain.pem", "x", 1, 0)
+                == APR_SUCCESS
+            || cs->save(cs, cp, ACME_SG_ARCHIVE, archived, "x", "x", 1, 0) == APR_SUCCESS
+            || cs->remove(cs, cp, ACME_SG_DOMAINS, "example.org", "privkey.pem") == APR_SUCCESS
+            || cs->remove(cs, cp, ACME_SG_DOMAINS, "example.org", NULL) == APR_SUCCESS
+            || cs->promote(cs, cp, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                           "example.org") == APR_SUCCESS) {
+            _exit(7);
         }
         _exit(0);
     }
@@ -589,9 +619,20 @@ START_TEST(set_owner)
     if (geteuid() != 0) {
         return;     /* needs root to chown */
     }
+    apr_array_header_t *names;
+    const char *archived;
+
     put(ACME_SG_STATE, "example.org", "status.json", "{}");
     put(ACME_SG_DOMAINS, "example.org", "fullchain.pem", "C");
-    ck_assert_int_eq(chmod(spath("domains"), 0755), 0);
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem", "K", 1, 1),
+                     APR_SUCCESS);
+    /* a store of the old layout (root-only 0700 groups) and odd modes are settled */
+    ck_assert_int_eq(chmod(spath("domains"), 0700), 0);
+    ck_assert_int_eq(chmod(spath("archive"), 0700), 0);
+    ck_assert_int_eq(chmod(spath("domains/example.org"), 0700), 0);
+    ck_assert_int_eq(chmod(spath("domains/example.org/privkey.pem"), 0640), 0);
+    ck_assert_int_eq(chmod(spath("domains/example.org/fullchain.pem"), 0600 | 0044), 0);
+    ck_assert_int_eq(lchown(spath("domains/example.org/fullchain.pem"), 65534, 65534), 0);
     ck_assert_int_eq(acme_store_file_set_owner(st, pool, 65534, 65534), APR_SUCCESS);
     ck_assert(owner_of("state", &u, &g) && u == 65534 && g == 65534);
     ck_assert(owner_of("state/example.org/status.json", &u, &g) && u == 65534);
@@ -599,12 +640,17 @@ START_TEST(set_owner)
     ck_assert(owner_of("accounts", &u, &g) && u == 65534);
     ck_assert(owner_of("challenges", &u, &g) && u == 65534);
     ck_assert(owner_of("domains", &u, &g) && u == 0);
-    ck_assert(owner_of("domains/example.org/fullchain.pem", &u, &g) && u == 0);
-    ck_assert_int_eq(mode_of("domains"), 0700);
-    ck_assert_int_eq(mode_of("archive"), 0700);
+    ck_assert(owner_of("domains/example.org/fullchain.pem", &u, &g) && u == 0 && g == 0);
+    ck_assert_int_eq(mode_of("domains"), 0755);
+    ck_assert_int_eq(mode_of("archive"), 0755);
+    ck_assert_int_eq(mode_of("domains/example.org"), 0755);
+    ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
+    ck_assert_int_eq(mode_of("domains/example.org/fullchain.pem"), 0644);
 
     /* what root creates later in the drive's groups goes to the drive's user */
     put(ACME_SG_STAGING, "new.org", "fullchain.pem", "C");
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "new.org", "privkey.ec256.pem", "K", 1, 1),
+                     APR_SUCCESS);
     ck_assert(owner_of("staging/new.org", &u, &g) && u == 65534 && g == 65534);
     ck_assert(owner_of("staging/new.org/fullchain.pem", &u, &g) && u == 65534);
     ck_assert_int_eq(st->lock(st, pool, "new.org", 0, &lk), APR_SUCCESS);
@@ -614,13 +660,29 @@ START_TEST(set_owner)
                                  "new.org"), APR_SUCCESS);
     ck_assert(owner_of("domains/new.org", &u, &g) && u == 0);
     ck_assert(owner_of("domains/new.org/fullchain.pem", &u, &g) && u == 0);
+    ck_assert(owner_of("domains/new.org/privkey.ec256.pem", &u, &g) && u == 0 && g == 0);
+    ck_assert_int_eq(mode_of("domains/new.org"), 0755);
+    ck_assert_int_eq(mode_of("domains/new.org/fullchain.pem"), 0644);
+    ck_assert_int_eq(mode_of("domains/new.org/privkey.ec256.pem"), 0600);
+    /* a replaced set keeps the same modes in the archive */
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "C");
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "example.org", "privkey.pem", "K", 1, 1),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
+                                 "example.org"), APR_SUCCESS);
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 1);
+    archived = APR_ARRAY_IDX(names, 0, const char *);
+    ck_assert_int_eq(mode_of(apr_pstrcat(pool, "archive/", archived, "/privkey.pem", NULL)), 0600);
+    ck_assert_int_eq(mode_of(apr_pstrcat(pool, "archive/", archived, "/fullchain.pem", NULL)),
+                     0644);
     /* -1 leaves the owner unchanged */
     ck_assert_int_eq(acme_store_file_set_owner(st, pool, -1, -1), APR_SUCCESS);
     ck_assert(owner_of("state", &u, &g) && u == 65534);
 
     /* the unprivileged user works in its groups and cannot touch the active set */
     ck_assert_int_eq(chmod(root, 0755), 0);
-    ck_assert_int_eq(run_as_nobody(), 0);
+    ck_assert_int_eq(run_as_nobody(archived), 0);
     ck_assert(owner_of("staging/example.org/fullchain.pem", &u, &g) && u == 65534);
     ck_assert_int_eq(mode_of("staging/example.org/privkey.pem"), 0600);
 }
