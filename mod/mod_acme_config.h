@@ -78,9 +78,6 @@ typedef struct acme_mdomain_t {
     acme_domain_t *d;
     const acme_dset_t *set;
     int ssl_vhosts;                     /* SSL vhosts using it (counted during mod_ssl init) */
-    /* Seen by root at post_config (the child cannot read domains/): */
-    const char *certs_json;             /* "certificates" of the status JSON, or NULL */
-    apr_time_t renew_at;                /* active set fit and due then; 0: let the drive decide */
 } acme_mdomain_t;
 
 struct acme_wd_t;

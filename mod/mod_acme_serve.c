@@ -363,7 +363,7 @@ int acme_serve_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     }
     prepare_fallbacks(rt, ptemp);
     assign_vhosts(rt, s, pconf);
-    acme_status_snapshot(rt, ptemp);
+    acme_status_warn_expiring(rt, ptemp);
     if (rt->startup) {
         if (acme_activate_start(rt, pconf) != APR_SUCCESS) {
             return !OK;

@@ -9,7 +9,6 @@
 #include <apr_strings.h>
 
 #include "acme_json.h"
-#include "acme_plan.h"
 #include "acme_status.h"
 #include "acme_store.h"
 #include "acme_time.h"
@@ -22,29 +21,22 @@
 APLOG_USE_MODULE(acme);
 
 #define HANDLER_NAME "acme-status"
-#define STATUS_ITEM "status.json"   /* the drive's state/<id>/ item */
-#define META_ITEM "meta.json"       /* the drive's record of the config hash */
-#define RENEW_ITEM "renew"          /* acmectl renew's marker */
 
-/* ---- snapshot in the parent -------------------------------------------- */
+/* ---- startup check in the parent --------------------------------------- */
 
-/* The active leaf of one key type when it is fit (unexpired, covering the names). */
+/* The active leaf of one key type when it is readable and unexpired. */
 static acme_cert_info_t *active_leaf(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
                                      const char *kt, apr_time_t now)
 {
     apr_array_header_t *certs;
     acme_cert_info_t *info;
-    acme_cert_t *leaf;
     const char *path = rt->store->path
                        ? rt->store->path(rt->store, p, ACME_SG_DOMAINS, d->id,
                                          acme_store_chain_item(p, kt)) : NULL;
 
-    if (!path || acme_cert_load_chain(p, path, &certs) != APR_SUCCESS || certs->nelts < 1) {
-        return NULL;
-    }
-    leaf = APR_ARRAY_IDX(certs, 0, acme_cert_t *);
-    if (acme_cert_info(p, leaf, &info) != APR_SUCCESS || info->not_after <= now
-        || !acme_cert_covers(leaf, d->names)) {
+    if (!path || acme_cert_load_chain(p, path, &certs) != APR_SUCCESS || certs->nelts < 1
+        || acme_cert_info(p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &info) != APR_SUCCESS
+        || info->not_after <= now) {
         return NULL;
     }
     return info;
@@ -64,59 +56,38 @@ static int is_expiring(const acme_cert_info_t *info, apr_time_t now)
     return info->not_after - now < soon;
 }
 
-/* When the whole active set is fit (every key type, names, config): its
- * renewal time, else 0. *expires: the end of validity of an expiring one. */
-static apr_time_t renew_at(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
-                           apr_time_t *expires)
+/* The end of validity of the first active certificate that is expiring, else 0. */
+static apr_time_t expiring_at(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
 {
-    apr_time_t now = apr_time_now(), at = 0;
-    json_t *meta = NULL;
-    const char *hash = NULL;
-    int i, fit = 1;
+    apr_time_t now = apr_time_now(), expires = 0;
+    int i;
 
-    *expires = 0;
     for (i = 0; i < d->key_types->nelts; i++) {
         const char *kt = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
         acme_cert_info_t *info = active_leaf(rt, p, d, kt, now);
-        apr_time_t t;
 
-        if (!info) {
-            fit = 0;
-            continue;
-        }
-        t = acme_plan_renew_at(info->not_before, info->not_after, d->renew_window_pct,
-                               d->renew_window);
-        at = (at == 0 || t < at) ? t : at;
-        if (is_expiring(info, now) && (*expires == 0 || info->not_after < *expires)) {
-            *expires = info->not_after;
+        if (info && is_expiring(info, now) && (expires == 0 || info->not_after < expires)) {
+            expires = info->not_after;
         }
     }
-    if (acme_store_load_json(rt->store, p, ACME_SG_DOMAINS, d->id, META_ITEM, &meta) == APR_SUCCESS
-        && acme_json_get_str(meta, "config_hash", &hash) == APR_SUCCESS
-        && strcmp(hash, acme_domain_config_hash(p, d))) {
-        fit = 0;
-    }
-    return fit ? at : 0;
+    return expires;
 }
 
-void acme_status_snapshot(acme_rt_t *rt, apr_pool_t *ptemp)
+void acme_status_warn_expiring(acme_rt_t *rt, apr_pool_t *ptemp)
 {
     apr_pool_t *p;
     int i;
 
+    if (!rt->startup) {
+        return;
+    }
     apr_pool_create(&p, ptemp);
     for (i = 0; i < rt->domains->nelts; i++) {
         acme_mdomain_t *md = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *);
-        json_t *obj = NULL, *certs;
         apr_time_t expires;
 
         apr_pool_clear(p);
-        md->renew_at = renew_at(rt, p, md->d, &expires);
-        if (acme_status_domain(p, rt->store, md->d->id, md->d, &obj) == APR_SUCCESS
-            && (certs = json_object_get(obj, "certificates")) && json_array_size(certs) > 0) {
-            md->certs_json = acme_json_dump(rt->pool, certs, 0);
-        }
-        if (rt->startup && expires > 0) {
+        if ((expires = expiring_at(rt, p, md->d)) > 0) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                          "ACMEDomain %s: the certificate expires on %s and has not been "
                          "renewed yet; see the status page for the last error", md->d->id,
@@ -164,70 +135,17 @@ static const char *requested_name(request_rec *r, const acme_rt_t *rt)
     return rest;
 }
 
-static const char *drive_state(const acme_rt_t *rt, apr_pool_t *p, const char *id)
-{
-    json_t *st = NULL;
-    const char *s = NULL;
-
-    if (acme_store_load_json(rt->store, p, ACME_SG_STATE, id, STATUS_ITEM, &st) == APR_SUCCESS) {
-        acme_json_get_str(st, "state", &s);
-    }
-    return s;
-}
-
-/* The child cannot read domains/: use what root saw at startup. */
-static void merge_snapshot(const acme_rt_t *rt, apr_pool_t *p, const acme_mdomain_t *md, json_t *obj)
-{
-    json_t *certs = json_object_get(obj, "certificates"), *snap = NULL, *c;
-    const char *ds;
-    apr_time_t now = apr_time_now(), na;
-    size_t i;
-    int expired = 0, busy;
-
-    if (!md->certs_json || (certs && json_array_size(certs) > 0)
-        || acme_json_parse(p, md->certs_json, strlen(md->certs_json), &snap, NULL) != APR_SUCCESS) {
-        return;
-    }
-    json_object_set(obj, "certificates", snap);
-    json_array_foreach(snap, i, c) {
-        const char *s = json_string_value(json_object_get(c, "not_after"));
-        if (s && acme_time_parse_rfc3339(s, &na) == APR_SUCCESS && na <= now) {
-            expired = 1;
-        }
-    }
-    ds = drive_state(rt, p, md->d->id);
-    busy = ds && (!strcmp(ds, "pending") || !strcmp(ds, "renewing") || !strcmp(ds, "error"));
-    json_object_set_new(obj, "state", json_string(expired ? "expired" : busy ? "renewing" : "valid"));
-}
-
 static apr_status_t build_json(request_rec *r, const acme_rt_t *rt, const acme_mdomain_t *one,
                                json_t **out)
 {
-    json_t *domains, *d;
-    apr_status_t rv;
-    size_t i;
-
     if (!rt) {
         *out = acme_json_own(r->pool, json_pack("{s:s, s:[]}", "version", ACME_VERSION, "domains"));
         return *out ? APR_SUCCESS : APR_ENOMEM;
     }
     if (one) {
-        rv = acme_status_domain(r->pool, rt->store, one->d->id, one->d, out);
-        if (rv == APR_SUCCESS) {
-            merge_snapshot(rt, r->pool, one, *out);
-        }
-        return rv;
+        return acme_status_domain(r->pool, rt->store, one->d->id, one->d, out);
     }
-    if ((rv = acme_status_all(r->pool, rt->store, rt->ddomains, out)) != APR_SUCCESS) {
-        return rv;
-    }
-    domains = json_object_get(*out, "domains");
-    json_array_foreach(domains, i, d) {
-        if (i < (size_t)rt->domains->nelts) {
-            merge_snapshot(rt, r->pool, APR_ARRAY_IDX(rt->domains, (int)i, acme_mdomain_t *), d);
-        }
-    }
-    return APR_SUCCESS;
+    return acme_status_all(r->pool, rt->store, rt->ddomains, out);
 }
 
 /* text/html wins when the client lists it before application/json. */

@@ -1,14 +1,14 @@
-/* mod_acme_status.h: the acme-status handler (JSON or HTML), mod_status' ACME section, and the root-side snapshot of active certificates. */
+/* mod_acme_status.h: the acme-status handler (JSON or HTML), mod_status' ACME section, and the startup warning about expiring certificates. */
 #ifndef MOD_ACME_STATUS_H
 #define MOD_ACME_STATUS_H
 
 #include <httpd.h>
 #include "mod_acme_config.h"
 
-/* post_config (root): what the unprivileged children cannot read in domains/:
- * each domain's active certificates for the status, and when its active set
- * is due for renewal (md->renew_at). */
-void acme_status_snapshot(acme_rt_t *rt, apr_pool_t *ptemp);
+/* post_config at startup: warn (and notify "expiring") about active
+ * certificates close to their end that were not renewed. The status itself
+ * and renewal planning read domains/ directly (chains are public there). */
+void acme_status_warn_expiring(acme_rt_t *rt, apr_pool_t *ptemp);
 
 /* Handler for `SetHandler acme-status`. */
 int acme_status_handler(request_rec *r);

@@ -24,7 +24,6 @@ APLOG_USE_MODULE(acme);
 #define WD_TICK apr_time_from_msec(200)
 /* Several drives finishing close together share one graceful restart. */
 #define WAKE_HOLD apr_time_from_sec(10)
-#define RENEW_ITEM "renew"      /* acmectl renew's marker in state/<id>/ */
 #define STATUS_ITEM "status.json" /* the drive's record in state/<id>/ */
 /* Another process (an old generation's child) drives it: look again soon. */
 #define BUSY_RECHECK apr_time_from_sec(1)
@@ -213,22 +212,6 @@ static void due_from_status(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d
     }
 }
 
-/* The child cannot read the root-only domains/: root recorded at startup
- * when the active set is due. Before that only `acmectl renew` forces a drive. */
-static int fit_until_renewal(acme_wd_t *wd, apr_pool_t *p, int idx, apr_time_t now)
-{
-    const acme_mdomain_t *md = APR_ARRAY_IDX(wd->rt->domains, idx, acme_mdomain_t *);
-    char *data;
-    apr_size_t len;
-
-    if (md->renew_at == 0 || md->renew_at <= now) {
-        return 0;
-    }
-    due_at(wd, md->renew_at, now);
-    return wd->rt->store->load(wd->rt->store, p, ACME_SG_STATE, md->d->id, RENEW_ITEM, &data,
-                               &len) != APR_SUCCESS;
-}
-
 /* A drive of another process holds the domain's lock. */
 static int locked_elsewhere(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d, apr_time_t now)
 {
@@ -274,8 +257,7 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 
         apr_pool_clear(p);
 
-        if (is_busy(wd, idx) || fit_until_renewal(wd, p, idx, now)
-            || locked_elsewhere(wd, p, d, now)) {
+        if (is_busy(wd, idx) || locked_elsewhere(wd, p, d, now)) {
             continue;
         }
         if (!acme_drive_needed(&env, p, d, now, &why)) {

@@ -6,6 +6,7 @@ import re
 import secrets
 import socket
 import stat
+import subprocess
 import threading
 import time
 from datetime import datetime
@@ -256,15 +257,20 @@ def test_store_layout_and_modes(three):
     h = three
     domains = h.store_path("domains")
     st = os.stat(domains)
-    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) & 0o077 == 0, \
-        f"domains/ must be root-only, is {oct(st.st_mode)} uid {st.st_uid}"
+    assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o755, \
+        f"domains/ must be root's 0755, is {oct(st.st_mode)} uid {st.st_uid}"
     for names, kts in ((ONE, ["ec256"]), (THREE, ["ec256"]), (SET, ["rsa2048", "ec256"])):
         d = domains / names[0]
         for f in ["fullchain.pem", "privkey.pem"] + \
                  [f"fullchain.{k}.pem" for k in kts] + [f"privkey.{k}.pem" for k in kts]:
             assert (d / f).is_file(), f"missing {d / f}"
+        assert os.stat(d).st_uid == 0 and stat.S_IMODE(os.stat(d).st_mode) == 0o755
         for f in d.glob("privkey*.pem"):
-            assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, f"{f} mode {oct(os.stat(f).st_mode)}"
+            st = os.stat(f)
+            assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600, f"{f} mode {oct(st.st_mode)}"
+        for f in d.glob("fullchain*.pem"):
+            st = os.stat(f)
+            assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o644, f"{f} mode {oct(st.st_mode)}"
         # fullchain.pem is the first key type's; the served leaf is in the store.
         assert (d / "fullchain.pem").read_bytes() == (d / f"fullchain.{kts[0]}.pem").read_bytes()
         for kt in kts:
@@ -658,14 +664,23 @@ def test_startup_reports_unserved_and_partly_covered_names(httpd_factory, pebble
 
 
 def test_store_ownership(three):
-    """Active keys root-only; the unprivileged drive owns only what it writes."""
+    """Active keys readable by root only (chains public); the unprivileged drive
+    owns only what it writes and can read the active chains but not the keys."""
     import pwd
     www = pwd.getpwnam("www-data").pw_uid
     h = three
     for group in ("domains", "archive"):
         st = os.stat(h.store_path(group))
-        assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) & 0o077 == 0, \
-            f"{group}/ must be root-only: {oct(st.st_mode)} uid {st.st_uid}"
+        assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o755, \
+            f"{group}/ must be root's 0755: {oct(st.st_mode)} uid {st.st_uid}"
+    d = h.store_path("domains", ONE[0])
+    as_www = ["setpriv", "--reuid=www-data", "--regid=www-data", "--clear-groups"]
+    r = subprocess.run(as_www + ["cat", str(d / "privkey.pem")], capture_output=True, text=True)
+    assert r.returncode != 0 and "denied" in r.stderr, "www-data could read the active key"
+    r = subprocess.run(as_www + ["cat", str(d / "fullchain.pem")], capture_output=True, text=True)
+    assert r.returncode == 0 and "BEGIN CERTIFICATE" in r.stdout, r.stderr
+    r = subprocess.run(as_www + ["touch", str(d / "x")], capture_output=True, text=True)
+    assert r.returncode != 0, "www-data could write in domains/"
     for group in ("staging", "challenges", "accounts", "state"):
         assert os.stat(h.store_path(group)).st_uid == www, f"{group}/ not owned by www-data"
     for f in h.store_path("accounts").rglob("*"):

@@ -107,11 +107,12 @@ def test_module_trace8_no_secrets_and_ownership(httpd_factory, pebble_factory):
     figures.add("issuances")
     store = str(h.store)
 
-    # Ownership: domains/ (active keys) root-only; the child's groups www-data.
+    # Ownership: domains/ root's (directories 0755, chains 0644, keys 0600);
+    # the child's groups www-data.
     www = int(subprocess.run(["id", "-u", "www-data"], capture_output=True,
                              text=True).stdout.strip())
     dom = os.stat(os.path.join(store, "domains"))
-    assert dom.st_uid == 0 and stat.S_IMODE(dom.st_mode) & 0o077 == 0, oct(dom.st_mode)
+    assert dom.st_uid == 0 and stat.S_IMODE(dom.st_mode) == 0o755, oct(dom.st_mode)
     for g in ("staging", "accounts", "state", "challenges"):
         p = os.path.join(store, g)
         if os.path.isdir(p):
@@ -121,8 +122,25 @@ def test_module_trace8_no_secrets_and_ownership(httpd_factory, pebble_factory):
     assert os.path.isfile(key)
     r = _as_www_data("cat", key)
     assert r.returncode != 0 and "denied" in r.stderr, "www-data could read %s" % key
-    r = _as_www_data("ls", os.path.join(store, "domains"))
-    assert r.returncode != 0
+    # The active certificates are public: the child plans renewals from them.
+    chain = os.path.join(store, "domains", "secure.test", "fullchain.pem")
+    r = _as_www_data("cat", chain)
+    assert r.returncode == 0 and "BEGIN CERTIFICATE" in r.stdout, r.stderr
+    # ... but nothing in domains/ can be written, replaced or removed by it.
+    for cmd in (["touch", os.path.join(store, "domains", "secure.test", "x")],
+                ["mkdir", os.path.join(store, "domains", "evil.test")],
+                ["rm", "-f", chain],
+                ["mv", os.path.join(store, "domains", "secure.test"),
+                 os.path.join(store, "state", "stolen")]):
+        r = _as_www_data(*cmd)
+        assert r.returncode != 0, "www-data could run %s" % cmd
+    assert os.path.isfile(chain) and os.path.isfile(key)
+    for p in glob.glob(os.path.join(store, "domains", "**", "privkey*.pem"), recursive=True) + \
+            glob.glob(os.path.join(store, "archive", "**", "privkey*.pem"), recursive=True):
+        st = os.stat(p)
+        assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o600, (p, oct(st.st_mode))
+        r = _as_www_data("cat", p)
+        assert r.returncode != 0, "www-data could read %s" % p
 
     # The child processes run as www-data; the drive's requests come from a child.
     parent = h.pid()
