@@ -335,6 +335,69 @@ def test_renewal_serves_new_cert_and_archives_old(httpd_factory, pebble_factory)
     assert path.parent.name.startswith("renew.test"), path
 
 
+def test_ari_schedules_renewal_and_replaces(httpd_factory, pebble, ari_proxy):
+    """With renewalInfo in the directory the module plans from the CA's window
+    (the child reads the active chain), shows "renewing" while the renewal
+    runs, and the renewal order names the certificate it replaces."""
+    from datetime import timedelta, timezone
+    from fixtures.certs import ari_cert_id
+    windows = {}
+
+    def window(cert_id):
+        # The first certificate: a window in the near future; later ones: far away.
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        if not windows:
+            windows[cert_id] = (now + timedelta(seconds=45), now + timedelta(seconds=50))
+        return windows.get(cert_id) or (now + timedelta(days=30), now + timedelta(days=31))
+    proxy = ari_proxy(pebble, window=window)
+    # Hold the second newOrder a while: the renewal is then observably in progress.
+    orders, forward = [], proxy._forward
+
+    def slow_forward(method, path, headers, body):
+        if method == "POST" and path == proxy._new_order_path:
+            orders.append(path)
+            if len(orders) == 2:
+                time.sleep(8)
+        return forward(method, path, headers, body)
+    proxy._forward = slow_forward
+
+    h = httpd_factory(pebble, ca_url=proxy.directory_url)
+    h.add("ACMECheckInterval 2s")
+    h.ssl_vhost("ari.test")
+    h.start()
+    first = wait_served(h, "ari.test", ["ari.test"])
+    cert_id = ari_cert_id(first)
+    assert cert_id in windows, (cert_id, windows, proxy.renewal_info_requests)
+    start, end = windows[cert_id]
+    assert proxy.new_orders and "replaces" not in proxy.new_orders[0], proxy.new_orders
+
+    d = h.domain_status("ari.test")
+    assert d["state"] == "valid", d
+    assert same_serial(d["certificates"][0]["serial"], first), d
+    assert d["renewal"]["source"] == "ari", d
+    assert start <= parse_rfc3339(d["renewal"]["at"]) <= end, (start, d["renewal"], end)
+
+    # Inside the window the child starts the renewal on its own; while it runs
+    # the status says so and the old certificate is still served.
+    wait_for(lambda: (h.domain_status("ari.test") or {}).get("state") == "renewing",
+             120, interval=0.3, what='state "renewing" during the ARI renewal')
+    assert h.served_cert("ari.test").serial_number == first.serial_number
+    second = wait_served(h, "ari.test", ["ari.test"], not_serial=first.serial_number)
+    assert time.time() >= start.timestamp() - 1, "renewed before the ARI window"
+    assert len(proxy.new_orders) >= 2, proxy.new_orders
+    assert proxy.new_orders[1].get("replaces") == cert_id, proxy.new_orders[1]
+    assert re.search(r"ari\.test: starting a drive \(renewal due since \S+ \(ari\)\)",
+                     h.error_log()), "the drive was not started from the ARI window"
+
+    def settled():
+        d = h.domain_status("ari.test")
+        return d if d and d["state"] == "valid" and d["certificates"] \
+            and same_serial(d["certificates"][0]["serial"], second) else None
+    d = wait_for(settled, 60, interval=1, what="status of the renewed certificate")
+    assert d["renewal"]["source"] == "ari" and d["staged"] is False, d
+    assert parse_rfc3339(d["renewal"]["at"]) > datetime.now(timezone.utc) + timedelta(days=29)
+
+
 def test_manual_activation_waits_for_graceful(httpd_factory, pebble):
     h = httpd_factory(pebble)
     h.add("ACMEActivation manual")
