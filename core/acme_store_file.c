@@ -612,15 +612,19 @@ static int is_private_file(const char *name, const struct stat *st)
     return strncmp(name, "privkey", 7) == 0 || (st->st_mode & 077) == 0;
 }
 
-/* Owner and mode of an open file or directory, changed only when they differ. */
+/* Owner (when root) and mode of an open file or directory, changed only
+ * when they differ; the mode after the owner, since chown may clear bits. */
 static apr_status_t take_fd(int fd, const struct stat *st, const struct stat *owner, mode_t mode)
 {
-    if (geteuid() == 0 && (st->st_uid != owner->st_uid || st->st_gid != owner->st_gid)
-        && fchown(fd, owner->st_uid, owner->st_gid) != 0) {
-        return stat_errno();
+    int chowned = 0;
+
+    if (geteuid() == 0 && (st->st_uid != owner->st_uid || st->st_gid != owner->st_gid)) {
+        if (fchown(fd, owner->st_uid, owner->st_gid) != 0) {
+            return stat_errno();
+        }
+        chowned = 1;
     }
-    /* chown may have cleared bits: compare with what was there and set anyway */
-    if ((st->st_mode & 07777) != mode || geteuid() == 0) {
+    if (chowned || (st->st_mode & 07777) != mode) {
         return fchmod(fd, mode) == 0 ? APR_SUCCESS : stat_errno();
     }
     return APR_SUCCESS;
