@@ -11,6 +11,7 @@
 #define ACCT_KEY_ITEM "account.pem"
 #define ACCT_JSON_ITEM "account.json"
 #define ACME_EAB_REQUIRED_TYPE "urn:ietf:params:acme:error:externalAccountRequired"
+#define ACCOUNT_LOCK_WAIT apr_time_from_sec(120) /* another process registering */
 
 static acme_problem_t *local_problem(apr_pool_t *p, const char *type, const char *detail)
 {
@@ -539,6 +540,7 @@ apr_status_t acme_account_ensure(acme_ca_t *ca, acme_store_t *store, apr_pool_t 
                                  acme_account_t **acct, acme_problem_t **prob)
 {
     static const acme_account_req_t no_req = { NULL, 0, NULL, NULL, NULL };
+    acme_store_lock_t *lock;
     apr_status_t rv;
 
     *acct = NULL;
@@ -547,7 +549,16 @@ apr_status_t acme_account_ensure(acme_ca_t *ca, acme_store_t *store, apr_pool_t 
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    /* The mutex serializes this process's threads; the store lock serializes
+     * processes (acmectl runs, httpd children), so a fresh store gets exactly
+     * one account per CA. Registration takes a few round trips. */
+    rv = store->lock(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), ACCOUNT_LOCK_WAIT, &lock);
+    if (rv != APR_SUCCESS) {
+        acme_ca_account_unlock(ca);
+        return rv;
+    }
     rv = ensure_locked(ca, store, p, key_type, req ? req : &no_req, acct, prob);
+    store->unlock(lock);
     acme_ca_account_unlock(ca);
     return rv;
 }

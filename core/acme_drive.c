@@ -936,7 +936,7 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
     }
     dr.hash = acme_domain_config_hash(p, d);
     dr.setups = apr_array_make(p, 4, sizeof(setup_t *));
-    rv = st->lock(st, p, dr.entry, LOCK_WAIT, &lock);
+    rv = st->lock(st, p, ACME_SG_STATE, dr.entry, LOCK_WAIT, &lock);
     if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) return APR_EBUSY;
     if (rv != APR_SUCCESS) {
         acme_log(env->log, ACME_LOG_ERR, rv, "%s: cannot lock the store entry", d->id);
@@ -1189,7 +1189,7 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
         return 0;
     }
     n.hash = acme_domain_config_hash(p, d);
-    rv = st->lock(st, p, n.entry, 0, &lock);
+    rv = st->lock(st, p, ACME_SG_STATE, n.entry, 0, &lock);
     if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) {
         *why = "a drive is in progress";
         return 0;

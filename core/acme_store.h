@@ -50,11 +50,13 @@ struct acme_store_t {
     apr_status_t (*promote)(acme_store_t *s, apr_pool_t *p, acme_store_group_e from,
                             acme_store_group_e to, acme_store_group_e archive,
                             const char *entry);
-    /* Exclusive per-entry lock across processes and threads; waits up to
+    /* Exclusive lock on one entry of a group (a domain's drive: STATE; an
+     * account per CA: ACCOUNTS) across processes and threads; waits up to
      * `wait` (0: try once), APR_TIMEUP when held elsewhere. Released by
      * unlock or by cleanup of p; a crashed holder never leaves it stuck. */
-    apr_status_t (*lock)(acme_store_t *s, apr_pool_t *p, const char *entry,
-                         apr_interval_time_t wait, acme_store_lock_t **lock);
+    apr_status_t (*lock)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                         const char *entry, apr_interval_time_t wait,
+                         acme_store_lock_t **lock);
     apr_status_t (*unlock)(acme_store_lock_t *lock);
     /* A local file path for an item, for consumers that need files (mod_ssl);
      * NULL when the backend has none. */

@@ -827,13 +827,14 @@ static apr_status_t flock_wait(int fd, apr_interval_time_t wait)
     }
 }
 
-/* flock(2) on state/<entry>/.lock rather than apr_file_lock: APR uses
+/* flock(2) on <group>/<entry>/.lock rather than apr_file_lock: APR uses
  * fcntl locks on Linux, which belong to the process and so neither exclude
  * two threads nor survive another descriptor of the file being closed.
  * flock belongs to the open file description: each lock() opens its own. The
  * kernel drops it when the holder dies, so a crash never leaves it stuck. */
-static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, const char *entry,
-                            apr_interval_time_t wait, acme_store_lock_t **lock)
+static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, apr_interval_time_t wait,
+                            acme_store_lock_t **lock)
 {
     file_store_t *fs = s->baton;
     acme_store_lock_t *lk;
@@ -842,7 +843,7 @@ static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, const char *entry,
     int fd;
 
     *lock = NULL;
-    rv = ensure_entry(fs, p, ACME_SG_STATE, entry, &edir);
+    rv = ensure_entry(fs, p, g, entry, &edir);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -853,7 +854,7 @@ static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, const char *entry,
     if (fd < 0) {
         return errno == ELOOP ? APR_EINVAL : stat_errno();
     }
-    (void)adopt_owner(group_path(fs, p, ACME_SG_STATE), path);
+    (void)adopt_owner(group_path(fs, p, g), path);
     rv = flock_wait(fd, wait);
     if (rv != APR_SUCCESS) {
         close(fd);

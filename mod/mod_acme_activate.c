@@ -102,7 +102,7 @@ static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
     apr_status_t rv;
 
     /* a drive still writing this set: leave it to the monitor */
-    if (st->lock(st, p, d->id, 0, &lock) != APR_SUCCESS) {
+    if (st->lock(st, p, ACME_SG_STATE, d->id, 0, &lock) != APR_SUCCESS) {
         apr_hash_set(rt->busy, apr_pstrdup(rt->pool, d->id), APR_HASH_KEY_STRING, "1");
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, rt->s,
                      "ACMEDomain %s: a staged certificate is still being written; it will be "

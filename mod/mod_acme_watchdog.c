@@ -217,7 +217,7 @@ static int locked_elsewhere(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d
 {
     acme_store_t *st = wd->rt->store;
     acme_store_lock_t *lock = NULL;
-    apr_status_t rv = st->lock(st, p, d->id, 0, &lock);
+    apr_status_t rv = st->lock(st, p, ACME_SG_STATE, d->id, 0, &lock);
 
     if (rv == APR_SUCCESS) {
         st->unlock(lock);

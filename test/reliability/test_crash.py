@@ -144,9 +144,6 @@ def test_pebble_chaos_many_issuances(acmectl, pebble_factory, webroot_server_fac
         proxy.stop()
 
 
-@pytest.mark.xfail(reason="known: account setup is serialized per process only (acme_ca_account_lock); "
-                          "concurrent acmectl runs on a store without an account each register one",
-                   strict=False)
 def test_concurrent_first_issuances_one_account(acmectl, pebble, webroot_server, test_dir):
     """Four acmectl processes on a fresh store at once: one account at the CA."""
     proxy = FaultProxy(pebble).start()

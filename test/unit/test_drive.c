@@ -459,7 +459,7 @@ START_TEST(needed_and_run_respect_lock)
     memset(&opts, 0, sizeof(opts));
     ck_assert_int_eq(acme_ca_registry_create(pool, &opts, NULL, &env.cas), APR_SUCCESS);
     env.responder = acme_responder_store(pool, store, NULL);
-    ck_assert_int_eq(store->lock(store, pool, "example.org", 0, &lock), APR_SUCCESS);
+    ck_assert_int_eq(store->lock(store, pool, ACME_SG_STATE, "example.org", 0, &lock), APR_SUCCESS);
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now(), &why), 0);
     ck_assert_ptr_nonnull(strstr(why, "progress"));
     ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_EBUSY);

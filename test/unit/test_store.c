@@ -266,7 +266,7 @@ START_TEST(hostile_names)
         ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, b, NULL, &mt), APR_EINVAL);
         ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE, b),
                          APR_EINVAL);
-        ck_assert_int_eq(st->lock(st, pool, b, 0, &lk), APR_EINVAL);
+        ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, b, 0, &lk), APR_EINVAL);
         ck_assert_ptr_null(st->path(st, pool, ACME_SG_STATE, b, "item"));
         ck_assert_ptr_null(st->path(st, pool, ACME_SG_STATE, "ok.org", b));
     }
@@ -393,7 +393,7 @@ START_TEST(planted_symlinks)
     ck_assert_int_eq(mkdir(spath("state/lock.org"), 0755), 0);
     ck_assert_int_eq(symlink(apr_pstrcat(pool, outside, "/created", NULL),
                              spath("state/lock.org/.lock")), 0);
-    ck_assert_int_ne(st->lock(st, pool, "lock.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_ne(st->lock(st, pool, ACME_SG_STATE, "lock.org", 0, &lk), APR_SUCCESS);
     ck_assert_int_ne(access(apr_pstrcat(pool, outside, "/created", NULL), F_OK), 0);
     /* activation keeps only regular files, and no hard link to a file elsewhere
      * (whose mode it would otherwise change) */
@@ -432,7 +432,7 @@ static int child_try_lock(const char *dir, apr_interval_time_t wait)
         if (acme_store_file_open(cp, dir, &cs) != APR_SUCCESS) {
             _exit(2);
         }
-        rv = cs->lock(cs, cp, "example.org", wait, &lk);
+        rv = cs->lock(cs, cp, ACME_SG_STATE, "example.org", wait, &lk);
         _exit(rv == APR_SUCCESS ? 0 : APR_STATUS_IS_TIMEUP(rv) ? 1 : 2);
     }
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -445,20 +445,20 @@ START_TEST(lock_exclusion)
     acme_store_lock_t *lk, *lk2;
     apr_pool_t *sub;
 
-    ck_assert_int_eq(st->lock(st, pool, "example.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "example.org", 0, &lk), APR_SUCCESS);
     ck_assert_int_eq(child_try_lock(spath(""), 0), 1);
     ck_assert_int_eq(child_try_lock(spath(""), apr_time_from_msec(200)), 1);
     /* another thread of this process (its own open) is excluded too */
-    ck_assert_int_eq(st->lock(st, pool, "example.org", 0, &lk2), APR_TIMEUP);
+    ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "example.org", 0, &lk2), APR_TIMEUP);
     /* other entries are independent */
-    ck_assert_int_eq(st->lock(st, pool, "other.org", 0, &lk2), APR_SUCCESS);
+    ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "other.org", 0, &lk2), APR_SUCCESS);
     ck_assert_int_eq(st->unlock(lk), APR_SUCCESS);
     ck_assert_int_eq(child_try_lock(spath(""), 0), 0);
     ck_assert_int_eq(st->unlock(lk2), APR_SUCCESS);
 
     /* released by pool cleanup */
     apr_pool_create(&sub, pool);
-    ck_assert_int_eq(st->lock(st, sub, "example.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_eq(st->lock(st, sub, ACME_SG_STATE, "example.org", 0, &lk), APR_SUCCESS);
     ck_assert_int_eq(child_try_lock(spath(""), 0), 1);
     apr_pool_destroy(sub);
     ck_assert_int_eq(child_try_lock(spath(""), 0), 0);
@@ -491,7 +491,7 @@ START_TEST(lock_released_on_death)
         close(fds[0]);
         apr_pool_create(&cp, NULL);
         if (acme_store_file_open(cp, spath(""), &cs) != APR_SUCCESS
-            || cs->lock(cs, cp, "example.org", 0, &lk) != APR_SUCCESS) {
+            || cs->lock(cs, cp, ACME_SG_STATE, "example.org", 0, &lk) != APR_SUCCESS) {
             _exit(2);
         }
         if (write(fds[1], "L", 1) != 1) {
@@ -503,11 +503,11 @@ START_TEST(lock_released_on_death)
     }
     close(fds[1]);
     ck_assert_int_eq(read(fds[0], &c, 1), 1);
-    ck_assert_int_eq(st->lock(st, pool, "example.org", 0, &lk), APR_TIMEUP);
+    ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "example.org", 0, &lk), APR_TIMEUP);
     kill(pid, SIGKILL);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert(WIFSIGNALED(status));
-    ck_assert_int_eq(st->lock(st, pool, "example.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "example.org", 0, &lk), APR_SUCCESS);
     ck_assert_int_eq(st->unlock(lk), APR_SUCCESS);
 
     /* a waiter gets the lock as soon as a holder exits */
@@ -519,7 +519,7 @@ START_TEST(lock_released_on_death)
 
         apr_pool_create(&cp, NULL);
         if (acme_store_file_open(cp, spath(""), &cs) != APR_SUCCESS
-            || cs->lock(cs, cp, "example.org", 0, &lk) != APR_SUCCESS) {
+            || cs->lock(cs, cp, ACME_SG_STATE, "example.org", 0, &lk) != APR_SUCCESS) {
             _exit(2);
         }
         usleep(300000);
@@ -527,7 +527,7 @@ START_TEST(lock_released_on_death)
     }
     usleep(100000);
     start = apr_time_now();
-    ck_assert_int_eq(st->lock(st, pool, "example.org", apr_time_from_sec(5), &lk), APR_SUCCESS);
+    ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "example.org", apr_time_from_sec(5), &lk), APR_SUCCESS);
     ck_assert(apr_time_now() - start < apr_time_from_sec(2));
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_int_eq(WEXITSTATUS(status), 0);
@@ -575,7 +575,7 @@ static int run_as_nobody(const char *archived)
             || cs->save(cs, cp, ACME_SG_ACCOUNTS, "ca", "account.pem", "k", 1, 1)) {
             _exit(3);
         }
-        if (cs->lock(cs, cp, "example.org", 0, &lk) != APR_SUCCESS) {
+        if (cs->lock(cs, cp, ACME_SG_STATE, "example.org", 0, &lk) != APR_SUCCESS) {
             _exit(4);
         }
         /* the active chains are public, the active keys are not */
@@ -653,7 +653,7 @@ START_TEST(set_owner)
                      APR_SUCCESS);
     ck_assert(owner_of("staging/new.org", &u, &g) && u == 65534 && g == 65534);
     ck_assert(owner_of("staging/new.org/fullchain.pem", &u, &g) && u == 65534);
-    ck_assert_int_eq(st->lock(st, pool, "new.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "new.org", 0, &lk), APR_SUCCESS);
     ck_assert(owner_of("state/new.org/.lock", &u, &g) && u == 65534);
     /* and what is promoted into domains/ becomes root's */
     ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
