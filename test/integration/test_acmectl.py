@@ -178,6 +178,16 @@ def test_http01_webroot(acmectl, pebble, webroot_server, test_dir):
     assert cert["key_type"] == "ec256"
     assert int(cert["serial"].replace(":", ""), 16) == chain[0].serial_number
     assert parse_rfc3339(cert["not_after"]) == chain[0].not_valid_after
+    assert parse_rfc3339(cert["not_before"]) == chain[0].not_valid_before
+    fp = chain[0].fingerprint(certs.hashes.SHA256()).hex()
+    assert cert["sha256_fingerprint"].replace(":", "").lower() == fp
+    assert certs.common_name(chain[0].issuer) in cert["issuer"]
+    assert st["ca"] == pebble.directory_url
+    assert st["staged"] is False
+    assert st["renewal"]["source"] == "window"
+    renew_at = parse_rfc3339(st["renewal"]["at"])
+    assert chain[0].not_valid_before < renew_at < chain[0].not_valid_after
+    assert "last_error" not in st or not st["last_error"]
     res = acmectl("-s", store, "status")
     assert_ok(res)
     assert [d["name"] for d in json.loads(res.stdout)["domains"]] == ["web.example"]
@@ -258,6 +268,12 @@ def test_eab_required(acmectl, pebble_factory, webroot_server_factory, test_dir)
     assert_clean_failure(res)
     assert "external" in res.stderr.lower() or "eab" in res.stderr.lower(), res.stderr
     assert not os.path.exists(os.path.join(domain_dir(store, "eab.example"), "fullchain.pem"))
+    st = status_of(acmectl, store, "eab.example")
+    assert st["state"] == "error", st
+    assert "externalAccountRequired" in st["last_error"]["type"] or \
+        "external" in st["last_error"]["detail"].lower(), st["last_error"]
+    assert parse_rfc3339(st["last_error"]["at"]) <= datetime.datetime.utcnow()
+    assert st.get("next_attempt"), st
 
     kid = sorted(keys)[0]
     res = issue(acmectl, store, pebble, ["eab.example"], webroot=web.root,
