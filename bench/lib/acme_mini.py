@@ -26,7 +26,7 @@ class Client:
     def __init__(self, directory_url, ca_file, challtest_mgmt):
         u = urllib.parse.urlsplit(directory_url)
         self.host, self.port = u.hostname, u.port
-        self.conn = http.client.HTTPSConnection(self.host, self.port, timeout=30,
+        self.conn = http.client.HTTPSConnection(self.host, self.port, timeout=10,
                                                 context=ssl.create_default_context(cafile=ca_file))
         self.mgmt = http.client.HTTPConnection("127.0.0.1", challtest_mgmt, timeout=30)
         self.dir = self._request("GET", urllib.parse.urlsplit(directory_url).path)[2]

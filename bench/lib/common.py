@@ -22,26 +22,31 @@ def log(msg):
     sys.stderr.flush()
 
 
-def free_port():
-    """A loopback port free right now (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Ports this process already handed out: a released port must not be handed out
+# again to a second listener of the same run (the kernel may pick it twice).
+_GIVEN = set()
 
 
 def free_ports(n):
-    """n distinct free ports (held open together so they differ)."""
+    """n distinct loopback ports that are free now and were not handed out before."""
     socks, ports = [], []
     try:
-        for _ in range(n):
+        while len(ports) < n:
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             s.bind(("127.0.0.1", 0))
             socks.append(s)
-            ports.append(s.getsockname()[1])
+            port = s.getsockname()[1]
+            if port not in _GIVEN:
+                _GIVEN.add(port)
+                ports.append(port)
     finally:
         for s in socks:
             s.close()
     return ports
+
+
+def free_port():
+    return free_ports(1)[0]
 
 
 def wait_port(port, timeout=30.0, host="127.0.0.1"):
@@ -78,6 +83,47 @@ def stop_process(proc, timeout=10.0):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(5)
+
+
+def _group_alive(pgid):
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+        except (OSError, IndexError, ValueError):
+            continue
+    return False
+
+
+def stop_group(proc, timeout=60.0):
+    """Stop a Popen started with start_new_session=True and everything in its process
+    group (wrapper scripts such as Debian's valgrind do not forward signals)."""
+    if proc is None:
+        return
+    pgid = proc.pid
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and _group_alive(pgid):
+        try:
+            proc.wait(0.2)
+        except subprocess.TimeoutExpired:
+            pass
+    if _group_alive(pgid):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def stats(values):

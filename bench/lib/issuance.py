@@ -9,7 +9,17 @@ def _names(n, run_id):
     return ["d%d.%s.bench.test" % (i, run_id) for i in range(n)]
 
 
-def run_once(kind, n, challenge, run_id, module_path=None):
+def run_once(kind, n, challenge, run_id, module_path=None, tries=3):
+    """One measurement; repeated with new ports when a port was taken meanwhile."""
+    for attempt in range(tries):
+        res = _run_once(kind, n, challenge, "%s%s" % (run_id, "abc"[attempt]), module_path)
+        if "Address already in use" not in res.get("error", ""):
+            break
+        common.log("  port taken meanwhile, again with other ports")
+    return res
+
+
+def _run_once(kind, n, challenge, run_id, module_path=None):
     """One measurement with a fresh Pebble and a fresh store. Returns a dict of seconds."""
     wd = common.make_workdir("iss-%s" % kind)
     http_port, https_port = common.free_ports(2)

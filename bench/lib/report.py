@@ -172,6 +172,10 @@ def _ceiling(md, part, issuance):
         rate = 100.0 / served
         line += (" mod_acme's N=100 (http-01, median %.1f s, including activation) is %.1f "
                  "certificates/s = **%.0f%%** of that ceiling." % (served, rate, 100 * rate / best))
+    hung = sum(v.get("hung_runs", 0) for v in f.values() if isinstance(v, dict))
+    if hung:
+        line += (" Pebble stopped answering in %d of the settings tried (a known Pebble deadlock "
+                 "under many concurrent clients); those give no rate." % hung)
     md.append(line + "\n")
 
 

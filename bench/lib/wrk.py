@@ -141,26 +141,31 @@ def _callgrind_total(path):
 
 
 def _callgrind_run(server, port, tls, requests, tag):
-    """Instructions inside ap_run_process_connection for one connection of `requests` GETs."""
+    """Instructions inside ap_run_process_connection for one connection of `requests` GETs,
+    summed over the processes of the run (a module may fork helpers from httpd -X)."""
     h = server.h
-    out = os.path.join(server.wd, "callgrind.%s.out" % tag)
+    out_dir = os.path.join(server.wd, "callgrind.%s" % tag)
+    os.makedirs(out_dir, exist_ok=True)
     # httpd -X drops to www-data before callgrind writes its output at exit.
-    with open(out, "w"):
-        pass
-    os.chown(out, pwd.getpwnam("www-data").pw_uid, -1)
+    os.chown(out_dir, pwd.getpwnam("www-data").pw_uid, -1)
     # Only the connection's processing is counted: not start-up, timers or shutdown.
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=%s/out.%%p" % out_dir,
            "--toggle-collect=ap_run_process_connection",
            "/usr/sbin/apache2", "-X", "-d", h.dir, "-f", h.conf]
     log = open(os.path.join(server.wd, "valgrind.%s.log" % tag), "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         common.wait_port(port, timeout=180)
+        # callgrind created its output files as root; httpd writes them at exit as www-data.
+        for f in os.listdir(out_dir):
+            os.chown(os.path.join(out_dir, f), pwd.getpwnam("www-data").pw_uid, -1)
         _http_get_loop(port, requests, tls)
     finally:
-        common.stop_process(proc, timeout=120)
+        common.stop_group(proc, timeout=120)
         log.close()
-    return _callgrind_total(out) if os.path.exists(out) else None
+    totals = [_callgrind_total(os.path.join(out_dir, f)) for f in os.listdir(out_dir)]
+    totals = [t for t in totals if t is not None]
+    return sum(totals) if totals else None
 
 
 def callgrind(server, requests):
