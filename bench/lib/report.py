@@ -39,7 +39,9 @@ def _issuance(md, part):
     md.append("| challenge | N | mod_acme served | mod_md staged | mod_md served (reload by hand) "
               "| mod_acme / mod_md staged | target |")
     md.append("|---|---|---|---|---|---|---|")
-    for key, fig in part.get("figures", {}).items():
+    figs = part.get("figures", {})
+    for key in sorted(figs, key=lambda k: (k.split(" N=")[0], int(k.split(" N=")[1]))):
+        fig = figs[key]
         ch, n = key.split(" N=")
         a, m = fig.get("acme", {}), fig.get("md", {})
         ratio = fig.get("ratio_acme_served_vs_md_staged")
@@ -65,7 +67,9 @@ def _start(md, part):
     md.append("| N | variant | cold ready s | warm ready s | parent RSS | total RSS | "
               "ratio vs static (cold / warm / parent RSS) | target |")
     md.append("|---|---|---|---|---|---|---|---|")
-    for key, fig in part.get("figures", {}).items():
+    figs = part.get("figures", {})
+    for key in sorted(figs, key=lambda k: int(k.split("=")[1])):
+        fig = figs[key]
         for kind in ("static", "acme", "md"):
             f = fig.get(kind)
             if not f:
