@@ -117,6 +117,15 @@ apr_status_t acme_file_write_atomic(apr_pool_t *p, const char *path,
                                     const void *data, apr_size_t len,
                                     apr_fileperms_t perms)
 {
+    return acme_file_write_atomic_ex(p, path, data, len, perms, 0);
+}
+
+apr_status_t acme_file_write_atomic_ex(apr_pool_t *p, const char *path,
+                                       const void *data, apr_size_t len,
+                                       apr_fileperms_t perms, int flags)
+{
+    int sync = !(flags & ACME_FILE_NOSYNC);
+
     apr_file_t *f;
     const char *tmp;
     apr_status_t rv;
@@ -126,7 +135,7 @@ apr_status_t acme_file_write_atomic(apr_pool_t *p, const char *path,
         return rv;
     }
     rv = len ? apr_file_write_full(f, data, len, NULL) : APR_SUCCESS;
-    if (rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS && sync) {
         rv = apr_file_sync(f);
     }
     if (rv == APR_SUCCESS) {
@@ -142,7 +151,8 @@ apr_status_t acme_file_write_atomic(apr_pool_t *p, const char *path,
         apr_file_remove(tmp, p);
         return rv;
     }
-    return sync_dir_of(p, path);
+    /* Without fsync the rename is still atomic: readers see old or new, whole. */
+    return sync ? sync_dir_of(p, path) : APR_SUCCESS;
 }
 
 apr_status_t acme_file_mkdirs(apr_pool_t *p, const char *path, apr_fileperms_t perms)

@@ -17,6 +17,15 @@ apr_status_t acme_file_write_atomic(apr_pool_t *p, const char *path,
                                     const void *data, apr_size_t len,
                                     apr_fileperms_t perms);
 
+/* Flags for acme_file_write_atomic_ex. */
+#define ACME_FILE_NOSYNC 0x1  /* atomic but not durable: no fsync of file or directory;
+                               * only for material that is regenerated when lost */
+
+/* acme_file_write_atomic with flags (0 is acme_file_write_atomic). */
+apr_status_t acme_file_write_atomic_ex(apr_pool_t *p, const char *path,
+                                       const void *data, apr_size_t len,
+                                       apr_fileperms_t perms, int flags);
+
 /* mkdir -p with perms for the directories it creates. */
 apr_status_t acme_file_mkdirs(apr_pool_t *p, const char *path, apr_fileperms_t perms);
 

@@ -22,6 +22,11 @@ typedef enum {
 
 const char *acme_store_group_name(acme_store_group_e g);
 
+/* Flags of save (its is_private argument). */
+#define ACME_STORE_PRIVATE 0x1      /* readable by the owner only (0600) */
+#define ACME_STORE_REGENERABLE 0x2  /* atomic, not durable (no fsync): only for
+                                     * material rebuilt when lost (fallback certs) */
+
 typedef struct acme_store_t acme_store_t;
 typedef struct acme_store_lock_t acme_store_lock_t;
 
@@ -31,7 +36,8 @@ struct acme_store_t {
     /* APR_ENOENT when absent. Data NUL-terminated. */
     apr_status_t (*load)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                          const char *entry, const char *item, char **data, apr_size_t *len);
-    /* Atomic replace. is_private: readable by the owner only (0600). */
+    /* Atomic replace. is_private: ACME_STORE_PRIVATE (readable by the owner
+     * only, 0600; 1 for compatibility), optionally | ACME_STORE_REGENERABLE. */
     apr_status_t (*save)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                          const char *entry, const char *item, const void *data,
                          apr_size_t len, int is_private);

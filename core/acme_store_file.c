@@ -456,10 +456,12 @@ static apr_status_t fs_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
         return rv;
     }
     path = apr_pstrcat(p, edir, "/", item, NULL);
-    rv = acme_file_write_atomic(p, path, data, len,
-                                is_private ? (APR_FPROT_UREAD | APR_FPROT_UWRITE)
-                                : (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
-                                   | APR_FPROT_WREAD));
+    rv = acme_file_write_atomic_ex(p, path, data, len,
+                                   (is_private & ACME_STORE_PRIVATE)
+                                   ? (APR_FPROT_UREAD | APR_FPROT_UWRITE)
+                                   : (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
+                                      | APR_FPROT_WREAD),
+                                   (is_private & ACME_STORE_REGENERABLE) ? ACME_FILE_NOSYNC : 0);
     if (rv == APR_SUCCESS) {
         rv = adopt_owner(group_path(fs, p, g), path);
     }

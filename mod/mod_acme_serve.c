@@ -277,8 +277,9 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, const acme_do
     }
     rv = acme_selfsigned_cert(p, d->names, rt->fallback_key, FALLBACK_VALID, &pem);
     if (rv == APR_SUCCESS) {
+        /* regenerable: a crash at worst loses it, and the next start remakes it */
         rv = rt->store->save(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, pem,
-                             strlen(pem), 0);
+                             strlen(pem), ACME_STORE_REGENERABLE);
     }
     return rv;
 }
