@@ -603,8 +603,14 @@ static apr_status_t archive_target(apr_pool_t *p, const char *adir, const char *
 static apr_status_t chown_one(const char *path, int is_dir, void *baton)
 {
     const struct stat *owner = baton;
+    struct stat st;
 
     (void)is_dir;
+    /* chown changes ctime (an inode write) even when nothing changes: skip */
+    if (lstat(path, &st) == 0 && (owner->st_uid == (uid_t)-1 || st.st_uid == owner->st_uid)
+        && (owner->st_gid == (gid_t)-1 || st.st_gid == owner->st_gid)) {
+        return APR_SUCCESS;
+    }
     return lchown(path, owner->st_uid, owner->st_gid) == 0 ? APR_SUCCESS : stat_errno();
 }
 

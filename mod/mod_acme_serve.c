@@ -67,7 +67,9 @@ static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
                      "that the directory is writable by root", rt->store_dir);
         return rv;
     }
-    if (geteuid() == 0) {
+    /* Once per (re)start, in the pass whose config the children get: the
+     * pre-config pass is followed by that one before any child runs. */
+    if (geteuid() == 0 && rt->startup) {
         rv = acme_store_file_set_owner(rt->store, p, (long)ap_unixd_config.user_id,
                                        (long)ap_unixd_config.group_id);
         if (rv != APR_SUCCESS) {
