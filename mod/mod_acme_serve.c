@@ -246,35 +246,158 @@ static apr_status_t fallback_key(acme_rt_t *rt, apr_pool_t *p)
     return rt->fallback_key_path ? APR_SUCCESS : APR_ENOENT;
 }
 
-/* Reuse the stored fallback certificate while it covers the names, has time left
- * and belongs to the shared key. */
-static int fallback_cert_ok(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
+/* Fallback certificates already checked by this process (retained across
+ * config passes and graceful restarts): the same file for the same names
+ * and the same key file is not parsed again. */
+#define FALLBACK_MEMO_KEY "mod_acme_fallback_memo_v1"
+#define FALLBACK_STAT (APR_FINFO_TYPE | APR_FINFO_INODE | APR_FINFO_DEV | APR_FINFO_SIZE \
+                       | APR_FINFO_MTIME | APR_FINFO_CTIME)
+
+typedef struct {
+    apr_pool_t *pool;                   /* process lifetime */
+    apr_hash_t *certs;                  /* domain id -> fallback_seen_t* */
+} fallback_memo_t;
+
+/* What identifies a file's content without reading it. */
+typedef struct {
+    apr_dev_t dev;
+    apr_ino_t ino;
+    apr_off_t size;
+    apr_time_t mtime, ctime;
+} file_stamp_t;
+
+typedef struct {
+    file_stamp_t cert, key;
+    const char *names;                  /* the names it was checked for, joined */
+    apr_time_t not_after;
+} fallback_seen_t;
+
+/* One config pass over the fallbacks. */
+typedef struct {
+    fallback_memo_t *memo;
+    file_stamp_t key;                   /* the fallback key file, once it exists */
+    int have_key;
+} fallback_pass_t;
+
+static fallback_memo_t *fallback_memo(apr_pool_t *pconf)
+{
+    fallback_memo_t *m = ap_retained_data_get(FALLBACK_MEMO_KEY);
+
+    if (!m) {
+        m = ap_retained_data_create(FALLBACK_MEMO_KEY, sizeof(*m));
+        /* pconf's parent lives as long as the process, like retained data */
+        apr_pool_create(&m->pool, apr_pool_parent_get(pconf));
+        m->certs = apr_hash_make(m->pool);
+    }
+    return m;
+}
+
+static int stamp_of(apr_pool_t *p, const char *path, file_stamp_t *st)
+{
+    apr_finfo_t fi;
+
+    if (!path || apr_stat(&fi, path, FALLBACK_STAT, p) != APR_SUCCESS || fi.filetype != APR_REG) {
+        return 0;
+    }
+    st->dev = fi.device;
+    st->ino = fi.inode;
+    st->size = fi.size;
+    st->mtime = fi.mtime;
+    st->ctime = fi.ctime;
+    return 1;
+}
+
+static int same_stamp(const file_stamp_t *a, const file_stamp_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime == b->mtime
+           && a->ctime == b->ctime;
+}
+
+static int fallback_time_ok(apr_time_t not_after)
+{
+    return not_after - apr_time_now() >= FALLBACK_MIN_LEFT;
+}
+
+/* The stored certificate parsed: covers the names, time left, the shared key. */
+static int fallback_cert_parse_ok(acme_rt_t *rt, apr_pool_t *p, const char *path,
+                                  const acme_domain_t *d, apr_time_t *not_after)
 {
     apr_array_header_t *certs;
     acme_cert_info_t *info;
     acme_cert_t *c;
-    const char *path = existing_path(rt, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM);
 
-    if (!path || acme_cert_load_chain(p, path, &certs) != APR_SUCCESS || certs->nelts < 1) {
+    if (acme_cert_load_chain(p, path, &certs) != APR_SUCCESS || certs->nelts < 1) {
         return 0;
     }
     c = APR_ARRAY_IDX(certs, 0, acme_cert_t *);
-    if (acme_cert_info(p, c, &info) != APR_SUCCESS
-        || info->not_after - apr_time_now() < FALLBACK_MIN_LEFT) {
+    if (acme_cert_info(p, c, &info) != APR_SUCCESS || !fallback_time_ok(info->not_after)) {
         return 0;
     }
+    *not_after = info->not_after;
     return acme_cert_covers(c, d->names) && acme_cert_matches_key(c, rt->fallback_key);
 }
 
-static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
+static void fallback_remember(fallback_memo_t *m, const acme_domain_t *d,
+                              const file_stamp_t *cert, const file_stamp_t *key,
+                              const char *names, apr_time_t not_after)
 {
+    fallback_seen_t *seen = apr_hash_get(m->certs, d->id, APR_HASH_KEY_STRING);
+
+    if (!seen) {
+        seen = apr_pcalloc(m->pool, sizeof(*seen));
+        apr_hash_set(m->certs, apr_pstrdup(m->pool, d->id), APR_HASH_KEY_STRING, seen);
+    }
+    if (!seen->names || strcmp(seen->names, names)) {
+        /* grows only when a domain's names change */
+        seen->names = apr_pstrdup(m->pool, names);
+    }
+    seen->cert = *cert;
+    seen->key = *key;
+    seen->not_after = not_after;
+}
+
+/* Reuse the stored fallback certificate while it covers the names, has time left
+ * and belongs to the shared key. */
+static int fallback_cert_ok(acme_rt_t *rt, apr_pool_t *p, fallback_pass_t *fp,
+                            const acme_domain_t *d)
+{
+    const char *path = rt->store->path
+                       ? rt->store->path(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM)
+                       : NULL;
+    const char *names = apr_array_pstrcat(p, d->names, ' ');
+    const fallback_seen_t *seen = apr_hash_get(fp->memo->certs, d->id, APR_HASH_KEY_STRING);
+    file_stamp_t cert;
+    apr_time_t not_after;
+
+    if (!fp->have_key || !stamp_of(p, path, &cert)) {
+        return 0;
+    }
+    if (seen && same_stamp(&seen->cert, &cert) && same_stamp(&seen->key, &fp->key)
+        && !strcmp(seen->names, names) && fallback_time_ok(seen->not_after)) {
+        return 1;
+    }
+    if (!fallback_cert_parse_ok(rt, p, path, d, &not_after)) {
+        return 0;
+    }
+    fallback_remember(fp->memo, d, &cert, &fp->key, names, not_after);
+    return 1;
+}
+
+static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass_t *fp,
+                                     const acme_domain_t *d)
+{
+    apr_time_t made = apr_time_now();
+    file_stamp_t cert;
     apr_status_t rv;
     char *pem;
 
     if ((rv = fallback_key(rt, p)) != APR_SUCCESS) {
         return rv;
     }
-    if (fallback_cert_ok(rt, p, d)) {
+    if (!fp->have_key) {
+        fp->have_key = stamp_of(rt->pool, rt->fallback_key_path, &fp->key);
+    }
+    if (fallback_cert_ok(rt, p, fp, d)) {
         return APR_SUCCESS;
     }
     rv = acme_selfsigned_cert(p, d->names, rt->fallback_key, FALLBACK_VALID, &pem);
@@ -283,14 +406,24 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, const acme_do
         rv = rt->store->save(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, pem,
                              strlen(pem), ACME_STORE_REGENERABLE);
     }
+    /* what was just made needs no check in the next pass (notAfter >= made + valid) */
+    if (rv == APR_SUCCESS && fp->have_key && rt->store->path
+        && stamp_of(p, rt->store->path(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM),
+                    &cert)) {
+        fallback_remember(fp->memo, d, &cert, &fp->key, apr_array_pstrcat(p, d->names, ' '),
+                          made + FALLBACK_VALID);
+    }
     return rv;
 }
 
 static void prepare_fallbacks(acme_rt_t *rt, apr_pool_t *ptemp)
 {
     apr_pool_t *p;
+    fallback_pass_t fp;
     int i;
 
+    memset(&fp, 0, sizeof(fp));
+    fp.memo = fallback_memo(rt->pool);
     apr_pool_create(&p, ptemp);
     for (i = 0; i < rt->domains->nelts; i++) {
         const acme_domain_t *d = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *)->d;
@@ -300,7 +433,7 @@ static void prepare_fallbacks(acme_rt_t *rt, apr_pool_t *ptemp)
         if (acme_serve_has_active(rt, p, d)) {
             continue;
         }
-        if ((rv = prepare_fallback(rt, p, d)) != APR_SUCCESS) {
+        if ((rv = prepare_fallback(rt, p, &fp, d)) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
                          "ACMEDomain %s: cannot create the temporary self-signed certificate "
                          "in %s/state; its vhosts will fail to start TLS until a certificate "
