@@ -73,6 +73,14 @@ struct acme_store_t {
 /* File backend rooted at dir (created 0755 when missing). */
 apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, acme_store_t **store);
 
+/* Flags of acme_store_file_open_ex. */
+#define ACME_STORE_OPEN_NOSWEEP 0x1  /* leave crash leftovers (old temp files, interrupted
+                                      * deletions) for the next open to remove */
+
+/* acme_store_file_open with flags (0 is acme_store_file_open). */
+apr_status_t acme_store_file_open_ex(apr_pool_t *p, const char *dir, int flags,
+                                     acme_store_t **store);
+
 /* Give the unprivileged user ownership of the groups it writes (staging,
  * challenges, accounts, state) and keep domains/archive root's: directories
  * 0755, certificates 0644, private keys 0600 (readable by root only).

@@ -894,6 +894,12 @@ static const char *fs_path(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
 
 apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, acme_store_t **store)
 {
+    return acme_store_file_open_ex(p, dir, 0, store);
+}
+
+apr_status_t acme_store_file_open_ex(apr_pool_t *p, const char *dir, int flags,
+                                     acme_store_t **store)
+{
     file_store_t *fs;
     acme_store_t *s;
     apr_status_t rv;
@@ -914,7 +920,9 @@ apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, acme_store_t *
     for (int g = 0; g < ACME_SG_COUNT; g++) {
         /* An unprivileged opener may not create root's groups: not an error. */
         (void)ensure_group(fs, p, (acme_store_group_e)g);
-        sweep_group(p, group_path(fs, p, (acme_store_group_e)g), now);
+        if (!(flags & ACME_STORE_OPEN_NOSWEEP)) {
+            sweep_group(p, group_path(fs, p, (acme_store_group_e)g), now);
+        }
     }
     s = apr_pcalloc(p, sizeof(*s));
     s->kind = "file";

@@ -60,7 +60,9 @@ static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
         return APR_ENOTIMPL;
     }
     rt->store_dir = g->store_dir ? g->store_dir : ap_server_root_relative(p, "acme");
-    rv = acme_store_file_open(p, rt->store_dir, &rt->store);
+    /* leftovers are swept once per start, like ownership, in the real pass */
+    rv = acme_store_file_open_ex(p, rt->store_dir, rt->startup ? 0 : ACME_STORE_OPEN_NOSWEEP,
+                                 &rt->store);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
                      "ACMEStoreDir %s: cannot open or create the certificate store; check "
