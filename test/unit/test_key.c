@@ -252,6 +252,12 @@ START_TEST(file_write_read_atomic)
     ck_assert_int_eq(acme_file_write_atomic(pool, path, "", 0, APR_FPROT_UREAD | APR_FPROT_UWRITE), APR_SUCCESS);
     ck_assert_int_eq(acme_file_read(pool, path, 10, &data, &len), APR_SUCCESS);
     ck_assert_uint_eq(len, 0);
+    /* Not durable (no fsync) but still an atomic replace with exact modes. */
+    ck_assert_int_eq(acme_file_write_atomic_ex(pool, path, "fast", 4, APR_FPROT_UREAD | APR_FPROT_UWRITE,
+                                               ACME_FILE_NOSYNC), APR_SUCCESS);
+    ck_assert_int_eq(file_mode(path), 0600);
+    ck_assert_int_eq(acme_file_read(pool, path, 10, &data, &len), APR_SUCCESS);
+    ck_assert_str_eq(data, "fast");
     /* No temp files left behind. */
     ck_assert_int_eq(apr_dir_open(&dir, apr_pstrcat(pool, tmpdir, "/sub/dir", NULL), pool), APR_SUCCESS);
     while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {

@@ -231,14 +231,37 @@ START_TEST(crash_leftovers_swept)
     ck_assert_int_eq(names->nelts, 1);
     ck_assert(!exists("state/example.org/status.json.tmp.AAAAAAAAAAAA"));
     ck_assert(exists("state/example.org/status.json.tmp.BBBBBBBBBBBB"));
-    /* open sweeps too */
+    /* open sweeps too, unless told not to (httpd's dry-run config pass) */
     ck_assert_int_eq(utime(fresh, &ut), 0);
+    ck_assert_int_eq(acme_store_file_open_ex(pool, spath(""), ACME_STORE_OPEN_NOSWEEP, &st2),
+                     APR_SUCCESS);
+    ck_assert(exists("state/example.org/status.json.tmp.BBBBBBBBBBBB"));
     ck_assert_int_eq(acme_store_file_open(pool, spath(""), &st2), APR_SUCCESS);
     ck_assert(!exists("state/example.org/status.json.tmp.BBBBBBBBBBBB"));
     ck_assert(exists("state/example.org/status.json"));
     /* temp-like names are not valid items */
     ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "x.tmp.AAAAAAAAAAAA", "1", 1, 0),
                      APR_EINVAL);
+}
+END_TEST
+
+/* Regenerable material skips fsync but is still replaced atomically, with the
+ * privacy asked for. */
+START_TEST(regenerable_save)
+{
+    struct stat sb;
+
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "fallback.pem", "one", 3,
+                              ACME_STORE_REGENERABLE), APR_SUCCESS);
+    ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "fallback.pem"), "one");
+    ck_assert_int_eq(stat(spath("state/example.org/fallback.pem"), &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0644);
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "fallback.pem", "two", 3,
+                              ACME_STORE_REGENERABLE | ACME_STORE_PRIVATE), APR_SUCCESS);
+    ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "fallback.pem"), "two");
+    ck_assert_int_eq(stat(spath("state/example.org/fallback.pem"), &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
+    ck_assert_int_eq(count_files("state/example.org"), 1);
 }
 END_TEST
 
@@ -705,6 +728,7 @@ int main(void)
     tcase_add_test(tc, modes);
     tcase_add_test(tc, atomic_no_temp_left);
     tcase_add_test(tc, crash_leftovers_swept);
+    tcase_add_test(tc, regenerable_save);
     tcase_add_test(tc, hostile_names);
     tcase_add_test(tc, wildcard_and_ip_entries);
     tcase_add_test(tc, json_helpers);
