@@ -183,6 +183,13 @@ def _ceiling(md, part, issuance):
     md.append(line + "\n")
 
 
+def _when(md, part):
+    """The parts may come from different runs: say when and on which source each was measured."""
+    if part.get("measured_at"):
+        md.append("_Measured %s on source commit %s._\n" % (part["measured_at"],
+                                                            part.get("source_commit", "?")))
+
+
 def write(results_dir, quick):
     data = {"machine": common.machine_info(), "quick": quick, "parts": {}}
     for name in PARTS:
@@ -208,8 +215,10 @@ def write(results_dir, quick):
                 md.append("### %s\n\nfailed: %s\n" % (name, parts[name]["error"]))
             else:
                 fn(md, parts[name])
+                _when(md, parts[name])
     if "ceiling" in parts and not parts["ceiling"].get("error"):
         _ceiling(md, parts["ceiling"], parts.get("issuance"))
+        _when(md, parts["ceiling"])
     with open(os.path.join(results_dir, "results.json"), "w") as f:
         json.dump(data, f, indent=2, sort_keys=True)
     with open(os.path.join(results_dir, "results.md"), "w") as f:
