@@ -171,7 +171,11 @@ static void watcher_main(int rfd, int wfd)
     signal(SIGUSR1, SIG_IGN);
     signal(SIGWINCH, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
-    close(wfd);
+    (void)wfd;
+    /* Keep only stdio (the error log) and the wake-up pipe: an inherited
+     * listener or log would outlive a killed parent and block the next start. */
+    close_range(3, (unsigned)rfd - 1, 0);
+    close_range((unsigned)rfd + 1, ~0U, 0);
     for (;;) {
         ssize_t n = read(rfd, buf, sizeof(buf));
 

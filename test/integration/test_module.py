@@ -726,6 +726,30 @@ def test_startup_reports_unserved_and_partly_covered_names(httpd_factory, pebble
         "a vhost whose names are only partly covered is not reported at startup"
 
 
+def test_activation_watcher_holds_no_sockets(three):
+    """The root activation watcher keeps only stdio and its pipe: no inherited
+    listener can outlive a killed parent and block the next start."""
+    parent = three.pid()
+    watchers = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            uid = os.stat(f"/proc/{d}").st_uid
+        except OSError:
+            continue
+        if int(fields[1]) == parent and uid == 0 and fields[0] != "Z":
+            watchers.append(int(d))
+    assert watchers, "no root child of the httpd parent (the activation watcher)"
+    for pid in watchers:
+        fds = os.listdir(f"/proc/{pid}/fd")
+        targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds if int(fd) > 2]
+        assert not [t for t in targets if t.startswith("socket:")], targets
+        assert len(targets) <= 1, targets
+
+
 def test_store_ownership(three):
     """Active keys readable by root only (chains public); the unprivileged drive
     owns only what it writes and can read the active chains but not the keys."""
