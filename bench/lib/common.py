@@ -176,7 +176,7 @@ def machine_info():
             return None
     return {"nproc": os.cpu_count(), "memory_mib": mem_kb // 1024, "kernel": platform.release(),
             "cpu": cpu, "httpd": version(["/usr/sbin/apache2", "-v"]),
-            "openssl": version(["openssl", "version"]),
+            "openssl": version(["openssl", "version"]), "certbot": version(["certbot", "--version"]),
             "loadavg": [round(x, 2) for x in os.getloadavg()],
             "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 

@@ -94,6 +94,7 @@ class Httpd:
         self.extra = extra
         self.loglevel = loglevel
         self.manage = manage
+        self.domain_certs = {}  # name -> (cert, key) of a static vhost with its own certificate
         self.conf = os.path.join(self.dir, "httpd.conf")
         for sub in ("run", "htdocs"):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
@@ -133,8 +134,8 @@ class Httpd:
         lines = ["<VirtualHost 127.0.0.1:%d>" % self.https_port, "  ServerName %s" % name,
                  "  SSLEngine on"]
         if self.kind == "static" or (self.kind in ("acme", "md") and not self.manage):
-            lines += ["  SSLCertificateFile %s" % self.static_cert[0],
-                      "  SSLCertificateKeyFile %s" % self.static_cert[1]]
+            cert, key = self.domain_certs.get(name, self.static_cert)
+            lines += ["  SSLCertificateFile %s" % cert, "  SSLCertificateKeyFile %s" % key]
         elif self.kind == "md":
             lines.append("  Protocols http/1.1 acme-tls/1")
         if self.kind == "acme" and self.manage:

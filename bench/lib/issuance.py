@@ -1,8 +1,8 @@
-"""Benchmark 1: time from `apache2 -k start` (fresh store) until N certificates are served (mod_acme) or staged and served after a reload (mod_md)."""
+"""Benchmark 1: time from `apache2 -k start` (fresh store) until N certificates are served by mod_acme, mod_md or certbot."""
 import os
 import time
 
-from . import common, httpd, pebble, probe
+from . import certbot, common, httpd, pebble, probe
 
 
 def _names(n, run_id):
@@ -27,13 +27,17 @@ def _run_once(kind, n, challenge, run_id, module_path=None):
     h = None
     res = {"kind": kind, "n": n, "challenge": challenge}
     timeout = 60 + 4 * n if challenge == "http-01" else 60 + 6 * n
+    if kind == "certbot":
+        timeout = 60 + 10 * n  # a Python start-up per certificate
     try:
         peb.start()
         issuer = peb.intermediate_subject()
         names = _names(n, run_id)
-        h = httpd.Httpd(kind, os.path.join(wd, "httpd"), http_port, https_port, names,
-                        ca_url=peb.directory_url, ca_file=peb.ca_file, challenge=challenge,
-                        module_path=module_path)
+        # certbot's vhosts start on one shared temporary certificate, as an admin's would.
+        h = httpd.Httpd("static" if kind == "certbot" else kind, os.path.join(wd, "httpd"),
+                        http_port, https_port, names, ca_url=peb.directory_url,
+                        ca_file=peb.ca_file, challenge=challenge, module_path=module_path,
+                        static_cert=httpd.selfsigned(wd) if kind == "certbot" else None)
         os.makedirs(h.dir, exist_ok=True)
         h.write_conf()
         ok, out = h.configtest()
@@ -49,6 +53,15 @@ def _run_once(kind, n, challenge, run_id, module_path=None):
                 res["error"] = "not all staged within %ds" % timeout
                 return res
             # mod_md never activates by itself: reload right away to see them served.
+            h.graceful()
+        elif kind == "certbot":
+            cb = certbot.Certbot(wd, peb.directory_url, peb.ca_file, os.path.join(h.dir, "htdocs"))
+            res["issued"], res["first_issued"], err = cb.issue_all(names, t0, timeout)
+            if err:
+                res["error"] = err
+                return res
+            h.domain_certs = {nm: cb.live(nm) for nm in names}
+            h.write_conf()
             h.graceful()
         res["served"], res["first_served"] = probe.wait_served(
             https_port, names, issuer, t0, timeout, alive=alive)
@@ -66,7 +79,18 @@ def _run_once(kind, n, challenge, run_id, module_path=None):
     return res
 
 
-def run(sizes, challenges, reps, module_path, kinds=("acme", "md")):
+def _skip(kind, challenge, module_path):
+    """Why a kind is not measured for this challenge, or None."""
+    if kind == "acme" and not module_path:
+        return "no mod_acme build"
+    if kind == "certbot" and challenge != "http-01":
+        return "certbot has no tls-alpn-01"  # only http-01 and dns-01 plugins
+    if kind == "certbot" and not certbot.available():
+        return "certbot not installed (Debian package certbot)"
+    return None
+
+
+def run(sizes, challenges, reps, module_path, kinds=("acme", "md", "certbot")):
     """Alternating runs of every kind for each (challenge, N); returns the results dict."""
     out = {"runs": [], "figures": {}}
     run_no = 0
@@ -76,7 +100,7 @@ def run(sizes, challenges, reps, module_path, kinds=("acme", "md")):
             for rep in range(reps):
                 order = list(kinds) if rep % 2 == 0 else list(reversed(kinds))
                 for kind in order:
-                    if kind == "acme" and not module_path:
+                    if _skip(kind, challenge, module_path):
                         continue
                     run_no += 1
                     common.log("issuance %s N=%d %s rep %d" % (kind, n, challenge, rep + 1))
@@ -91,6 +115,16 @@ def run(sizes, challenges, reps, module_path, kinds=("acme", "md")):
                              "errors": [r["error"] for r in rs if r.get("error")]}
                 if kind == "md":
                     fig[kind]["staged"] = common.stats([r.get("staged") for r in rs])
+                if kind == "certbot":
+                    fig[kind]["issued"] = common.stats([r.get("issued") for r in rs])
+                skipped = _skip(kind, challenge, module_path)
+                if skipped:
+                    fig[kind]["not_measured"] = skipped
+            if "acme" in fig and "certbot" in fig:
+                fig["ratio_acme_served_vs_certbot_issued"] = common.ratio(
+                    fig["acme"]["served"], fig["certbot"].get("issued"))
+                fig["ratio_acme_served_vs_certbot_served"] = common.ratio(
+                    fig["acme"]["served"], fig["certbot"]["served"])
             if "acme" in fig and "md" in fig:
                 fig["ratio_acme_served_vs_md_staged"] = common.ratio(
                     fig["acme"]["served"], fig["md"]["staged"])

@@ -35,10 +35,14 @@ def _issuance(md, part):
     md.append("### 1. Time until N certificates are served (fresh store, `apache2 -k start` = 0)\n")
     md.append("Seconds, min / median / max. mod_md never activates by itself: *staged* is when "
               "its certificates are in `staging/`, *served* is after the benchmark itself "
-              "reloads httpd at that moment.\n")
+              "reloads httpd at that moment. certbot (`certonly --webroot`, one run per domain, "
+              "one after another, vhosts on a shared temporary certificate meanwhile): *issued* "
+              "is when all N lineages are in `live/`, *served* is after the benchmark's reload "
+              "onto them; certbot has no tls-alpn-01.\n")
     md.append("| challenge | N | mod_acme served | mod_md staged | mod_md served (reload by hand) "
-              "| mod_acme / mod_md staged | target |")
-    md.append("|---|---|---|---|---|---|---|")
+              "| mod_acme / mod_md staged | certbot issued | certbot served (reload by hand) "
+              "| mod_acme / certbot issued | target |")
+    md.append("|---|---|---|---|---|---|---|---|---|---|")
     figs = part.get("figures", {})
     for key in sorted(figs, key=lambda k: (k.split(" N=")[0], int(k.split(" N=")[1]))):
         fig = figs[key]
@@ -53,10 +57,16 @@ def _issuance(md, part):
             target = "served ≤ 2 s: " + _verdict(med, 2.0)
         elif ch == "tls-alpn-01" and n == "10":
             target = "≤ 0.25×: " + _verdict(ratio, 0.25)
-        errs = len(a.get("errors", [])) + len(m.get("errors", []))
-        md.append("| %s | %s | %s | %s | %s | %s | %s%s |" % (
+        c = fig.get("certbot", {})
+        errs = sum(len(f.get("errors", [])) for f in (a, m, c))
+        if c.get("not_measured"):
+            certbot_cols = "— (%s) | — | —" % c["not_measured"]
+        else:
+            certbot_cols = "%s | %s | %s" % (_mmm(c.get("issued")), _mmm(c.get("served")),
+                                             _r(fig.get("ratio_acme_served_vs_certbot_issued")))
+        md.append("| %s | %s | %s | %s | %s | %s | %s | %s%s |" % (
             ch, n, _mmm(a.get("served")), _mmm(m.get("staged")), _mmm(m.get("served")),
-            _r(ratio), target, " (%d failed runs)" % errs if errs else ""))
+            _r(ratio), certbot_cols, target, " (%d failed runs)" % errs if errs else ""))
     md.append("")
 
 
@@ -203,10 +213,10 @@ def write(results_dir, quick):
     md = ["## Benchmark results%s\n" % (" (quick run: smallest sizes, once)" if quick else ""),
           "Machine: %s, %s CPUs (`nproc`), %s MiB memory, Linux %s; %s; %s. Measured %s, all on "
           "127.0.0.1 against a local Pebble (`PEBBLE_VA_NOSLEEP=1`, `PEBBLE_WFE_NONCEREJECT=0`), "
-          "mod_md 2.6.10 from Debian's apache2, runs of the compared variants alternating. "
+          "mod_md 2.6.10 from Debian's apache2, %s, runs of the compared variants alternating. "
           "Load average when the report was written: %s (other work shared the machine).\n"
           % (m["cpu"], m["nproc"], m["memory_mib"], m["kernel"], m["httpd"], m["openssl"], m["date"],
-             " ".join(str(x) for x in m.get("loadavg", [])))]
+             m.get("certbot") or "no certbot", " ".join(str(x) for x in m.get("loadavg", [])))]
     parts = data["parts"]
     for name, fn in (("issuance", _issuance), ("start_time", _start), ("wrk", _wrk),
                      ("micro", _micro)):

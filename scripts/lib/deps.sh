@@ -8,6 +8,8 @@ ACME_DEMO_PACKAGES=(build-essential autoconf automake libtool pkg-config
 # Everything scripts/check uses on top: unit tests, clang/libFuzzer, Redis, load and memory tools.
 ACME_CHECK_PACKAGES=("${ACME_DEMO_PACKAGES[@]}" check clang libclang-rt-14-dev
                      redis-server libhiredis-dev wrk valgrind)
+# What bench/run needs on top of the demo's: load and memory tools and the peer certbot.
+ACME_BENCH_PACKAGES=("${ACME_DEMO_PACKAGES[@]}" wrk valgrind certbot)
 
 # as_root CMD...: runs CMD as root (directly, or through sudo).
 as_root() {
