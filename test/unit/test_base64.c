@@ -1,14 +1,8 @@
 /* test_base64.c: unit tests of base64url encoding and its strict decoder. */
 #include <stdlib.h>
 #include <string.h>
-#include <check.h>
-#include <apr_general.h>
 #include "acme_base64.h"
-
-static apr_pool_t *pool;
-
-static void setup(void) { apr_initialize(); apr_pool_create(&pool, NULL); }
-static void teardown(void) { apr_pool_destroy(pool); apr_terminate(); }
+#include "testutil.h"
 
 static apr_status_t dec(const char *s, unsigned char **out, apr_size_t *len)
 {
@@ -120,9 +114,8 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("base64url");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase(s, "core", 0, tu_setup, tu_teardown);
 
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, rfc4648_vectors);
     tcase_add_test(tc, url_alphabet);
     tcase_add_test(tc, rejects);
@@ -130,17 +123,10 @@ static Suite *suite(void)
     tcase_add_test(tc, decode_uses_length_not_nul);
     tcase_add_test(tc, roundtrip_all_lengths);
     tcase_add_test(tc, is_token);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(suite());
 }

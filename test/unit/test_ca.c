@@ -10,16 +10,13 @@
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <check.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 #include "acme_http.h"
 #include "acme_ca.h"
 #include "acme_base64.h"
 #include "acme_json.h"
 #include "acme_key.h"
-
-static apr_pool_t *pool;
+#include "testutil.h"
 
 /* ---- captured log ------------------------------------------------------- */
 
@@ -283,8 +280,7 @@ static void stop_server(void)
 
 static void setup(void)
 {
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
+    tu_setup();
     logbuf.len = 0;
     logbuf.text[0] = '\0';
 }
@@ -292,8 +288,7 @@ static void setup(void)
 static void teardown(void)
 {
     stop_server();
-    apr_pool_destroy(pool);
-    apr_terminate();
+    tu_teardown();
 }
 
 static const char *url(const char *path)
@@ -726,10 +721,8 @@ END_TEST
 static Suite *ca_suite(void)
 {
     Suite *s = suite_create("ca");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase(s, "core", 30, setup, teardown);
 
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, nonce_lifo_and_bound);
     tcase_add_test(tc, nonce_unreachable);
     tcase_add_test(tc, problem_full);
@@ -745,17 +738,10 @@ static Suite *ca_suite(void)
     tcase_add_test(tc, post_badnonce_retry);
     tcase_add_test(tc, post_badnonce_bounded);
     tcase_add_test(tc, post_ratelimit_retry_after);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(ca_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(ca_suite());
 }

@@ -1,24 +1,9 @@
 /* test_domain.c: unit tests for domain defaults, store directory names, identifier checks and the config hash. */
-#include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
-
 #include "acme_domain.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    apr_pool_create(&pool, NULL);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-}
+#include "testutil.h"
 
 START_TEST(defaults)
 {
@@ -168,28 +153,21 @@ START_TEST(config_hash_unambiguous)
 }
 END_TEST
 
-int main(void);
-
-int main(void)
+static Suite *suite(void)
 {
     Suite *s = suite_create("domain");
-    TCase *tc = tcase_create("domain");
-    SRunner *sr;
-    int failed;
+    TCase *tc = tu_tcase(s, "domain", 0, tu_setup, tu_teardown);
 
-    apr_initialize();
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, dirname_map);
     tcase_add_test(tc, dirname_hostile);
     tcase_add_test(tc, identifiers);
     tcase_add_test(tc, config_hash);
     tcase_add_test(tc, config_hash_unambiguous);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(suite());
 }

@@ -2,8 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <check.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <openssl/pem.h>
@@ -20,52 +18,24 @@
 #include "acme_order.h"
 #include "acme_time.h"
 #include "acme_x509.h"
+#include "testutil.h"
 
-static apr_pool_t *pool;
-static const char *tmpdir;
 static acme_store_t *store;
 
 #define DAY apr_time_from_sec(86400)
 
-static void remove_tree(const char *path, apr_pool_t *p)
-{
-    apr_dir_t *dir;
-    apr_finfo_t fi;
-
-    if (apr_dir_open(&dir, path, p) != APR_SUCCESS) {
-        apr_file_remove(path, p);
-        return;
-    }
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
-        const char *child;
-        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) continue;
-        child = apr_pstrcat(p, path, "/", fi.name, NULL);
-        if (fi.filetype == APR_DIR) remove_tree(child, p);
-        else apr_file_remove(child, p);
-    }
-    apr_dir_close(dir);
-    apr_dir_remove(path, p);
-}
-
 static void setup(void)
 {
-    const char *base = getenv("TMPDIR");
-    char *dir;
-
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    dir = apr_pstrcat(pool, base && *base ? base : "/tmp", "/test_drive.XXXXXX", NULL);
-    ck_assert(mkdtemp(dir) != NULL);
-    tmpdir = dir;
+    tu_setup();
+    tu_scratch_create("test_drive");
     ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), &store),
                      APR_SUCCESS);
 }
 
 static void teardown(void)
 {
-    remove_tree(tmpdir, pool);
-    apr_pool_destroy(pool);
-    apr_terminate();
+    tu_scratch_remove();
+    tu_teardown();
 }
 
 /* ---- a tiny CA ---- */
@@ -1451,10 +1421,8 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("drive");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase(s, "core", 60, setup, teardown);
 
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, verify_good_set);
     tcase_add_test(tc, verify_rejects_mismatched_key);
     tcase_add_test(tc, verify_rejects_missing_name);
@@ -1486,17 +1454,10 @@ static Suite *suite(void)
     tcase_add_test(tc, mock_revoke_by_account_and_by_key);
     tcase_add_test(tc, mock_wrong_certificate_type_fails_cleanly);
     tcase_add_test(tc, mock_failover_to_second_ca);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(suite());
 }

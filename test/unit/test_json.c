@@ -1,14 +1,8 @@
 /* test_json.c: unit tests of pool-owned JSON parsing, dumping and the typed getters. */
 #include <stdlib.h>
 #include <string.h>
-#include <check.h>
-#include <apr_general.h>
 #include "acme_json.h"
-
-static apr_pool_t *pool;
-
-static void setup(void) { apr_initialize(); apr_pool_create(&pool, NULL); }
-static void teardown(void) { apr_pool_destroy(pool); apr_terminate(); }
+#include "testutil.h"
 
 static json_t *parse_ok(const char *s)
 {
@@ -169,9 +163,8 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("json");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase(s, "core", 0, tu_setup, tu_teardown);
 
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, parse_object_and_dump);
     tcase_add_test(tc, parse_not_nul_terminated);
     tcase_add_test(tc, parse_rejects);
@@ -181,17 +174,10 @@ static Suite *suite(void)
     tcase_add_test(tc, optional_string);
     tcase_add_test(tc, own_releases_at_cleanup);
     tcase_add_test(tc, deep_nesting_fails_cleanly);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(suite());
 }

@@ -1,8 +1,6 @@
 /* test_jws.c: unit tests of JWK, thumbprints and JWS against the RFC 7515 Appendix A and RFC 7638 vectors. */
 #include <stdlib.h>
 #include <string.h>
-#include <check.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -11,11 +9,7 @@
 #include "acme_base64.h"
 #include "acme_json.h"
 #include "acme_jws.h"
-
-static apr_pool_t *pool;
-
-static void setup(void) { apr_initialize(); apr_pool_create(&pool, NULL); }
-static void teardown(void) { apr_pool_destroy(pool); apr_terminate(); }
+#include "testutil.h"
 
 /* --- vectors copied from RFC 7515 Appendix A and RFC 7638 §3.1 ------------ */
 
@@ -557,37 +551,26 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("jws");
-    TCase *rfc = tcase_create("rfc-vectors");
-    TCase *acme = tcase_create("acme-profile");
+    TCase *rfc = tu_tcase(s, "rfc-vectors", 0, tu_setup, tu_teardown);
+    TCase *acme = tu_tcase(s, "acme-profile", 60, tu_setup, tu_teardown);
 
-    tcase_add_checked_fixture(rfc, setup, teardown);
     tcase_add_test(rfc, rfc7515_a1_hs256);
     tcase_add_test(rfc, rfc7515_a2_rs256);
     tcase_add_test(rfc, rfc7515_a3_es256);
     tcase_add_test(rfc, rfc7638_thumbprint);
     tcase_add_test(rfc, thumbprint_rejects);
     tcase_add_test(rfc, jwk_to_key_rejects);
-    suite_add_tcase(s, rfc);
 
-    tcase_set_timeout(acme, 60);
-    tcase_add_checked_fixture(acme, setup, teardown);
     tcase_add_loop_test(acme, sign_and_verify_every_type, 0, (int)(sizeof(sign_types) / sizeof(sign_types[0])));
     tcase_add_test(acme, sign_kid_and_post_as_get);
     tcase_add_test(acme, ecdsa_raw_signature_verifies_with_openssl);
     tcase_add_test(acme, verify_rejects);
     tcase_add_test(acme, eab_hs256);
     tcase_add_test(acme, key_authorization_and_dns01);
-    suite_add_tcase(s, acme);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(suite());
 }

@@ -2,68 +2,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <check.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <openssl/pem.h>
 #include "acme_file.h"
 #include "acme_key.h"
-
-static apr_pool_t *pool;
-static const char *tmpdir;
-
-/* rm -r for the scratch directory (APR has no recursive remove). */
-static void remove_tree(const char *path, apr_pool_t *p)
-{
-    apr_dir_t *dir;
-    apr_finfo_t fi;
-
-    if (apr_dir_open(&dir, path, p) != APR_SUCCESS) {
-        apr_file_remove(path, p);
-        return;
-    }
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir) == APR_SUCCESS) {
-        const char *child;
-        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) continue;
-        child = apr_pstrcat(p, path, "/", fi.name, NULL);
-        if (fi.filetype == APR_DIR) remove_tree(child, p);
-        else apr_file_remove(child, p);
-    }
-    apr_dir_close(dir);
-    apr_dir_remove(path, p);
-}
+#include "testutil.h"
 
 static void setup(void)
 {
-    const char *base = getenv("TMPDIR");
-    char *dir;
-
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    dir = apr_pstrcat(pool, base && *base ? base : "/tmp", "/test_key.XXXXXX", NULL);
-    ck_assert(mkdtemp(dir) != NULL);
-    tmpdir = dir;
+    tu_setup();
+    tu_scratch_create("test_key");
 }
 
 static void teardown(void)
 {
-    remove_tree(tmpdir, pool);
-    apr_pool_destroy(pool);
-    apr_terminate();
+    tu_scratch_remove();
+    tu_teardown();
 }
 
 static const acme_key_type_e all_types[] = {
     ACME_KEY_EC256, ACME_KEY_EC384, ACME_KEY_RSA2048, ACME_KEY_RSA3072, ACME_KEY_RSA4096
 };
-
-static int file_mode(const char *path)
-{
-    struct stat st;
-
-    ck_assert_int_eq(stat(path, &st), 0);
-    return (int)(st.st_mode & 07777);
-}
 
 START_TEST(type_names)
 {
@@ -101,7 +61,7 @@ START_TEST(roundtrip_every_type)
     ck_assert_int_eq(EVP_PKEY_eq(acme_key_evp(key), acme_key_evp(back)), 1);
 
     ck_assert_int_eq(acme_key_save(pool, key, path), APR_SUCCESS);
-    ck_assert_int_eq(file_mode(path), 0600);
+    ck_assert_int_eq(tu_file_mode(path), 0600);
     ck_assert_int_eq(acme_key_load(pool, path, &loaded), APR_SUCCESS);
     ck_assert_int_eq(acme_key_type(loaded), type);
     ck_assert_int_eq(EVP_PKEY_eq(acme_key_evp(key), acme_key_evp(loaded)), 1);
@@ -117,7 +77,7 @@ START_TEST(save_is_0600_even_with_open_umask)
     ck_assert_int_eq(acme_key_generate(pool, ACME_KEY_EC256, &key), APR_SUCCESS);
     ck_assert_int_eq(acme_key_save(pool, key, path), APR_SUCCESS);
     umask(old);
-    ck_assert_int_eq(file_mode(path), 0600);
+    ck_assert_int_eq(tu_file_mode(path), 0600);
 }
 END_TEST
 
@@ -232,13 +192,13 @@ START_TEST(file_write_read_atomic)
     ck_assert_int_eq(acme_file_mkdirs(pool, apr_pstrcat(pool, tmpdir, "/sub/dir", NULL),
                                       APR_FPROT_OS_DEFAULT), APR_SUCCESS);
     ck_assert_int_eq(acme_file_write_atomic(pool, path, "hello", 5, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD), APR_SUCCESS);
-    ck_assert_int_eq(file_mode(path), 0644);
+    ck_assert_int_eq(tu_file_mode(path), 0644);
     ck_assert_int_eq(acme_file_read(pool, path, 100, &data, &len), APR_SUCCESS);
     ck_assert_uint_eq(len, 5);
     ck_assert_str_eq(data, "hello");
     /* Replace, read with an exact limit, then one byte too little. */
     ck_assert_int_eq(acme_file_write_atomic(pool, path, "bye", 3, APR_FPROT_UREAD | APR_FPROT_UWRITE), APR_SUCCESS);
-    ck_assert_int_eq(file_mode(path), 0600);
+    ck_assert_int_eq(tu_file_mode(path), 0600);
     ck_assert_int_eq(acme_file_read(pool, path, 3, &data, &len), APR_SUCCESS);
     ck_assert_str_eq(data, "bye");
     ck_assert_int_eq(acme_file_read(pool, path, 2, &data, &len), APR_ENOSPC);
@@ -247,7 +207,7 @@ START_TEST(file_write_read_atomic)
     ck_assert_str_eq(data, "bye");
     /* APR_FPROT_OS_DEFAULT: the umask decides, never executable bits. */
     ck_assert_int_eq(acme_file_write_atomic(pool, path, "x", 1, APR_FPROT_OS_DEFAULT), APR_SUCCESS);
-    ck_assert_int_eq(file_mode(path) & 0111, 0);
+    ck_assert_int_eq(tu_file_mode(path) & 0111, 0);
     /* Empty file. */
     ck_assert_int_eq(acme_file_write_atomic(pool, path, "", 0, APR_FPROT_UREAD | APR_FPROT_UWRITE), APR_SUCCESS);
     ck_assert_int_eq(acme_file_read(pool, path, 10, &data, &len), APR_SUCCESS);
@@ -255,7 +215,7 @@ START_TEST(file_write_read_atomic)
     /* Not durable (no fsync) but still an atomic replace with exact modes. */
     ck_assert_int_eq(acme_file_write_atomic_ex(pool, path, "fast", 4, APR_FPROT_UREAD | APR_FPROT_UWRITE,
                                                ACME_FILE_NOSYNC), APR_SUCCESS);
-    ck_assert_int_eq(file_mode(path), 0600);
+    ck_assert_int_eq(tu_file_mode(path), 0600);
     ck_assert_int_eq(acme_file_read(pool, path, 10, &data, &len), APR_SUCCESS);
     ck_assert_str_eq(data, "fast");
     /* No temp files left behind. */
@@ -285,10 +245,8 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("key");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase(s, "core", 120, setup, teardown);
 
-    tcase_set_timeout(tc, 120);
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, type_names);
     tcase_add_loop_test(tc, roundtrip_every_type, 0, (int)(sizeof(all_types) / sizeof(all_types[0])));
     tcase_add_test(tc, save_is_0600_even_with_open_umask);
@@ -297,17 +255,10 @@ static Suite *suite(void)
     tcase_add_test(tc, wrap_takes_ownership);
     tcase_add_test(tc, file_write_read_atomic);
     tcase_add_test(tc, file_errors);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(suite());
 }

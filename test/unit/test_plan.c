@@ -1,10 +1,8 @@
 /* test_plan.c: unit tests for renewal-time arithmetic (share and absolute windows, ARI picks) and retry backoff. */
-#include <check.h>
 #include <stdlib.h>
 
-#include <apr_general.h>
-
 #include "acme_plan.h"
+#include "testutil.h"
 
 #define SEC(n) apr_time_from_sec(n)
 #define DAY (SEC(86400))
@@ -77,25 +75,19 @@ START_TEST(backoff)
 }
 END_TEST
 
-int main(void);
-
-int main(void)
+static Suite *suite(void)
 {
     Suite *s = suite_create("plan");
-    TCase *tc = tcase_create("plan");
-    SRunner *sr;
-    int failed;
+    TCase *tc = tu_tcase(s, "plan", 0, NULL, NULL);
 
-    apr_initialize();
     tcase_add_test(tc, window_pct);
     tcase_add_test(tc, window_absolute);
     tcase_add_test(tc, ari_pick);
     tcase_add_test(tc, backoff);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(suite());
 }

@@ -1,13 +1,10 @@
 /* test_status.c: unit tests for the status JSON (SPEC §5) built from crafted file stores. */
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
 #include <apr_strings.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -17,30 +14,21 @@
 #include "acme_status.h"
 #include "acme_time.h"
 #include "acme_version.h"
+#include "testutil.h"
 
-static apr_pool_t *pool;
-static char root[256];
 static acme_store_t *st;
 
 static void setup(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    apr_pool_create(&pool, NULL);
-    snprintf(root, sizeof(root), "%s/acme-test-status.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(root));
-    ck_assert_int_eq(acme_store_file_open(pool, root, &st), APR_SUCCESS);
+    tu_setup();
+    tu_scratch_create("acme-test-status");
+    ck_assert_int_eq(acme_store_file_open(pool, tmpdir, &st), APR_SUCCESS);
 }
 
 static void teardown(void)
 {
-    char cmd[300];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cleanup of %s failed\n", root);
-    }
-    apr_pool_destroy(pool);
+    tu_scratch_remove();
+    tu_teardown();
 }
 
 typedef struct {
@@ -329,8 +317,8 @@ START_TEST(all_domains)
     put(ACME_SG_STAGING, "c.org", "fullchain.ec256.pem", c.pem);
     put(ACME_SG_ACCOUNTS, "ca.test", "account.json", "{}");
     /* stray directories made by hand are ignored */
-    ck_assert_int_eq(mkdir(apr_pstrcat(pool, root, "/state/x..y", NULL), 0755), 0);
-    ck_assert_int_eq(mkdir(apr_pstrcat(pool, root, "/state/UPPER.org", NULL), 0755), 0);
+    ck_assert_int_eq(mkdir(apr_pstrcat(pool, tmpdir, "/state/x..y", NULL), 0755), 0);
+    ck_assert_int_eq(mkdir(apr_pstrcat(pool, tmpdir, "/state/UPPER.org", NULL), 0755), 0);
     ck_assert_int_eq(acme_status_all(pool, st, NULL, &j), APR_SUCCESS);
     arr = json_object_get(j, "domains");
     ck_assert_int_eq(json_array_size(arr), 3);
@@ -354,18 +342,11 @@ START_TEST(all_domains)
 }
 END_TEST
 
-int main(void);
-
-int main(void)
+static Suite *suite(void)
 {
     Suite *s = suite_create("status");
-    TCase *tc = tcase_create("status");
-    SRunner *sr;
-    int failed;
+    TCase *tc = tu_tcase(s, "status", 30, setup, teardown);
 
-    apr_initialize();
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, pending_from_config);
     tcase_add_test(tc, error_without_cert);
     tcase_add_test(tc, valid_cert);
@@ -375,11 +356,10 @@ int main(void)
     tcase_add_test(tc, wildcard_name);
     tcase_add_test(tc, hostile_id);
     tcase_add_test(tc, all_domains);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(suite());
 }

@@ -1,5 +1,4 @@
 /* test_store.c: unit tests for the store helpers and the file backend (modes, atomicity, names, promote, locks, ownership). */
-#include <check.h>
 #include <dirent.h>
 #include <grp.h>
 #include <signal.h>
@@ -11,51 +10,35 @@
 #include <unistd.h>
 #include <utime.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
 #include <apr_strings.h>
 
 #include "acme_store.h"
+#include "testutil.h"
 
-static apr_pool_t *pool;
-static char root[256];
 static acme_store_t *st;
 
 static void setup(void)
 {
-    const char *tmp = getenv("TMPDIR");
-
-    apr_pool_create(&pool, NULL);
-    snprintf(root, sizeof(root), "%s/acme-test-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(root));
-    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, root, "/store", NULL), &st),
+    tu_setup();
+    tu_scratch_create("acme-test-store");
+    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), &st),
                      APR_SUCCESS);
 }
 
 static void teardown(void)
 {
-    char cmd[300];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cleanup of %s failed\n", root);
-    }
-    apr_pool_destroy(pool);
+    tu_scratch_remove();
+    tu_teardown();
 }
 
 static const char *spath(const char *rel)
 {
-    return apr_pstrcat(pool, root, "/store/", rel, NULL);
+    return apr_pstrcat(pool, tmpdir, "/store/", rel, NULL);
 }
 
 static int mode_of(const char *rel)
 {
-    struct stat sb;
-
-    if (stat(spath(rel), &sb) != 0) {
-        return -1;
-    }
-    return (int)(sb.st_mode & 07777);
+    return tu_file_mode(spath(rel));
 }
 
 static int exists(const char *rel)
@@ -391,7 +374,7 @@ START_TEST(planted_symlinks)
     char *data;
     apr_size_t len;
     acme_store_lock_t *lk;
-    const char *outside = apr_pstrcat(pool, root, "/outside", NULL);
+    const char *outside = apr_pstrcat(pool, tmpdir, "/outside", NULL);
     FILE *f;
 
     ck_assert_int_eq(mkdir(outside, 0755), 0);
@@ -704,25 +687,18 @@ START_TEST(set_owner)
     ck_assert(owner_of("state", &u, &g) && u == 65534);
 
     /* the unprivileged user works in its groups and cannot touch the active set */
-    ck_assert_int_eq(chmod(root, 0755), 0);
+    ck_assert_int_eq(chmod(tmpdir, 0755), 0);
     ck_assert_int_eq(run_as_nobody(archived), 0);
     ck_assert(owner_of("staging/example.org/fullchain.pem", &u, &g) && u == 65534);
     ck_assert_int_eq(mode_of("staging/example.org/privkey.pem"), 0600);
 }
 END_TEST
 
-int main(void);
-
-int main(void)
+static Suite *suite(void)
 {
     Suite *s = suite_create("store");
-    TCase *tc = tcase_create("store");
-    SRunner *sr;
-    int failed;
+    TCase *tc = tu_tcase(s, "store", 30, setup, teardown);
 
-    apr_initialize();
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 30);
     tcase_add_test(tc, group_and_item_names);
     tcase_add_test(tc, save_load_remove);
     tcase_add_test(tc, modes);
@@ -737,11 +713,10 @@ int main(void)
     tcase_add_test(tc, lock_exclusion);
     tcase_add_test(tc, lock_released_on_death);
     tcase_add_test(tc, set_owner);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(suite());
 }

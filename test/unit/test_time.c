@@ -1,23 +1,8 @@
 /* test_time.c: unit tests for RFC 3339 timestamps, durations and Retry-After parsing. */
-#include <check.h>
 #include <stdlib.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
-
 #include "acme_time.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    apr_pool_create(&pool, NULL);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-}
+#include "testutil.h"
 
 /* 2026-11-26T05:43:57Z */
 #define T0 apr_time_from_sec(1795671837)
@@ -156,17 +141,11 @@ START_TEST(retry_after_garbage)
 }
 END_TEST
 
-int main(void);
-
-int main(void)
+static Suite *suite(void)
 {
     Suite *s = suite_create("time");
-    TCase *tc = tcase_create("time");
-    SRunner *sr;
-    int failed;
+    TCase *tc = tu_tcase(s, "time", 0, tu_setup, tu_teardown);
 
-    apr_initialize();
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, rfc3339_format);
     tcase_add_test(tc, rfc3339_parse);
     tcase_add_test(tc, rfc3339_garbage);
@@ -174,11 +153,10 @@ int main(void)
     tcase_add_test(tc, duration_bad);
     tcase_add_test(tc, retry_after);
     tcase_add_test(tc, retry_after_garbage);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(suite());
 }

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <check.h>
-#include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <openssl/pem.h>
@@ -12,11 +10,7 @@
 #include "acme_file.h"
 #include "acme_jws.h"
 #include "acme_x509.h"
-
-static apr_pool_t *pool;
-
-static void setup(void) { apr_initialize(); apr_pool_create(&pool, NULL); }
-static void teardown(void) { apr_pool_destroy(pool); apr_terminate(); }
+#include "testutil.h"
 
 static apr_array_header_t *names_of(const char *first, ...)
 {
@@ -452,10 +446,8 @@ END_TEST
 static Suite *suite(void)
 {
     Suite *s = suite_create("x509");
-    TCase *tc = tcase_create("core");
+    TCase *tc = tu_tcase(s, "core", 60, tu_setup, tu_teardown);
 
-    tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, is_ip);
     tcase_add_test(tc, csr_fields);
     tcase_add_test(tc, csr_ip_only_and_rsa);
@@ -466,17 +458,10 @@ static Suite *suite(void)
     tcase_add_test(tc, chain_rejects);
     tcase_add_loop_test(tc, tls_alpn01_certificate, 0, 2);
     tcase_add_test(tc, selfsigned_certificate);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(suite());
 }
