@@ -285,16 +285,27 @@ static int drive_cancelled(const drive_t *dr)
     return dr->env->cancel && *dr->env->cancel;
 }
 
+/* The status record is rewritten by every drive: atomic, not worth an fsync. */
 static apr_status_t save_status(drive_t *dr)
 {
     return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, STATUS_ITEM,
-                                dr->status, 0);
+                                dr->status, ACME_STORE_REGENERABLE);
+}
+
+/* Order progress is always atomic; it is made durable only when it holds what
+ * the CA cannot give back: the certificate key, before the CSR is sent. An
+ * order URL, a "finalized" mark or a chain lost to a power cut is fetched or
+ * ordered again. */
+static apr_status_t save_order_ex(drive_t *dr, int durable)
+{
+    return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM,
+                                dr->order, ACME_STORE_PRIVATE
+                                | (durable ? 0 : ACME_STORE_REGENERABLE));
 }
 
 static apr_status_t save_order(drive_t *dr)
 {
-    return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM,
-                                dr->order, 1);
+    return save_order_ex(dr, 0);
 }
 
 static apr_status_t fail(drive_t *dr, const char *step, acme_problem_t **prob, acme_problem_t *pr,
@@ -565,7 +576,7 @@ static apr_status_t order_key(drive_t *dr, const char *tname, json_t *prog, int 
         return rv;
     }
     json_object_set_new(prog, "key", json_stringn(out, len));
-    return save_order(dr);
+    return save_order_ex(dr, 1);
 }
 
 static apr_status_t step_finalize(drive_t *dr, const char *tname, json_t *prog,
@@ -1197,7 +1208,8 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
     n.can_save = (rv == APR_SUCCESS);
     res = needed_locked(&n, why);
     if (n.dirty && n.can_save && n.status) {
-        acme_store_save_json(st, p, ACME_SG_STATE, n.entry, STATUS_ITEM, n.status, 0);
+        acme_store_save_json(st, p, ACME_SG_STATE, n.entry, STATUS_ITEM, n.status,
+                             ACME_STORE_REGENERABLE);
     }
     if (n.can_save) st->unlock(lock);
     return res;

@@ -93,7 +93,8 @@ apr_status_t acme_challenge_respond(const acme_order_ctx_t *ctx, apr_pool_t *p,
 apr_status_t acme_authz_poll(const acme_order_ctx_t *ctx, apr_pool_t *p, const char *url,
                              acme_authz_t **authz, acme_problem_t **prob);
 
-/* Poll an order while it is "pending" or "processing" (same rules); *order is
+/* Poll an order while it is "pending" or "processing" (same rules; a "pending"
+ * order is read again at once: its authorizations were just answered); *order is
  * replaced by the latest state. "invalid" gives APR_EGENERAL with the order's error. */
 apr_status_t acme_order_poll(const acme_order_ctx_t *ctx, apr_pool_t *p,
                              acme_order_t **order, acme_problem_t **prob);

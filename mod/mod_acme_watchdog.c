@@ -36,8 +36,9 @@ typedef struct acme_wd_t {
     acme_ca_registry_t *cas;
     volatile int cancel;
     int max;
-    int running;                /* drives in flight */
+    int running;                /* drives queued or in flight */
     int *busy;                  /* per domain index */
+    struct drive_task_t *tasks; /* per domain index: at most one queued at a time */
     int cursor;                 /* next domain of the current pass; -1: no pass */
     apr_time_t next_check;      /* start of the next full pass */
     apr_time_t pass_next;       /* earliest future due time seen in this pass; 0: none */
@@ -47,7 +48,6 @@ typedef struct acme_wd_t {
 
 typedef struct drive_task_t {
     acme_wd_t *wd;
-    apr_pool_t *pool;
     int idx;
 } drive_task_t;
 
@@ -115,39 +115,41 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->ddomains, t->idx, acme_domain_t *);
     acme_drive_env_t env;
     acme_drive_result_t res;
+    apr_pool_t *p;
     apr_status_t rv;
 
     memset(&res, 0, sizeof(res));
+    /* drives run in their own root pool: thread pools must not share a parent */
+    if ((rv = apr_pool_create(&p, NULL)) != APR_SUCCESS) {
+        drive_done(wd, t->idx, rv, &res);
+        return NULL;
+    }
     env_init(wd, &env);
-    env.responder = responder_for(wd, t->pool, d);
-    rv = wd->cancel ? APR_EINTR : acme_drive_run(&env, t->pool, d, &res);
+    env.responder = responder_for(wd, p, d);
+    rv = wd->cancel ? APR_EINTR : acme_drive_run(&env, p, d, &res);
     if (res.staged) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->rt->s,
                      "ACMEDomain %s: new certificate obtained and verified; it is staged for "
                      "activation", d->id);
-        acme_notify(wd->rt, t->pool, "issued", d->id);
+        acme_notify(wd->rt, p, "issued", d->id);
     }
     else if ((rv != APR_SUCCESS || res.error) && !wd->cancel && !APR_STATUS_IS_EBUSY(rv)) {
-        acme_notify(wd->rt, t->pool, "renew-failed", d->id);
+        acme_notify(wd->rt, p, "renew-failed", d->id);
     }
     drive_done(wd, t->idx, rv, &res);
-    apr_pool_destroy(t->pool);
+    apr_pool_destroy(p);
     return NULL;
 }
 
+/* Queue a drive: the pool runs ACMEMaxParallel at once and starts the next
+ * queued one the moment a drive ends. A task that is cancelled while queued
+ * owns nothing to free. */
 static apr_status_t submit(acme_wd_t *wd, int idx)
 {
-    drive_task_t *t;
-    apr_pool_t *p;
+    drive_task_t *t = &wd->tasks[idx];
     apr_status_t rv;
 
-    /* drives run in their own root pool: thread pools must not share a parent */
-    if ((rv = apr_pool_create(&p, NULL)) != APR_SUCCESS) {
-        return rv;
-    }
-    t = apr_pcalloc(p, sizeof(*t));
     t->wd = wd;
-    t->pool = p;
     t->idx = idx;
     apr_thread_mutex_lock(wd->mutex);
     wd->busy[idx] = 1;
@@ -159,19 +161,8 @@ static apr_status_t submit(acme_wd_t *wd, int idx)
         wd->busy[idx] = 0;
         wd->running--;
         apr_thread_mutex_unlock(wd->mutex);
-        apr_pool_destroy(p);
     }
     return rv;
-}
-
-static int slots_free(acme_wd_t *wd)
-{
-    int n;
-
-    apr_thread_mutex_lock(wd->mutex);
-    n = wd->max - wd->running;
-    apr_thread_mutex_unlock(wd->mutex);
-    return n;
 }
 
 static int is_busy(acme_wd_t *wd, int idx)
@@ -241,7 +232,7 @@ static void end_pass(acme_wd_t *wd)
     wd->pass_next = 0;
 }
 
-/* Continue the current pass over the domains while drive slots are free. */
+/* One pass over the domains: every one that needs a drive is queued. */
 static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 {
     apr_array_header_t *domains = wd->rt->ddomains;
@@ -250,7 +241,7 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 
     env_init(wd, &env);
     apr_pool_create(&p, ptick);
-    while (wd->cursor < domains->nelts && !wd->cancel && slots_free(wd) > 0) {
+    while (wd->cursor < domains->nelts && !wd->cancel) {
         int idx = wd->cursor++;
         const acme_domain_t *d = APR_ARRAY_IDX(domains, idx, acme_domain_t *);
         const char *why = NULL;
@@ -331,6 +322,7 @@ static apr_status_t wd_start(acme_rt_t *rt)
     wd->pool = pool;
     wd->max = acme_cfg_max_parallel(rt->g);
     wd->busy = apr_pcalloc(pool, sizeof(int) * (apr_size_t)(rt->ddomains->nelts + 1));
+    wd->tasks = apr_pcalloc(pool, sizeof(*wd->tasks) * (apr_size_t)(rt->ddomains->nelts + 1));
     wd->cursor = -1;
     wd->next_check = apr_time_now();
     if ((rv = apr_thread_mutex_create(&wd->mutex, APR_THREAD_MUTEX_DEFAULT, pool))
@@ -356,8 +348,8 @@ static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
-        wd_start(rt);
-        return APR_SUCCESS;
+        /* the first pass now, not one tick later */
+        return wd_start(rt) == APR_SUCCESS ? wd_tick(rt->wd, pool) : APR_SUCCESS;
     case AP_WATCHDOG_STATE_RUNNING:
         return rt->wd ? wd_tick(rt->wd, pool) : APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
