@@ -77,12 +77,14 @@ static apr_status_t store_setup(acme_responder_t *r, apr_pool_t *p, const char *
     if ((rv = store_entry(p, name, &entry)) != APR_SUCCESS) return rv;
     if (!strcmp(type, "http-01")) {
         if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
+        /* answers live as long as a pending authorization: atomic, no fsync */
         return st->save(st, p, ACME_SG_CHALLENGES, entry, acme_responder_http01_item(p, token),
-                        keyauth, strlen(keyauth), 0);
+                        keyauth, strlen(keyauth), ACME_STORE_REGENERABLE);
     }
     if (!strcmp(type, "tls-alpn-01")) {
         if ((rv = tlsalpn_pem(p, name, keyauth, &pem, &len)) != APR_SUCCESS) return rv;
-        return st->save(st, p, ACME_SG_CHALLENGES, entry, ACME_TLSALPN01_ITEM, pem, len, 1);
+        return st->save(st, p, ACME_SG_CHALLENGES, entry, ACME_TLSALPN01_ITEM, pem, len,
+                        ACME_STORE_PRIVATE | ACME_STORE_REGENERABLE);
     }
     return APR_ENOTIMPL;
 }

@@ -25,7 +25,9 @@ const char *acme_store_group_name(acme_store_group_e g);
 /* Flags of save (its is_private argument). */
 #define ACME_STORE_PRIVATE 0x1      /* readable by the owner only (0600) */
 #define ACME_STORE_REGENERABLE 0x2  /* atomic, not durable (no fsync): only for
-                                     * material rebuilt when lost (fallback certs) */
+                                     * material rebuilt or fetched again when a
+                                     * power cut loses it (fallback certs,
+                                     * challenge answers, drive progress) */
 
 typedef struct acme_store_t acme_store_t;
 typedef struct acme_store_lock_t acme_store_lock_t;

@@ -786,7 +786,7 @@ typedef struct {
     int ari, ari_fail, fail_challenge, authz_valid, bad_cert_type;
     int revokes, revoke_kid, revoke_jwk, revoke_reason;
     volatile int *cancel_on_chal;
-    int new_orders, chal_posts, finalizes, ri_gets, chal_item_seen;
+    int new_orders, chal_posts, finalizes, ri_gets, chal_item_seen, order_reads;
     char replaces[MOCK_MAX][128];
     int order_status[MOCK_MAX];  /* 0 pending, 1 ready, 2 valid, 3 invalid */
     int authz_status[MOCK_MAX];  /* 0 pending, 1 valid, 2 invalid */
@@ -897,7 +897,10 @@ static mock_resp_t mock_post(apr_pool_t *p, mock_t *m, const char *path, const c
         r = json_resp(p, 201, mock_order_json(p, m, n));
         r.location = mock_url(p, m, "order", n);
     }
-    else if (n && !strcmp(what, "order")) r = json_resp(p, 200, mock_order_json(p, m, n));
+    else if (n && !strcmp(what, "order")) {
+        m->order_reads++;
+        r = json_resp(p, 200, mock_order_json(p, m, n));
+    }
     else if (n && !strcmp(what, "authz")) {
         static const char *const names[] = { "pending", "valid", "invalid" };
         r = json_resp(p, 200, json_pack("{s:s,s:{s:s,s:s},s:[o]}", "status",
@@ -1202,6 +1205,112 @@ START_TEST(mock_resume_same_order)
 }
 END_TEST
 
+/* Once its authorization is valid the order is read again at once, before
+ * any poll delay: the cancel raised with the challenge is only noticed after. */
+START_TEST(mock_pending_order_read_again_at_once)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_drive_result_t res;
+    volatile int cancel = 0;
+
+    env.cancel = &cancel;
+    m->cancel_on_chal = &cancel;
+    ck_assert_int_eq(acme_drive_run(&env, pool, mock_domain(m), &res), APR_EINTR);
+    ck_assert_int_eq(m->chal_posts, 1);
+    ck_assert_int_eq(m->order_reads, 1);
+    ck_assert_int_eq(m->finalizes, 0);
+    mock_stop(m);
+}
+END_TEST
+
+/* ---- which writes are made durable ---- */
+
+#define REC_MAX 64
+typedef struct {
+    acme_store_group_e g;
+    char item[64];
+    int flags, has_key, finalized;
+} rec_save_t;
+
+static struct {
+    acme_store_t *inner;
+    rec_save_t saves[REC_MAX];
+    int n;
+} rec;
+
+static apr_status_t rec_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                             const char *entry, const char *item, const void *data,
+                             apr_size_t len, int flags)
+{
+    (void)s;
+    if (rec.n < REC_MAX) {
+        rec_save_t *r = &rec.saves[rec.n++];
+        const char *text = apr_pstrmemdup(p, data, len);
+        r->g = g;
+        apr_cpystrn(r->item, item ? item : "", sizeof(r->item));
+        r->flags = flags;
+        r->has_key = strstr(text, "\"key\"") != NULL;
+        r->finalized = strstr(text, "\"finalized\"") != NULL;
+    }
+    return rec.inner->save(rec.inner, p, g, entry, item, data, len, flags);
+}
+
+/* fsync is kept for what a power cut would cost a certificate or an account:
+ * the account key, the certificate key before the CSR is sent, the staged
+ * set. Challenge answers, status and order progress are atomic only. */
+START_TEST(mock_durability_policy)
+{
+    mock_t *m = mock_start();
+    acme_drive_env_t env = mock_env();
+    acme_store_t recording = *store;
+    acme_drive_result_t res;
+    int i, key_durable = 0, staged = 0, challenges = 0;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.inner = store;
+    recording.save = rec_save;
+    env.store = &recording;
+    env.responder = acme_responder_store(pool, &recording, NULL);
+    ck_assert_int_eq(acme_drive_run(&env, pool, mock_domain(m), &res), APR_SUCCESS);
+    ck_assert(res.staged);
+    ck_assert_int_lt(rec.n, REC_MAX);
+    for (i = 0; i < rec.n; ++i) {
+        const rec_save_t *r = &rec.saves[i];
+        int durable = !(r->flags & ACME_STORE_REGENERABLE);
+        switch (r->g) {
+        case ACME_SG_ACCOUNTS:
+        case ACME_SG_STAGING:
+            ck_assert_msg(durable, "%s must be durable", r->item);
+            staged += r->g == ACME_SG_STAGING;
+            break;
+        case ACME_SG_CHALLENGES:
+            ck_assert_msg(!durable, "challenge %s needs no fsync", r->item);
+            challenges++;
+            break;
+        default:
+            ck_assert_int_eq(r->g, ACME_SG_STATE);
+            if (!strcmp(r->item, "order.json")) {
+                ck_assert(r->flags & ACME_STORE_PRIVATE);
+                /* durable exactly once: the first save holding the key */
+                ck_assert_int_eq(durable, r->has_key && !r->finalized && !key_durable);
+                key_durable += durable;
+            }
+            else {
+                ck_assert_msg(!durable, "%s needs no fsync", r->item);
+            }
+        }
+        if (r->g != ACME_SG_STATE && strstr(r->item, "key")) {
+            ck_assert(r->flags & ACME_STORE_PRIVATE);
+        }
+    }
+    ck_assert_int_eq(key_durable, 1);
+    ck_assert_int_ge(staged, 4);
+    ck_assert_int_eq(challenges, 1);
+    mock_stop(m);
+}
+END_TEST
+
 START_TEST(mock_challenge_failure_then_new_order)
 {
     mock_t *m = mock_start();
@@ -1446,6 +1555,8 @@ static Suite *suite(void)
     tcase_add_test(tc, ip_authz_never_dns01);
     tcase_add_test(tc, ari_parse);
     tcase_add_test(tc, mock_full_drive);
+    tcase_add_test(tc, mock_pending_order_read_again_at_once);
+    tcase_add_test(tc, mock_durability_policy);
     tcase_add_test(tc, mock_resume_same_order);
     tcase_add_test(tc, mock_challenge_failure_then_new_order);
     tcase_add_test(tc, mock_authz_reuse_and_preferred_chain);
