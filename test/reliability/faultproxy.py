@@ -1,23 +1,17 @@
 """A test-only HTTPS fault-injection proxy between an ACME client and Pebble: error statuses, Retry-After, dropped or stalled connections, broken bodies and forged certificates."""
 import datetime
-import http.client
-import http.server
 import json
 import re
 import socket
-import ssl
 import threading
-import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from fixtures.ca import free_port
-
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
-        "proxy-connection", "upgrade", "te", "trailer"}
+from fixtures.certs import b64u_decode
+from fixtures.proxy import PebbleProxy
 
 # Fault kinds the proxy knows; tests name them in Fault(kind=...).
 KINDS = ("status", "drop", "stall", "truncate", "malformed", "content_type", "oversize",
@@ -46,28 +40,6 @@ class Fault:
         if self.times is not None and self.hits >= self.times:
             return False
         return bool(self.match.search("%s %s" % (method, path)))
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 120
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def do_GET(self):
-        self.server.proxy.handle(self, "GET")
-
-    def do_HEAD(self):
-        self.server.proxy.handle(self, "HEAD")
-
-    def do_POST(self):
-        self.server.proxy.handle(self, "POST")
 
 
 class _Forger:
@@ -102,65 +74,28 @@ class _Forger:
                 + self.cert.public_bytes(serialization.Encoding.PEM))
 
 
-def _b64u_decode(s):
-    import base64
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
-class FaultProxy:
+class FaultProxy(PebbleProxy):
     """https://127.0.0.1:<port> in front of a started Pebble (same TLS cert and CA).
 
     add(Fault(...)) / clear(); .injected counts faulted requests, .log lists
     (method, path, kind) of each, .requests every (method, path) seen."""
 
+    client_timeout = 120
+
     def __init__(self, pebble):
-        self.pebble = pebble
-        self.port = free_port()
+        super().__init__(pebble)
         self.faults = []
         self.injected = 0
         self.log = []
         self.requests = []
         self.accounts = set()        # account URLs Pebble answered newAccount with
         self.bad_nonces = 0          # badNonce answers passed through from Pebble
-        self._lock = threading.Lock()
-        self._server = None
         self._stop = threading.Event()
         self._forger = _Forger()
-        self._upstream_ctx = ssl.create_default_context(cafile=pebble.ca_cert)
-
-    @property
-    def base_url(self):
-        return "https://127.0.0.1:%d" % self.port
-
-    @property
-    def directory_url(self):
-        return self.base_url + "/dir"
-
-    @property
-    def ca_cert(self):
-        return self.pebble.ca_cert
-
-    def start(self):
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(self.pebble.tls_cert, self.pebble.tls_key)
-        self._server = _Server(("127.0.0.1", self.port), _Handler)
-        self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
-        self._server.proxy = self
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
 
     def stop(self):
         self._stop.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().stop()
 
     # -- rules --------------------------------------------------------------------
     def add(self, fault):
@@ -186,31 +121,22 @@ class FaultProxy:
         return None
 
     # -- request handling -----------------------------------------------------------
-    def handle(self, h, method):
-        try:
-            length = int(h.headers.get("Content-Length") or 0)
-            body = h.rfile.read(length) if length > 0 else b""
-            path = h.path
-            if method == "POST" and "/finalize-order/" in path:
-                self._remember_csr(body)
-            fault = self._pick(method, path)
-            if fault and fault.kind in ("status", "drop", "oversize"):
-                return self._pre_fault(h, fault, method)
-            status, headers, data = self._forward(method, path, h.headers, body)
-            if status == 400 and b"badNonce" in data:
-                with self._lock:
-                    self.bad_nonces += 1
-            if method == "POST" and path.startswith("/sign-me-up") and status in (200, 201):
-                with self._lock:
-                    self.accounts.update(v for k, v in headers if k.lower() == "location")
-            if fault:
-                return self._post_fault(h, fault, status, headers, data, method)
-            self._reply(h, status, headers, data, head=(method == "HEAD"))
-        except (ConnectionError, socket.timeout, ssl.SSLError, OSError) as exc:
-            try:
-                self._reply(h, 502, [("Content-Type", "text/plain")], str(exc).encode())
-            except OSError:
-                pass
+    def serve(self, h, method, path, body):
+        if method == "POST" and "/finalize-order/" in path:
+            self._remember_csr(body)
+        fault = self._pick(method, path)
+        if fault and fault.kind in ("status", "drop", "oversize"):
+            return self._pre_fault(h, fault, method)
+        status, headers, data = self._forward(method, path, h.headers, body)
+        if status == 400 and b"badNonce" in data:
+            with self._lock:
+                self.bad_nonces += 1
+        if method == "POST" and path.startswith("/sign-me-up") and status in (200, 201):
+            with self._lock:
+                self.accounts.update(v for k, v in headers if k.lower() == "location")
+        if fault:
+            return self._post_fault(h, fault, status, headers, data, method)
+        self._reply(h, status, headers, data, head=(method == "HEAD"))
 
     def _pre_fault(self, h, fault, method):
         """Faults that never reach Pebble."""
@@ -261,11 +187,7 @@ class FaultProxy:
         """Send the headers and half the body, then hang."""
         stop = self._stop
         try:
-            h.send_response(status)
-            for k, v in headers:
-                h.send_header(k, v)
-            h.send_header("Content-Length", str(len(data)))
-            h.end_headers()
+            self._send_head(h, status, headers, len(data))
             h.wfile.write(data[: len(data) // 2])
             h.wfile.flush()
         except OSError:
@@ -276,8 +198,8 @@ class FaultProxy:
     def _remember_csr(self, body):
         try:
             jws = json.loads(body)
-            payload = json.loads(_b64u_decode(jws["payload"]))
-            csr = x509.load_der_x509_csr(_b64u_decode(payload["csr"]))
+            payload = json.loads(b64u_decode(jws["payload"]))
+            csr = x509.load_der_x509_csr(b64u_decode(payload["csr"]))
             names = csr.extensions.get_extension_for_class(
                 x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
             with self._lock:
@@ -296,32 +218,3 @@ class FaultProxy:
         elif kind == "cert_wrong_names":
             names = ["not-%s" % n for n in names] or ["wrong.example"]
         return self._forger.leaf(pub, names, expired=(kind == "cert_expired"))
-
-    def _forward(self, method, path, in_headers, body):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.pebble.listen_port,
-                                           context=self._upstream_ctx, timeout=60)
-        try:
-            headers = {k: v for k, v in in_headers.items() if k.lower() not in _HOP}
-            conn.request(method, path, body=body if method == "POST" else None, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            out = [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP]
-        finally:
-            conn.close()
-        return resp.status, [(k, self._rewrite(v)) for k, v in out], self._rewrite_bytes(data)
-
-    def _rewrite(self, text):
-        return text.replace(self.pebble.base_url, self.base_url)
-
-    def _rewrite_bytes(self, data):
-        return data.replace(self.pebble.base_url.encode(), self.base_url.encode())
-
-    @staticmethod
-    def _reply(h, status, headers, data, head=False):
-        h.send_response(status)
-        for k, v in headers:
-            h.send_header(k, v)
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        if not head:
-            h.wfile.write(data)
