@@ -352,35 +352,41 @@ static apr_status_t ecdsa_raw_to_der(apr_pool_t *p, const unsigned char *raw, ap
     return APR_SUCCESS;
 }
 
+/* Room for the DER ECDSA signature of P-384 (at most 104 bytes). */
+#define ECDSA_DER_MAX 128
+
 apr_status_t acme_jws_signature(apr_pool_t *p, const acme_key_t *key,
                                 const char *signing_input, apr_size_t len,
                                 unsigned char **sig, apr_size_t *siglen)
 {
-    const char *alg = acme_jws_alg(key);
     const ec_curve_t *curve = curve_of(key);
     EVP_MD_CTX *ctx;
-    unsigned char *buf = NULL;
-    size_t n = 0;
-    apr_status_t rv = APR_EGENERAL;
+    unsigned char der[ECDSA_DER_MAX], *buf;
+    size_t n;
+    int ok;
+    apr_status_t rv;
 
-    if (!alg) {
+    if (!acme_jws_alg(key)) {
         return APR_ENOTIMPL;
     }
-    ctx = EVP_MD_CTX_new();
-    if (ctx && EVP_DigestSignInit(ctx, NULL, md_for_alg(alg), NULL, acme_key_evp(key)) > 0
-        && EVP_DigestSign(ctx, NULL, &n, (const unsigned char *)signing_input, len) > 0) {
-        buf = apr_palloc(p, n);
-        if (EVP_DigestSign(ctx, buf, &n, (const unsigned char *)signing_input, len) > 0) {
-            rv = APR_SUCCESS;
-        }
+    /* The largest signature: the modulus size for RSA, the DER size for ECDSA. */
+    n = (size_t)EVP_PKEY_get_size(acme_key_evp(key));
+    if (n == 0 || (curve && n > sizeof(der))) {
+        return APR_EGENERAL;
     }
-    EVP_MD_CTX_free(ctx);
-    if (rv != APR_SUCCESS) {
+    buf = curve ? der : apr_palloc(p, n);
+    /* The key's signing digest is the alg's: SHA-384 for ES384, SHA-256 otherwise. */
+    if ((rv = acme_key_sign_ctx(key, &ctx)) != APR_SUCCESS) {
         return rv;
+    }
+    ok = EVP_DigestSign(ctx, buf, &n, (const unsigned char *)signing_input, len) > 0;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        return APR_EGENERAL;
     }
     if (curve) {
         *siglen = 2 * curve->size;
-        return ecdsa_der_to_raw(p, buf, n, curve->size, sig);
+        return ecdsa_der_to_raw(p, der, n, curve->size, sig);
     }
     *sig = buf;
     *siglen = n;
@@ -413,14 +419,22 @@ apr_status_t acme_jws_hmac(apr_pool_t *p, const char *alg,
     return APR_SUCCESS;
 }
 
-/* Assemble {"protected","payload","signature"} from the encoded parts. */
+/* Assemble {"protected","payload","signature"} from the encoded parts. All three
+ * are base64url, plain ASCII, so Jansson's UTF-8 checks are skipped. */
 static apr_status_t flattened(apr_pool_t *p, const char *prot_b64, const char *payload_b64,
                               const unsigned char *sig, apr_size_t siglen, json_t **jws)
 {
-    *jws = acme_json_own(p, json_pack("{s:s,s:s,s:s}", "protected", prot_b64,
-                                      "payload", payload_b64,
-                                      "signature", acme_b64u_encode(p, sig, siglen)));
-    return *jws ? APR_SUCCESS : APR_ENOMEM;
+    json_t *o = acme_json_own(p, json_object());
+
+    if (!o
+        || json_object_set_new_nocheck(o, "protected", json_string_nocheck(prot_b64))
+        || json_object_set_new_nocheck(o, "payload", json_string_nocheck(payload_b64))
+        || json_object_set_new_nocheck(o, "signature",
+                                       json_string_nocheck(acme_b64u_encode(p, sig, siglen)))) {
+        return APR_ENOMEM;
+    }
+    *jws = o;
+    return APR_SUCCESS;
 }
 
 /* base64url of the compact serialization of a JSON object. */
@@ -431,12 +445,64 @@ static const char *json_b64u(apr_pool_t *p, const json_t *j)
     return s ? acme_b64u_encode(p, s, strlen(s)) : NULL;
 }
 
+/* s escaped for the inside of a JSON string, as Jansson's compact dump
+ * writes it. Printable ASCII without '"' and '\\' (base64url nonces, the URLs
+ * CAs use) is s itself; anything else goes through Jansson, which escapes it
+ * or, for bad UTF-8, fails (NULL). */
+static const char *json_escape(apr_pool_t *p, const char *s)
+{
+    const unsigned char *c = (const unsigned char *)s;
+    char *quoted;
+    apr_size_t len;
+
+    while (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\') {
+        c++;
+    }
+    if (!*c) {
+        return s;
+    }
+    quoted = acme_json_dump(p, acme_json_own(p, json_string(s)), JSON_ENCODE_ANY);
+    if (!quoted || (len = strlen(quoted)) < 2) {
+        return NULL;
+    }
+    quoted[len - 1] = '\0';
+    return quoted + 1;
+}
+
+/* The ACME protected header as compact JSON text: alg, nonce (when not NULL),
+ * url, then kid or the key's jwk. Written directly rather than dumped from a
+ * Jansson object, which costs more than the rest of the JWS around the signature. */
+static apr_status_t protected_header(apr_pool_t *p, const acme_key_t *key, const char *alg,
+                                     const char *kid, const char *nonce, const char *url,
+                                     const char **text)
+{
+    const char *n = nonce ? json_escape(p, nonce) : "", *u = json_escape(p, url), *id;
+    json_t *jwk;
+    apr_status_t rv;
+
+    if (kid) {
+        id = json_escape(p, kid);
+    }
+    else if ((rv = acme_jwk_public(p, key, &jwk)) != APR_SUCCESS) {
+        return rv;
+    }
+    else {
+        id = acme_json_dump(p, jwk, 0);
+    }
+    if (!n || !u || !id) {
+        return APR_EINVAL;
+    }
+    *text = apr_pstrcat(p, "{\"alg\":\"", alg, nonce ? "\",\"nonce\":\"" : "", n,
+                        "\",\"url\":\"", u, kid ? "\",\"kid\":\"" : "\",\"jwk\":", id,
+                        kid ? "\"}" : "}", NULL);
+    return APR_SUCCESS;
+}
+
 apr_status_t acme_jws_sign(apr_pool_t *p, const acme_key_t *key, const char *kid,
                            const char *nonce, const char *url, const char *payload,
                            json_t **jws)
 {
-    const char *alg = acme_jws_alg(key), *prot_b64, *payload_b64, *input;
-    json_t *prot, *jwk = NULL;
+    const char *alg = acme_jws_alg(key), *header, *prot_b64, *payload_b64, *input;
     unsigned char *sig;
     apr_size_t siglen;
     apr_status_t rv;
@@ -444,23 +510,10 @@ apr_status_t acme_jws_sign(apr_pool_t *p, const acme_key_t *key, const char *kid
     if (!alg || !url) {
         return alg ? APR_EINVAL : APR_ENOTIMPL;
     }
-    if (!kid && (rv = acme_jwk_public(p, key, &jwk)) != APR_SUCCESS) {
+    if ((rv = protected_header(p, key, alg, kid, nonce, url, &header)) != APR_SUCCESS) {
         return rv;
     }
-    /* Jansson keeps insertion order: alg, nonce, url, kid|jwk. */
-    prot = acme_json_own(p, json_object());
-    if (!prot
-        || json_object_set_new(prot, "alg", json_string(alg))
-        || (nonce && json_object_set_new(prot, "nonce", json_string(nonce)))
-        || json_object_set_new(prot, "url", json_string(url))
-        || (kid ? json_object_set_new(prot, "kid", json_string(kid))
-                : json_object_set(prot, "jwk", jwk))) {
-        return APR_EINVAL;
-    }
-    prot_b64 = json_b64u(p, prot);
-    if (!prot_b64) {
-        return APR_EINVAL;
-    }
+    prot_b64 = acme_b64u_encode(p, header, strlen(header));
     payload_b64 = payload ? acme_b64u_encode(p, payload, strlen(payload)) : "";
     input = apr_pstrcat(p, prot_b64, ".", payload_b64, NULL);
     rv = acme_jws_signature(p, key, input, strlen(input), &sig, &siglen);

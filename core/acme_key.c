@@ -1,5 +1,6 @@
 /* acme_key.c: generation, PEM import/export and typing of RSA and EC private keys on OpenSSL 3 EVP. */
 #include <string.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -14,6 +15,9 @@
 struct acme_key_t {
     EVP_PKEY *pkey;
     acme_key_type_e type;
+    /* EVP_MD_CTX after EVP_DigestSignInit, made on first use (acme_key_sign_ctx)
+     * and only ever copied from, so threads sharing the key share no mutable state. */
+    void *sign_tmpl;
 };
 
 static const struct {
@@ -83,6 +87,8 @@ static apr_status_t key_cleanup(void *data)
 {
     acme_key_t *key = data;
 
+    EVP_MD_CTX_free(key->sign_tmpl);
+    key->sign_tmpl = NULL;
     EVP_PKEY_free(key->pkey);
     key->pkey = NULL;
     return APR_SUCCESS;
@@ -106,6 +112,61 @@ EVP_PKEY *acme_key_evp(const acme_key_t *key)
 acme_key_type_e acme_key_type(const acme_key_t *key)
 {
     return key ? key->type : ACME_KEY_UNKNOWN;
+}
+
+/* The digest of signatures by key: SHA-384 for P-384, SHA-256 otherwise (RFC 7518 §3.1). */
+static const EVP_MD *sign_md(const acme_key_t *key)
+{
+    return key->type == ACME_KEY_EC384 ? EVP_sha384() : EVP_sha256();
+}
+
+/* The key's prepared signing context, made once; a thread that loses the race
+ * to publish its own frees it and uses the winner's. */
+static EVP_MD_CTX *sign_template(acme_key_t *key)
+{
+    volatile void **slot = (volatile void **)&key->sign_tmpl;
+    EVP_MD_CTX *tmpl = apr_atomic_casptr(slot, NULL, NULL), *won;
+
+    if (tmpl) {
+        return tmpl;
+    }
+    tmpl = EVP_MD_CTX_new();
+    if (!tmpl || EVP_DigestSignInit(tmpl, NULL, sign_md(key), NULL, key->pkey) <= 0) {
+        EVP_MD_CTX_free(tmpl);
+        return NULL;
+    }
+    won = apr_atomic_casptr(slot, tmpl, NULL);
+    if (won) {
+        EVP_MD_CTX_free(tmpl);
+        return won;
+    }
+    return tmpl;
+}
+
+apr_status_t acme_key_sign_ctx(const acme_key_t *key, EVP_MD_CTX **ctx)
+{
+    EVP_MD_CTX *tmpl;
+
+    *ctx = NULL;
+    if (!key || !key->pkey) {
+        return APR_EINVAL;
+    }
+    /* The template is a cache behind a const key: the key itself does not change. */
+    if (!(tmpl = sign_template((acme_key_t *)key))) {
+        return APR_EGENERAL;
+    }
+    if (!(*ctx = EVP_MD_CTX_new())) {
+        return APR_ENOMEM;
+    }
+    if (!EVP_MD_CTX_copy_ex(*ctx, tmpl)) {
+        EVP_MD_CTX_free(*ctx);
+        *ctx = NULL;
+        return APR_EGENERAL;
+    }
+    /* One signature per copy: EVP_DigestSignFinal may finish in place
+     * instead of duplicating the context once more. */
+    EVP_MD_CTX_set_flags(*ctx, EVP_MD_CTX_FLAG_FINALISE);
+    return APR_SUCCESS;
 }
 
 apr_status_t acme_key_generate(apr_pool_t *p, acme_key_type_e type, acme_key_t **key)

@@ -33,4 +33,10 @@ acme_key_t *acme_key_wrap(apr_pool_t *p, EVP_PKEY *pkey);
 EVP_PKEY *acme_key_evp(const acme_key_t *key);
 acme_key_type_e acme_key_type(const acme_key_t *key);
 
+/* A new context for one EVP_DigestSign with key and its digest (SHA-384 for
+ * EC P-384, SHA-256 otherwise), copied from one the key prepares on first use:
+ * cheaper than EVP_DigestSignInit and safe when threads sign with one key.
+ * The caller frees *ctx with EVP_MD_CTX_free. */
+apr_status_t acme_key_sign_ctx(const acme_key_t *key, EVP_MD_CTX **ctx);
+
 #endif

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -388,6 +389,115 @@ START_TEST(sign_kid_and_post_as_get)
 }
 END_TEST
 
+/* The protected header Jansson writes for the same members, jwk or kid last. */
+static const char *jansson_header(const char *alg, const char *nonce, const char *url,
+                                  const char *kid, json_t *jwk)
+{
+    json_t *o = acme_json_own(pool, json_pack("{s:s,s:s,s:s}", "alg", alg, "nonce", nonce,
+                                              "url", url));
+
+    ck_assert(o != NULL);
+    ck_assert_int_eq(kid ? json_object_set_new(o, "kid", json_string(kid))
+                         : json_object_set(o, "jwk", jwk), 0);
+    return acme_json_dump(pool, o, 0);
+}
+
+/* The header is written without a Jansson dump: it must still be exactly the
+ * compact JSON Jansson writes, escapes included, and refuse what Jansson refuses. */
+START_TEST(header_text_is_janssons)
+{
+    static const char *const members[] = {
+        "https://ca/acct/1", "https://ca/acct/\"1\"", "https://ca/a\\b/c", "tab\there\nnl",
+        "https://ca/caf\xc3\xa9/\xe2\x82\xac", "del\x7f~", "\x01", "",
+    };
+    acme_key_t *key;
+    json_t *jws, *hdr, *jwk;
+    const char *payload, *kid;
+    apr_size_t plen;
+    size_t i;
+
+    ck_assert_int_eq(acme_key_generate(pool, ACME_KEY_EC256, &key), APR_SUCCESS);
+    for (i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        const char *m = members[i];
+        ck_assert_int_eq(acme_jws_sign(pool, key, m, m, m, "{}", &jws), APR_SUCCESS);
+        ck_assert_str_eq(protected_text(jws), jansson_header("ES256", m, m, m, NULL));
+        ck_assert_int_eq(acme_jws_verify(pool, jws, key, NULL, 0, &payload, &plen, &hdr),
+                         APR_SUCCESS);
+        ck_assert_int_eq(acme_json_get_str(hdr, "kid", &kid), APR_SUCCESS);
+        ck_assert_str_eq(kid, m);
+    }
+    ck_assert_int_eq(acme_jwk_public(pool, key, &jwk), APR_SUCCESS);
+    ck_assert_int_eq(acme_jws_sign(pool, key, NULL, "n\"1", "https://ca/new-acct", "{}", &jws),
+                     APR_SUCCESS);
+    ck_assert_str_eq(protected_text(jws), jansson_header("ES256", "n\"1", "https://ca/new-acct",
+                                                         NULL, jwk));
+    /* Not UTF-8: no header at all. */
+    ck_assert_int_eq(acme_jws_sign(pool, key, "https://ca/\xff", "n", "https://u", "{}", &jws),
+                     APR_EINVAL);
+    ck_assert_int_eq(acme_jws_sign(pool, key, "k", "\xc3", "https://u", "{}", &jws), APR_EINVAL);
+    ck_assert_int_eq(acme_jws_sign(pool, key, NULL, "n", "https://u/\xe2\x82", "{}", &jws),
+                     APR_EINVAL);
+}
+END_TEST
+
+/* Threads signing with one key, as concurrent drives do with the account key. */
+#define SIGN_THREADS 4
+#define SIGNS_PER_THREAD 25
+
+typedef struct {
+    acme_key_t *key;
+    apr_pool_t *p;      /* this thread's alone */
+    int verified;
+} signer_t;
+
+static void *APR_THREAD_FUNC sign_many(apr_thread_t *t, void *baton)
+{
+    signer_t *s = baton;
+    json_t *jws;
+    const char *payload;
+    apr_size_t plen;
+    int i;
+
+    (void)t;
+    for (i = 0; i < SIGNS_PER_THREAD; i++) {
+        const char *body = apr_psprintf(s->p, "{\"n\":%d}", i);
+        if (acme_jws_sign(s->p, s->key, i % 2 ? "https://ca/acct/1" : NULL, "nonce",
+                          "https://ca/x", body, &jws) == APR_SUCCESS
+            && acme_jws_verify(s->p, jws, s->key, NULL, 0, &payload, &plen, NULL) == APR_SUCCESS
+            && !strcmp(payload, body)) {
+            s->verified++;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_signs_with_one_key)
+{
+    apr_thread_t *threads[SIGN_THREADS];
+    signer_t signers[SIGN_THREADS];
+    acme_key_t *key;
+    apr_status_t trv;
+    int i;
+
+    /* A fresh key: the threads also race to prepare its signing context. */
+    ck_assert_int_eq(acme_key_generate(pool, sign_types[_i], &key), APR_SUCCESS);
+    for (i = 0; i < SIGN_THREADS; i++) {
+        signers[i].key = key;
+        signers[i].verified = 0;
+        ck_assert_int_eq(apr_pool_create(&signers[i].p, NULL), APR_SUCCESS);
+    }
+    for (i = 0; i < SIGN_THREADS; i++) {
+        ck_assert_int_eq(apr_thread_create(&threads[i], NULL, sign_many, &signers[i], pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < SIGN_THREADS; i++) {
+        ck_assert_int_eq(apr_thread_join(&trv, threads[i]), APR_SUCCESS);
+        ck_assert_int_eq(signers[i].verified, SIGNS_PER_THREAD);
+        apr_pool_destroy(signers[i].p);
+    }
+}
+END_TEST
+
 /* Convert R||S to DER and verify with plain OpenSSL, independent of acme_jws_verify. */
 static int openssl_verify_raw(acme_key_t *key, const EVP_MD *md, const char *input,
                               const unsigned char *raw, apr_size_t rawlen)
@@ -563,6 +673,8 @@ static Suite *suite(void)
 
     tcase_add_loop_test(acme, sign_and_verify_every_type, 0, (int)(sizeof(sign_types) / sizeof(sign_types[0])));
     tcase_add_test(acme, sign_kid_and_post_as_get);
+    tcase_add_test(acme, header_text_is_janssons);
+    tcase_add_loop_test(acme, concurrent_signs_with_one_key, 0, (int)(sizeof(sign_types) / sizeof(sign_types[0])));
     tcase_add_test(acme, ecdsa_raw_signature_verifies_with_openssl);
     tcase_add_test(acme, verify_rejects);
     tcase_add_test(acme, eab_hs256);
