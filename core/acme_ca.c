@@ -561,18 +561,17 @@ static apr_status_t post_once(acme_ca_t *ca, apr_pool_t *p, const char *url, con
                               acme_problem_t **prob)
 {
     const char *nonce, *body, *err = NULL;
-    json_t *jws;
     apr_status_t rv;
 
     rv = take_nonce(ca, p, &nonce, prob);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = acme_jws_sign(p, key, kid, nonce, url, payload, &jws);
-    if (rv != APR_SUCCESS || !(body = acme_json_dump(p, jws, 0))) {
+    rv = acme_jws_sign_text(p, key, kid, nonce, url, payload, &body);
+    if (rv != APR_SUCCESS) {
         *prob = problem_make(p, "urn:mod_acme:internal", 0,
                              apr_psprintf(p, "cannot sign the request to %s", url));
-        return rv != APR_SUCCESS ? rv : APR_ENOMEM;
+        return rv;
     }
     rv = acme_http_request(ca->http, p, "POST", url, "application/jose+json", body,
                            strlen(body), resp, &err);

@@ -419,18 +419,21 @@ apr_status_t acme_jws_hmac(apr_pool_t *p, const char *alg,
     return APR_SUCCESS;
 }
 
-/* Assemble {"protected","payload","signature"} from the encoded parts. All three
- * are base64url, plain ASCII, so Jansson's UTF-8 checks are skipped. */
-static apr_status_t flattened(apr_pool_t *p, const char *prot_b64, const char *payload_b64,
-                              const unsigned char *sig, apr_size_t siglen, json_t **jws)
+/* The three base64url members of a flattened JWS. */
+typedef struct {
+    const char *prot, *payload, *sig;
+} jws_parts_t;
+
+/* Assemble {"protected","payload","signature"}. All three are base64url,
+ * plain ASCII, so Jansson's UTF-8 checks are skipped. */
+static apr_status_t flattened(apr_pool_t *p, const jws_parts_t *parts, json_t **jws)
 {
     json_t *o = acme_json_own(p, json_object());
 
     if (!o
-        || json_object_set_new_nocheck(o, "protected", json_string_nocheck(prot_b64))
-        || json_object_set_new_nocheck(o, "payload", json_string_nocheck(payload_b64))
-        || json_object_set_new_nocheck(o, "signature",
-                                       json_string_nocheck(acme_b64u_encode(p, sig, siglen)))) {
+        || json_object_set_new_nocheck(o, "protected", json_string_nocheck(parts->prot))
+        || json_object_set_new_nocheck(o, "payload", json_string_nocheck(parts->payload))
+        || json_object_set_new_nocheck(o, "signature", json_string_nocheck(parts->sig))) {
         return APR_ENOMEM;
     }
     *jws = o;
@@ -498,11 +501,12 @@ static apr_status_t protected_header(apr_pool_t *p, const acme_key_t *key, const
     return APR_SUCCESS;
 }
 
-apr_status_t acme_jws_sign(apr_pool_t *p, const acme_key_t *key, const char *kid,
-                           const char *nonce, const char *url, const char *payload,
-                           json_t **jws)
+/* The signed parts of an ACME JWS (see acme_jws_sign). */
+static apr_status_t sign_parts(apr_pool_t *p, const acme_key_t *key, const char *kid,
+                               const char *nonce, const char *url, const char *payload,
+                               jws_parts_t *parts)
 {
-    const char *alg = acme_jws_alg(key), *header, *prot_b64, *payload_b64, *input;
+    const char *alg = acme_jws_alg(key), *header, *input;
     unsigned char *sig;
     apr_size_t siglen;
     apr_status_t rv;
@@ -513,18 +517,47 @@ apr_status_t acme_jws_sign(apr_pool_t *p, const acme_key_t *key, const char *kid
     if ((rv = protected_header(p, key, alg, kid, nonce, url, &header)) != APR_SUCCESS) {
         return rv;
     }
-    prot_b64 = acme_b64u_encode(p, header, strlen(header));
-    payload_b64 = payload ? acme_b64u_encode(p, payload, strlen(payload)) : "";
-    input = apr_pstrcat(p, prot_b64, ".", payload_b64, NULL);
-    rv = acme_jws_signature(p, key, input, strlen(input), &sig, &siglen);
-    return rv == APR_SUCCESS ? flattened(p, prot_b64, payload_b64, sig, siglen, jws) : rv;
+    parts->prot = acme_b64u_encode(p, header, strlen(header));
+    parts->payload = payload ? acme_b64u_encode(p, payload, strlen(payload)) : "";
+    input = apr_pstrcat(p, parts->prot, ".", parts->payload, NULL);
+    if ((rv = acme_jws_signature(p, key, input, strlen(input), &sig, &siglen)) != APR_SUCCESS) {
+        return rv;
+    }
+    parts->sig = acme_b64u_encode(p, sig, siglen);
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_jws_sign(apr_pool_t *p, const acme_key_t *key, const char *kid,
+                           const char *nonce, const char *url, const char *payload,
+                           json_t **jws)
+{
+    jws_parts_t parts;
+    apr_status_t rv = sign_parts(p, key, kid, nonce, url, payload, &parts);
+
+    return rv == APR_SUCCESS ? flattened(p, &parts, jws) : rv;
+}
+
+apr_status_t acme_jws_sign_text(apr_pool_t *p, const acme_key_t *key, const char *kid,
+                                const char *nonce, const char *url, const char *payload,
+                                const char **text)
+{
+    jws_parts_t parts;
+    apr_status_t rv = sign_parts(p, key, kid, nonce, url, payload, &parts);
+
+    /* Base64url needs no JSON escaping: this is Jansson's compact dump of the object. */
+    if (rv == APR_SUCCESS) {
+        *text = apr_pstrcat(p, "{\"protected\":\"", parts.prot, "\",\"payload\":\"",
+                            parts.payload, "\",\"signature\":\"", parts.sig, "\"}", NULL);
+    }
+    return rv;
 }
 
 apr_status_t acme_jws_eab(apr_pool_t *p, const char *alg, const char *kid,
                           const unsigned char *hkey, apr_size_t hkeylen,
                           const char *url, const json_t *account_jwk, json_t **jws)
 {
-    const char *prot_b64, *payload_b64, *input;
+    const char *input;
+    jws_parts_t parts;
     json_t *prot;
     unsigned char *mac;
     apr_size_t maclen;
@@ -534,14 +567,18 @@ apr_status_t acme_jws_eab(apr_pool_t *p, const char *alg, const char *kid,
         return APR_EINVAL;
     }
     prot = acme_json_own(p, json_pack("{s:s,s:s,s:s}", "alg", alg, "kid", kid, "url", url));
-    prot_b64 = prot ? json_b64u(p, prot) : NULL;
-    payload_b64 = json_b64u(p, account_jwk);
-    if (!prot_b64 || !payload_b64) {
+    parts.prot = prot ? json_b64u(p, prot) : NULL;
+    parts.payload = json_b64u(p, account_jwk);
+    if (!parts.prot || !parts.payload) {
         return APR_EINVAL;
     }
-    input = apr_pstrcat(p, prot_b64, ".", payload_b64, NULL);
+    input = apr_pstrcat(p, parts.prot, ".", parts.payload, NULL);
     rv = acme_jws_hmac(p, alg, hkey, hkeylen, input, strlen(input), &mac, &maclen);
-    return rv == APR_SUCCESS ? flattened(p, prot_b64, payload_b64, mac, maclen, jws) : rv;
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    parts.sig = acme_b64u_encode(p, mac, maclen);
+    return flattened(p, &parts, jws);
 }
 
 /* A base64url member of the flattened JWS, decoded, with a size limit. */

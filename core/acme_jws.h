@@ -36,6 +36,12 @@ apr_status_t acme_jws_hmac(apr_pool_t *p, const char *alg,
 apr_status_t acme_jws_sign(apr_pool_t *p, const acme_key_t *key, const char *kid,
                            const char *nonce, const char *url, const char *payload,
                            json_t **jws);
+/* The same JWS as compact JSON text, the body of an ACME POST: exactly what
+ * acme_json_dump(p, jws, 0) gives for acme_jws_sign's object, without the
+ * object and the dump. */
+apr_status_t acme_jws_sign_text(apr_pool_t *p, const acme_key_t *key, const char *kid,
+                                const char *nonce, const char *url, const char *payload,
+                                const char **text);
 
 /* External Account Binding JWS (RFC 8555 §7.3.4): HS* over the account JWK
  * with protected {alg, kid, url}. hkey is the decoded MAC key. */

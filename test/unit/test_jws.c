@@ -440,6 +440,37 @@ START_TEST(header_text_is_janssons)
 }
 END_TEST
 
+/* RSASSA-PKCS1-v1_5 is deterministic, so the text form and the dump of the
+ * object form of the same JWS can be compared byte for byte. */
+START_TEST(sign_text_is_the_dump_of_sign)
+{
+    acme_key_t *key = rsa_private_from_jwk(a2_jwk, sizeof(a2_jwk) / sizeof(a2_jwk[0]));
+    static const char *const kids[] = { "https://ca/acct/1", NULL };
+    static const char *const payloads[] = { "{\"csr\":\"MIIB\"}", NULL };
+    const char *text, *payload;
+    json_t *jws, *parsed;
+    apr_size_t plen;
+    size_t i, j;
+
+    for (i = 0; i < 2; i++) {
+        for (j = 0; j < 2; j++) {
+            ck_assert_int_eq(acme_jws_sign(pool, key, kids[i], "n\"1", "https://ca/x", payloads[j],
+                                           &jws), APR_SUCCESS);
+            ck_assert_int_eq(acme_jws_sign_text(pool, key, kids[i], "n\"1", "https://ca/x",
+                                                payloads[j], &text), APR_SUCCESS);
+            ck_assert_str_eq(text, acme_json_dump(pool, jws, 0));
+            parsed = jparse(text);
+            ck_assert_int_eq(acme_jws_verify(pool, parsed, key, NULL, 0, &payload, &plen, NULL),
+                             APR_SUCCESS);
+            ck_assert_str_eq(payload, payloads[j] ? payloads[j] : "");
+        }
+    }
+    ck_assert_int_eq(acme_jws_sign_text(pool, key, NULL, "n", NULL, "{}", &text), APR_EINVAL);
+    ck_assert_int_eq(acme_jws_sign_text(pool, key, "https://ca/\xff", "n", "https://u", "{}", &text),
+                     APR_EINVAL);
+}
+END_TEST
+
 /* Threads signing with one key, as concurrent drives do with the account key. */
 #define SIGN_THREADS 4
 #define SIGNS_PER_THREAD 25
@@ -674,6 +705,7 @@ static Suite *suite(void)
     tcase_add_loop_test(acme, sign_and_verify_every_type, 0, (int)(sizeof(sign_types) / sizeof(sign_types[0])));
     tcase_add_test(acme, sign_kid_and_post_as_get);
     tcase_add_test(acme, header_text_is_janssons);
+    tcase_add_test(acme, sign_text_is_the_dump_of_sign);
     tcase_add_loop_test(acme, concurrent_signs_with_one_key, 0, (int)(sizeof(sign_types) / sizeof(sign_types[0])));
     tcase_add_test(acme, ecdsa_raw_signature_verifies_with_openssl);
     tcase_add_test(acme, verify_rejects);
