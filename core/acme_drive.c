@@ -33,6 +33,7 @@ struct acme_ca_registry_t {
     apr_pool_t *pool;
     apr_thread_mutex_t *mutex;
     apr_hash_t *cas;
+    apr_hash_t *down;           /* url -> apr_time_t*: unreachable until then */
     acme_http_t *http;
     const acme_logger_t *log;
 };
@@ -46,6 +47,7 @@ apr_status_t acme_ca_registry_create(apr_pool_t *p, const acme_http_opts_t *http
     r->pool = p;
     r->log = log;
     r->cas = apr_hash_make(p);
+    r->down = apr_hash_make(p);
     if ((rv = apr_thread_mutex_create(&r->mutex, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
         || (rv = acme_http_create(p, http_opts, log, &r->http)) != APR_SUCCESS) {
         return rv;
@@ -69,6 +71,49 @@ apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme
     }
     apr_thread_mutex_unlock(reg->mutex);
     return rv;
+}
+
+/* A CA that could not be reached is left alone until its retry time: the
+ * drives of its other domains wait without a request, so an outage costs one
+ * attempt per retry period, not one per domain. Any drive that reaches the CA
+ * clears the mark. until 0: reachable. */
+static void ca_mark(acme_ca_registry_t *reg, const char *url, apr_time_t until)
+{
+    apr_time_t *t;
+
+    apr_thread_mutex_lock(reg->mutex);
+    t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
+    if (!t && until) {
+        t = apr_palloc(reg->pool, sizeof(*t));
+        apr_hash_set(reg->down, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, t);
+    }
+    if (t) *t = until;
+    apr_thread_mutex_unlock(reg->mutex);
+}
+
+static apr_time_t ca_down_until(acme_ca_registry_t *reg, const char *url, apr_time_t now)
+{
+    apr_time_t *t, until = 0;
+
+    apr_thread_mutex_lock(reg->mutex);
+    t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
+    if (t && *t > now) until = *t;
+    apr_thread_mutex_unlock(reg->mutex);
+    return until;
+}
+
+apr_time_t acme_drive_ca_wait(acme_ca_registry_t *reg, const acme_domain_t *d, apr_time_t now)
+{
+    apr_time_t first = 0;
+    int i;
+
+    if (!reg) return 0;
+    for (i = 0; d->ca_urls && i < d->ca_urls->nelts; ++i) {
+        apr_time_t t = ca_down_until(reg, APR_ARRAY_IDX(d->ca_urls, i, const char *), now);
+        if (!t) return 0;
+        if (!first || t < first) first = t;
+    }
+    return first;
 }
 
 /* ---- small helpers ---- */
@@ -813,6 +858,7 @@ static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
     json_object_del(dr->status, "next_attempt");
     json_object_del(dr->status, "ari");
     set_time(dr->p, dr->status, "last_success", now);
+    ca_mark(dr->env->cas, dr->ca_url, 0);
     record_renewal(dr);
     save_status(dr);
     res->staged = 1;
@@ -866,6 +912,9 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
                         json_string(APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *)));
     set_time(dr->p, dr->status, "next_attempt", now + delay);
     save_status(dr);
+    if (prob->type && !strcmp(prob->type, "urn:mod_acme:transport")) {
+        ca_mark(env->cas, dr->ca_url, now + delay);
+    }
     res->error = prob;
     res->next_attempt = now + delay;
 }
@@ -944,6 +993,11 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
         || !(dr.entry = acme_domain_dirname(p, d->id)) || n_key_types(d) == 0
         || !d->names || d->names->nelts == 0) {
         return APR_EINVAL;
+    }
+    if ((res->next_attempt = acme_drive_ca_wait(env->cas, d, apr_time_now())) != 0) {
+        acme_log(env->log, ACME_LOG_DEBUG, 0, "%s: no CA of this domain is reachable; the "
+                 "drive waits until %s", d->id, acme_time_rfc3339(p, res->next_attempt));
+        return APR_EAGAIN;
     }
     dr.hash = acme_domain_config_hash(p, d);
     dr.setups = apr_array_make(p, 4, sizeof(setup_t *));

@@ -17,6 +17,11 @@ apr_status_t acme_ca_registry_create(apr_pool_t *p, const acme_http_opts_t *http
                                      const acme_logger_t *log, acme_ca_registry_t **reg);
 apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme_ca_t **ca);
 
+/* A CA that a drive of this registry could not reach is left alone until
+ * that drive's retry time; any drive that reaches it clears the mark. When
+ * every CA d may use is marked: the earliest retry time, else 0. */
+apr_time_t acme_drive_ca_wait(acme_ca_registry_t *reg, const acme_domain_t *d, apr_time_t now);
+
 typedef struct acme_drive_env_t {
     acme_store_t *store;
     acme_ca_registry_t *cas;
@@ -43,7 +48,10 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
  * step is persisted in state/<id>/order.json, so a killed drive resumes the
  * same order. On success the verified set is in staging/<id>/ and
  * state/<id>/status.json is updated; on failure the problem is logged once,
- * recorded in status.json with the next attempt (backoff). */
+ * recorded in status.json with the next attempt (backoff). APR_EBUSY: another
+ * drive holds the domain. APR_EAGAIN: every CA of d failed to answer another
+ * drive of this registry recently; nothing was tried or written, try again at
+ * res->next_attempt. */
 apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                             acme_drive_result_t *res);
 

@@ -101,7 +101,7 @@ static void drive_done(acme_wd_t *wd, int idx, apr_status_t rv, const acme_drive
     }
     else if ((rv != APR_SUCCESS || res->error) && res->next_attempt > 0
              && res->next_attempt < wd->next_check) {
-        /* re-check soon after the failure's backoff */
+        /* re-check soon after the failure's backoff (or the CA's, APR_EAGAIN) */
         wd->next_check = res->next_attempt;
     }
     maybe_wake(wd, now);
@@ -133,7 +133,8 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
                      "activation", d->id);
         acme_notify(wd->rt, p, "issued", d->id);
     }
-    else if ((rv != APR_SUCCESS || res.error) && !wd->cancel && !APR_STATUS_IS_EBUSY(rv)) {
+    else if ((rv != APR_SUCCESS || res.error) && !wd->cancel && !APR_STATUS_IS_EBUSY(rv)
+             && !APR_STATUS_IS_EAGAIN(rv)) {
         acme_notify(wd->rt, p, "renew-failed", d->id);
     }
     drive_done(wd, t->idx, rv, &res);
@@ -246,9 +247,17 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
         const acme_domain_t *d = APR_ARRAY_IDX(domains, idx, acme_domain_t *);
         const char *why = NULL;
 
-        apr_pool_clear(p);
+        apr_time_t ca_wait;
 
-        if (is_busy(wd, idx) || locked_elsewhere(wd, p, d, now)) {
+        apr_pool_clear(p);
+        if (is_busy(wd, idx)) {
+            continue;
+        }
+        if ((ca_wait = acme_drive_ca_wait(wd->cas, d, now)) != 0) {
+            due_at(wd, ca_wait, now);   /* its CA is down: no need to look closer now */
+            continue;
+        }
+        if (locked_elsewhere(wd, p, d, now)) {
             continue;
         }
         if (!acme_drive_needed(&env, p, d, now, &why)) {

@@ -65,7 +65,8 @@ def test_sigkill_during_issuance(acmectl, pebble, webroot_server, test_dir):
         first = next(iter(argv))
         for rnd in range(ROUNDS):
             # Validation is slowed now and then so kills also land while polling.
-            webroot_server.delay = rng.choice([0, 0, 0.5, 1.5])
+            delay = rng.choice([0, 0, 0.5, 1.5])
+            webroot_server.delay = delay
             # The first rounds drive one domain (kills during account creation);
             # then the account exists and all domains are driven at once.
             todo = {first: argv[first]} if rnd < 2 else argv
@@ -73,7 +74,8 @@ def test_sigkill_during_issuance(acmectl, pebble, webroot_server, test_dir):
                 _finish(acmectl, argv[first])
             procs = {d: acmectl.popen(*a, stdout=open(os.devnull, "w"),
                                       stderr=open(os.devnull, "w")) for d, a in todo.items()}
-            time.sleep(rng.uniform(0.05, 2.5))
+            # An unslowed drive lasts a few hundred milliseconds: kill inside it.
+            time.sleep(rng.uniform(0.02, 0.3 + delay))
             for d, proc in procs.items():
                 if proc.poll() is None:
                     kills += 1

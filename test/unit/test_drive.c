@@ -497,6 +497,54 @@ static const char *read_item(acme_store_group_e g, const char *entry, const char
     return data;
 }
 
+static acme_domain_t *domain_at(const char *id, const char *ca1, const char *ca2)
+{
+    acme_domain_t *d = acme_domain_create(pool, id);
+    apr_array_clear(d->ca_urls);
+    APR_ARRAY_PUSH(d->ca_urls, const char *) = ca1;
+    if (ca2) APR_ARRAY_PUSH(d->ca_urls, const char *) = ca2;
+    return d;
+}
+
+/* An unreachable CA costs one attempt per retry period, not one per domain:
+ * the other domains of that CA wait without a request and without writing,
+ * a domain with another CA to fail over to still runs. */
+START_TEST(ca_outage_one_attempt_per_retry)
+{
+    acme_drive_env_t env = env_make();
+    const char *dead = "https://127.0.0.1:1/dir";
+    acme_domain_t *a = domain_at("a.example", dead, NULL), *b = domain_at("b.example", dead, NULL);
+    acme_domain_t *c = domain_at("c.example", dead, "https://127.0.0.1:1/other");
+    acme_http_opts_t opts;
+    acme_drive_result_t res;
+    apr_time_t wait;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.connect_timeout = apr_time_from_sec(2);
+    opts.timeout = apr_time_from_sec(5);
+    ck_assert_int_eq(acme_ca_registry_create(pool, &opts, NULL, &env.cas), APR_SUCCESS);
+    env.responder = acme_responder_store(pool, store, NULL);
+    ck_assert(acme_drive_ca_wait(env.cas, b, apr_time_now()) == 0);
+
+    ck_assert_int_ne(acme_drive_run(&env, pool, a, &res), APR_SUCCESS);
+    ck_assert_str_eq(res.error->type, "urn:mod_acme:transport");
+    wait = acme_drive_ca_wait(env.cas, b, apr_time_now());
+    ck_assert(wait == res.next_attempt);
+
+    ck_assert_int_eq(acme_drive_run(&env, pool, b, &res), APR_EAGAIN);
+    ck_assert_ptr_null(res.error);
+    ck_assert(res.next_attempt == wait);
+    ck_assert_ptr_null(read_item(ACME_SG_STATE, "b.example", "status.json"));
+
+    ck_assert(acme_drive_ca_wait(env.cas, c, apr_time_now()) == 0);
+    ck_assert_int_ne(acme_drive_run(&env, pool, c, &res), APR_EAGAIN);
+    ck_assert_ptr_nonnull(res.error);
+    /* c's failure at the same CA moved its retry time; after it, it is tried again */
+    ck_assert(acme_drive_ca_wait(env.cas, b, apr_time_now()) == res.next_attempt);
+    ck_assert(acme_drive_ca_wait(env.cas, b, res.next_attempt + 1) == 0);
+}
+END_TEST
+
 START_TEST(store_responder_http01)
 {
     acme_responder_t *r = acme_responder_store(pool, store, NULL);
@@ -1544,6 +1592,7 @@ static Suite *suite(void)
     tcase_add_test(tc, needed_config_hash_of_active_set);
     tcase_add_test(tc, needed_and_run_respect_lock);
     tcase_add_test(tc, run_failure_backoff_failover);
+    tcase_add_test(tc, ca_outage_one_attempt_per_retry);
     tcase_add_test(tc, store_responder_http01);
     tcase_add_test(tc, store_responder_tlsalpn01);
     tcase_add_test(tc, webroot_responder);
