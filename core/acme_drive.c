@@ -33,7 +33,7 @@ struct acme_ca_registry_t {
     apr_pool_t *pool;
     apr_thread_mutex_t *mutex;
     apr_hash_t *cas;
-    apr_hash_t *down;           /* url -> apr_time_t*: unreachable until then */
+    apr_hash_t *down;           /* url -> ca_down_t*: unreachable until then */
     acme_http_t *http;
     const acme_logger_t *log;
 };
@@ -77,29 +77,50 @@ apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme
  * drives of its other domains wait without a request, so an outage costs one
  * attempt per retry period, not one per domain. Any drive that reaches the CA
  * clears the mark. until 0: reachable. */
-static void ca_mark(acme_ca_registry_t *reg, const char *url, apr_time_t until)
+typedef struct ca_down_t {
+    apr_time_t since, until;    /* until 0: reachable */
+    char detail[256];           /* the failure, for the status of waiting domains */
+} ca_down_t;
+
+static void ca_mark(acme_ca_registry_t *reg, const char *url, apr_time_t now,
+                    apr_time_t until, const char *detail)
 {
-    apr_time_t *t;
+    ca_down_t *t;
 
     apr_thread_mutex_lock(reg->mutex);
     t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
     if (!t && until) {
-        t = apr_palloc(reg->pool, sizeof(*t));
+        t = apr_pcalloc(reg->pool, sizeof(*t));
         apr_hash_set(reg->down, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, t);
     }
-    if (t) *t = until;
+    if (t) {
+        if (!t->until && until) t->since = now;
+        t->until = until;
+        apr_cpystrn(t->detail, detail ? detail : "", sizeof(t->detail));
+    }
     apr_thread_mutex_unlock(reg->mutex);
+}
+
+/* The mark of url if it is down at now (copied: others may update it). */
+static int ca_down(acme_ca_registry_t *reg, const char *url, apr_time_t now, ca_down_t *out)
+{
+    ca_down_t *t;
+    int down = 0;
+
+    apr_thread_mutex_lock(reg->mutex);
+    t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
+    if (t && t->until > now) {
+        *out = *t;
+        down = 1;
+    }
+    apr_thread_mutex_unlock(reg->mutex);
+    return down;
 }
 
 static apr_time_t ca_down_until(acme_ca_registry_t *reg, const char *url, apr_time_t now)
 {
-    apr_time_t *t, until = 0;
-
-    apr_thread_mutex_lock(reg->mutex);
-    t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
-    if (t && *t > now) until = *t;
-    apr_thread_mutex_unlock(reg->mutex);
-    return until;
+    ca_down_t t;
+    return ca_down(reg, url, now, &t) ? t.until : 0;
 }
 
 apr_time_t acme_drive_ca_wait(acme_ca_registry_t *reg, const acme_domain_t *d, apr_time_t now)
@@ -858,7 +879,7 @@ static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
     json_object_del(dr->status, "next_attempt");
     json_object_del(dr->status, "ari");
     set_time(dr->p, dr->status, "last_success", now);
-    ca_mark(dr->env->cas, dr->ca_url, 0);
+    ca_mark(dr->env->cas, dr->ca_url, now, 0, NULL);
     record_renewal(dr);
     save_status(dr);
     res->staged = 1;
@@ -913,7 +934,7 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     set_time(dr->p, dr->status, "next_attempt", now + delay);
     save_status(dr);
     if (prob->type && !strcmp(prob->type, "urn:mod_acme:transport")) {
-        ca_mark(env->cas, dr->ca_url, now + delay);
+        ca_mark(env->cas, dr->ca_url, now, now + delay, prob->detail);
     }
     res->error = prob;
     res->next_attempt = now + delay;
@@ -976,6 +997,43 @@ static apr_status_t drive_locked(drive_t *dr, acme_drive_result_t *res)
     return rv;
 }
 
+/* A domain waiting for its unreachable CA shows the outage in its status
+ * once per outage (not once per retry): state, the error and the retry time. */
+static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                           const char *entry, apr_time_t until)
+{
+    acme_store_t *st = env->store;
+    acme_store_lock_t *lock = NULL;
+    const char *url = APR_ARRAY_IDX(d->ca_urls, 0, const char *);
+    json_t *status = NULL, *err;
+    ca_down_t down;
+
+    if (!ca_down(env->cas, url, apr_time_now(), &down)
+        || st->lock(st, p, ACME_SG_STATE, entry, 0, &lock) != APR_SUCCESS) {
+        return;
+    }
+    if (acme_store_load_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, &status) != APR_SUCCESS
+        || !json_is_object(status)) {
+        status = acme_json_own(p, json_object());
+    }
+    err = json_object_get(status, "last_error");
+    /* times are kept in whole seconds */
+    if (!json_is_object(err) || apr_time_sec(json_time(err, "at")) < apr_time_sec(down.since)) {
+        err = json_pack("{s:s,s:s,s:s,s:s}", "type", "urn:mod_acme:transport", "detail",
+                        down.detail, "step", "directory", "hint",
+                        apr_psprintf(p, "cannot reach the CA at %s: check the network, "
+                                     "ACMEHttpProxy and ACMECACertificateFile", url));
+        set_time(p, err, "at", down.since);
+        json_object_set_new(status, "last_error", err);
+        json_object_set_new(status, "state", json_string("error"));
+        json_object_set_new(status, "ca", json_string(url));
+        set_time(p, status, "next_attempt", until);
+        acme_store_save_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, status,
+                             ACME_STORE_REGENERABLE);
+    }
+    st->unlock(lock);
+}
+
 apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                             acme_drive_result_t *res)
 {
@@ -997,6 +1055,7 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
     if ((res->next_attempt = acme_drive_ca_wait(env->cas, d, apr_time_now())) != 0) {
         acme_log(env->log, ACME_LOG_DEBUG, 0, "%s: no CA of this domain is reachable; the "
                  "drive waits until %s", d->id, acme_time_rfc3339(p, res->next_attempt));
+        record_ca_wait(env, p, d, dr.entry, res->next_attempt);
         return APR_EAGAIN;
     }
     dr.hash = acme_domain_config_hash(p, d);

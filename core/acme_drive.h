@@ -50,8 +50,8 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
  * state/<id>/status.json is updated; on failure the problem is logged once,
  * recorded in status.json with the next attempt (backoff). APR_EBUSY: another
  * drive holds the domain. APR_EAGAIN: every CA of d failed to answer another
- * drive of this registry recently; nothing was tried or written, try again at
- * res->next_attempt. */
+ * drive of this registry recently; nothing was tried (status.json shows the
+ * outage, written once per outage), try again at res->next_attempt. */
 apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                             acme_drive_result_t *res);
 

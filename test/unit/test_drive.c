@@ -517,7 +517,8 @@ START_TEST(ca_outage_one_attempt_per_retry)
     acme_domain_t *c = domain_at("c.example", dead, "https://127.0.0.1:1/other");
     acme_http_opts_t opts;
     acme_drive_result_t res;
-    apr_time_t wait;
+    apr_time_t wait, na = 0;
+    json_t *st, *err;
 
     memset(&opts, 0, sizeof(opts));
     opts.connect_timeout = apr_time_from_sec(2);
@@ -534,7 +535,31 @@ START_TEST(ca_outage_one_attempt_per_retry)
     ck_assert_int_eq(acme_drive_run(&env, pool, b, &res), APR_EAGAIN);
     ck_assert_ptr_null(res.error);
     ck_assert(res.next_attempt == wait);
-    ck_assert_ptr_null(read_item(ACME_SG_STATE, "b.example", "status.json"));
+    /* b shows the outage: the error of a's attempt and the retry time */
+    st = status_of("b.example");
+    ck_assert_str_eq(json_string_value(json_object_get(st, "state")), "error");
+    err = json_object_get(st, "last_error");
+    ck_assert_str_eq(json_string_value(json_object_get(err, "type")), "urn:mod_acme:transport");
+    ck_assert_str_eq(json_string_value(json_object_get(err, "at")),
+                     json_string_value(json_object_get(json_object_get(status_of("a.example"),
+                                                                      "last_error"), "at")));
+    ck_assert_int_eq(acme_time_parse_rfc3339(json_string_value(json_object_get(st, "next_attempt")),
+                                             &na), APR_SUCCESS);
+    ck_assert(apr_time_sec(na) == apr_time_sec(wait));
+    /* once per outage: neither b's nor a's own error is written again */
+    json_object_set_new(err, "detail", json_string("seen"));
+    ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "b.example", "status.json",
+                                          st, 0), APR_SUCCESS);
+    ck_assert_int_eq(acme_drive_run(&env, pool, b, &res), APR_EAGAIN);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(status_of("b.example"),
+                     "last_error"), "detail")), "seen");
+    st = status_of("a.example");
+    json_object_set_new(json_object_get(st, "last_error"), "detail", json_string("own"));
+    ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "a.example", "status.json",
+                                          st, 0), APR_SUCCESS);
+    ck_assert_int_eq(acme_drive_run(&env, pool, a, &res), APR_EAGAIN);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(status_of("a.example"),
+                     "last_error"), "detail")), "own");
 
     ck_assert(acme_drive_ca_wait(env.cas, c, apr_time_now()) == 0);
     ck_assert_int_ne(acme_drive_run(&env, pool, c, &res), APR_EAGAIN);
