@@ -1083,6 +1083,7 @@ typedef struct {
     json_t *status;
     int dirty;                   /* status changed: save it */
     int can_save;                /* we hold the lock */
+    int ask_ca;                  /* ARI is due but env->no_ca_requests */
 } need_t;
 
 static int staged_current(need_t *n)
@@ -1215,6 +1216,10 @@ static apr_time_t ari_at(need_t *n, const apr_array_header_t *certs)
         }
         return 0;
     }
+    if (env->no_ca_requests) {
+        n->ask_ca = 1;
+        return 0;
+    }
     url = json_str(n->status, "ca");
     if (!url && n->d->ca_urls && n->d->ca_urls->nelts) {
         url = APR_ARRAY_IDX(n->d->ca_urls, 0, const char *);
@@ -1232,6 +1237,10 @@ static int renewal_due(need_t *n, const apr_array_header_t *certs, const char **
 {
     apr_time_t at = ari_at(n, certs);
     const char *source = "ari";
+    if (n->ask_ca) {
+        *why = "the CA's renewal information is due";
+        return ACME_DRIVE_ASK_CA;
+    }
     if (at == 0) {
         at = window_at(n, certs);
         source = "window";

@@ -30,6 +30,8 @@ typedef struct acme_drive_env_t {
     apr_interval_time_t retry_delay;  /* first backoff delay (ACMERetryDelay) */
     int ca_failover_after;            /* failures of one CA before the next is used (default 3) */
     volatile int *cancel;             /* non-NULL and set: stop at the next step (httpd shutdown) */
+    int no_ca_requests;               /* acme_drive_needed answers ACME_DRIVE_ASK_CA
+                                       * instead of asking the CA (ARI) itself */
 } acme_drive_env_t;
 
 typedef struct acme_drive_result_t {
@@ -40,7 +42,12 @@ typedef struct acme_drive_result_t {
 
 /* Does d need a drive now? Missing or expired certificate, renewal due (window
  * or ARI), config changed (names, key types, CA), or marked by `acmectl renew`,
- * and not in backoff. Sets *why to a short reason for the log. */
+ * and not in backoff: 1, else 0. Sets *why to a short reason for the log.
+ * With env->no_ca_requests it never waits on the network: when only the CA's
+ * renewal information (ARI) can tell, it answers ACME_DRIVE_ASK_CA and
+ * records nothing, so the caller can ask (call again without the flag) where
+ * waiting does no harm. */
+#define ACME_DRIVE_ASK_CA 2
 int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                       apr_time_t now, const char **why);
 

@@ -49,6 +49,7 @@ typedef struct acme_wd_t {
 typedef struct drive_task_t {
     acme_wd_t *wd;
     int idx;
+    int ask_first;              /* only the CA's renewal information can tell if it is due */
 } drive_task_t;
 
 static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
@@ -60,6 +61,49 @@ static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
     env->retry_delay = acme_cfg_retry_delay(wd->rt->g);
     env->ca_failover_after = 3;
     env->cancel = &wd->cancel;
+}
+
+static apr_time_t earliest_future(apr_time_t a, apr_time_t b, apr_time_t now)
+{
+    if (a <= now) return b > now ? b : 0;
+    if (b <= now) return a;
+    return a < b ? a : b;
+}
+
+/* The next time the domain's record says to look again (a retry after a
+ * failure, the renewal time); 0: none in the future. */
+static apr_time_t status_due(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d,
+                             apr_time_t now)
+{
+    json_t *st = NULL;
+    const char *s;
+    apr_time_t t, due = 0;
+
+    if (acme_store_load_json(wd->rt->store, p, ACME_SG_STATE, d->id, STATUS_ITEM, &st)
+        != APR_SUCCESS) {
+        return 0;
+    }
+    if ((s = json_string_value(json_object_get(st, "next_attempt")))
+        && acme_time_parse_rfc3339(s, &t) == APR_SUCCESS) {
+        due = earliest_future(due, t, now);
+    }
+    if ((s = json_string_value(json_object_get(json_object_get(st, "renewal"), "at")))
+        && acme_time_parse_rfc3339(s, &t) == APR_SUCCESS) {
+        due = earliest_future(due, t, now);
+    }
+    return due;
+}
+
+static void log_need(acme_wd_t *wd, const acme_domain_t *d, int need, const char *why)
+{
+    if (need) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->rt->s, "ACMEDomain %s: starting a drive (%s)",
+                     d->id, why && *why ? why : "needed");
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, wd->rt->s, "ACMEDomain %s: no drive needed%s%s",
+                     d->id, why && *why ? ": " : "", why ? why : "");
+    }
 }
 
 static acme_responder_t *responder_for(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d)
@@ -83,13 +127,18 @@ static void maybe_wake(acme_wd_t *wd, apr_time_t now)
     }
 }
 
-static void drive_done(acme_wd_t *wd, int idx, apr_status_t rv, const acme_drive_result_t *res)
+/* due: when this domain wants a look again (0: nothing known). */
+static void drive_done(acme_wd_t *wd, int idx, apr_status_t rv, const acme_drive_result_t *res,
+                       apr_time_t due)
 {
     apr_time_t now = apr_time_now();
 
     apr_thread_mutex_lock(wd->mutex);
     wd->running--;
     wd->busy[idx] = 0;
+    if (due > now && due < wd->next_check) {
+        wd->next_check = due;
+    }
     if (res->staged) {
         if (!wd->wake_pending) {
             wd->wake_since = now;
@@ -121,10 +170,22 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     memset(&res, 0, sizeof(res));
     /* drives run in their own root pool: thread pools must not share a parent */
     if ((rv = apr_pool_create(&p, NULL)) != APR_SUCCESS) {
-        drive_done(wd, t->idx, rv, &res);
+        drive_done(wd, t->idx, rv, &res, 0);
         return NULL;
     }
     env_init(wd, &env);
+    if (t->ask_first && !wd->cancel) {
+        /* the request to the CA happens here, in the pool, not in the pass */
+        const char *why = NULL;
+        int need = acme_drive_needed(&env, p, d, apr_time_now(), &why);
+
+        log_need(wd, d, need, why);
+        if (!need) {
+            drive_done(wd, t->idx, APR_SUCCESS, &res, status_due(wd, p, d, apr_time_now()));
+            apr_pool_destroy(p);
+            return NULL;
+        }
+    }
     env.responder = responder_for(wd, p, d);
     rv = wd->cancel ? APR_EINTR : acme_drive_run(&env, p, d, &res);
     if (res.staged) {
@@ -137,7 +198,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
              && !APR_STATUS_IS_EAGAIN(rv)) {
         acme_notify(wd->rt, p, "renew-failed", d->id);
     }
-    drive_done(wd, t->idx, rv, &res);
+    drive_done(wd, t->idx, rv, &res, 0);
     apr_pool_destroy(p);
     return NULL;
 }
@@ -145,13 +206,14 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
 /* Queue a drive: the pool runs ACMEMaxParallel at once and starts the next
  * queued one the moment a drive ends. A task that is cancelled while queued
  * owns nothing to free. */
-static apr_status_t submit(acme_wd_t *wd, int idx)
+static apr_status_t submit(acme_wd_t *wd, int idx, int ask_first)
 {
     drive_task_t *t = &wd->tasks[idx];
     apr_status_t rv;
 
     t->wd = wd;
     t->idx = idx;
+    t->ask_first = ask_first;
     apr_thread_mutex_lock(wd->mutex);
     wd->busy[idx] = 1;
     wd->running++;
@@ -183,26 +245,6 @@ static void due_at(acme_wd_t *wd, apr_time_t t, apr_time_t now)
     }
 }
 
-static void due_from_status(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d, apr_time_t now)
-{
-    json_t *st = NULL, *ren;
-    const char *s;
-    apr_time_t t;
-
-    if (acme_store_load_json(wd->rt->store, p, ACME_SG_STATE, d->id, STATUS_ITEM, &st)
-        != APR_SUCCESS) {
-        return;
-    }
-    if ((s = json_string_value(json_object_get(st, "next_attempt")))
-        && acme_time_parse_rfc3339(s, &t) == APR_SUCCESS) {
-        due_at(wd, t, now);
-    }
-    ren = json_object_get(st, "renewal");
-    if ((s = json_string_value(json_object_get(ren, "at")))
-        && acme_time_parse_rfc3339(s, &t) == APR_SUCCESS) {
-        due_at(wd, t, now);
-    }
-}
 
 /* A drive of another process holds the domain's lock. */
 static int locked_elsewhere(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d, apr_time_t now)
@@ -241,13 +283,14 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
     apr_pool_t *p;
 
     env_init(wd, &env);
+    env.no_ca_requests = 1;
     apr_pool_create(&p, ptick);
     while (wd->cursor < domains->nelts && !wd->cancel) {
         int idx = wd->cursor++;
         const acme_domain_t *d = APR_ARRAY_IDX(domains, idx, acme_domain_t *);
         const char *why = NULL;
-
         apr_time_t ca_wait;
+        int need;
 
         apr_pool_clear(p);
         if (is_busy(wd, idx)) {
@@ -260,15 +303,16 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
         if (locked_elsewhere(wd, p, d, now)) {
             continue;
         }
-        if (!acme_drive_needed(&env, p, d, now, &why)) {
-            ap_log_error(APLOG_MARK, APLOG_TRACE1, 0, wd->rt->s, "ACMEDomain %s: no drive needed%s%s",
-                         d->id, why && *why ? ": " : "", why ? why : "");
-            due_from_status(wd, p, d, now);
+        /* no request to the CA in the pass: an ARI question goes to the pool */
+        if (!(need = acme_drive_needed(&env, p, d, now, &why))) {
+            log_need(wd, d, 0, why);
+            due_at(wd, status_due(wd, p, d, now), now);
             continue;
         }
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->rt->s, "ACMEDomain %s: starting a drive (%s)",
-                     d->id, why && *why ? why : "needed");
-        if (submit(wd, idx) != APR_SUCCESS) {
+        if (need != ACME_DRIVE_ASK_CA) {
+            log_need(wd, d, 1, why);
+        }
+        if (submit(wd, idx, need == ACME_DRIVE_ASK_CA) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, wd->rt->s,
                          "ACMEDomain %s: cannot start a drive thread; retrying at the next check",
                          d->id);

@@ -1466,6 +1466,15 @@ START_TEST(mock_ari_schedule_and_replaces)
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
     ck_assert_ptr_nonnull(strstr(why, "(ari)"));
     ck_assert_int_eq(m->ri_gets, 1);        /* Retry-After not yet passed */
+    /* the watchdog's pass sends nothing: after Retry-After only the CA can tell */
+    env.no_ca_requests = 1;
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 3 * 3600 * APR_USEC_PER_SEC, &why),
+                     ACME_DRIVE_ASK_CA);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
+    ck_assert_int_eq(m->ri_gets, 1);
+    env.no_ca_requests = 0;
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 3 * 3600 * APR_USEC_PER_SEC, &why), 0);
+    ck_assert_int_eq(m->ri_gets, 2);        /* asked, the new window is still ahead */
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 4 * DAY, &why), 1);
 
     /* renewal replaces the active certificate */
