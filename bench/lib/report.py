@@ -172,6 +172,18 @@ def _micro(md, part):
         md.append("| %s | %.0f | %.0f (%s) | %.3f× | %s |" % (
             label, f["core_ns"]["median"], f["raw_ns"]["median"], raw, f["ratio"], target))
     md.append("")
+    sigs = [(k, f) for k, f in part.get("figures", {}).items() if "ratio_ir" in f]
+    if sigs:
+        md.append("Raw = `EVP_DigestSign` on a copy of a signing context prepared once, as the "
+                  "core signs. Instructions per call (callgrind, repeatable on a shared machine):\n")
+        md.append("| operation | core | raw | ratio | raw with `EVP_DigestSignInit` per call |")
+        md.append("|---|---|---|---|---|")
+        for key, f in sigs:
+            label = names.get(key, (key, ""))[0]
+            md.append("| %s | %s | %s | %.3f× | %s |" % (
+                label, "{:,}".format(f["core_ir"]), "{:,}".format(f["raw_ir"]), f["ratio_ir"],
+                "{:,}".format(f["raw_init_ir"])))
+        md.append("")
 
 
 def _ceiling(md, part, issuance):
