@@ -1,4 +1,5 @@
 /* mod_acme_serve.c: startup in the privileged parent and certificates (real or fallback) handed to mod_ssl. */
+#include <errno.h>
 #include <unistd.h>
 
 #include <httpd.h>
@@ -8,9 +9,11 @@
 #include <http_protocol.h>
 #include <http_ssl.h>
 #include <unixd.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "acme_domain.h"
+#include "acme_jws.h"
 #include "acme_key.h"
 #include "acme_store.h"
 #include "acme_x509.h"
@@ -27,6 +30,11 @@ APLOG_USE_MODULE(acme);
 #define FALLBACK_CERT_ITEM "fallback.pem"
 #define FALLBACK_VALID apr_time_from_sec(30 * 24 * 3600)
 #define FALLBACK_MIN_LEFT apr_time_from_sec(2 * 24 * 3600)
+/* fallback.pem starts with a line naming what it was made for (PEM readers
+ * skip text before BEGIN): a later start checks it without an X.509 parse. */
+#define FALLBACK_TAG "mod_acme fallback v1 key="
+#define FALLBACK_BEGIN "-----BEGIN CERTIFICATE-----"
+#define FALLBACK_MAX_SECS APR_INT64_C(253402300799)  /* 9999-12-31 */
 
 static void log_to_httpd(void *baton, acme_log_level_e level, apr_status_t rv, const char *msg)
 {
@@ -279,6 +287,7 @@ typedef struct {
     fallback_memo_t *memo;
     file_stamp_t key;                   /* the fallback key file, once it exists */
     int have_key;
+    const char *key_id;                 /* the shared key's JWK thumbprint */
 } fallback_pass_t;
 
 static fallback_memo_t *fallback_memo(apr_pool_t *pconf)
@@ -320,23 +329,38 @@ static int fallback_time_ok(apr_time_t not_after)
     return not_after - apr_time_now() >= FALLBACK_MIN_LEFT;
 }
 
-/* The stored certificate parsed: covers the names, time left, the shared key. */
-static int fallback_cert_parse_ok(acme_rt_t *rt, apr_pool_t *p, const char *path,
-                                  const acme_domain_t *d, apr_time_t *not_after)
+/* "<tag><key id> not_after=<seconds> names=<names>": what a certificate
+ * made now for these names and the shared key says of itself. */
+static const char *fallback_header(apr_pool_t *p, const fallback_pass_t *fp, const char *names,
+                                   apr_time_t not_after)
 {
-    apr_array_header_t *certs;
-    acme_cert_info_t *info;
-    acme_cert_t *c;
+    return apr_psprintf(p, FALLBACK_TAG "%s not_after=%" APR_TIME_T_FMT " names=%s\n",
+                        fp->key_id, apr_time_sec(not_after), names);
+}
 
-    if (acme_cert_load_chain(p, path, &certs) != APR_SUCCESS || certs->nelts < 1) {
+/* The stored certificate's first line: made for these names and the shared
+ * key, with time left; the certificate itself follows. */
+static int fallback_header_ok(acme_rt_t *rt, apr_pool_t *p, const fallback_pass_t *fp,
+                              const acme_domain_t *d, const char *names, apr_time_t *not_after)
+{
+    const char *head = apr_pstrcat(p, FALLBACK_TAG, fp->key_id, " not_after=", NULL);
+    const char *tail = apr_pstrcat(p, " names=", names, "\n" FALLBACK_BEGIN, NULL);
+    char *pem, *end;
+    apr_size_t len;
+    apr_int64_t secs;
+
+    if (rt->store->load(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, &pem, &len)
+        != APR_SUCCESS || strncmp(pem, head, strlen(head))) {
         return 0;
     }
-    c = APR_ARRAY_IDX(certs, 0, acme_cert_t *);
-    if (acme_cert_info(p, c, &info) != APR_SUCCESS || !fallback_time_ok(info->not_after)) {
+    pem += strlen(head);
+    errno = 0;
+    if (!apr_isdigit(*pem) || (secs = apr_strtoi64(pem, &end, 10)) <= 0 || errno
+        || secs > FALLBACK_MAX_SECS || strncmp(end, tail, strlen(tail))) {
         return 0;
     }
-    *not_after = info->not_after;
-    return acme_cert_covers(c, d->names) && acme_cert_matches_key(c, rt->fallback_key);
+    *not_after = apr_time_from_sec(secs);
+    return fallback_time_ok(*not_after);
 }
 
 static void fallback_remember(fallback_memo_t *m, const acme_domain_t *d,
@@ -378,7 +402,7 @@ static int fallback_cert_ok(acme_rt_t *rt, apr_pool_t *p, fallback_pass_t *fp,
         && !strcmp(seen->names, names) && fallback_time_ok(seen->not_after)) {
         return 1;
     }
-    if (!fallback_cert_parse_ok(rt, p, path, d, &not_after)) {
+    if (!fallback_header_ok(rt, p, fp, d, names, &not_after)) {
         return 0;
     }
     fallback_remember(fp->memo, d, &cert, &fp->key, names, not_after);
@@ -389,6 +413,7 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
                                      const acme_domain_t *d)
 {
     apr_time_t made = apr_time_now();
+    const char *names = apr_array_pstrcat(p, d->names, ' ');
     file_stamp_t cert;
     apr_status_t rv;
     char *pem;
@@ -397,12 +422,16 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
         return rv;
     }
     if (!fp->have_key) {
-        fp->have_key = stamp_of(rt->pool, rt->fallback_key_path, &fp->key);
+        fp->have_key = stamp_of(rt->pool, rt->fallback_key_path, &fp->key)
+                       && acme_jwk_thumbprint(rt->pool, rt->fallback_key, &fp->key_id) == APR_SUCCESS;
     }
     if (fallback_cert_ok(rt, p, fp, d)) {
         return APR_SUCCESS;
     }
     rv = acme_selfsigned_cert(p, d->names, rt->fallback_key, FALLBACK_VALID, &pem);
+    if (rv == APR_SUCCESS && fp->have_key) {
+        pem = apr_pstrcat(p, fallback_header(p, fp, names, made + FALLBACK_VALID), pem, NULL);
+    }
     if (rv == APR_SUCCESS) {
         /* regenerable: a crash at worst loses it, and the next start remakes it */
         rv = rt->store->save(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, pem,
@@ -412,8 +441,7 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
     if (rv == APR_SUCCESS && fp->have_key && rt->store->path
         && stamp_of(p, rt->store->path(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM),
                     &cert)) {
-        fallback_remember(fp->memo, d, &cert, &fp->key, apr_array_pstrcat(p, d->names, ' '),
-                          made + FALLBACK_VALID);
+        fallback_remember(fp->memo, d, &cert, &fp->key, names, made + FALLBACK_VALID);
     }
     return rv;
 }
