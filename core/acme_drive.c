@@ -73,30 +73,47 @@ apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme
     return rv;
 }
 
-/* A CA that could not be reached is left alone until its retry time: the
- * drives of its other domains wait without a request, so an outage costs one
- * attempt per retry period, not one per domain. Any drive that reaches the CA
- * clears the mark. until 0: reachable. */
+/* A CA that could not be reached is left alone for a while: the drives of
+ * its other domains wait without a request, so an outage costs one attempt
+ * per period, not one per domain. The period is the CA's own backoff (from
+ * ACMERetryDelay, doubling, at most CA_DOWN_MAX), never a domain's; any
+ * answer from the CA ends it. */
+#define CA_DOWN_MAX apr_time_from_sec(600)
+
 typedef struct ca_down_t {
-    apr_time_t since, until;    /* until 0: reachable */
+    apr_time_t since, until;    /* this outage; until <= now: reachable */
+    int failures;               /* attempts in a row that did not reach it */
     char detail[256];           /* the failure, for the status of waiting domains */
 } ca_down_t;
 
-static void ca_mark(acme_ca_registry_t *reg, const char *url, apr_time_t now,
-                    apr_time_t until, const char *detail)
+static void ca_unreachable(acme_ca_registry_t *reg, const char *url, apr_time_t now,
+                           apr_interval_time_t first_delay, const char *detail)
+{
+    apr_interval_time_t delay = first_delay > 0 ? first_delay : DEFAULT_RETRY_DELAY;
+    ca_down_t *t;
+    int i;
+
+    apr_thread_mutex_lock(reg->mutex);
+    t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
+    if (!t) {
+        t = apr_pcalloc(reg->pool, sizeof(*t));
+        apr_hash_set(reg->down, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, t);
+    }
+    if (t->until <= now) t->since = now;        /* a new outage */
+    for (i = t->failures++; i > 0 && delay < CA_DOWN_MAX; --i) delay *= 2;
+    t->until = now + (delay < CA_DOWN_MAX ? delay : CA_DOWN_MAX);
+    apr_cpystrn(t->detail, detail ? detail : "", sizeof(t->detail));
+    apr_thread_mutex_unlock(reg->mutex);
+}
+
+static void ca_answered(acme_ca_registry_t *reg, const char *url)
 {
     ca_down_t *t;
 
     apr_thread_mutex_lock(reg->mutex);
-    t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
-    if (!t && until) {
-        t = apr_pcalloc(reg->pool, sizeof(*t));
-        apr_hash_set(reg->down, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, t);
-    }
-    if (t) {
-        if (!t->until && until) t->since = now;
-        t->until = until;
-        apr_cpystrn(t->detail, detail ? detail : "", sizeof(t->detail));
+    if ((t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING)) != NULL) {
+        t->until = 0;
+        t->failures = 0;
     }
     apr_thread_mutex_unlock(reg->mutex);
 }
@@ -115,26 +132,6 @@ static int ca_down(acme_ca_registry_t *reg, const char *url, apr_time_t now, ca_
     }
     apr_thread_mutex_unlock(reg->mutex);
     return down;
-}
-
-static apr_time_t ca_down_until(acme_ca_registry_t *reg, const char *url, apr_time_t now)
-{
-    ca_down_t t;
-    return ca_down(reg, url, now, &t) ? t.until : 0;
-}
-
-apr_time_t acme_drive_ca_wait(acme_ca_registry_t *reg, const acme_domain_t *d, apr_time_t now)
-{
-    apr_time_t first = 0;
-    int i;
-
-    if (!reg) return 0;
-    for (i = 0; d->ca_urls && i < d->ca_urls->nelts; ++i) {
-        apr_time_t t = ca_down_until(reg, APR_ARRAY_IDX(d->ca_urls, i, const char *), now);
-        if (!t) return 0;
-        if (!first || t < first) first = t;
-    }
-    return first;
 }
 
 /* ---- small helpers ---- */
@@ -358,20 +355,26 @@ static apr_status_t save_status(drive_t *dr)
                                 dr->status, ACME_STORE_REGENERABLE);
 }
 
-/* Order progress is always atomic; it is made durable only when it holds what
- * the CA cannot give back: the certificate key, before the CSR is sent. An
- * order URL, a "finalized" mark or a chain lost to a power cut is fetched or
- * ordered again. */
-static apr_status_t save_order_ex(drive_t *dr, int durable)
+static int order_holds_key(drive_t *dr)
+{
+    json_t *types = json_object_get(dr->order, "types"), *prog;
+    const char *name;
+
+    json_object_foreach(types, name, prog) {
+        if (json_str(prog, "key")) return 1;
+    }
+    return 0;
+}
+
+/* Order progress is always atomic; it is durable while it holds what the CA
+ * cannot give back, a certificate key (from before its CSR is sent until the
+ * drive ends): a power cut may then cost a step, not an issued certificate.
+ * Before that, an order URL lost to a power cut is just ordered again. */
+static apr_status_t save_order(drive_t *dr)
 {
     return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM,
                                 dr->order, ACME_STORE_PRIVATE
-                                | (durable ? 0 : ACME_STORE_REGENERABLE));
-}
-
-static apr_status_t save_order(drive_t *dr)
-{
-    return save_order_ex(dr, 0);
+                                | (order_holds_key(dr) ? 0 : ACME_STORE_REGENERABLE));
 }
 
 static apr_status_t fail(drive_t *dr, const char *step, acme_problem_t **prob, acme_problem_t *pr,
@@ -642,7 +645,7 @@ static apr_status_t order_key(drive_t *dr, const char *tname, json_t *prog, int 
         return rv;
     }
     json_object_set_new(prog, "key", json_stringn(out, len));
-    return save_order_ex(dr, 1);
+    return save_order(dr);
 }
 
 static apr_status_t step_finalize(drive_t *dr, const char *tname, json_t *prog,
@@ -879,7 +882,7 @@ static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
     json_object_del(dr->status, "next_attempt");
     json_object_del(dr->status, "ari");
     set_time(dr->p, dr->status, "last_success", now);
-    ca_mark(dr->env->cas, dr->ca_url, now, 0, NULL);
+    ca_answered(dr->env->cas, dr->ca_url);
     record_renewal(dr);
     save_status(dr);
     res->staged = 1;
@@ -934,7 +937,10 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     set_time(dr->p, dr->status, "next_attempt", now + delay);
     save_status(dr);
     if (prob->type && !strcmp(prob->type, "urn:mod_acme:transport")) {
-        ca_mark(env->cas, dr->ca_url, now, now + delay, prob->detail);
+        ca_unreachable(env->cas, dr->ca_url, now, env->retry_delay, prob->detail);
+    }
+    else {
+        ca_answered(env->cas, dr->ca_url);
     }
     res->error = prob;
     res->next_attempt = now + delay;
@@ -997,19 +1003,17 @@ static apr_status_t drive_locked(drive_t *dr, acme_drive_result_t *res)
     return rv;
 }
 
-/* A domain waiting for its unreachable CA shows the outage in its status
+/* A domain waiting for its unreachable CAs shows the outage in its status
  * once per outage (not once per retry): state, the error and the retry time. */
 static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
-                           const char *entry, apr_time_t until)
+                           const ca_down_t *down, const char *url, apr_time_t until)
 {
     acme_store_t *st = env->store;
     acme_store_lock_t *lock = NULL;
-    const char *url = APR_ARRAY_IDX(d->ca_urls, 0, const char *);
+    const char *entry = acme_domain_dirname(p, d->id);
     json_t *status = NULL, *err;
-    ca_down_t down;
 
-    if (!ca_down(env->cas, url, apr_time_now(), &down)
-        || st->lock(st, p, ACME_SG_STATE, entry, 0, &lock) != APR_SUCCESS) {
+    if (!entry || st->lock(st, p, ACME_SG_STATE, entry, 0, &lock) != APR_SUCCESS) {
         return;
     }
     if (acme_store_load_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, &status) != APR_SUCCESS
@@ -1018,20 +1022,40 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
     }
     err = json_object_get(status, "last_error");
     /* times are kept in whole seconds */
-    if (!json_is_object(err) || apr_time_sec(json_time(err, "at")) < apr_time_sec(down.since)) {
+    if (!json_is_object(err) || apr_time_sec(json_time(err, "at")) < apr_time_sec(down->since)) {
         err = json_pack("{s:s,s:s,s:s,s:s}", "type", "urn:mod_acme:transport", "detail",
-                        down.detail, "step", "directory", "hint",
+                        down->detail, "step", "directory", "hint",
                         apr_psprintf(p, "cannot reach the CA at %s: check the network, "
                                      "ACMEHttpProxy and ACMECACertificateFile", url));
-        set_time(p, err, "at", down.since);
+        set_time(p, err, "at", down->since);
         json_object_set_new(status, "last_error", err);
         json_object_set_new(status, "state", json_string("error"));
-        json_object_set_new(status, "ca", json_string(url));
         set_time(p, status, "next_attempt", until);
         acme_store_save_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, status,
                              ACME_STORE_REGENERABLE);
     }
     st->unlock(lock);
+}
+
+apr_time_t acme_drive_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                              apr_time_t now, int record)
+{
+    apr_time_t first = 0;
+    ca_down_t down, at_first;
+    int i;
+
+    if (!env->cas || !d->ca_urls || d->ca_urls->nelts == 0) return 0;
+    for (i = 0; i < d->ca_urls->nelts; ++i) {
+        if (!ca_down(env->cas, APR_ARRAY_IDX(d->ca_urls, i, const char *), now, &down)) return 0;
+        if (!first || down.until < first) {
+            first = down.until;
+            at_first = down;
+        }
+    }
+    if (record) {
+        record_ca_wait(env, p, d, &at_first, APR_ARRAY_IDX(d->ca_urls, 0, const char *), first);
+    }
+    return first;
 }
 
 apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
@@ -1052,10 +1076,9 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
         || !d->names || d->names->nelts == 0) {
         return APR_EINVAL;
     }
-    if ((res->next_attempt = acme_drive_ca_wait(env->cas, d, apr_time_now())) != 0) {
+    if ((res->next_attempt = acme_drive_ca_wait(env, p, d, apr_time_now(), 1)) != 0) {
         acme_log(env->log, ACME_LOG_DEBUG, 0, "%s: no CA of this domain is reachable; the "
                  "drive waits until %s", d->id, acme_time_rfc3339(p, res->next_attempt));
-        record_ca_wait(env, p, d, dr.entry, res->next_attempt);
         return APR_EAGAIN;
     }
     dr.hash = acme_domain_config_hash(p, d);

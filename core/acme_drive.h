@@ -17,10 +17,6 @@ apr_status_t acme_ca_registry_create(apr_pool_t *p, const acme_http_opts_t *http
                                      const acme_logger_t *log, acme_ca_registry_t **reg);
 apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme_ca_t **ca);
 
-/* A CA that a drive of this registry could not reach is left alone until
- * that drive's retry time; any drive that reaches it clears the mark. When
- * every CA d may use is marked: the earliest retry time, else 0. */
-apr_time_t acme_drive_ca_wait(acme_ca_registry_t *reg, const acme_domain_t *d, apr_time_t now);
 
 typedef struct acme_drive_env_t {
     acme_store_t *store;
@@ -61,6 +57,14 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
  * outage, written once per outage), try again at res->next_attempt. */
 apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                             acme_drive_result_t *res);
+
+/* A CA that a drive of env->cas could not reach is left alone for a while
+ * (its own backoff from env->retry_delay, doubling, at most 10 minutes); any
+ * answer from it ends that. When every CA d may use is in such a wait: the
+ * earliest retry time, else 0. record: d needs a drive, so its status.json
+ * shows the outage (written once per outage). */
+apr_time_t acme_drive_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                              apr_time_t now, int record);
 
 /* Verify a staged set before activation (used by the privileged parent too):
  * every key type present, key matches certificate, all names covered, chain

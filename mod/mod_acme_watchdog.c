@@ -209,7 +209,6 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
 static apr_status_t submit(acme_wd_t *wd, int idx, int ask_first)
 {
     drive_task_t *t = &wd->tasks[idx];
-    apr_status_t rv;
 
     t->wd = wd;
     t->idx = idx;
@@ -218,14 +217,9 @@ static apr_status_t submit(acme_wd_t *wd, int idx, int ask_first)
     wd->busy[idx] = 1;
     wd->running++;
     apr_thread_mutex_unlock(wd->mutex);
-    rv = apr_thread_pool_push(wd->tp, drive_task, t, APR_THREAD_TASK_PRIORITY_NORMAL, wd);
-    if (rv != APR_SUCCESS) {
-        apr_thread_mutex_lock(wd->mutex);
-        wd->busy[idx] = 0;
-        wd->running--;
-        apr_thread_mutex_unlock(wd->mutex);
-    }
-    return rv;
+    /* apr-util queues the task before it tries to add a thread: an error
+     * means no new thread now, the task still runs on a running one. */
+    return apr_thread_pool_push(wd->tp, drive_task, t, APR_THREAD_TASK_PRIORITY_NORMAL, wd);
 }
 
 static int is_busy(acme_wd_t *wd, int idx)
@@ -290,14 +284,17 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
         const acme_domain_t *d = APR_ARRAY_IDX(domains, idx, acme_domain_t *);
         const char *why = NULL;
         apr_time_t ca_wait;
+        apr_status_t rv;
         int need;
 
         apr_pool_clear(p);
         if (is_busy(wd, idx)) {
             continue;
         }
-        if ((ca_wait = acme_drive_ca_wait(wd->cas, d, now)) != 0) {
-            due_at(wd, ca_wait, now);   /* its CA is down: no need to look closer now */
+        /* Its CAs cannot be reached: no need to look closer until they may be.
+         * (A domain that needs a drive then shows the outage from its drive.) */
+        if ((ca_wait = acme_drive_ca_wait(&env, p, d, now, 0)) != 0) {
+            due_at(wd, ca_wait, now);
             continue;
         }
         if (locked_elsewhere(wd, p, d, now)) {
@@ -312,10 +309,10 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
         if (need != ACME_DRIVE_ASK_CA) {
             log_need(wd, d, 1, why);
         }
-        if (submit(wd, idx, need == ACME_DRIVE_ASK_CA) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, wd->rt->s,
-                         "ACMEDomain %s: cannot start a drive thread; retrying at the next check",
-                         d->id);
+        if ((rv = submit(wd, idx, need == ACME_DRIVE_ASK_CA)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, wd->rt->s,
+                         "ACMEDomain %s: cannot add a drive thread; the drive waits for a "
+                         "running one", d->id);
         }
     }
     apr_pool_destroy(p);

@@ -525,11 +525,11 @@ START_TEST(ca_outage_one_attempt_per_retry)
     opts.timeout = apr_time_from_sec(5);
     ck_assert_int_eq(acme_ca_registry_create(pool, &opts, NULL, &env.cas), APR_SUCCESS);
     env.responder = acme_responder_store(pool, store, NULL);
-    ck_assert(acme_drive_ca_wait(env.cas, b, apr_time_now()) == 0);
+    ck_assert(acme_drive_ca_wait(&env, pool, b, apr_time_now(), 0) == 0);
 
     ck_assert_int_ne(acme_drive_run(&env, pool, a, &res), APR_SUCCESS);
     ck_assert_str_eq(res.error->type, "urn:mod_acme:transport");
-    wait = acme_drive_ca_wait(env.cas, b, apr_time_now());
+    wait = acme_drive_ca_wait(&env, pool, b, apr_time_now(), 0);
     ck_assert(wait == res.next_attempt);
 
     ck_assert_int_eq(acme_drive_run(&env, pool, b, &res), APR_EAGAIN);
@@ -561,12 +561,22 @@ START_TEST(ca_outage_one_attempt_per_retry)
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(status_of("a.example"),
                      "last_error"), "detail")), "own");
 
-    ck_assert(acme_drive_ca_wait(env.cas, c, apr_time_now()) == 0);
+    ck_assert(acme_drive_ca_wait(&env, pool, c, apr_time_now(), 0) == 0);
     ck_assert_int_ne(acme_drive_run(&env, pool, c, &res), APR_EAGAIN);
     ck_assert_ptr_nonnull(res.error);
-    /* c's failure at the same CA moved its retry time; after it, it is tried again */
-    ck_assert(acme_drive_ca_wait(env.cas, b, apr_time_now()) == res.next_attempt);
-    ck_assert(acme_drive_ca_wait(env.cas, b, res.next_attempt + 1) == 0);
+    /* c's failure at the same CA doubled the CA's own wait (not c's backoff) */
+    wait = acme_drive_ca_wait(&env, pool, b, apr_time_now(), 0);
+    ck_assert(wait >= res.next_attempt + apr_time_from_sec(4));
+    ck_assert(acme_drive_ca_wait(&env, pool, b, wait + 1, 0) == 0);
+
+    /* a domain failing for weeks backs off for a day; its CA's wait stays short */
+    ck_assert_int_eq(acme_ca_registry_create(pool, &opts, NULL, &env.cas), APR_SUCCESS);
+    put(ACME_SG_STATE, "old.example", "status.json", "{\"failures\": 15}", 0);
+    ck_assert_int_ne(acme_drive_run(&env, pool, domain_at("old.example", dead, NULL), &res),
+                     APR_SUCCESS);
+    ck_assert(res.next_attempt > apr_time_now() + apr_time_from_sec(86000));
+    wait = acme_drive_ca_wait(&env, pool, b, apr_time_now(), 0);
+    ck_assert(wait > apr_time_now() && wait <= apr_time_now() + apr_time_from_sec(10));
 }
 END_TEST
 
@@ -1330,15 +1340,15 @@ static apr_status_t rec_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e 
 }
 
 /* fsync is kept for what a power cut would cost a certificate or an account:
- * the account key, the certificate key before the CSR is sent, the staged
- * set. Challenge answers, status and order progress are atomic only. */
+ * the account key, order progress while it holds a certificate key, the
+ * staged set. Challenge answers, status and the bare order URL are atomic only. */
 START_TEST(mock_durability_policy)
 {
     mock_t *m = mock_start();
     acme_drive_env_t env = mock_env();
     acme_store_t recording = *store;
     acme_drive_result_t res;
-    int i, key_durable = 0, staged = 0, challenges = 0;
+    int i, key_durable = 0, finalized_durable = 0, staged = 0, challenges = 0;
 
     memset(&rec, 0, sizeof(rec));
     rec.inner = store;
@@ -1365,9 +1375,10 @@ START_TEST(mock_durability_policy)
             ck_assert_int_eq(r->g, ACME_SG_STATE);
             if (!strcmp(r->item, "order.json")) {
                 ck_assert(r->flags & ACME_STORE_PRIVATE);
-                /* durable exactly once: the first save holding the key */
-                ck_assert_int_eq(durable, r->has_key && !r->finalized && !key_durable);
+                /* durable exactly while it holds a certificate key */
+                ck_assert_int_eq(durable, r->has_key);
                 key_durable += durable;
+                finalized_durable += durable && r->finalized;
             }
             else {
                 ck_assert_msg(!durable, "%s needs no fsync", r->item);
@@ -1377,7 +1388,8 @@ START_TEST(mock_durability_policy)
             ck_assert(r->flags & ACME_STORE_PRIVATE);
         }
     }
-    ck_assert_int_eq(key_durable, 1);
+    ck_assert_int_ge(key_durable, 3);       /* key, finalized, chain */
+    ck_assert_int_ge(finalized_durable, 1);
     ck_assert_int_ge(staged, 4);
     ck_assert_int_eq(challenges, 1);
     mock_stop(m);
