@@ -654,10 +654,62 @@ static int set_random_serial(X509 *x)
     return ok;
 }
 
+struct acme_selfsigner_t {
+    const acme_key_t *key;
+    X509_PUBKEY *pub;                   /* key's SubjectPublicKeyInfo, encoded once */
+};
+
+static apr_status_t selfsigner_cleanup(void *data)
+{
+    X509_PUBKEY_free(((acme_selfsigner_t *)data)->pub);
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_selfsigner_create(apr_pool_t *p, const acme_key_t *key, acme_selfsigner_t **ss)
+{
+    acme_selfsigner_t *s;
+
+    if (!acme_key_evp(key)) {
+        return APR_EINVAL;
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    s->key = key;
+    /* OpenSSL 3 encodes and decodes the key here: costly, so once per key */
+    if (!X509_PUBKEY_set(&s->pub, acme_key_evp(key))) {
+        return APR_EGENERAL;
+    }
+    apr_pool_cleanup_register(p, s, selfsigner_cleanup, apr_pool_cleanup_null);
+    *ss = s;
+    return APR_SUCCESS;
+}
+
+/* The certificate's public key as a copy of the encoded one (no re-encoding). */
+static int copy_pubkey(X509 *x, const X509_PUBKEY *from)
+{
+    X509_PUBKEY *to = X509_get_X509_PUBKEY(x);
+    ASN1_OBJECT *alg;
+    X509_ALGOR *from_alg, *to_alg;
+    const unsigned char *pk;
+    unsigned char *enc;
+    int pklen;
+
+    if (!X509_PUBKEY_get0_param(&alg, &pk, &pklen, &from_alg, from) || pklen <= 0
+        || !(enc = OPENSSL_memdup(pk, (size_t)pklen))) {
+        return 0;
+    }
+    if (!X509_PUBKEY_set0_param(to, OBJ_dup(alg), V_ASN1_UNDEF, NULL, enc, pklen)) {
+        OPENSSL_free(enc);
+        return 0;
+    }
+    return X509_PUBKEY_get0_param(NULL, NULL, NULL, &to_alg, to)
+           && X509_ALGOR_copy(to_alg, from_alg);
+}
+
 /* Common body of a self-signed leaf: version 3, serial, names, validity, key. */
-static X509 *selfsigned_base(const apr_array_header_t *names, const acme_key_t *key,
+static X509 *selfsigned_base(const apr_array_header_t *names, const acme_selfsigner_t *ss,
                              long not_before_adj, apr_interval_time_t valid)
 {
+    const acme_key_t *key = ss->key;
     X509 *x = X509_new();
     long secs = (long)apr_time_sec(valid);
     const char *cn = subject_cn(names);
@@ -670,7 +722,7 @@ static X509 *selfsigned_base(const apr_array_header_t *names, const acme_key_t *
         || !X509_set_issuer_name(x, X509_get_subject_name(x))
         || !X509_gmtime_adj(X509_getm_notBefore(x), not_before_adj)
         || !X509_time_adj_ex(X509_getm_notAfter(x), (int)(secs / 86400), secs % 86400, NULL)
-        || !X509_set_pubkey(x, acme_key_evp(key))
+        || !copy_pubkey(x, ss->pub)
         || !add_ext(x, san_extension(names, cn == NULL))
         || !add_conf_ext(x, NID_basic_constraints, "critical,CA:FALSE")
         || !add_conf_ext(x, NID_key_usage, EVP_PKEY_is_a(acme_key_evp(key), "RSA")
@@ -723,15 +775,16 @@ apr_status_t acme_tls_alpn01_cert(apr_pool_t *p, const char *name, const char *k
                                   const acme_key_t *key, char **pem)
 {
     apr_array_header_t *names;
+    acme_selfsigner_t *ss;
     X509 *x;
 
-    if (!name || !keyauth || !*keyauth || !acme_key_evp(key)) {
+    if (!name || !keyauth || !*keyauth || acme_selfsigner_create(p, key, &ss) != APR_SUCCESS) {
         return APR_EINVAL;
     }
     names = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(names, const char *) = name;
     /* Short-lived: it only has to live through the CA's validation. */
-    x = selfsigned_base(names, key, -3600, apr_time_from_sec(7 * 86400));
+    x = selfsigned_base(names, ss, -3600, apr_time_from_sec(7 * 86400));
     if (!x) {
         return APR_EINVAL;
     }
@@ -742,17 +795,29 @@ apr_status_t acme_tls_alpn01_cert(apr_pool_t *p, const char *name, const char *k
     return sign_to_pem(p, x, key, pem);
 }
 
-apr_status_t acme_selfsigned_cert(apr_pool_t *p, const apr_array_header_t *names,
-                                  const acme_key_t *key, apr_interval_time_t valid, char **pem)
+apr_status_t acme_selfsigner_cert(apr_pool_t *p, const acme_selfsigner_t *ss,
+                                  const apr_array_header_t *names, apr_interval_time_t valid,
+                                  char **pem)
 {
     X509 *x;
 
-    if (!names_ok(names) || !acme_key_evp(key) || valid <= 0) {
+    if (!ss || !names_ok(names) || valid <= 0) {
         return APR_EINVAL;
     }
-    x = selfsigned_base(names, key, -60, valid);
+    x = selfsigned_base(names, ss, -60, valid);
     if (!x) {
         return APR_EINVAL;
     }
-    return sign_to_pem(p, x, key, pem);
+    return sign_to_pem(p, x, ss->key, pem);
+}
+
+apr_status_t acme_selfsigned_cert(apr_pool_t *p, const apr_array_header_t *names,
+                                  const acme_key_t *key, apr_interval_time_t valid, char **pem)
+{
+    acme_selfsigner_t *ss;
+
+    if (acme_selfsigner_create(p, key, &ss) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    return acme_selfsigner_cert(p, ss, names, valid, pem);
 }

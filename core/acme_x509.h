@@ -66,4 +66,13 @@ apr_status_t acme_tls_alpn01_cert(apr_pool_t *p, const char *name, const char *k
 apr_status_t acme_selfsigned_cert(apr_pool_t *p, const apr_array_header_t *names,
                                   const acme_key_t *key, apr_interval_time_t valid, char **pem);
 
+/* One key prepared for many self-signed certificates (its public key encoded
+ * once); lives as long as p, read-only once made. */
+typedef struct acme_selfsigner_t acme_selfsigner_t;
+apr_status_t acme_selfsigner_create(apr_pool_t *p, const acme_key_t *key, acme_selfsigner_t **ss);
+/* acme_selfsigned_cert with a prepared key. */
+apr_status_t acme_selfsigner_cert(apr_pool_t *p, const acme_selfsigner_t *ss,
+                                  const apr_array_header_t *names, apr_interval_time_t valid,
+                                  char **pem);
+
 #endif

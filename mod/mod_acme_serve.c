@@ -288,6 +288,7 @@ typedef struct {
     file_stamp_t key;                   /* the fallback key file, once it exists */
     int have_key;
     const char *key_id;                 /* the shared key's JWK thumbprint */
+    acme_selfsigner_t *signer;          /* the shared key, once a certificate is made */
 } fallback_pass_t;
 
 static fallback_memo_t *fallback_memo(apr_pool_t *pconf)
@@ -428,7 +429,10 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
     if (fallback_cert_ok(rt, p, fp, d)) {
         return APR_SUCCESS;
     }
-    rv = acme_selfsigned_cert(p, d->names, rt->fallback_key, FALLBACK_VALID, &pem);
+    if (!fp->signer && (rv = acme_selfsigner_create(rt->pool, rt->fallback_key, &fp->signer))) {
+        return rv;
+    }
+    rv = acme_selfsigner_cert(p, fp->signer, d->names, FALLBACK_VALID, &pem);
     if (rv == APR_SUCCESS && fp->have_key) {
         pem = apr_pstrcat(p, fallback_header(p, fp, names, made + FALLBACK_VALID), pem, NULL);
     }

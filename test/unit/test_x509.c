@@ -443,6 +443,45 @@ START_TEST(selfsigned_certificate)
 }
 END_TEST
 
+/* Many certificates from one prepared key: each carries exactly the key's
+ * SubjectPublicKeyInfo (EC with curve parameters, RSA with NULL ones). */
+START_TEST(selfsigner_many_certificates)
+{
+    acme_key_t *key = new_key(_i == 0 ? ACME_KEY_EC256 : ACME_KEY_RSA2048);
+    acme_selfsigner_t *ss;
+    unsigned char *want = NULL, *got = NULL;
+    int wlen = i2d_PUBKEY(acme_key_evp(key), &want), i;
+    const char *serial = NULL;
+    char *pem;
+
+    ck_assert_int_gt(wlen, 0);
+    ck_assert_int_eq(acme_selfsigner_create(pool, key, &ss), APR_SUCCESS);
+    for (i = 0; i < 2; i++) {
+        apr_array_header_t *names = names_of(i ? "b.example.org" : "a.example.org", NULL);
+        acme_cert_info_t *info;
+        acme_cert_t *c;
+
+        ck_assert_int_eq(acme_selfsigner_cert(pool, ss, names, apr_time_from_sec(3600), &pem),
+                         APR_SUCCESS);
+        c = cert_from_pem(pem);
+        ck_assert(acme_cert_covers(c, names));
+        ck_assert(acme_cert_matches_key(c, key));
+        ck_assert(acme_cert_issued_by(c, c));
+        ck_assert_int_eq(i2d_X509_PUBKEY(X509_get_X509_PUBKEY(acme_cert_x509(c)), &got), wlen);
+        ck_assert_int_eq(memcmp(got, want, (size_t)wlen), 0);
+        OPENSSL_free(got);
+        got = NULL;
+        ck_assert_ptr_nonnull(X509_get0_subject_key_id(acme_cert_x509(c)));
+        ck_assert_int_eq(acme_cert_info(pool, c, &info), APR_SUCCESS);
+        ck_assert(!serial || strcmp(serial, info->serial));
+        serial = info->serial;
+    }
+    OPENSSL_free(want);
+    ck_assert_int_eq(acme_selfsigner_cert(pool, ss, names_of(NULL), apr_time_from_sec(60), &pem),
+                     APR_EINVAL);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("x509");
@@ -458,6 +497,7 @@ static Suite *suite(void)
     tcase_add_test(tc, chain_rejects);
     tcase_add_loop_test(tc, tls_alpn01_certificate, 0, 2);
     tcase_add_test(tc, selfsigned_certificate);
+    tcase_add_loop_test(tc, selfsigner_many_certificates, 0, 2);
     return s;
 }
 
