@@ -78,6 +78,10 @@ typedef struct acme_mdomain_t {
     acme_domain_t *d;
     const acme_dset_t *set;
     int ssl_vhosts;                     /* SSL vhosts using it (counted during mod_ssl init) */
+    /* Found in the store by this config pass's post_config, for mod_ssl's
+     * hooks right after it: active pairs, else the fallback certificate. */
+    apr_array_header_t *cert_files, *key_files;     /* const char*; NULL: none */
+    const char *fallback_cert;
 } acme_mdomain_t;
 
 struct acme_wd_t;

@@ -202,6 +202,14 @@ static void assign_vhosts(acme_rt_t *rt, server_rec *base, apr_pool_t *p)
 
 /* ---- files -------------------------------------------------------------- */
 
+static void push_pair(apr_array_header_t *certs, apr_array_header_t *keys,
+                      const char *cert, const char *key)
+{
+    APR_ARRAY_PUSH(certs, const char *) = cert;
+    APR_ARRAY_PUSH(keys, const char *) = key;
+}
+
+
 static const char *existing_path(acme_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
                                  const char *entry, const char *item)
 {
@@ -214,18 +222,36 @@ static const char *existing_path(acme_rt_t *rt, apr_pool_t *p, acme_store_group_
     return path;
 }
 
-int acme_serve_has_active(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
+/* The active certificate/key pairs of d, one per key type that has both;
+ * the key is looked for only next to a certificate. */
+static void active_files(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+                         apr_array_header_t **certs, apr_array_header_t **keys)
 {
     int i;
 
+    *certs = *keys = NULL;
     for (i = 0; i < d->key_types->nelts; i++) {
         const char *kt = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
-        if (existing_path(rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt))
-            && existing_path(rt, p, ACME_SG_DOMAINS, d->id, acme_store_pkey_item(p, kt))) {
-            return 1;
+        const char *c = existing_path(rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt));
+        const char *k = c ? existing_path(rt, p, ACME_SG_DOMAINS, d->id,
+                                          acme_store_pkey_item(p, kt)) : NULL;
+
+        if (k) {
+            if (!*certs) {
+                *certs = apr_array_make(p, 2, sizeof(const char *));
+                *keys = apr_array_make(p, 2, sizeof(const char *));
+            }
+            push_pair(*certs, *keys, c, k);
         }
     }
-    return 0;
+}
+
+int acme_serve_has_active(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
+{
+    apr_array_header_t *certs, *keys;
+
+    active_files(rt, p, d, &certs, &keys);
+    return certs != NULL;
 }
 
 /* ONE shared EC P-256 key for every fallback certificate: cheap cold starts. */
@@ -450,7 +476,20 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
     return rv;
 }
 
-static void prepare_fallbacks(acme_rt_t *rt, apr_pool_t *ptemp)
+static apr_array_header_t *copy_strings(apr_pool_t *p, const apr_array_header_t *a)
+{
+    apr_array_header_t *out = apr_array_make(p, a->nelts, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < a->nelts; i++) {
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, APR_ARRAY_IDX(a, i, const char *));
+    }
+    return out;
+}
+
+/* What each domain serves in this pass, looked up once for mod_ssl's hooks:
+ * its active pairs, else its fallback certificate (made when missing). */
+static void find_served_files(acme_rt_t *rt, apr_pool_t *ptemp)
 {
     apr_pool_t *p;
     fallback_pass_t fp;
@@ -460,18 +499,27 @@ static void prepare_fallbacks(acme_rt_t *rt, apr_pool_t *ptemp)
     fp.memo = fallback_memo(rt->pool);
     apr_pool_create(&p, ptemp);
     for (i = 0; i < rt->domains->nelts; i++) {
-        const acme_domain_t *d = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *)->d;
+        acme_mdomain_t *md = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *);
+        apr_array_header_t *certs, *keys;
         apr_status_t rv;
 
         apr_pool_clear(p);
-        if (acme_serve_has_active(rt, p, d)) {
-            continue;
+        md->cert_files = md->key_files = NULL;
+        md->fallback_cert = NULL;
+        active_files(rt, p, md->d, &certs, &keys);
+        if (certs) {
+            md->cert_files = copy_strings(rt->pool, certs);
+            md->key_files = copy_strings(rt->pool, keys);
         }
-        if ((rv = prepare_fallback(rt, p, &fp, d)) != APR_SUCCESS) {
+        else if ((rv = prepare_fallback(rt, p, &fp, md->d)) == APR_SUCCESS) {
+            md->fallback_cert = rt->store->path(rt->store, rt->pool, ACME_SG_STATE, md->d->id,
+                                                FALLBACK_CERT_ITEM);
+        }
+        else {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
                          "ACMEDomain %s: cannot create the temporary self-signed certificate "
                          "in %s/state; its vhosts will fail to start TLS until a certificate "
-                         "is obtained", d->id, rt->store_dir);
+                         "is obtained", md->d->id, rt->store_dir);
         }
     }
     apr_pool_destroy(p);
@@ -531,7 +579,7 @@ int acme_serve_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     if (rt->startup) {
         acme_activate_staged(rt, ptemp);
     }
-    prepare_fallbacks(rt, ptemp);
+    find_served_files(rt, ptemp);
     assign_vhosts(rt, s, pconf);
     acme_status_warn_expiring(rt, ptemp);
     if (rt->startup) {
@@ -602,19 +650,12 @@ int acme_serve_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
 
 /* ---- mod_ssl hooks ------------------------------------------------------- */
 
-static void push_pair(apr_array_header_t *certs, apr_array_header_t *keys,
-                      const char *cert, const char *key)
-{
-    APR_ARRAY_PUSH(certs, const char *) = cert;
-    APR_ARRAY_PUSH(keys, const char *) = key;
-}
-
 int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                               apr_array_header_t *key_files)
 {
     acme_sconf_t *sc = acme_sconf(s);
     const acme_domain_t *d;
-    int i, added = 0;
+    int i;
 
     if (!sc || !sc->rt || !sc->md) {
         return DECLINED;
@@ -633,17 +674,14 @@ int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *
         }
         return DECLINED;
     }
-    for (i = 0; i < d->key_types->nelts; i++) {
-        const char *kt = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
-        const char *c = existing_path(sc->rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt));
-        const char *k = existing_path(sc->rt, p, ACME_SG_DOMAINS, d->id, acme_store_pkey_item(p, kt));
-
-        if (c && k) {
-            push_pair(cert_files, key_files, c, k);
-            added++;
-        }
+    if (!sc->md->cert_files) {
+        return DECLINED;
     }
-    return added ? OK : DECLINED;
+    for (i = 0; i < sc->md->cert_files->nelts; i++) {
+        push_pair(cert_files, key_files, APR_ARRAY_IDX(sc->md->cert_files, i, const char *),
+                  APR_ARRAY_IDX(sc->md->key_files, i, const char *));
+    }
+    return OK;
 }
 
 int acme_serve_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
@@ -656,7 +694,7 @@ int acme_serve_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
     if (!sc || !sc->rt || !sc->md || sc->static_cert) {
         return DECLINED;
     }
-    cert = existing_path(sc->rt, p, ACME_SG_STATE, sc->md->d->id, FALLBACK_CERT_ITEM);
+    cert = sc->md->fallback_cert;
     if (!cert || !sc->rt->fallback_key_path) {
         return DECLINED;
     }
