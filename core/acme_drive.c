@@ -1004,7 +1004,7 @@ static apr_status_t drive_locked(drive_t *dr, acme_drive_result_t *res)
 }
 
 /* A domain waiting for its unreachable CAs shows the outage in its status
- * once per outage (not once per retry): state, the error and the retry time. */
+ * (state, the error, the retry time) once, not once per retry. */
 static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                            const ca_down_t *down, const char *url, apr_time_t until)
 {
@@ -1021,8 +1021,10 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
         status = acme_json_own(p, json_object());
     }
     err = json_object_get(status, "last_error");
-    /* times are kept in whole seconds */
-    if (!json_is_object(err) || apr_time_sec(json_time(err, "at")) < apr_time_sec(down->since)) {
+    /* Written once per outage: not when the status shows an unreachable CA
+     * already (this outage, or the one a restarted httpd inherited). */
+    if (!json_is_object(err) || !json_str(err, "type")
+        || strcmp(json_str(err, "type"), "urn:mod_acme:transport")) {
         err = json_pack("{s:s,s:s,s:s,s:s}", "type", "urn:mod_acme:transport", "detail",
                         down->detail, "step", "directory", "hint",
                         apr_psprintf(p, "cannot reach the CA at %s: check the network, "

@@ -561,6 +561,14 @@ START_TEST(ca_outage_one_attempt_per_retry)
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(status_of("a.example"),
                      "last_error"), "detail")), "own");
 
+    /* a domain whose status shows another problem is told about the outage */
+    put(ACME_SG_STATE, "d.example", "status.json", "{\"state\": \"error\", \"last_error\": "
+        "{\"type\": \"urn:ietf:params:acme:error:rateLimited\"}}", 0);
+    ck_assert_int_eq(acme_drive_run(&env, pool, domain_at("d.example", dead, NULL), &res),
+                     APR_EAGAIN);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(status_of("d.example"),
+                     "last_error"), "type")), "urn:mod_acme:transport");
+
     ck_assert(acme_drive_ca_wait(&env, pool, c, apr_time_now(), 0) == 0);
     ck_assert_int_ne(acme_drive_run(&env, pool, c, &res), APR_EAGAIN);
     ck_assert_ptr_nonnull(res.error);
