@@ -85,18 +85,22 @@ def stop_process(proc, timeout=10.0):
         proc.wait(5)
 
 
-def _group_alive(pgid):
+def live_processes():
+    """(pid, stat fields after the command name) of every live process."""
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % name) as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-        except (OSError, IndexError, ValueError):
+        except (OSError, IndexError):
             continue
-    return False
+        if fields and fields[0] != "Z":
+            yield int(name), fields
+
+
+def _group_alive(pgid):
+    return any(int(fields[2]) == pgid for _, fields in live_processes())
 
 
 def stop_group(proc, timeout=60.0):

@@ -256,15 +256,4 @@ def _rss_kb(pid):
 
 
 def _children(ppid):
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == ppid:
-                out.append(int(name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
+    return [pid for pid, fields in common.live_processes() if int(fields[1]) == ppid]

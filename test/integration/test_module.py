@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from fixtures.httpd import REPO as REPO_DIR
-from fixtures.httpd import cert_key_type, cert_names, verify_chain, wait_for
+from fixtures.httpd import cert_key_type, cert_names, live_processes, verify_chain, wait_for
 
 ISSUE_TIMEOUT = 180      # generous: never assert speed
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
@@ -730,18 +730,8 @@ def test_activation_watcher_holds_no_sockets(three):
     """The root activation watcher keeps only stdio and its pipe: no inherited
     listener can outlive a killed parent and block the next start."""
     parent = three.pid()
-    watchers = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            uid = os.stat(f"/proc/{d}").st_uid
-        except OSError:
-            continue
-        if int(fields[1]) == parent and uid == 0 and fields[0] != "Z":
-            watchers.append(int(d))
+    watchers = [pid for pid, fields, uid in live_processes()
+                if int(fields[1]) == parent and uid == 0]
     assert watchers, "no root child of the httpd parent (the activation watcher)"
     for pid in watchers:
         fds = os.listdir(f"/proc/{pid}/fd")
