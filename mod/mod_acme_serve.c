@@ -356,13 +356,14 @@ static int fallback_time_ok(apr_time_t not_after)
     return not_after - apr_time_now() >= FALLBACK_MIN_LEFT;
 }
 
-/* "<tag><key id> not_after=<seconds> names=<names>": what a certificate
- * made now for these names and the shared key says of itself. */
+/* "<tag><key id> not_after=<seconds> len=<PEM bytes> names=<names>": what a
+ * certificate made now for these names and the shared key says of itself;
+ * the length catches a file cut short (it is written without fsync). */
 static const char *fallback_header(apr_pool_t *p, const fallback_pass_t *fp, const char *names,
-                                   apr_time_t not_after)
+                                   apr_time_t not_after, apr_size_t pem_len)
 {
-    return apr_psprintf(p, FALLBACK_TAG "%s not_after=%" APR_TIME_T_FMT " names=%s\n",
-                        fp->key_id, apr_time_sec(not_after), names);
+    return apr_psprintf(p, FALLBACK_TAG "%s not_after=%" APR_TIME_T_FMT " len=%" APR_SIZE_T_FMT
+                        " names=%s\n", fp->key_id, apr_time_sec(not_after), pem_len, names);
 }
 
 /* The stored certificate's first line: made for these names and the shared
@@ -372,18 +373,24 @@ static int fallback_header_ok(acme_rt_t *rt, apr_pool_t *p, const fallback_pass_
 {
     const char *head = apr_pstrcat(p, FALLBACK_TAG, fp->key_id, " not_after=", NULL);
     const char *tail = apr_pstrcat(p, " names=", names, "\n" FALLBACK_BEGIN, NULL);
-    char *pem, *end;
+    char *pem, *end, *data;
     apr_size_t len;
-    apr_int64_t secs;
+    apr_int64_t secs, pem_len;
 
-    if (rt->store->load(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, &pem, &len)
-        != APR_SUCCESS || strncmp(pem, head, strlen(head))) {
+    if (rt->store->load(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, &data, &len)
+        != APR_SUCCESS || strncmp(data, head, strlen(head))) {
         return 0;
     }
-    pem += strlen(head);
+    pem = data + strlen(head);
     errno = 0;
     if (!apr_isdigit(*pem) || (secs = apr_strtoi64(pem, &end, 10)) <= 0 || errno
-        || secs > FALLBACK_MAX_SECS || strncmp(end, tail, strlen(tail))) {
+        || secs > FALLBACK_MAX_SECS || strncmp(end, " len=", 5) || !apr_isdigit(end[5])) {
+        return 0;
+    }
+    pem_len = apr_strtoi64(end + 5, &end, 10);
+    if (errno || strncmp(end, tail, strlen(tail))
+        || pem_len != (apr_int64_t)(len - (apr_size_t)(end + strlen(tail) - strlen(FALLBACK_BEGIN)
+                                                       - data))) {
         return 0;
     }
     *not_after = apr_time_from_sec(secs);
@@ -460,7 +467,8 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
     }
     rv = acme_selfsigner_cert(p, fp->signer, d->names, FALLBACK_VALID, &pem);
     if (rv == APR_SUCCESS && fp->have_key) {
-        pem = apr_pstrcat(p, fallback_header(p, fp, names, made + FALLBACK_VALID), pem, NULL);
+        pem = apr_pstrcat(p, fallback_header(p, fp, names, made + FALLBACK_VALID, strlen(pem)),
+                          pem, NULL);
     }
     if (rv == APR_SUCCESS) {
         /* regenerable: a crash at worst loses it, and the next start remakes it */

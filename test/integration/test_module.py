@@ -456,6 +456,30 @@ def test_ca_down_at_startup_then_recovers(httpd_factory, pebble):
         fwd.stop()
 
 
+def test_fallback_cut_short_is_remade(httpd_factory, pebble):
+    """fallback.pem is written without fsync: a file cut short (a power cut)
+    is noticed by its header's length at the next start and made again."""
+    from fixtures.ca import free_port
+    h = httpd_factory(pebble)
+    h.ca_url = f"https://127.0.0.1:{free_port()}/dir"       # nothing listens: fallback only
+    h.ssl_vhost("cut.test")
+    h.start()
+    first = h.served_cert("cut.test")
+    assert not is_pebble(first)
+    h.stop()
+    path = h.store_path("state", "cut.test", "fallback.pem")
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data.startswith(b"mod_acme fallback v1 key="), data[:80]
+    with open(path, "wb") as f:
+        f.write(data[:len(data) - 200])                     # header intact, PEM truncated
+    h.start()
+    assert not is_pebble(h.served_cert("cut.test"))
+    with open(path, "rb") as f:
+        remade = f.read()
+    assert remade != data[:len(data) - 200] and remade.rstrip().endswith(b"-----END CERTIFICATE-----")
+
+
 # -- 5. config errors ----------------------------------------------------------------------
 
 BAD_DIRECTIVES = [
