@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include "acme_account.h"
+#include "acme_activate.h"
 #include "acme_drive.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -15,13 +16,11 @@
 #define STATUS_ITEM "status.json"
 #define ORDER_ITEM "order.json"
 #define RENEW_ITEM "renew"
-#define META_ITEM "meta.json"
+#define META_ITEM ACME_SET_META
 #define LOCK_WAIT apr_time_from_sec(1)
 #define DEFAULT_RETRY_DELAY apr_time_from_sec(5)
 #define DEFAULT_FAILOVER_AFTER 3
 #define ARI_ERROR_RETRY apr_time_from_sec(3600)
-#define MAX_CHAIN_LEN 10
-#define MAX_CLOCK_SKEW apr_time_from_sec(86400)
 
 static int put_renewal(apr_pool_t *p, json_t *status, apr_time_t at, const char *source);
 static apr_time_t ari_ask(acme_ca_t *ca, apr_pool_t *p, const acme_logger_t *log,
@@ -208,114 +207,6 @@ static apr_status_t leaf_info(apr_pool_t *p, const apr_array_header_t *certs,
                               acme_cert_info_t **info)
 {
     return acme_cert_info(p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), info);
-}
-
-/* ---- verify a staged set ---- */
-
-static const char *verify_chain(apr_pool_t *p, const apr_array_header_t *certs, apr_time_t now)
-{
-    int i;
-    if (certs->nelts < 2) return "the chain has no issuer certificate";
-    if (certs->nelts > MAX_CHAIN_LEN) return "the chain is too long";
-    for (i = 0; i < certs->nelts; ++i) {
-        acme_cert_info_t *info = NULL;
-        const acme_cert_t *c = APR_ARRAY_IDX(certs, i, acme_cert_t *);
-        if (acme_cert_info(p, c, &info) != APR_SUCCESS) return "a certificate cannot be read";
-        if (info->not_after <= now) {
-            return apr_psprintf(p, "certificate %d of the chain (%s) expired at %s", i,
-                                info->subject ? info->subject : "?",
-                                acme_time_rfc3339(p, info->not_after));
-        }
-        if (info->not_before >= info->not_after) return "a certificate has an empty validity";
-        if (i == 0 && info->not_before > now + MAX_CLOCK_SKEW) {
-            return apr_psprintf(p, "the certificate is not valid before %s",
-                                acme_time_rfc3339(p, info->not_before));
-        }
-        if (i + 1 < certs->nelts
-            && !acme_cert_issued_by(c, APR_ARRAY_IDX(certs, i + 1, acme_cert_t *))) {
-            return apr_psprintf(p, "certificate %d of the chain is not issued by the next one", i);
-        }
-    }
-    return NULL;
-}
-
-static const char *verify_type(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d,
-                               const char *entry, const char *chain_item, const char *key_item)
-{
-    apr_array_header_t *certs = NULL;
-    acme_key_t *key = NULL;
-    char *kpem = NULL;
-    apr_size_t klen = 0;
-    apr_status_t rv;
-    const char *why;
-
-    rv = load_chain(st, p, ACME_SG_STAGING, entry, chain_item, &certs, NULL, NULL);
-    if (rv != APR_SUCCESS) {
-        return apr_psprintf(p, "%s %s", chain_item,
-                            APR_STATUS_IS_ENOENT(rv) ? "is missing" : "does not parse");
-    }
-    if (st->load(st, p, ACME_SG_STAGING, entry, key_item, &kpem, &klen) != APR_SUCCESS) {
-        return apr_psprintf(p, "%s is missing", key_item);
-    }
-    if (acme_key_from_pem(p, kpem, klen, &key) != APR_SUCCESS) {
-        return apr_psprintf(p, "%s does not parse", key_item);
-    }
-    if (!acme_cert_matches_key(APR_ARRAY_IDX(certs, 0, acme_cert_t *), key)) {
-        return apr_psprintf(p, "%s does not belong to the certificate in %s", key_item, chain_item);
-    }
-    if (!acme_cert_covers(APR_ARRAY_IDX(certs, 0, acme_cert_t *), d->names)) {
-        return apr_psprintf(p, "the certificate in %s does not cover all names", chain_item);
-    }
-    if ((why = verify_chain(p, certs, apr_time_now()))) {
-        return apr_psprintf(p, "%s: %s", chain_item, why);
-    }
-    return NULL;
-}
-
-/* The unsuffixed files must be the primary type's. */
-static const char *verify_primary_copy(acme_store_t *st, apr_pool_t *p, const char *entry,
-                                       const char *typed, const char *plain)
-{
-    char *a = NULL, *b = NULL;
-    apr_size_t alen = 0, blen = 0;
-    if (st->load(st, p, ACME_SG_STAGING, entry, plain, &b, &blen) != APR_SUCCESS) {
-        return apr_psprintf(p, "%s is missing", plain);
-    }
-    if (st->load(st, p, ACME_SG_STAGING, entry, typed, &a, &alen) != APR_SUCCESS
-        || alen != blen || memcmp(a, b, alen)) {
-        return apr_psprintf(p, "%s differs from %s", plain, typed);
-    }
-    return NULL;
-}
-
-apr_status_t acme_drive_verify_staged(acme_store_t *store, apr_pool_t *p,
-                                      const acme_domain_t *d, const char **why)
-{
-    const char *entry = acme_domain_dirname(p, d->id);
-    const char *w = NULL;
-    int i;
-
-    *why = NULL;
-    if (!entry) {
-        *why = "invalid domain name";
-        return APR_EINVAL;
-    }
-    if (n_key_types(d) == 0 || !d->names || d->names->nelts == 0) {
-        *why = "the domain has no names or key types";
-        return APR_EINVAL;
-    }
-    for (i = 0; !w && i < n_key_types(d); ++i) {
-        const char *t = key_type_at(d, i);
-        const char *ci = acme_store_chain_item(p, t), *ki = acme_store_pkey_item(p, t);
-        w = verify_type(store, p, d, entry, ci, ki);
-        if (!w && i == 0) w = verify_primary_copy(store, p, entry, ci, "fullchain.pem");
-        if (!w && i == 0) w = verify_primary_copy(store, p, entry, ki, "privkey.pem");
-    }
-    if (w) {
-        *why = w;
-        return APR_EINVAL;
-    }
-    return APR_SUCCESS;
 }
 
 /* ---- the drive ---- */
@@ -773,6 +664,22 @@ static json_t *key_types_json(const acme_domain_t *d)
     return a;
 }
 
+/* The staged set read back and verified as activation will (acme_activate). */
+static apr_status_t verify_staged(drive_t *dr, const char **why)
+{
+    acme_cert_set_t *set;
+    apr_status_t rv = acme_set_read(dr->env->store, dr->p, ACME_SG_STAGING, dr->d, 1, &set, why);
+
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        *why = META_ITEM " is missing";
+        return APR_EINVAL;
+    }
+    if (rv == APR_SUCCESS && (*why = acme_set_verify(dr->p, set, apr_time_now()))) {
+        rv = APR_EINVAL;
+    }
+    return rv;
+}
+
 /* Write the whole set to staging/<id>/ (meta.json last) and verify it there. */
 static apr_status_t step_stage(drive_t *dr, acme_problem_t **prob)
 {
@@ -807,7 +714,7 @@ static apr_status_t step_stage(drive_t *dr, acme_problem_t **prob)
         return fail(dr, "staging", prob, problem(dr->p, "urn:mod_acme:store",
                     "cannot write the new certificates to staging"), rv);
     }
-    if ((rv = acme_drive_verify_staged(st, dr->p, dr->d, &why)) != APR_SUCCESS) {
+    if ((rv = verify_staged(dr, &why)) != APR_SUCCESS) {
         st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL);
         /* A bad result must not be resumed forever. */
         st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
@@ -1111,17 +1018,42 @@ typedef struct {
     int ask_ca;                  /* ARI is due but env->no_ca_requests */
 } need_t;
 
-static int staged_current(need_t *n)
+/* What waits in staging. A set whose copy is active was activated: it is
+ * removed. One made for another configuration or that no longer verifies
+ * would never be activated: it is removed too (with the reason), so a new
+ * drive replaces it. 1 while a sound set for this configuration waits. */
+static int staged_waiting(need_t *n)
 {
     acme_store_t *st = n->env->store;
+    acme_cert_set_t *set = NULL;
     json_t *meta = NULL;
-    const char *h;
-    if (acme_store_load_json(st, n->p, ACME_SG_STAGING, n->entry, META_ITEM, &meta)
-        != APR_SUCCESS) {
+    const char *h, *bad = NULL;
+    apr_status_t rv = acme_set_read(st, n->p, ACME_SG_STAGING, n->d, 1, &set, &bad);
+
+    if (APR_STATUS_IS_ENOENT(rv)) {
         return 0;
     }
-    h = json_str(meta, "config_hash");
-    return h && !strcmp(h, n->hash);
+    if (rv == APR_SUCCESS && acme_set_same(st, n->p, set, ACME_SG_DOMAINS, 1)) {
+        if (n->can_save) {
+            st->remove(st, n->p, ACME_SG_STAGING, n->entry, NULL);
+        }
+        return 0;
+    }
+    if (rv == APR_SUCCESS) {
+        if (acme_store_load_json(st, n->p, ACME_SG_STAGING, n->entry, META_ITEM, &meta)
+                != APR_SUCCESS || !(h = json_str(meta, "config_hash")) || strcmp(h, n->hash)) {
+            bad = "they were made for another configuration";
+        }
+        else if (!(bad = acme_set_verify(n->p, set, n->now))) {
+            return 1;
+        }
+    }
+    if (n->can_save) {
+        acme_log(n->env->log, ACME_LOG_WARN, 0, "%s: the staged certificates are removed, "
+                 "they cannot be activated: %s", n->d->id, bad ? bad : "unknown reason");
+        st->remove(st, n->p, ACME_SG_STAGING, n->entry, NULL);
+    }
+    return 0;
 }
 
 /* Active certificates: loads each key type's chain; the reason when one is unfit. */
@@ -1303,7 +1235,7 @@ static int needed_locked(need_t *n, const char **why)
         *why = "renewal requested";
         return 1;
     }
-    if (staged_current(n)) {
+    if (staged_waiting(n)) {
         *why = "new certificates are staged, waiting for activation";
         return 0;
     }

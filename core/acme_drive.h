@@ -66,10 +66,4 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
 apr_time_t acme_drive_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                               apr_time_t now, int record);
 
-/* Verify a staged set before activation (used by the privileged parent too):
- * every key type present, key matches certificate, all names covered, chain
- * present and linked, validity sane. Reads only staging/<id>/. */
-apr_status_t acme_drive_verify_staged(acme_store_t *store, apr_pool_t *p,
-                                      const acme_domain_t *d, const char **why);
-
 #endif

@@ -9,10 +9,15 @@
 const char *acme_store_group_name(acme_store_group_e g)
 {
     static const char *const names[ACME_SG_COUNT] = {
-        "domains", "staging", "archive", "accounts", "challenges", "state"
+        "domains", "staging", "archive", "accounts", "challenges", "state", "fallback"
     };
 
     return ((int)g >= 0 && g < ACME_SG_COUNT) ? names[g] : NULL;
+}
+
+int acme_store_root_group(acme_store_group_e g)
+{
+    return g == ACME_SG_DOMAINS || g == ACME_SG_ARCHIVE || g == ACME_SG_FALLBACK;
 }
 
 apr_status_t acme_store_load_json(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,

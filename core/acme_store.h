@@ -8,8 +8,9 @@
 #include <jansson.h>
 
 /* Groups keep what differs in owner and lifetime apart (see README "Store
- * layout and ownership"): only the privileged parent writes DOMAINS and
- * ARCHIVE; the unprivileged drive writes the others. */
+ * layout and ownership"): only the privileged parent writes DOMAINS, ARCHIVE
+ * and FALLBACK (what it and mod_ssl load); the unprivileged drive writes the
+ * others, and the parent never writes or follows a path inside those. */
 typedef enum {
     ACME_SG_DOMAINS = 0,  /* active: domains/<id>/fullchain[.type].pem, privkey[.type].pem */
     ACME_SG_STAGING,      /* staging/<id>/: verified new material waiting for activation */
@@ -17,6 +18,8 @@ typedef enum {
     ACME_SG_ACCOUNTS,     /* accounts/<ca-id>/: account.pem (key), account.json */
     ACME_SG_CHALLENGES,   /* challenges/<identifier>/: http-01 answers, tls-alpn-01 cert */
     ACME_SG_STATE,        /* state/<id>/: drive progress (order.json), status.json, schedule */
+    ACME_SG_FALLBACK,     /* fallback/<id>/: self-signed certificates served before the first
+                           * real one; fallback/_shared/: their key */
     ACME_SG_COUNT
 } acme_store_group_e;
 
@@ -31,6 +34,14 @@ const char *acme_store_group_name(acme_store_group_e g);
 
 typedef struct acme_store_t acme_store_t;
 typedef struct acme_store_lock_t acme_store_lock_t;
+
+/* One item of a whole entry written by replace. */
+typedef struct acme_store_item_t {
+    const char *name;
+    const char *data;
+    apr_size_t len;
+    int flags;          /* ACME_STORE_PRIVATE */
+} acme_store_item_t;
 
 struct acme_store_t {
     const char *kind;   /* "file", "redis" */
@@ -52,12 +63,19 @@ struct acme_store_t {
     /* Modification time of an item (or entry when item is NULL). */
     apr_status_t (*mtime)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                           const char *entry, const char *item, apr_time_t *mtime);
-    /* Make `from` entry the new `to` entry; the old `to` entry (if any) is
-     * moved to `archive` first (pass ACME_SG_COUNT to drop it). Used for
-     * staging -> domains by the parent. */
-    apr_status_t (*promote)(acme_store_t *s, apr_pool_t *p, acme_store_group_e from,
-                            acme_store_group_e to, acme_store_group_e archive,
-                            const char *entry);
+    /* Replace entry of g by exactly these items (acme_store_item_t), written
+     * fresh by the caller, atomically and durably: readers see the old set or
+     * the new one, never a mix or none. The replaced entry moves to `archive`
+     * (ACME_SG_COUNT: dropped). Activation of a verified set (acme_activate). */
+    apr_status_t (*replace)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, const apr_array_header_t *items,
+                            acme_store_group_e archive);
+    /* Remove crash leftovers of group g (interrupted deletions and
+     * replacements, temp files of writers that died), never following a link.
+     * Called by the process that owns g. APR_SUCCESS, or the first thing that
+     * could not be removed with *odd saying which and why (for the log). */
+    apr_status_t (*sweep)(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                          const char **odd);
     /* Exclusive lock on one entry of a group (a domain's drive: STATE; an
      * account per CA: ACCOUNTS) across processes and threads; waits up to
      * `wait` (0: try once), APR_TIMEUP when held elsewhere. Released by
@@ -77,17 +95,23 @@ apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, acme_store_t *
 
 /* Flags of acme_store_file_open_ex. */
 #define ACME_STORE_OPEN_NOSWEEP 0x1  /* leave crash leftovers (old temp files, interrupted
-                                      * deletions) for the next open to remove */
+                                      * deletions) to an explicit sweep by their owner */
 
 /* acme_store_file_open with flags (0 is acme_store_file_open). */
 apr_status_t acme_store_file_open_ex(apr_pool_t *p, const char *dir, int flags,
                                      acme_store_t **store);
 
-/* Give the unprivileged user ownership of the groups it writes (staging,
- * challenges, accounts, state) and keep domains/archive root's: directories
- * 0755, certificates 0644, private keys 0600 (readable by root only).
- * Called by the privileged parent; uid/gid -1 means unchanged. */
-apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long uid, long gid);
+/* 1 for the groups only the privileged parent writes (domains, archive, fallback). */
+int acme_store_root_group(acme_store_group_e g);
+
+/* Create the group directories and give the unprivileged user (uid/gid;
+ * -1: unchanged) the ones it writes (staging, challenges, accounts, state),
+ * the caller the others; all 0755. Only the group directories themselves,
+ * through descriptors (never a path inside them, never a link): what the
+ * user keeps in its groups is never looked at. Called by the privileged
+ * parent; *failed names the group directory that could not be set. */
+apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long uid, long gid,
+                                       const char **failed);
 
 /* JSON helpers over load/save (parsed strictly, owned by p). */
 apr_status_t acme_store_load_json(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,

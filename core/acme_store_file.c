@@ -1,6 +1,8 @@
-/* acme_store_file.c: the file store backend: <dir>/<group>/<entry>/<item> with atomic writes, flock-based entry locks and activation by rename. */
+/* acme_store_file.c: the file store backend: <dir>/<group>/<entry>/<item> through directory descriptors (never a path inside a group), atomic writes, flock-based entry locks and whole-entry replacement. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -22,7 +24,10 @@
 #define TEMP_MAX_AGE apr_time_from_sec(600)
 #define LOCK_ITEM ".lock"
 #define DEL_PREFIX ".del."
+#define NEW_PREFIX ".new."
 #define LOCK_POLL apr_time_from_msec(50)
+/* group/entry/item, and what a removed entry may hold beyond that */
+#define REMOVE_DEPTH 8
 
 typedef struct {
     const char *dir;
@@ -33,7 +38,12 @@ struct acme_store_lock_t {
     int fd;                     /* -1 once released */
 };
 
-/* ---------- names and paths ---------- */
+static apr_status_t errno_status(void)
+{
+    return APR_FROM_OS_ERROR(errno);
+}
+
+/* ---------- names ---------- */
 
 /* A name usable as one path component: nothing that escapes or hides. */
 static int name_ok(const char *s)
@@ -54,7 +64,7 @@ static int name_ok(const char *s)
     return 1;
 }
 
-/* acme_file_write_atomic's temp files are "<name>.tmp.<12 base64url chars>". */
+/* acme_file_write_at's temp files are "<name>.tmp.<12 base64url chars>". */
 static int is_temp_name(const char *s)
 {
     const char *t = NULL, *q = s;
@@ -98,339 +108,248 @@ static const char *group_path(const file_store_t *fs, apr_pool_t *p, acme_store_
     return name ? apr_pstrcat(p, fs->dir, "/", name, NULL) : NULL;
 }
 
-static apr_status_t entry_path(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g,
-                               const char *entry, const char **path)
+/* ---------- directories by descriptor ---------- */
+
+static int open_dir_at(int dfd, const char *name)
+{
+    return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* A link or a file where a directory belongs is refused, never followed. */
+static apr_status_t dir_error(void)
+{
+    return errno == ENOENT ? APR_ENOENT
+           : (errno == ELOOP || errno == ENOTDIR) ? APR_EINVAL : errno_status();
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+/* The group directory below the store directory (which is the caller's:
+ * root's for httpd, see README "Store layout and ownership"). Every group is
+ * traversable: in domains/, archive/ and fallback/ the private keys
+ * themselves are 0600, the certificates public. */
+static apr_status_t open_group(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g,
+                               int create, int *gfd)
 {
     const char *gp = group_path(fs, p, g);
-    const char *e = entry_dirname(p, entry);
+    int made;
 
-    if (gp == NULL || e == NULL) {
-        return APR_EINVAL;
-    }
-    *path = apr_pstrcat(p, gp, "/", e, NULL);
-    return APR_SUCCESS;
-}
-
-static apr_status_t item_path(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g,
-                              const char *entry, const char *item, const char **path)
-{
-    const char *ep;
-    apr_status_t rv;
-
-    if (!item_name_ok(item)) {
-        return APR_EINVAL;
-    }
-    rv = entry_path(fs, p, g, entry, &ep);
-    if (rv == APR_SUCCESS) {
-        *path = apr_pstrcat(p, ep, "/", item, NULL);
-    }
-    return rv;
-}
-
-static int is_root_group(acme_store_group_e g)
-{
-    return g == ACME_SG_DOMAINS || g == ACME_SG_ARCHIVE;
-}
-
-/* ---------- directories and ownership ---------- */
-
-static apr_status_t stat_errno(void)
-{
-    return APR_FROM_OS_ERROR(errno);
-}
-
-/* Root writing into a group owned by the unprivileged user hands what it
- * creates to that user, so the drive can rewrite it later. */
-static apr_status_t adopt_owner(const char *gdir, const char *path)
-{
-    struct stat gst, st;
-
-    if (geteuid() != 0) {
-        return APR_SUCCESS;
-    }
-    if (stat(gdir, &gst) != 0 || lstat(path, &st) != 0) {
-        return stat_errno();
-    }
-    if (st.st_uid == gst.st_uid && st.st_gid == gst.st_gid) {
-        return APR_SUCCESS;
-    }
-    return lchown(path, gst.st_uid, gst.st_gid) == 0 ? APR_SUCCESS : stat_errno();
-}
-
-/* mkdir with exactly these permissions (the umask does not apply); an
- * existing directory is left as it is. */
-static apr_status_t make_dir(const char *path, mode_t mode)
-{
-    if (mkdir(path, mode) != 0) {
-        return errno == EEXIST ? APR_SUCCESS : stat_errno();
-    }
-    return chmod(path, mode) == 0 ? APR_SUCCESS : stat_errno();
-}
-
-/* The unprivileged user owns the entry directories of its groups: a symlink
- * planted there must not lead root's writes elsewhere. */
-static apr_status_t real_dir(const char *path)
-{
-    struct stat st;
-
-    if (lstat(path, &st) != 0) {
-        return stat_errno();
-    }
-    return S_ISDIR(st.st_mode) ? APR_SUCCESS : APR_EINVAL;
-}
-
-static apr_status_t ensure_group(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g)
-{
-    const char *gp = group_path(fs, p, g);
-
+    *gfd = -1;
     if (gp == NULL) {
         return APR_EINVAL;
     }
-    /* Every group is traversable: in domains/ and archive/ the private keys
-     * themselves are 0600, the certificates public (the drive plans from them). */
-    return make_dir(gp, 0755);
+    made = create && mkdir(gp, 0755) == 0;
+    if ((*gfd = open(gp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        return dir_error();
+    }
+    if (made) {
+        (void)fchmod(*gfd, 0755);   /* the umask does not apply */
+    }
+    return APR_SUCCESS;
 }
 
-static apr_status_t ensure_entry(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g,
-                                 const char *entry, const char **path)
+/* Root creating something in a group owned by the unprivileged user hands it
+ * to that user, so the drive can rewrite it later: the owner to give new
+ * files and directories of that group, or -1. */
+static void adopt_ids(int gfd, uid_t *uid, gid_t *gid)
 {
-    apr_status_t rv = entry_path(fs, p, g, entry, path);
+    struct stat gst;
 
-    if (rv == APR_SUCCESS) {
-        rv = ensure_group(fs, p, g);
+    *uid = (uid_t)-1;
+    *gid = (gid_t)-1;
+    if (geteuid() == 0 && fstat(gfd, &gst) == 0
+        && (gst.st_uid != geteuid() || gst.st_gid != getegid())) {
+        *uid = gst.st_uid;
+        *gid = gst.st_gid;
     }
-    if (rv == APR_SUCCESS) {
-        rv = make_dir(*path, 0755);
+}
+
+/* The entry directory of g (created when asked), through the group's
+ * descriptor: a link planted as the entry is never followed. */
+static apr_status_t open_entry(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g,
+                               const char *entry, int create, int *efd)
+{
+    const char *e = entry_dirname(p, entry);
+    apr_status_t rv;
+    int gfd, made = 0;
+
+    *efd = -1;
+    if (e == NULL) {
+        return APR_EINVAL;
     }
-    if (rv == APR_SUCCESS) {
-        rv = real_dir(*path);
+    if ((rv = open_group(fs, p, g, create, &gfd)) != APR_SUCCESS) {
+        return rv;
     }
-    if (rv == APR_SUCCESS) {
-        rv = adopt_owner(group_path(fs, p, g), *path);
+    if (create) {
+        made = mkdirat(gfd, e, 0755) == 0;
+        if (!made && errno != EEXIST) {
+            rv = errno_status();
+        }
     }
+    if (rv == APR_SUCCESS && (*efd = open_dir_at(gfd, e)) < 0) {
+        rv = dir_error();
+    }
+    if (rv == APR_SUCCESS && made) {
+        uid_t uid;
+        gid_t gid;
+
+        adopt_ids(gfd, &uid, &gid);
+        if (fchmod(*efd, 0755) != 0
+            || ((uid != (uid_t)-1) && fchown(*efd, uid, gid) != 0)) {
+            rv = errno_status();
+            close_fd(efd);
+        }
+    }
+    close(gfd);
     return rv;
 }
 
-/* fsync a directory so renames inside it survive a crash. */
-static void sync_dir(const char *path)
+static int cmp_names(const void *a, const void *b)
 {
-    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-typedef apr_status_t tree_fn(const char *path, int is_dir, void *baton);
-
-/* Post-order walk (children before their directory) that never follows
- * symlinks; depth is bounded since the store is at most group/entry/item. */
-static apr_status_t walk_tree(apr_pool_t *p, const char *path, int depth,
-                              tree_fn *fn, void *baton)
+/* The type of a directory entry without following it. */
+static int entry_is(int dfd, const struct dirent *de, mode_t type)
 {
-    apr_pool_t *sub;
-    apr_dir_t *dir;
-    apr_finfo_t fi;
-    apr_status_t rv, rr;
+    struct stat st;
 
-    if (depth > 4) {
-        return APR_EINVAL;
+    if (de->d_type != DT_UNKNOWN) {
+        return (type == S_IFDIR && de->d_type == DT_DIR) || (type == S_IFREG && de->d_type == DT_REG);
     }
-    rv = apr_dir_open(&dir, path, p);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    apr_pool_create(&sub, p);
-    while ((rr = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_LINK, dir))
-           == APR_SUCCESS || rr == APR_INCOMPLETE) {
-        const char *child;
-
-        if (strcmp(fi.name, ".") == 0 || strcmp(fi.name, "..") == 0) {
-            continue;
-        }
-        apr_pool_clear(sub);
-        child = apr_pstrcat(sub, path, "/", fi.name, NULL);
-        if (fi.filetype == APR_DIR) {
-            rv = walk_tree(sub, child, depth + 1, fn, baton);
-        }
-        else {
-            rv = fn(child, 0, baton);
-        }
-        if (rv != APR_SUCCESS) {
-            break;
-        }
-    }
-    apr_pool_destroy(sub);
-    apr_dir_close(dir);
-    return rv == APR_SUCCESS ? fn(path, 1, baton) : rv;
+    return fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == type;
 }
 
-static apr_status_t remove_one(const char *path, int is_dir, void *baton)
+/* Names below dfd of the wanted type (S_IFDIR, S_IFREG), without hidden and
+ * temp files and names that could not be addressed. Takes dfd. */
+static apr_status_t list_fd(apr_pool_t *p, int dfd, mode_t type, apr_array_header_t *out)
 {
-    int r = is_dir ? rmdir(path) : unlink(path);
+    struct dirent *de;
+    DIR *d = fdopendir(dfd);
 
-    (void)baton;
-    return (r == 0 || errno == ENOENT) ? APR_SUCCESS : stat_errno();
-}
-
-static apr_status_t rm_tree(apr_pool_t *p, const char *path)
-{
-    apr_status_t rv = walk_tree(p, path, 0, remove_one, NULL);
-
-    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
-}
-
-/* Take a directory out of sight first (one rename), then delete it: a
- * crash never leaves a half-deleted entry visible. */
-static apr_status_t discard_dir(apr_pool_t *p, const char *gdir, const char *path,
-                                const char *name)
-{
-    const char *hidden = apr_psprintf(p, "%s/" DEL_PREFIX "%s.%" APR_PID_T_FMT ".%"
-                                      APR_TIME_T_FMT, gdir, name, getpid(), apr_time_now());
-
-    if (rename(path, hidden) != 0) {
-        return errno == ENOENT ? APR_SUCCESS : stat_errno();
+    if (d == NULL) {
+        close(dfd);
+        return errno_status();
     }
-    return rm_tree(p, hidden);
+    while ((de = readdir(d)) != NULL) {
+        if (item_name_ok(de->d_name) && entry_is(dfd, de, type)) {
+            APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, de->d_name);
+        }
+    }
+    closedir(d);
+    return APR_SUCCESS;
 }
 
 /* ---------- crash leftovers ---------- */
 
-static int old_enough(const char *path, apr_time_t now)
+static int old_enough(int dfd, const char *name, apr_time_t now)
 {
     struct stat st;
 
-    return lstat(path, &st) == 0 && now - apr_time_from_sec(st.st_mtime) > TEMP_MAX_AGE;
+    return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+           && now - apr_time_from_sec(st.st_mtime) > TEMP_MAX_AGE;
+}
+
+/* Remove what a dead writer left, remembering the first failure. */
+static void sweep_remove(apr_pool_t *p, int dfd, const char *shown, const char *name,
+                         apr_status_t *rv, const char **odd)
+{
+    apr_status_t r = acme_file_remove_at(dfd, name, REMOVE_DEPTH);
+
+    if (r != APR_SUCCESS && *rv == APR_SUCCESS) {
+        char buf[120];
+
+        *rv = r;
+        *odd = apr_psprintf(p, "%s/%s: a crash leftover that cannot be removed (%s); expected "
+                            "a directory of at most %d levels of plain files", shown, name,
+                            r == APR_EINVAL ? "deeper than that"
+                                            : apr_strerror(r, buf, sizeof(buf)), REMOVE_DEPTH);
+    }
 }
 
 /* Temp files of writers that died, in one entry directory. */
-static void sweep_entry(apr_pool_t *p, const char *edir, apr_time_t now)
+static void sweep_entry(apr_pool_t *p, int gfd, const char *shown, const char *name,
+                        apr_time_t now, apr_status_t *rv, const char **odd)
 {
-    apr_dir_t *dir;
-    apr_finfo_t fi;
+    struct dirent *de;
+    DIR *d;
+    int efd = open_dir_at(gfd, name);
 
-    if (apr_dir_open(&dir, edir, p) != APR_SUCCESS) {
+    if (efd < 0 || (d = fdopendir(efd)) == NULL) {
+        if (efd >= 0) {
+            close(efd);
+        }
         return;
     }
-    while (apr_dir_read(&fi, APR_FINFO_NAME, dir) == APR_SUCCESS) {
-        if (is_temp_name(fi.name)) {
-            const char *path = apr_pstrcat(p, edir, "/", fi.name, NULL);
-
-            if (old_enough(path, now)) {
-                (void)unlink(path);
-            }
+    while ((de = readdir(d)) != NULL) {
+        if (is_temp_name(de->d_name) && old_enough(efd, de->d_name, now)) {
+            sweep_remove(p, efd, apr_pstrcat(p, shown, "/", name, NULL), de->d_name, rv, odd);
         }
     }
-    apr_dir_close(dir);
+    closedir(d);
 }
 
-/* Every entry of a group; also finishes deletions a crash interrupted. */
-static void sweep_group(apr_pool_t *p, const char *gdir, apr_time_t now)
+/* Interrupted deletions and replacements, and every entry's dead temp files. */
+static apr_status_t fs_sweep(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                             const char **odd)
 {
-    apr_pool_t *sub;
-    apr_dir_t *dir;
-    apr_finfo_t fi;
-    apr_status_t rv;
+    const char *shown = acme_store_group_name(g);
+    apr_time_t now = apr_time_now();
+    apr_status_t rv = APR_SUCCESS;
+    struct dirent *de;
+    DIR *d;
+    int gfd, lfd;
 
-    if (apr_dir_open(&dir, gdir, p) != APR_SUCCESS) {
-        return;
+    *odd = NULL;
+    if (open_group(s->baton, p, g, 0, &gfd) != APR_SUCCESS) {
+        return APR_SUCCESS;     /* nothing there yet */
     }
-    apr_pool_create(&sub, p);
-    while ((rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) == APR_SUCCESS
-           || rv == APR_INCOMPLETE) {
-        const char *path;
-
-        if (fi.filetype != APR_DIR || strcmp(fi.name, ".") == 0 || strcmp(fi.name, "..") == 0) {
-            continue;
+    if ((lfd = dup(gfd)) < 0 || (d = fdopendir(lfd)) == NULL) {
+        if (lfd >= 0) {
+            close(lfd);
         }
-        apr_pool_clear(sub);
-        path = apr_pstrcat(sub, gdir, "/", fi.name, NULL);
-        if (strncmp(fi.name, DEL_PREFIX, strlen(DEL_PREFIX)) == 0) {
-            if (old_enough(path, now)) {
-                (void)rm_tree(sub, path);
+        close(gfd);
+        return errno_status();
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (!strncmp(de->d_name, DEL_PREFIX, strlen(DEL_PREFIX))
+            || !strncmp(de->d_name, NEW_PREFIX, strlen(NEW_PREFIX))) {
+            if (old_enough(gfd, de->d_name, now)) {
+                sweep_remove(p, gfd, shown, de->d_name, &rv, odd);
             }
         }
-        else {
-            sweep_entry(sub, path, now);
+        else if (name_ok(de->d_name) && entry_is(gfd, de, S_IFDIR)) {
+            sweep_entry(p, gfd, shown, de->d_name, now, &rv, odd);
         }
     }
-    apr_pool_destroy(sub);
-    apr_dir_close(dir);
+    closedir(d);
+    close(gfd);
+    return rv;
 }
 
 /* ---------- the vtable ---------- */
 
-/* Read a whole regular file below an open directory, without following a
- * symlink: acme_file_read cannot refuse one, and a drive running as another
- * user may have planted it where root reads (staging before activation). */
-static apr_status_t read_nofollow(apr_pool_t *p, int dfd, const char *item,
-                                  char **data, apr_size_t *len)
-{
-    struct stat st;
-    apr_size_t n = 0;
-    char *buf;
-    int fd = openat(dfd, item, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    apr_status_t rv = APR_SUCCESS;
-
-    if (fd < 0) {
-        return errno == ELOOP ? APR_EINVAL : stat_errno();
-    }
-    if (fstat(fd, &st) != 0) {
-        rv = stat_errno();
-    }
-    else if (!S_ISREG(st.st_mode)) {
-        rv = APR_EINVAL;
-    }
-    else if (st.st_size > MAX_ITEM_SIZE) {
-        rv = APR_ENOSPC;
-    }
-    if (rv != APR_SUCCESS) {
-        close(fd);
-        return rv;
-    }
-    buf = apr_palloc(p, (apr_size_t)st.st_size + 1);
-    while (n < (apr_size_t)st.st_size) {
-        ssize_t r = read(fd, buf + n, (apr_size_t)st.st_size - n);
-
-        if (r < 0 && errno == EINTR) {
-            continue;
-        }
-        if (r <= 0) {
-            rv = r < 0 ? stat_errno() : APR_SUCCESS;
-            break;                      /* shrank meanwhile: what is there */
-        }
-        n += (apr_size_t)r;
-    }
-    close(fd);
-    buf[n] = '\0';
-    *data = buf;
-    *len = n;
-    return rv;
-}
-
 static apr_status_t fs_load(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, const char *item, char **data, apr_size_t *len)
 {
-    const char *edir;
     apr_size_t n = 0;
     apr_status_t rv;
-    int dfd;
+    int efd;
 
     if (!item_name_ok(item)) {
         return APR_EINVAL;
     }
-    rv = entry_path(s->baton, p, g, entry, &edir);
-    if (rv != APR_SUCCESS) {
+    if ((rv = open_entry(s->baton, p, g, entry, 0, &efd)) != APR_SUCCESS) {
         return rv;
     }
-    dfd = open(edir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0) {
-        return (errno == ENOENT || errno == ENOTDIR) ? APR_ENOENT
-               : errno == ELOOP ? APR_EINVAL : stat_errno();
-    }
-    rv = read_nofollow(p, dfd, item, data, &n);
-    close(dfd);
+    rv = acme_file_read_at(p, efd, item, MAX_ITEM_SIZE, data, &n);
+    close(efd);
     if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv)) {
         return APR_ENOENT;
     }
@@ -444,111 +363,83 @@ static apr_status_t fs_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
                             const char *entry, const char *item, const void *data,
                             apr_size_t len, int is_private)
 {
-    file_store_t *fs = s->baton;
-    const char *edir, *path;
     apr_status_t rv;
+    uid_t uid;
+    gid_t gid;
+    int efd;
 
     if (!item_name_ok(item)) {
         return APR_EINVAL;
     }
-    rv = ensure_entry(fs, p, g, entry, &edir);
-    if (rv != APR_SUCCESS) {
+    if ((rv = open_entry(s->baton, p, g, entry, 1, &efd)) != APR_SUCCESS) {
         return rv;
     }
-    path = apr_pstrcat(p, edir, "/", item, NULL);
-    rv = acme_file_write_atomic_ex(p, path, data, len,
-                                   (is_private & ACME_STORE_PRIVATE)
-                                   ? (APR_FPROT_UREAD | APR_FPROT_UWRITE)
-                                   : (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
-                                      | APR_FPROT_WREAD),
-                                   (is_private & ACME_STORE_REGENERABLE) ? ACME_FILE_NOSYNC : 0);
-    if (rv == APR_SUCCESS) {
-        rv = adopt_owner(group_path(fs, p, g), path);
-    }
+    adopt_ids(efd, &uid, &gid);
+    rv = acme_file_write_at(p, efd, item, data, len,
+                            (is_private & ACME_STORE_PRIVATE) ? 0600 : 0644,
+                            (is_private & ACME_STORE_REGENERABLE) ? ACME_FILE_NOSYNC : 0,
+                            uid, gid);
+    close(efd);
     return rv;
+}
+
+/* Take an entry out of sight first (one rename), then delete it: a crash
+ * never leaves a half-deleted entry visible, and the sweep finishes it. */
+static apr_status_t discard_entry(apr_pool_t *p, int gfd, const char *name)
+{
+    const char *hidden = apr_psprintf(p, DEL_PREFIX "%s.%" APR_PID_T_FMT ".%" APR_TIME_T_FMT,
+                                      name, getpid(), apr_time_now());
+
+    if (renameat(gfd, name, gfd, hidden) != 0) {
+        return errno == ENOENT ? APR_SUCCESS : errno_status();
+    }
+    return acme_file_remove_at(gfd, hidden, REMOVE_DEPTH);
 }
 
 static apr_status_t fs_remove(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                               const char *entry, const char *item)
 {
-    file_store_t *fs = s->baton;
-    const char *path;
+    const char *e = entry_dirname(p, entry);
     apr_status_t rv;
+    int fd;
 
+    if (e == NULL || (item != NULL && !item_name_ok(item))) {
+        return APR_EINVAL;
+    }
     if (item != NULL) {
-        rv = item_path(fs, p, g, entry, item, &path);
-        if (rv == APR_SUCCESS && unlink(path) != 0 && errno != ENOENT && errno != ENOTDIR) {
-            rv = stat_errno();
-        }
-        return rv;
-    }
-    rv = entry_path(fs, p, g, entry, &path);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    return discard_dir(p, group_path(fs, p, g), path, entry_dirname(p, entry));
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Names in dir of the wanted type, without hidden files and temp files. */
-static apr_status_t list_dir(apr_pool_t *p, const char *path, apr_filetype_e want,
-                             apr_array_header_t *out)
-{
-    apr_dir_t *dir;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    apr_time_t now = apr_time_now();
-
-    rv = apr_dir_open(&dir, path, p);
-    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv)) {
-        return APR_SUCCESS;
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    while ((rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) == APR_SUCCESS
-           || rv == APR_INCOMPLETE) {
-        if (fi.name[0] == '.') {
-            continue;
-        }
-        if (is_temp_name(fi.name)) {
-            const char *tmp = apr_pstrcat(p, path, "/", fi.name, NULL);
-
-            if (old_enough(tmp, now)) {
-                (void)unlink(tmp);
+        rv = open_entry(s->baton, p, g, entry, 0, &fd);
+        if (rv == APR_SUCCESS) {
+            if (unlinkat(fd, item, 0) != 0 && errno != ENOENT) {
+                rv = errno_status();
             }
-            continue;
-        }
-        /* Names put there by hand that could not be addressed are left out. */
-        if (fi.filetype == want && name_ok(fi.name)) {
-            APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, fi.name);
+            close(fd);
         }
     }
-    apr_dir_close(dir);
+    else if ((rv = open_group(s->baton, p, g, 0, &fd)) == APR_SUCCESS) {
+        rv = discard_entry(p, fd, e);
+        close(fd);
+    }
     return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
 }
 
 static apr_status_t fs_list(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, apr_array_header_t **names)
 {
-    file_store_t *fs = s->baton;
-    const char *path;
     apr_status_t rv;
+    int fd;
 
     *names = apr_array_make(p, 8, sizeof(const char *));
     if (entry == NULL) {
-        path = group_path(fs, p, g);
-        rv = path ? list_dir(p, path, APR_DIR, *names) : APR_EINVAL;
+        rv = open_group(s->baton, p, g, 0, &fd);
     }
     else {
-        rv = entry_path(fs, p, g, entry, &path);
-        if (rv == APR_SUCCESS) {
-            rv = list_dir(p, path, APR_REG, *names);
-        }
+        rv = open_entry(s->baton, p, g, entry, 0, &fd);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = list_fd(p, fd, entry ? S_IFREG : S_IFDIR, *names);
+    }
+    else if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = APR_SUCCESS;
     }
     if (rv == APR_SUCCESS) {
         qsort((*names)->elts, (size_t)(*names)->nelts, sizeof(const char *), cmp_names);
@@ -559,39 +450,40 @@ static apr_status_t fs_list(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
 static apr_status_t fs_mtime(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                              const char *entry, const char *item, apr_time_t *mtime)
 {
-    const char *path;
-    apr_finfo_t fi;
-    apr_status_t rv = item ? item_path(s->baton, p, g, entry, item, &path)
-                           : entry_path(s->baton, p, g, entry, &path);
+    const char *e = entry_dirname(p, entry);
+    struct stat st;
+    apr_status_t rv;
+    int fd;
 
+    if (e == NULL || (item != NULL && !item_name_ok(item))) {
+        return APR_EINVAL;
+    }
+    rv = item ? open_entry(s->baton, p, g, entry, 0, &fd) : open_group(s->baton, p, g, 0, &fd);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = apr_stat(&fi, path, APR_FINFO_MTIME, p);
-    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv)) {
-        return APR_ENOENT;
+    if (fstatat(fd, item ? item : e, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        rv = (errno == ENOENT || errno == ENOTDIR) ? APR_ENOENT : errno_status();
     }
-    if (rv == APR_SUCCESS || rv == APR_INCOMPLETE) {
-        *mtime = fi.mtime;
-        rv = APR_SUCCESS;
+    else {
+        *mtime = apr_time_from_sec(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000;
     }
+    close(fd);
     return rv;
 }
 
 /* archive/<entry>.<YYYYmmddTHHMMSSZ>[-n]: a name not taken yet. */
-static apr_status_t archive_target(apr_pool_t *p, const char *adir, const char *name,
-                                   const char **target)
+static apr_status_t archive_target(apr_pool_t *p, int afd, const char *name, const char **target)
 {
     apr_time_exp_t tm;
     const char *base;
     struct stat st;
 
     apr_time_exp_gmt(&tm, apr_time_now());
-    base = apr_psprintf(p, "%s/%s.%04d%02d%02dT%02d%02d%02dZ", adir, name,
-                        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                        tm.tm_hour, tm.tm_min, tm.tm_sec);
+    base = apr_psprintf(p, "%s.%04d%02d%02dT%02d%02d%02dZ", name, tm.tm_year + 1900,
+                        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     *target = base;
-    for (int i = 1; lstat(*target, &st) == 0; i++) {
+    for (int i = 1; fstatat(afd, *target, &st, AT_SYMLINK_NOFOLLOW) == 0; i++) {
         if (i > 999) {
             return APR_EEXIST;
         }
@@ -600,201 +492,121 @@ static apr_status_t archive_target(apr_pool_t *p, const char *adir, const char *
     return APR_SUCCESS;
 }
 
-static apr_status_t chown_one(const char *path, int is_dir, void *baton)
+/* A new entry in a hidden directory of its group, every item written fresh
+ * and synced, the directory 0755 and synced once complete. */
+static apr_status_t write_new_entry(apr_pool_t *p, int gfd, const apr_array_header_t *items,
+                                    const char **tmp)
 {
-    const struct stat *owner = baton;
-    struct stat st;
-
-    (void)is_dir;
-    /* chown changes ctime (an inode write) even when nothing changes: skip */
-    if (lstat(path, &st) == 0 && (owner->st_uid == (uid_t)-1 || st.st_uid == owner->st_uid)
-        && (owner->st_gid == (gid_t)-1 || st.st_gid == owner->st_gid)) {
-        return APR_SUCCESS;
-    }
-    return lchown(path, owner->st_uid, owner->st_gid) == 0 ? APR_SUCCESS : stat_errno();
-}
-
-/* A private key by name, or an item saved private (nothing for group/other). */
-static int is_private_file(const char *name, const struct stat *st)
-{
-    return strncmp(name, "privkey", 7) == 0 || (st->st_mode & 077) == 0;
-}
-
-/* Owner (when root) and mode of an open file or directory, changed only
- * when they differ; the mode after the owner, since chown may clear bits. */
-static apr_status_t take_fd(int fd, const struct stat *st, const struct stat *owner, mode_t mode)
-{
-    int chowned = 0;
-
-    if (geteuid() == 0 && (st->st_uid != owner->st_uid || st->st_gid != owner->st_gid)) {
-        if (fchown(fd, owner->st_uid, owner->st_gid) != 0) {
-            return stat_errno();
-        }
-        chowned = 1;
-    }
-    if (chowned || (st->st_mode & 07777) != mode) {
-        return fchmod(fd, mode) == 0 ? APR_SUCCESS : stat_errno();
-    }
-    return APR_SUCCESS;
-}
-
-/* One item of a root group's entry: a regular file with one link becomes the
- * owner's (0600 for keys, 0644 else); anything else is removed, never served. */
-static apr_status_t settle_item(apr_pool_t *p, int dfd, const char *dir, const char *name,
-                                const struct stat *owner)
-{
-    struct stat st;
     apr_status_t rv;
-    int fd;
+    int tfd, i;
 
-    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        return errno == ENOENT ? APR_SUCCESS : stat_errno();
-    }
-    if (S_ISDIR(st.st_mode)) {
-        return rm_tree(p, apr_pstrcat(p, dir, "/", name, NULL));
-    }
-    fd = S_ISREG(st.st_mode) && st.st_nlink == 1
-         ? openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-        if (fd >= 0) {
-            close(fd);
-        }
-        /* symlinks, devices, hard links to files elsewhere */
-        return (unlinkat(dfd, name, 0) == 0 || errno == ENOENT) ? APR_SUCCESS : stat_errno();
-    }
-    rv = take_fd(fd, &st, owner, is_private_file(name, &st) ? 0600 : 0644);
-    close(fd);
-    return rv;
-}
-
-/* Make an entry of domains/ or archive/ the owner's: the directory first
- * (0755, so the drive's user can no longer add or swap anything in it),
- * then every item. Used on promote, where the entry was the drive's a moment
- * ago, and by set_owner. Descriptors, not paths, so a planted link is never
- * followed. */
-static apr_status_t settle_entry(apr_pool_t *p, const char *dir, const struct stat *owner)
-{
-    struct stat st;
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    apr_status_t rv;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-    if (dfd < 0) {
-        return (errno == ELOOP || errno == ENOTDIR) ? APR_EINVAL : stat_errno();
-    }
-    rv = fstat(dfd, &st) == 0 ? take_fd(dfd, &st, owner, 0755) : stat_errno();
-    if (rv == APR_SUCCESS && (rv = apr_dir_open(&d, dir, p)) == APR_SUCCESS) {
-        while (rv == APR_SUCCESS && apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
-            if (strcmp(fi.name, ".") != 0 && strcmp(fi.name, "..") != 0) {
-                rv = settle_item(p, dfd, dir, fi.name, owner);
-            }
-        }
-        apr_dir_close(d);
-    }
-    close(dfd);
-    return rv;
-}
-
-/* domains/ and archive/ belong to whoever runs the parent (root). */
-static void root_owner(struct stat *owner)
-{
-    memset(owner, 0, sizeof(*owner));
-    owner->st_uid = geteuid();
-    owner->st_gid = getegid();
-}
-
-/* Every entry of a root group settled, the group itself root's and 0755. */
-static apr_status_t settle_group(apr_pool_t *p, const char *gdir)
-{
-    struct stat owner, st;
-    apr_pool_t *sub;
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    apr_status_t rv, rr;
-    int gfd = open(gdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-    root_owner(&owner);
-    if (gfd < 0) {
-        return errno == ELOOP ? APR_EINVAL : stat_errno();
-    }
-    rv = fstat(gfd, &st) == 0 ? take_fd(gfd, &st, &owner, 0755) : stat_errno();
-    close(gfd);
-    if (rv != APR_SUCCESS || (rv = apr_dir_open(&d, gdir, p)) != APR_SUCCESS) {
+    if ((rv = acme_file_temp_name(p, NEW_PREFIX, tmp)) != APR_SUCCESS) {
         return rv;
     }
-    apr_pool_create(&sub, p);
-    while (rv == APR_SUCCESS
-           && ((rr = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE | APR_FINFO_LINK, d))
-               == APR_SUCCESS || rr == APR_INCOMPLETE)) {
-        if (fi.filetype == APR_DIR && strcmp(fi.name, ".") != 0 && strcmp(fi.name, "..") != 0) {
-            apr_pool_clear(sub);
-            rv = settle_entry(sub, apr_pstrcat(sub, gdir, "/", fi.name, NULL), &owner);
-        }
+    /* root only while it is written */
+    if (mkdirat(gfd, *tmp, 0700) != 0 || (tfd = open_dir_at(gfd, *tmp)) < 0) {
+        return errno_status();
     }
-    apr_pool_destroy(sub);
-    apr_dir_close(d);
+    for (i = 0; rv == APR_SUCCESS && i < items->nelts; i++) {
+        const acme_store_item_t *it = &APR_ARRAY_IDX(items, i, acme_store_item_t);
+
+        rv = acme_file_write_at(p, tfd, it->name, it->data, it->len,
+                                (it->flags & ACME_STORE_PRIVATE) ? 0600 : 0644,
+                                ACME_FILE_NODIRSYNC, (uid_t)-1, (gid_t)-1);
+    }
+    if (rv == APR_SUCCESS && (fchmod(tfd, 0755) != 0 || fsync(tfd) != 0)) {
+        rv = errno_status();
+    }
+    close(tfd);
+    if (rv != APR_SUCCESS) {
+        (void)acme_file_remove_at(gfd, *tmp, 1);
+    }
     return rv;
 }
 
-/* Crash-safe order: (1) the old active entry is renamed into the archive,
- * (2) the staged entry is renamed into its place, (3) both directories are
- * synced. Each rename is atomic, so a crash leaves either the old active
- * set, or no active set with the staged one still complete in `from` — and
- * then the next promote simply finishes step (2). Nothing is copied, so no
- * half-written certificate or key can ever become active. */
-static apr_status_t fs_promote(acme_store_t *s, apr_pool_t *p, acme_store_group_e from,
-                               acme_store_group_e to, acme_store_group_e archive,
-                               const char *entry)
+/* The replaced entry, now named `old` in gfd, to the archive (or gone). */
+static apr_status_t retire(apr_pool_t *p, int gfd, int afd, const char *old, const char *name)
 {
-    file_store_t *fs = s->baton;
-    const char *src, *dst, *name = entry_dirname(p, entry), *tdir = group_path(fs, p, to);
-    struct stat st;
+    const char *target;
     apr_status_t rv;
 
-    if (name == NULL || tdir == NULL || entry_path(fs, p, from, entry, &src) != APR_SUCCESS
+    if (afd < 0) {
+        return acme_file_remove_at(gfd, old, REMOVE_DEPTH);
+    }
+    if ((rv = archive_target(p, afd, name, &target)) == APR_SUCCESS
+        && renameat(gfd, old, afd, target) != 0) {
+        rv = errno_status();
+    }
+    if (rv == APR_SUCCESS) {
+        (void)fsync(afd);
+    }
+    return rv;
+}
+
+/* Crash-safe order: (1) the new set is written completely into a hidden
+ * directory and synced, (2) it is exchanged with the active entry in one
+ * atomic rename (RENAME_EXCHANGE), (3) the replaced set is moved to the
+ * archive. A crash leaves the old set or the new one active, never none;
+ * a hidden leftover is removed by the next sweep. Filesystems without
+ * RENAME_EXCHANGE archive first and move in second: a crash in between
+ * leaves no active set, and the next activation writes it again. */
+static apr_status_t fs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                               const char *entry, const apr_array_header_t *items,
+                               acme_store_group_e archive)
+{
+    const char *name = entry_dirname(p, entry), *tmp;
+    struct stat st;
+    apr_status_t rv;
+    int gfd = -1, afd = -1, i;
+
+    if (name == NULL || items == NULL || items->nelts == 0
         || (archive != ACME_SG_COUNT && acme_store_group_name(archive) == NULL)) {
         return APR_EINVAL;
     }
-    if (lstat(src, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return APR_ENOENT;
+    for (i = 0; i < items->nelts; i++) {
+        if (!item_name_ok(APR_ARRAY_IDX(items, i, acme_store_item_t).name)) {
+            return APR_EINVAL;
+        }
     }
-    if ((rv = ensure_group(fs, p, to)) != APR_SUCCESS) {
+    if ((rv = open_group(s->baton, p, g, 1, &gfd)) != APR_SUCCESS
+        || (archive != ACME_SG_COUNT
+            && (rv = open_group(s->baton, p, archive, 1, &afd)) != APR_SUCCESS)
+        || (rv = write_new_entry(p, gfd, items, &tmp)) != APR_SUCCESS) {
+        close_fd(&gfd);
+        close_fd(&afd);
         return rv;
     }
-    dst = apr_pstrcat(p, tdir, "/", name, NULL);
-    if (lstat(dst, &st) == 0) {
-        if (archive == ACME_SG_COUNT) {
-            rv = discard_dir(p, tdir, dst, name);
+    if (fstatat(gfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
+        /* a link or file where the entry belongs is never archived or followed */
+        (void)unlinkat(gfd, name, 0);
+    }
+    if (renameat2(gfd, tmp, gfd, name, RENAME_EXCHANGE) == 0) {
+        (void)fsync(gfd);
+        rv = retire(p, gfd, afd, tmp, name);
+    }
+    else if (errno == ENOENT) {
+        /* nothing active yet */
+        rv = renameat(gfd, tmp, gfd, name) == 0 ? APR_SUCCESS : errno_status();
+    }
+    else if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
+        rv = retire(p, gfd, afd, name, name);
+        if (APR_STATUS_IS_ENOENT(rv)) {
+            rv = APR_SUCCESS;       /* nothing active yet */
         }
-        else {
-            const char *target;
-
-            rv = ensure_group(fs, p, archive);
-            if (rv == APR_SUCCESS) {
-                rv = archive_target(p, group_path(fs, p, archive), name, &target);
-            }
-            if (rv == APR_SUCCESS && rename(dst, target) != 0) {
-                rv = stat_errno();
-            }
-            if (rv == APR_SUCCESS) {
-                sync_dir(group_path(fs, p, archive));
-            }
-        }
-        if (rv != APR_SUCCESS) {
-            return rv;
+        if (rv == APR_SUCCESS && renameat(gfd, tmp, gfd, name) != 0) {
+            rv = errno_status();
         }
     }
-    if (rename(src, dst) != 0) {
-        return stat_errno();
+    else {
+        rv = errno_status();
     }
-    sync_dir(tdir);
-    sync_dir(group_path(fs, p, from));
-    if (!is_root_group(to)) {
-        return APR_SUCCESS;
+    if (rv != APR_SUCCESS) {
+        (void)acme_file_remove_at(gfd, tmp, 1);
     }
-    root_owner(&st);
-    return settle_entry(p, dst, &st);
+    (void)fsync(gfd);
+    close_fd(&gfd);
+    close_fd(&afd);
+    return rv;
 }
 
 static apr_status_t lock_cleanup(void *data)
@@ -825,7 +637,7 @@ static apr_status_t flock_wait(int fd, apr_interval_time_t wait)
             continue;
         }
         if (errno != EWOULDBLOCK) {
-            return stat_errno();
+            return errno_status();
         }
         left = deadline - apr_time_now();
         if (left <= 0) {
@@ -833,6 +645,35 @@ static apr_status_t flock_wait(int fd, apr_interval_time_t wait)
         }
         apr_sleep(left < LOCK_POLL ? left : LOCK_POLL);
     }
+}
+
+/* The entry's lock file, created when missing (then handed to the group's
+ * owner); only a regular file is ever used. */
+static int open_lock_file(int efd)
+{
+    struct stat st;
+    uid_t uid;
+    gid_t gid;
+    int fd = openat(efd, LOCK_ITEM, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+    if (fd >= 0) {
+        adopt_ids(efd, &uid, &gid);
+        if (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0) {
+            close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    if (errno != EEXIST) {
+        return -1;
+    }
+    fd = openat(efd, LOCK_ITEM, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    return fd;
 }
 
 /* flock(2) on <group>/<entry>/.lock rather than apr_file_lock: APR uses
@@ -844,27 +685,21 @@ static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
                             const char *entry, apr_interval_time_t wait,
                             acme_store_lock_t **lock)
 {
-    file_store_t *fs = s->baton;
     acme_store_lock_t *lk;
-    const char *edir, *path;
     apr_status_t rv;
-    int fd;
+    int efd, fd;
 
     *lock = NULL;
-    rv = ensure_entry(fs, p, g, entry, &edir);
+    if ((rv = open_entry(s->baton, p, g, entry, 1, &efd)) != APR_SUCCESS) {
+        return rv;
+    }
+    fd = open_lock_file(efd);
+    rv = fd < 0 ? (errno == ELOOP || errno == EINVAL ? APR_EINVAL : errno_status()) : APR_SUCCESS;
+    close(efd);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    path = apr_pstrcat(p, edir, "/" LOCK_ITEM, NULL);
-    /* Read-only is enough for flock, so root and the drive's user share the
-     * file; O_NOFOLLOW keeps root from creating files through a planted link. */
-    fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return errno == ELOOP ? APR_EINVAL : stat_errno();
-    }
-    (void)adopt_owner(group_path(fs, p, g), path);
-    rv = flock_wait(fd, wait);
-    if (rv != APR_SUCCESS) {
+    if ((rv = flock_wait(fd, wait)) != APR_SUCCESS) {
         close(fd);
         return rv;
     }
@@ -887,9 +722,12 @@ static apr_status_t fs_unlock(acme_store_lock_t *lk)
 static const char *fs_path(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                            const char *entry, const char *item)
 {
-    const char *path;
+    const char *gp = group_path(s->baton, p, g), *e = entry_dirname(p, entry);
 
-    return item_path(s->baton, p, g, entry, item, &path) == APR_SUCCESS ? path : NULL;
+    if (gp == NULL || e == NULL || !item_name_ok(item)) {
+        return NULL;
+    }
+    return apr_pstrcat(p, gp, "/", e, "/", item, NULL);
 }
 
 apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, acme_store_t **store)
@@ -903,7 +741,6 @@ apr_status_t acme_store_file_open_ex(apr_pool_t *p, const char *dir, int flags,
     file_store_t *fs;
     acme_store_t *s;
     apr_status_t rv;
-    apr_time_t now = apr_time_now();
 
     *store = NULL;
     if (dir == NULL || *dir == '\0') {
@@ -917,13 +754,6 @@ apr_status_t acme_store_file_open_ex(apr_pool_t *p, const char *dir, int flags,
     }
     fs = apr_pcalloc(p, sizeof(*fs));
     fs->dir = apr_pstrdup(p, dir);
-    for (int g = 0; g < ACME_SG_COUNT; g++) {
-        /* An unprivileged opener may not create root's groups: not an error. */
-        (void)ensure_group(fs, p, (acme_store_group_e)g);
-        if (!(flags & ACME_STORE_OPEN_NOSWEEP)) {
-            sweep_group(p, group_path(fs, p, (acme_store_group_e)g), now);
-        }
-    }
     s = apr_pcalloc(p, sizeof(*s));
     s->kind = "file";
     s->baton = fs;
@@ -932,39 +762,82 @@ apr_status_t acme_store_file_open_ex(apr_pool_t *p, const char *dir, int flags,
     s->remove = fs_remove;
     s->list = fs_list;
     s->mtime = fs_mtime;
-    s->promote = fs_promote;
+    s->replace = fs_replace;
+    s->sweep = fs_sweep;
     s->lock = fs_lock;
     s->unlock = fs_unlock;
     s->path = fs_path;
+    for (int g = 0; g < ACME_SG_COUNT; g++) {
+        const char *odd;
+        int gfd;
+
+        /* An unprivileged opener may not create root's groups: not an error. */
+        if (open_group(fs, p, (acme_store_group_e)g, 1, &gfd) == APR_SUCCESS) {
+            close(gfd);
+        }
+        if (!(flags & ACME_STORE_OPEN_NOSWEEP)) {
+            (void)fs_sweep(s, p, (acme_store_group_e)g, &odd);
+        }
+    }
     *store = s;
     return APR_SUCCESS;
 }
 
-apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long uid, long gid)
+/* One group directory, owner and mode set on its descriptor when they differ
+ * (chown changes ctime even when nothing changes); the mode after the owner,
+ * since chown may clear bits. */
+static apr_status_t settle_group(int sfd, const char *name, uid_t uid, gid_t gid)
+{
+    struct stat st;
+    apr_status_t rv = APR_SUCCESS;
+    int fd;
+
+    if (mkdirat(sfd, name, 0755) != 0 && errno != EEXIST) {
+        return errno_status();
+    }
+    if ((fd = open_dir_at(sfd, name)) < 0) {
+        return dir_error();
+    }
+    if (fstat(fd, &st) != 0) {
+        rv = errno_status();
+    }
+    else if ((uid != (uid_t)-1 && st.st_uid != uid) || (gid != (gid_t)-1 && st.st_gid != gid)) {
+        if (fchown(fd, uid, gid) != 0 || fchmod(fd, 0755) != 0) {
+            rv = errno_status();
+        }
+    }
+    else if ((st.st_mode & 07777) != 0755 && fchmod(fd, 0755) != 0) {
+        rv = errno_status();
+    }
+    close(fd);
+    return rv;
+}
+
+apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long uid, long gid,
+                                       const char **failed)
 {
     file_store_t *fs;
-    struct stat owner;
     apr_status_t rv = APR_SUCCESS;
+    int sfd;
 
+    *failed = NULL;
     if (store == NULL || strcmp(store->kind, "file") != 0) {
         return APR_EINVAL;
     }
     fs = store->baton;
-    owner.st_uid = (uid_t)uid;          /* (uid_t)-1 leaves it unchanged */
-    owner.st_gid = (gid_t)gid;
+    if ((sfd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        *failed = fs->dir;
+        return errno_status();
+    }
     for (int g = 0; g < ACME_SG_COUNT && rv == APR_SUCCESS; g++) {
-        const char *gp = group_path(fs, p, (acme_store_group_e)g);
+        int root = acme_store_root_group((acme_store_group_e)g);
 
-        rv = ensure_group(fs, p, (acme_store_group_e)g);
+        rv = settle_group(sfd, acme_store_group_name((acme_store_group_e)g),
+                          root ? geteuid() : (uid_t)uid, root ? getegid() : (gid_t)gid);
         if (rv != APR_SUCCESS) {
-            break;
-        }
-        if (is_root_group((acme_store_group_e)g)) {
-            rv = settle_group(p, gp);
-        }
-        else {
-            rv = walk_tree(p, gp, 0, chown_one, &owner);
+            *failed = group_path(fs, p, (acme_store_group_e)g);
         }
     }
+    close(sfd);
     return rv;
 }

@@ -572,6 +572,26 @@ int acme_cert_covers(const acme_cert_t *cert, const apr_array_header_t *names)
     return ok;
 }
 
+int acme_cert_names_exactly(const acme_cert_t *cert, const apr_array_header_t *names)
+{
+    apr_pool_t *tmp;
+    acme_cert_info_t *info;
+    int i, ok;
+
+    if (!acme_cert_covers(cert, names) || apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return 0;
+    }
+    ok = acme_cert_info(tmp, cert, &info) == APR_SUCCESS;
+    for (i = 0; ok && i < info->dns_names->nelts; i++) {
+        ok = in_list(names, APR_ARRAY_IDX(info->dns_names, i, const char *), 0);
+    }
+    for (i = 0; ok && i < info->ip_addrs->nelts; i++) {
+        ok = in_list(names, APR_ARRAY_IDX(info->ip_addrs, i, const char *), 1);
+    }
+    apr_pool_destroy(tmp);
+    return ok;
+}
+
 int acme_cert_issued_by(const acme_cert_t *child, const acme_cert_t *parent)
 {
     EVP_PKEY *pub;

@@ -47,6 +47,8 @@ apr_status_t acme_cert_info(apr_pool_t *p, const acme_cert_t *cert, acme_cert_in
 int acme_cert_matches_key(const acme_cert_t *cert, const acme_key_t *key);
 /* 1 when every name (DNS, wildcard or IP) is in the SANs (exact, case-insensitive). */
 int acme_cert_covers(const acme_cert_t *cert, const apr_array_header_t *names);
+/* 1 when the SANs are exactly the names: every one covered, none other. */
+int acme_cert_names_exactly(const acme_cert_t *cert, const apr_array_header_t *names);
 /* 1 when child's issuer is parent's subject and parent's key verifies child's signature. */
 int acme_cert_issued_by(const acme_cert_t *child, const acme_cert_t *parent);
 /* RFC 9773 certificate identifier: b64u(AKI keyIdentifier) "." b64u(serial DER bytes). */

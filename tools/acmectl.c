@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "acme_account.h"
+#include "acme_activate.h"
 #include "acme_ca.h"
 #include "acme_domain.h"
 #include "acme_drive.h"
@@ -662,21 +663,24 @@ static const char *drive_error(ctl_t *c, acme_store_t *store, const acme_domain_
     return msg;
 }
 
-/* acmectl owns the store, so it activates at once: staging -> domains. */
+/* acmectl owns the store, so it activates at once (the same activation as
+ * httpd's parent: verified bytes copied into fresh files) and removes the
+ * staged set itself. */
 static int activate(ctl_t *c, acme_store_t *store, const acme_domain_t *d)
 {
     const char *entry = acme_domain_dirname(c->p, d->id), *why = NULL;
     apr_array_header_t *items;
-    apr_status_t rv = acme_drive_verify_staged(store, c->p, d, &why);
+    acme_staged_e state;
+    apr_status_t rv = acme_activate(store, c->p, d, &state, &why);
 
-    if (rv != APR_SUCCESS) {
+    if (state == ACME_STAGED_BAD || state == ACME_STAGED_NONE) {
         return fail(1, "the new certificates of %s failed verification: %s", d->id,
-                    why ? why : errstr(c, rv));
+                    why ? why : "nothing complete is staged");
     }
-    rv = store->promote(store, c->p, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE, entry);
     if (rv != APR_SUCCESS) {
         return fail(1, "cannot activate the certificates of %s: %s", d->id, errstr(c, rv));
     }
+    (void)store->remove(store, c->p, ACME_SG_STAGING, entry, NULL);
     if (store->list(store, c->p, ACME_SG_DOMAINS, entry, &items) == APR_SUCCESS) {
         for (int i = 0; i < items->nelts; i++) {
             const char *path = store->path(store, c->p, ACME_SG_DOMAINS, entry,

@@ -1,4 +1,4 @@
-/* test_drive.c: unit tests of the drive without a CA: staged-set verification, renewal decisions, responders, order/authz/ARI parsing and failure bookkeeping. */
+/* test_drive.c: unit tests of the drive without a CA: renewal decisions, what waits in staging, responders, order/authz/ARI parsing and failure bookkeeping. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 #include <apr_thread_proc.h>
 #include <apr_network_io.h>
+#include "acme_activate.h"
 #include "acme_base64.h"
 #include "acme_drive.h"
 #include "acme_file.h"
@@ -18,11 +19,11 @@
 #include "acme_order.h"
 #include "acme_time.h"
 #include "acme_x509.h"
+#include "testcerts.h"
 #include "testutil.h"
 
 static acme_store_t *store;
 
-#define DAY apr_time_from_sec(86400)
 
 static void setup(void)
 {
@@ -36,109 +37,6 @@ static void teardown(void)
 {
     tu_scratch_remove();
     tu_teardown();
-}
-
-/* ---- a tiny CA ---- */
-
-typedef struct {
-    acme_key_t *key;
-    X509 *cert;
-} ca_t;
-
-static void set_time(ASN1_TIME *t, apr_time_t when)
-{
-    ck_assert(ASN1_TIME_set(t, (time_t)apr_time_sec(when)) != NULL);
-}
-
-static void add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509_EXTENSION *ext;
-    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    ck_assert(ext != NULL);
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-}
-
-/* A certificate for key, signed by issuer (or self-signed when NULL). */
-static X509 *make_cert(const char *cn, const char *san, const acme_key_t *key, const ca_t *issuer,
-                       apr_time_t nb, apr_time_t na, int is_ca)
-{
-    unsigned char rnd[7];
-    long serial;
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-
-    ck_assert(x && name);
-    ck_assert(RAND_bytes(rnd, sizeof(rnd)) == 1);
-    serial = ((long)rnd[0] << 48) | ((long)rnd[1] << 40) | ((long)rnd[2] << 32)
-             | ((long)rnd[3] << 24) | ((long)rnd[4] << 16) | ((long)rnd[5] << 8) | rnd[6];
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), serial + 1);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509_set_subject_name(x, name);
-    X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->cert) : name);
-    set_time(X509_getm_notBefore(x), nb);
-    set_time(X509_getm_notAfter(x), na);
-    X509_set_pubkey(x, acme_key_evp(key));
-    add_ext(x, issuer ? issuer->cert : x, NID_subject_key_identifier, "hash");
-    add_ext(x, issuer ? issuer->cert : x, NID_authority_key_identifier, "keyid:always");
-    if (is_ca) add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE");
-    if (san) add_ext(x, x, NID_subject_alt_name, san);
-    ck_assert(X509_sign(x, acme_key_evp(issuer ? issuer->key : key), EVP_sha256()) > 0);
-    X509_NAME_free(name);
-    return x;
-}
-
-static char *pem_of_p(apr_pool_t *p, X509 *x)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data, *out;
-    long n;
-    ck_assert(PEM_write_bio_X509(b, x) == 1);
-    n = BIO_get_mem_data(b, &data);
-    out = apr_pstrndup(p, data, (apr_size_t)n);
-    BIO_free(b);
-    return out;
-}
-
-static char *pem_of(X509 *x)
-{
-    return pem_of_p(pool, x);
-}
-
-static ca_t *make_ca(const char *cn, const ca_t *parent)
-{
-    ca_t *ca = apr_pcalloc(pool, sizeof(*ca));
-    apr_time_t now = apr_time_now();
-    ck_assert_int_eq(acme_key_generate(pool, ACME_KEY_EC256, &ca->key), APR_SUCCESS);
-    ca->cert = make_cert(cn, NULL, ca->key, parent, now - DAY, now + 3650 * DAY, 1);
-    acme_cert_wrap(pool, ca->cert);   /* freed with the pool */
-    return ca;
-}
-
-typedef struct {
-    char *chain;   /* leaf + intermediate PEM */
-    char *key;     /* leaf key PEM */
-    char *leaf;
-} set_t;
-
-static set_t make_set(const ca_t *inter, acme_key_type_e kt, const char *san,
-                      apr_time_t nb, apr_time_t na)
-{
-    set_t s;
-    acme_key_t *key;
-    apr_size_t len;
-    X509 *leaf;
-
-    ck_assert_int_eq(acme_key_generate(pool, kt, &key), APR_SUCCESS);
-    leaf = make_cert("leaf", san, key, inter, nb, na, 0);
-    s.leaf = pem_of(leaf);
-    s.chain = apr_pstrcat(pool, s.leaf, pem_of(inter->cert), NULL);
-    X509_free(leaf);
-    ck_assert_int_eq(acme_key_to_pem(pool, key, &s.key, &len), APR_SUCCESS);
-    return s;
 }
 
 static void put(acme_store_group_e g, const char *entry, const char *item, const char *data,
@@ -158,135 +56,13 @@ static acme_domain_t *domain2(void)
 
 #define SAN2 "DNS:example.org,DNS:www.example.org"
 
-/* Write a complete staged set for d (ec256 + ec384). */
-static void stage_good(const acme_domain_t *d, const ca_t *inter, set_t *primary)
+static const char *read_item(acme_store_group_e g, const char *entry, const char *item)
 {
-    apr_time_t now = apr_time_now();
-    set_t a = make_set(inter, ACME_KEY_EC256, SAN2, now - DAY, now + 89 * DAY);
-    set_t b = make_set(inter, ACME_KEY_EC384, SAN2, now - DAY, now + 89 * DAY);
-    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", a.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "privkey.ec256.pem", a.key, 1);
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", a.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "privkey.pem", a.key, 1);
-    put(ACME_SG_STAGING, "example.org", "fullchain.ec384.pem", b.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "privkey.ec384.pem", b.key, 1);
-    (void)d;
-    if (primary) *primary = a;
+    char *data = NULL;
+    apr_size_t len = 0;
+    if (store->load(store, pool, g, entry, item, &data, &len) != APR_SUCCESS) return NULL;
+    return data;
 }
-
-/* ---- verify_staged ---- */
-
-START_TEST(verify_good_set)
-{
-    acme_domain_t *d = domain2();
-    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
-    const char *why = NULL;
-    stage_good(d, inter, NULL);
-    ck_assert_int_eq(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert(why == NULL);
-}
-END_TEST
-
-START_TEST(verify_rejects_mismatched_key)
-{
-    acme_domain_t *d = domain2();
-    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
-    apr_time_t now = apr_time_now();
-    set_t other = make_set(inter, ACME_KEY_EC384, SAN2, now - DAY, now + 89 * DAY);
-    const char *why = NULL;
-    stage_good(d, inter, NULL);
-    put(ACME_SG_STAGING, "example.org", "privkey.ec384.pem", other.key, 1);
-    put(ACME_SG_STAGING, "example.org", "fullchain.ec384.pem",
-        make_set(inter, ACME_KEY_EC384, SAN2, now - DAY, now + 89 * DAY).chain, 0);
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "does not belong"));
-}
-END_TEST
-
-START_TEST(verify_rejects_missing_name)
-{
-    acme_domain_t *d = domain2();
-    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
-    apr_time_t now = apr_time_now();
-    set_t s = make_set(inter, ACME_KEY_EC384, "DNS:example.org", now - DAY, now + 89 * DAY);
-    const char *why = NULL;
-    stage_good(d, inter, NULL);
-    put(ACME_SG_STAGING, "example.org", "fullchain.ec384.pem", s.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "privkey.ec384.pem", s.key, 1);
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "cover"));
-}
-END_TEST
-
-START_TEST(verify_rejects_expired)
-{
-    acme_domain_t *d = domain2();
-    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
-    apr_time_t now = apr_time_now();
-    set_t s = make_set(inter, ACME_KEY_EC256, SAN2, now - 90 * DAY, now - DAY);
-    const char *why = NULL;
-    stage_good(d, inter, NULL);
-    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", s.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "privkey.ec256.pem", s.key, 1);
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", s.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "privkey.pem", s.key, 1);
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "expired"));
-    /* not yet valid either */
-    s = make_set(inter, ACME_KEY_EC256, SAN2, now + 3 * DAY, now + 90 * DAY);
-    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", s.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "privkey.ec256.pem", s.key, 1);
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", s.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "privkey.pem", s.key, 1);
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "not valid before"));
-}
-END_TEST
-
-START_TEST(verify_rejects_missing_or_unlinked_chain)
-{
-    acme_domain_t *d = domain2();
-    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
-    ca_t *stranger = make_ca("Stranger", NULL);
-    apr_time_t now = apr_time_now();
-    set_t s;
-    const char *why = NULL;
-
-    stage_good(d, inter, &s);
-    /* leaf only */
-    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", s.leaf, 0);
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", s.leaf, 0);
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "no issuer"));
-    /* leaf + a certificate that did not issue it */
-    s.chain = apr_pstrcat(pool, s.leaf, pem_of(stranger->cert), NULL);
-    put(ACME_SG_STAGING, "example.org", "fullchain.ec256.pem", s.chain, 0);
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", s.chain, 0);
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "not issued"));
-    (void)now;
-}
-END_TEST
-
-START_TEST(verify_rejects_missing_items)
-{
-    acme_domain_t *d = domain2();
-    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
-    const char *why = NULL;
-    set_t s;
-
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "missing"));
-    stage_good(d, inter, &s);
-    store->remove(store, pool, ACME_SG_STAGING, "example.org", "privkey.ec384.pem");
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "privkey.ec384.pem"));
-    stage_good(d, inter, &s);
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "garbage", 0);
-    ck_assert_int_ne(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(strstr(why, "fullchain.pem"));
-}
-END_TEST
 
 /* ---- acme_drive_needed ---- */
 
@@ -318,6 +94,46 @@ static json_t *status_of(const char *id)
     ck_assert_int_eq(acme_store_load_json(store, pool, ACME_SG_STATE, id, "status.json", &j),
                      APR_SUCCESS);
     return j;
+}
+
+/* A complete staged set for d's names and key types, as the drive writes it. */
+static void stage_for(const acme_domain_t *d, const ca_t *inter, const char *config_hash)
+{
+    apr_time_t now = apr_time_now();
+    const char *san = "";
+    json_t *meta;
+    int i;
+
+    for (i = 0; i < d->names->nelts; ++i) {
+        san = apr_pstrcat(pool, san, i ? "," : "", "DNS:",
+                          APR_ARRAY_IDX(d->names, i, const char *), NULL);
+    }
+    for (i = 0; i < d->key_types->nelts; ++i) {
+        const char *t = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
+        set_t s = make_set(inter, APR_ARRAY_IDX(d->key_types, i, acme_key_type_e), san,
+                           now - DAY, now + 89 * DAY);
+
+        put(ACME_SG_STAGING, d->id, acme_store_chain_item(pool, t), s.chain, 0);
+        put(ACME_SG_STAGING, d->id, acme_store_pkey_item(pool, t), s.key, 1);
+        if (i == 0) {
+            put(ACME_SG_STAGING, d->id, "fullchain.pem", s.chain, 0);
+            put(ACME_SG_STAGING, d->id, "privkey.pem", s.key, 1);
+        }
+    }
+    meta = json_pack("{s:s,s:s}", "name", d->id, "config_hash", config_hash);
+    ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STAGING, d->id, "meta.json", meta,
+                                          0), APR_SUCCESS);
+    json_decref(meta);
+}
+
+/* What the parent does at a restart: the staged set copied into domains/. */
+static void activate_staged(const acme_domain_t *d)
+{
+    acme_staged_e state;
+    const char *why = NULL;
+
+    ck_assert_int_eq(acme_activate(store, pool, d, &state, &why), APR_SUCCESS);
+    ck_assert_int_eq(state, ACME_STAGED_NEW);
 }
 
 START_TEST(needed_without_certificate)
@@ -375,14 +191,27 @@ START_TEST(needed_marker_staging_backoff_config)
     APR_ARRAY_PUSH(d->names, const char *) = "new.example.org";
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
     ck_assert_ptr_nonnull(strstr(why, "cover"));
-    /* ... but a staged set for this configuration is waiting: not needed */
-    meta = json_pack("{s:s}", "config_hash", acme_domain_config_hash(pool, d));
+    /* ... but a sound staged set for this configuration is waiting: not needed */
+    stage_for(d, inter, acme_domain_config_hash(pool, d));
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "staged"));
+    /* one that would never be activated is removed, and a drive replaces it:
+     * made for another configuration, no longer verifying, or incomplete */
+    stage_for(d, inter, "0123");
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
+    ck_assert_ptr_null(read_item(ACME_SG_STAGING, "example.org", "meta.json"));
+    stage_for(d, inter, acme_domain_config_hash(pool, d));
+    put(ACME_SG_STAGING, "example.org", "privkey.ec384.pem",
+        make_set(inter, ACME_KEY_EC384, "DNS:example.org", now - DAY, now + DAY).key, 1);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
+    ck_assert_ptr_null(read_item(ACME_SG_STAGING, "example.org", "meta.json"));
+    meta = json_pack("{s:s,s:s}", "name", "example.org", "config_hash",
+                     acme_domain_config_hash(pool, d));
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STAGING, "example.org",
                                           "meta.json", meta, 0), APR_SUCCESS);
     json_decref(meta);
-    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
-    ck_assert_ptr_nonnull(strstr(why, "staged"));
-    store->remove(store, pool, ACME_SG_STAGING, "example.org", NULL);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
+    ck_assert_ptr_null(read_item(ACME_SG_STAGING, "example.org", "meta.json"));
 
     /* backoff after a failure with this configuration */
     st = json_pack("{s:s,s:i}", "config_hash", acme_domain_config_hash(pool, d), "failures", 2);
@@ -489,13 +318,6 @@ END_TEST
 
 /* ---- responders ---- */
 
-static const char *read_item(acme_store_group_e g, const char *entry, const char *item)
-{
-    char *data = NULL;
-    apr_size_t len = 0;
-    if (store->load(store, pool, g, entry, item, &data, &len) != APR_SUCCESS) return NULL;
-    return data;
-}
 
 static acme_domain_t *domain_at(const char *id, const char *ca1, const char *ca2)
 {
@@ -1251,7 +1073,7 @@ START_TEST(mock_full_drive)
     ck_assert_int_eq(m->new_orders, 1);
     ck_assert_int_eq(m->chal_posts, 1);
     ck_assert_int_eq(m->chal_item_seen, 1);   /* the answer was in the store when the CA looked */
-    ck_assert_int_eq(acme_drive_verify_staged(store, pool, d, &why), APR_SUCCESS);
+    ck_assert_int_eq(acme_activate_check(store, pool, d, NULL, &why), ACME_STAGED_NEW);
     ck_assert_ptr_null(read_item(ACME_SG_STATE, "mock.example", "order.json"));
     /* challenge answers are gone */
     ck_assert(store->list(store, pool, ACME_SG_CHALLENGES, NULL, &left) != APR_SUCCESS
@@ -1263,6 +1085,11 @@ START_TEST(mock_full_drive)
     ck_assert_ptr_nonnull(json_object_get(st, "last_success"));
     /* staged and waiting: no new drive */
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now(), &why), 0);
+    ck_assert_ptr_nonnull(strstr(why, "staged"));
+    /* activated by the parent: the next look removes the staged copy */
+    activate_staged(d);
+    ck_assert_int_eq(acme_drive_needed(&env, pool, d, apr_time_now(), &why), 0);
+    ck_assert_ptr_null(read_item(ACME_SG_STAGING, "mock.example", "meta.json"));
     mock_stop(m);
 }
 END_TEST
@@ -1481,8 +1308,7 @@ START_TEST(mock_ari_schedule_and_replaces)
     ck_assert(at >= now + 2 * DAY - apr_time_from_sec(5) && at <= now + 3 * DAY + apr_time_from_sec(5));
 
     /* activation (what the parent does), then the schedule comes from status.json */
-    ck_assert_int_eq(store->promote(store, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                    "mock.example"), APR_SUCCESS);
+    activate_staged(d);
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
     ck_assert_ptr_nonnull(strstr(why, "(ari)"));
     ck_assert_int_eq(m->ri_gets, 1);        /* Retry-After not yet passed */
@@ -1523,8 +1349,7 @@ START_TEST(mock_ari_failure_falls_back_to_window)
     m->ari = 1;
     m->ari_fail = 1;
     ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
-    ck_assert_int_eq(store->promote(store, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                    "mock.example"), APR_SUCCESS);
+    activate_staged(d);
     st = status_of("mock.example");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(st, "renewal"), "source")),
                      "window");
@@ -1634,12 +1459,6 @@ static Suite *suite(void)
     Suite *s = suite_create("drive");
     TCase *tc = tu_tcase(s, "core", 60, setup, teardown);
 
-    tcase_add_test(tc, verify_good_set);
-    tcase_add_test(tc, verify_rejects_mismatched_key);
-    tcase_add_test(tc, verify_rejects_missing_name);
-    tcase_add_test(tc, verify_rejects_expired);
-    tcase_add_test(tc, verify_rejects_missing_or_unlinked_chain);
-    tcase_add_test(tc, verify_rejects_missing_items);
     tcase_add_test(tc, needed_without_certificate);
     tcase_add_test(tc, needed_follows_window);
     tcase_add_test(tc, needed_marker_staging_backoff_config);

@@ -1,11 +1,13 @@
-/* test_store.c: unit tests for the store helpers and the file backend (modes, atomicity, names, promote, locks, ownership). */
+/* test_store.c: unit tests for the store helpers and the file backend (modes, atomicity, names, whole-entry replacement, sweeps, planted links and special files, locks, ownership). */
 #include <dirent.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utime.h>
@@ -83,6 +85,27 @@ static const char *get(acme_store_group_e g, const char *entry, const char *item
     return data;
 }
 
+/* One set of items for replace: name, data pairs; names starting "privkey" private. */
+static apr_array_header_t *items_of(const char *const *pairs)
+{
+    apr_array_header_t *a = apr_array_make(pool, 4, sizeof(acme_store_item_t));
+
+    for (; pairs[0]; pairs += 2) {
+        acme_store_item_t *it = apr_array_push(a);
+
+        it->name = pairs[0];
+        it->data = pairs[1];
+        it->len = strlen(pairs[1]);
+        it->flags = strncmp(pairs[0], "privkey", 7) == 0 ? ACME_STORE_PRIVATE : 0;
+    }
+    return a;
+}
+
+static apr_status_t replace(const char *entry, acme_store_group_e archive, const char *const *pairs)
+{
+    return st->replace(st, pool, ACME_SG_DOMAINS, entry, items_of(pairs), archive);
+}
+
 START_TEST(group_and_item_names)
 {
     ck_assert_str_eq(acme_store_group_name(ACME_SG_DOMAINS), "domains");
@@ -91,7 +114,13 @@ START_TEST(group_and_item_names)
     ck_assert_str_eq(acme_store_group_name(ACME_SG_ACCOUNTS), "accounts");
     ck_assert_str_eq(acme_store_group_name(ACME_SG_CHALLENGES), "challenges");
     ck_assert_str_eq(acme_store_group_name(ACME_SG_STATE), "state");
+    ck_assert_str_eq(acme_store_group_name(ACME_SG_FALLBACK), "fallback");
     ck_assert_ptr_null(acme_store_group_name(ACME_SG_COUNT));
+    ck_assert(acme_store_root_group(ACME_SG_DOMAINS) && acme_store_root_group(ACME_SG_ARCHIVE)
+              && acme_store_root_group(ACME_SG_FALLBACK));
+    ck_assert(!acme_store_root_group(ACME_SG_STAGING) && !acme_store_root_group(ACME_SG_STATE)
+              && !acme_store_root_group(ACME_SG_ACCOUNTS)
+              && !acme_store_root_group(ACME_SG_CHALLENGES));
     ck_assert_str_eq(acme_store_chain_item(pool, "ec256"), "fullchain.ec256.pem");
     ck_assert_str_eq(acme_store_pkey_item(pool, "rsa2048"), "privkey.rsa2048.pem");
     ck_assert_str_eq(acme_store_chain_item(pool, NULL), "fullchain.pem");
@@ -200,6 +229,7 @@ START_TEST(crash_leftovers_swept)
     const char *old = spath("state/example.org/status.json.tmp.AAAAAAAAAAAA");
     const char *fresh = spath("state/example.org/status.json.tmp.BBBBBBBBBBBB");
     struct utimbuf ut = { 1000000000, 1000000000 };
+    const char *odd;
     FILE *f;
     acme_store_t *st2;
 
@@ -209,12 +239,29 @@ START_TEST(crash_leftovers_swept)
     ck_assert_int_eq(utime(old, &ut), 0);
     ck_assert_ptr_nonnull(f = fopen(fresh, "w"));
     fclose(f);
-    /* list hides both; removes the old one (its writer is long dead), keeps the fresh one */
+    /* an interrupted deletion and an interrupted replacement, old enough */
+    ck_assert_int_eq(mkdir(spath("state/.del.x.1.2"), 0755), 0);
+    ck_assert_int_eq(mkdir(spath("state/.del.x.1.2/sub"), 0755), 0);
+    ck_assert_ptr_nonnull(f = fopen(spath("state/.del.x.1.2/sub/f"), "w"));
+    fclose(f);
+    ck_assert_int_eq(utime(spath("state/.del.x.1.2"), &ut), 0);
+    ck_assert_int_eq(mkdir(spath("domains/.new.AAAAAAAAAAAA"), 0700), 0);
+    ck_assert_int_eq(utime(spath("domains/.new.AAAAAAAAAAAA"), &ut), 0);
+    /* list hides them and removes nothing (sweeping is the owner's) */
     ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, "example.org", &names), APR_SUCCESS);
     ck_assert_int_eq(names->nelts, 1);
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 1);
+    ck_assert(exists("state/example.org/status.json.tmp.AAAAAAAAAAAA"));
+    /* sweep: the old ones go (their writers are long dead), the fresh one stays */
+    ck_assert_int_eq(st->sweep(st, pool, ACME_SG_STATE, &odd), APR_SUCCESS);
     ck_assert(!exists("state/example.org/status.json.tmp.AAAAAAAAAAAA"));
     ck_assert(exists("state/example.org/status.json.tmp.BBBBBBBBBBBB"));
-    /* open sweeps too, unless told not to (httpd's dry-run config pass) */
+    ck_assert(!exists("state/.del.x.1.2"));
+    ck_assert(exists("domains/.new.AAAAAAAAAAAA"));     /* another group */
+    ck_assert_int_eq(st->sweep(st, pool, ACME_SG_DOMAINS, &odd), APR_SUCCESS);
+    ck_assert(!exists("domains/.new.AAAAAAAAAAAA"));
+    /* open sweeps every group too, unless told not to (httpd: each owner sweeps its own) */
     ck_assert_int_eq(utime(fresh, &ut), 0);
     ck_assert_int_eq(acme_store_file_open_ex(pool, spath(""), ACME_STORE_OPEN_NOSWEEP, &st2),
                      APR_SUCCESS);
@@ -225,6 +272,40 @@ START_TEST(crash_leftovers_swept)
     /* temp-like names are not valid items */
     ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "x.tmp.AAAAAAAAAAAA", "1", 1, 0),
                      APR_EINVAL);
+}
+END_TEST
+
+/* What the unprivileged user may leave in its groups never stops a sweep:
+ * a tree too deep is reported (path and what was expected) and left, the
+ * rest is removed; FIFOs and sockets are removed without being opened. */
+START_TEST(odd_leftovers)
+{
+    struct utimbuf ut = { 1000000000, 1000000000 };
+    char deep[256] = "state/.del.deep.1.2";
+    const char *odd = NULL;
+    int i;
+
+    for (i = 0; i < 12; i++) {
+        ck_assert_int_eq(mkdir(spath(deep), 0755), 0);
+        strcat(deep, "/d");
+    }
+    ck_assert_int_eq(utime(spath("state/.del.deep.1.2"), &ut), 0);
+    ck_assert_int_eq(mkdir(spath("state/.del.odd.1.2"), 0755), 0);
+    ck_assert_int_eq(mkfifo(spath("state/.del.odd.1.2/fifo"), 0600), 0);
+    ck_assert_int_eq(symlink("/etc/passwd", spath("state/.del.odd.1.2/link")), 0);
+    ck_assert_int_eq(utime(spath("state/.del.odd.1.2"), &ut), 0);
+    put(ACME_SG_STATE, "example.org", "status.json", "{}");
+    ck_assert_int_eq(mkfifo(spath("state/example.org/x.tmp.AAAAAAAAAAAA"), 0600), 0);
+    ck_assert_int_eq(utime(spath("state/example.org/x.tmp.AAAAAAAAAAAA"), &ut), 0);
+    ck_assert_int_ne(st->sweep(st, pool, ACME_SG_STATE, &odd), APR_SUCCESS);
+    ck_assert_ptr_nonnull(odd);
+    ck_assert_ptr_nonnull(strstr(odd, "state/.del.deep.1.2"));
+    ck_assert_ptr_nonnull(strstr(odd, "expected"));
+    ck_assert(exists("state/.del.deep.1.2"));
+    ck_assert(!exists("state/.del.odd.1.2"));
+    ck_assert(!exists("state/example.org/x.tmp.AAAAAAAAAAAA"));
+    ck_assert_int_eq(access("/etc/passwd", F_OK), 0);
+    ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "status.json"), "{}");
 }
 END_TEST
 
@@ -270,7 +351,9 @@ START_TEST(hostile_names)
         ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "ok.org", b), APR_EINVAL);
         ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, b, &names), APR_EINVAL);
         ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, b, NULL, &mt), APR_EINVAL);
-        ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE, b),
+        ck_assert_int_eq(replace(b, ACME_SG_ARCHIVE, (const char *const[]){ "a", "x", NULL }),
+                         APR_EINVAL);
+        ck_assert_int_eq(replace("ok.org", ACME_SG_ARCHIVE, (const char *const[]){ b, "x", NULL }),
                          APR_EINVAL);
         ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, b, 0, &lk), APR_EINVAL);
         ck_assert_ptr_null(st->path(st, pool, ACME_SG_STATE, b, "item"));
@@ -312,29 +395,24 @@ START_TEST(json_helpers)
 }
 END_TEST
 
-START_TEST(promote_and_archive)
+START_TEST(replace_and_archive)
 {
     apr_array_header_t *names;
 
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "example.org"), APR_ENOENT);
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "one");
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "example.org", "privkey.pem", "k1", 2, 1),
-                     APR_SUCCESS);
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "example.org"), APR_SUCCESS);
+    ck_assert_int_eq(replace("example.org", ACME_SG_ARCHIVE,
+                             (const char *const[]){ "fullchain.pem", "one", "privkey.pem", "k1",
+                                                    NULL }), APR_SUCCESS);
     ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "one");
-    ck_assert(!exists("staging/example.org"));
+    ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "privkey.pem"), "k1");
     ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
     ck_assert_int_eq(mode_of("domains/example.org/fullchain.pem"), 0644);
     ck_assert_int_eq(mode_of("domains/example.org"), 0755);
     ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
     ck_assert_int_eq(names->nelts, 0);
 
-    /* second promote archives the first set */
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "two");
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "example.org"), APR_SUCCESS);
+    /* the next set has exactly its own items; the first goes to the archive */
+    ck_assert_int_eq(replace("example.org", ACME_SG_ARCHIVE,
+                             (const char *const[]){ "fullchain.pem", "two", NULL }), APR_SUCCESS);
     ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "two");
     ck_assert_ptr_null(get(ACME_SG_DOMAINS, "example.org", "privkey.pem"));
     ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
@@ -343,29 +421,35 @@ START_TEST(promote_and_archive)
     ck_assert_int_eq(strlen(APR_ARRAY_IDX(names, 0, const char *)), 12 + 16);  /* YYYYmmddTHHMMSSZ */
     ck_assert_str_eq(get(ACME_SG_ARCHIVE, APR_ARRAY_IDX(names, 0, const char *), "fullchain.pem"),
                      "one");
+    ck_assert_int_eq(mode_of(apr_pstrcat(pool, "archive/", APR_ARRAY_IDX(names, 0, const char *),
+                                         "/privkey.pem", NULL)), 0600);
 
     /* third within the same second: a distinct archive name */
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "three");
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "example.org"), APR_SUCCESS);
+    ck_assert_int_eq(replace("example.org", ACME_SG_ARCHIVE,
+                             (const char *const[]){ "fullchain.pem", "three", NULL }), APR_SUCCESS);
     ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
     ck_assert_int_eq(names->nelts, 2);
 
     /* no archive: the old set is dropped */
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "four");
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_COUNT,
-                                 "example.org"), APR_SUCCESS);
+    ck_assert_int_eq(replace("example.org", ACME_SG_COUNT,
+                             (const char *const[]){ "fullchain.pem", "four", NULL }), APR_SUCCESS);
     ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "four");
     ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
     ck_assert_int_eq(names->nelts, 2);
-    ck_assert_int_eq(count_files("domains"), 1);
+    ck_assert_int_eq(count_files("domains"), 1);    /* no hidden leftovers */
 
-    /* crash between archiving and moving in: the next promote finishes */
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "five");
-    ck_assert_int_eq(rename(spath("domains/example.org"), spath("archive/crashed")), 0);
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "example.org"), APR_SUCCESS);
-    ck_assert_str_eq(get(ACME_SG_DOMAINS, "example.org", "fullchain.pem"), "five");
+    /* a link where the entry belongs is replaced, never followed or archived */
+    ck_assert_int_eq(mkdir(spath("../outside"), 0755), 0);
+    ck_assert_int_eq(symlink(spath("../outside"), spath("domains/link.org")), 0);
+    ck_assert_int_eq(replace("link.org", ACME_SG_ARCHIVE,
+                             (const char *const[]){ "fullchain.pem", "L", NULL }), APR_SUCCESS);
+    ck_assert_int_eq(count_files("../outside"), 0);
+    ck_assert_str_eq(get(ACME_SG_DOMAINS, "link.org", "fullchain.pem"), "L");
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 2);
+    /* nothing to write is not a set */
+    ck_assert_int_eq(replace("example.org", ACME_SG_ARCHIVE, (const char *const[]){ NULL }),
+                     APR_EINVAL);
 }
 END_TEST
 
@@ -401,23 +485,32 @@ START_TEST(planted_symlinks)
                              spath("state/lock.org/.lock")), 0);
     ck_assert_int_ne(st->lock(st, pool, ACME_SG_STATE, "lock.org", 0, &lk), APR_SUCCESS);
     ck_assert_int_ne(access(apr_pstrcat(pool, outside, "/created", NULL), F_OK), 0);
-    /* activation keeps only regular files, and no hard link to a file elsewhere
-     * (whose mode it would otherwise change) */
-    ck_assert_int_eq(mkdir(spath("staging/example.org/sub"), 0755), 0);
-    ck_assert_int_eq(chmod(apr_pstrcat(pool, outside, "/secret", NULL), 0640), 0);
+    /* only a regular file with one link is read: a hard link could be anybody's
+     * file, a FIFO must not block, a socket cannot be opened */
     ck_assert_int_eq(link(apr_pstrcat(pool, outside, "/secret", NULL),
                           spath("staging/example.org/fullchain.ec384.pem")), 0);
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "example.org"), APR_SUCCESS);
-    ck_assert(exists("domains/example.org/fullchain.pem"));
-    ck_assert(!exists("domains/example.org/privkey.pem"));
-    ck_assert(!exists("domains/example.org/sub"));
-    ck_assert(!exists("domains/example.org/fullchain.ec384.pem"));
-    ck_assert(exists("../outside/secret"));
-    ck_assert_int_eq(mode_of("../outside/secret"), 0640);
-    /* a symlinked staging entry is not activated */
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "evil.org"), APR_ENOENT);
+    ck_assert_int_eq(st->load(st, pool, ACME_SG_STAGING, "example.org", "fullchain.ec384.pem",
+                              &data, &len), APR_EINVAL);
+    ck_assert_int_eq(mkfifo(spath("staging/example.org/fifo.pem"), 0644), 0);
+    ck_assert_int_eq(st->load(st, pool, ACME_SG_STAGING, "example.org", "fifo.pem", &data, &len),
+                     APR_EINVAL);
+    {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+        ck_assert_int_ge(fd, 0);
+        apr_cpystrn(sa.sun_path, spath("staging/example.org/sock.pem"), sizeof(sa.sun_path));
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        ck_assert_int_eq(st->load(st, pool, ACME_SG_STAGING, "example.org", "sock.pem", &data,
+                                  &len), APR_EINVAL);
+        close(fd);
+    }
+    ck_assert_str_eq(get(ACME_SG_STAGING, "example.org", "fullchain.pem"), "C");
+    /* a directory where an item belongs is not read either */
+    ck_assert_int_eq(mkdir(spath("staging/example.org/sub"), 0755), 0);
+    ck_assert_int_ne(st->load(st, pool, ACME_SG_STAGING, "example.org", "sub", &data, &len),
+                     APR_SUCCESS);
+    ck_assert_int_eq(mode_of("../outside/secret"), 0644);
 }
 END_TEST
 
@@ -576,12 +669,12 @@ static int run_as_nobody(const char *archived)
         }
         if (cs->save(cs, cp, ACME_SG_STAGING, "example.org", "fullchain.pem", "x", 1, 0)
             || cs->save(cs, cp, ACME_SG_STAGING, "example.org", "privkey.pem", "k", 1, 1)
-            || cs->save(cs, cp, ACME_SG_STATE, "example.org", "status.json", "{}", 2, 0)
+            || cs->save(cs, cp, ACME_SG_STATE, "nobody.org", "status.json", "{}", 2, 0)
             || cs->save(cs, cp, ACME_SG_CHALLENGES, "example.org", "http-01.t", "a", 1, 0)
             || cs->save(cs, cp, ACME_SG_ACCOUNTS, "ca", "account.pem", "k", 1, 1)) {
             _exit(3);
         }
-        if (cs->lock(cs, cp, ACME_SG_STATE, "example.org", 0, &lk) != APR_SUCCESS) {
+        if (cs->lock(cs, cp, ACME_SG_STATE, "nobody.org", 0, &lk) != APR_SUCCESS) {
             _exit(4);
         }
         /* the active chains are public, the active keys are not */
@@ -606,8 +699,8 @@ static int run_as_nobody(const char *archived)
             || cs->save(cs, cp, ACME_SG_ARCHIVE, archived, "x", "x", 1, 0) == APR_SUCCESS
             || cs->remove(cs, cp, ACME_SG_DOMAINS, "example.org", "privkey.pem") == APR_SUCCESS
             || cs->remove(cs, cp, ACME_SG_DOMAINS, "example.org", NULL) == APR_SUCCESS
-            || cs->promote(cs, cp, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                           "example.org") == APR_SUCCESS) {
+            || cs->replace(cs, cp, ACME_SG_DOMAINS, "example.org", items_of((const char *const[]){
+                               "fullchain.pem", "x", NULL }), ACME_SG_ARCHIVE) == APR_SUCCESS) {
             _exit(7);
         }
         _exit(0);
@@ -616,11 +709,35 @@ static int run_as_nobody(const char *archived)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
 }
 
+/* A root-owned file outside the store with known owner and mode. */
+static const char *canary(const char *name)
+{
+    const char *path = apr_pstrcat(pool, tmpdir, "/", name, NULL);
+    FILE *f = fopen(path, "w");
+
+    ck_assert_ptr_nonnull(f);
+    fputs("CANARY", f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, 0600), 0);
+    return path;
+}
+
+static void canary_intact(const char *path)
+{
+    struct stat sb;
+
+    ck_assert_int_eq(lstat(path, &sb), 0);
+    ck_assert(S_ISREG(sb.st_mode) && sb.st_uid == 0 && sb.st_gid == 0);
+    ck_assert_int_eq(sb.st_mode & 07777, 0600);
+}
+
 START_TEST(set_owner)
 {
     uid_t u;
     gid_t g;
     acme_store_lock_t *lk;
+    const char *failed, *c1, *c2, *c3;
+    char deep[256] = "state/d1";
 
     if (geteuid() != 0) {
         return;     /* needs root to chown */
@@ -629,31 +746,51 @@ START_TEST(set_owner)
     const char *archived;
 
     put(ACME_SG_STATE, "example.org", "status.json", "{}");
-    put(ACME_SG_DOMAINS, "example.org", "fullchain.pem", "C");
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem", "K", 1, 1),
-                     APR_SUCCESS);
-    /* a store of the old layout (root-only 0700 groups) and odd modes are settled */
+    ck_assert_int_eq(replace("example.org", ACME_SG_ARCHIVE,
+                             (const char *const[]){ "fullchain.pem", "C", "privkey.pem", "K",
+                                                    NULL }), APR_SUCCESS);
+    /* a store of an old layout: root-only 0700 groups */
     ck_assert_int_eq(chmod(spath("domains"), 0700), 0);
     ck_assert_int_eq(chmod(spath("archive"), 0700), 0);
-    ck_assert_int_eq(chmod(spath("domains/example.org"), 0700), 0);
-    ck_assert_int_eq(chmod(spath("domains/example.org/privkey.pem"), 0640), 0);
-    ck_assert_int_eq(chmod(spath("domains/example.org/fullchain.pem"), 0600 | 0044), 0);
-    ck_assert_int_eq(lchown(spath("domains/example.org/fullchain.pem"), 65534, 65534), 0);
-    ck_assert_int_eq(acme_store_file_set_owner(st, pool, 65534, 65534), APR_SUCCESS);
+    /* what the unprivileged user may have put into its groups: links and a
+     * hard link to root's files, a deep tree; none of it is looked at */
+    c1 = canary("canary1");
+    c2 = canary("canary2");
+    c3 = canary("canary3");
+    ck_assert_int_eq(symlink(c1, spath("state/evil")), 0);
+    ck_assert_int_eq(symlink(c2, spath("staging/example.org")), 0);
+    ck_assert_int_eq(link(c3, spath("state/hardlink")), 0);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_int_eq(mkdir(spath(deep), 0755), 0);
+        strcat(deep, "/d");
+    }
+    ck_assert_int_eq(acme_store_file_set_owner(st, pool, 65534, 65534, &failed), APR_SUCCESS);
     ck_assert(owner_of("state", &u, &g) && u == 65534 && g == 65534);
-    ck_assert(owner_of("state/example.org/status.json", &u, &g) && u == 65534);
     ck_assert(owner_of("staging", &u, &g) && u == 65534);
     ck_assert(owner_of("accounts", &u, &g) && u == 65534);
     ck_assert(owner_of("challenges", &u, &g) && u == 65534);
     ck_assert(owner_of("domains", &u, &g) && u == 0);
-    ck_assert(owner_of("domains/example.org/fullchain.pem", &u, &g) && u == 0 && g == 0);
+    ck_assert(owner_of("fallback", &u, &g) && u == 0);
     ck_assert_int_eq(mode_of("domains"), 0755);
     ck_assert_int_eq(mode_of("archive"), 0755);
-    ck_assert_int_eq(mode_of("domains/example.org"), 0755);
-    ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
-    ck_assert_int_eq(mode_of("domains/example.org/fullchain.pem"), 0644);
+    ck_assert_int_eq(mode_of("state"), 0755);
+    /* only the group directories themselves */
+    ck_assert(owner_of("state/example.org/status.json", &u, &g) && u == 0);
+    ck_assert(owner_of("state/d1", &u, &g) && u == 0);
+    canary_intact(c1);
+    canary_intact(c2);
+    canary_intact(c3);
+    /* a link where a group belongs is refused and named */
+    ck_assert_int_eq(rename(spath("challenges"), spath("../challenges.real")), 0);
+    ck_assert_int_eq(symlink(c1, spath("challenges")), 0);
+    ck_assert_int_ne(acme_store_file_set_owner(st, pool, 65534, 65534, &failed), APR_SUCCESS);
+    ck_assert_str_eq(failed, spath("challenges"));
+    canary_intact(c1);
+    ck_assert_int_eq(unlink(spath("challenges")), 0);
+    ck_assert_int_eq(rename(spath("../challenges.real"), spath("challenges")), 0);
 
     /* what root creates later in the drive's groups goes to the drive's user */
+    ck_assert_int_eq(unlink(spath("staging/example.org")), 0);
     put(ACME_SG_STAGING, "new.org", "fullchain.pem", "C");
     ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "new.org", "privkey.ec256.pem", "K", 1, 1),
                      APR_SUCCESS);
@@ -661,29 +798,23 @@ START_TEST(set_owner)
     ck_assert(owner_of("staging/new.org/fullchain.pem", &u, &g) && u == 65534);
     ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "new.org", 0, &lk), APR_SUCCESS);
     ck_assert(owner_of("state/new.org/.lock", &u, &g) && u == 65534);
-    /* and what is promoted into domains/ becomes root's */
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "new.org"), APR_SUCCESS);
+    /* what replaces an active set is root's */
+    ck_assert_int_eq(replace("new.org", ACME_SG_ARCHIVE,
+                             (const char *const[]){ "fullchain.pem", "C", "privkey.ec256.pem", "K",
+                                                    NULL }), APR_SUCCESS);
     ck_assert(owner_of("domains/new.org", &u, &g) && u == 0);
-    ck_assert(owner_of("domains/new.org/fullchain.pem", &u, &g) && u == 0);
     ck_assert(owner_of("domains/new.org/privkey.ec256.pem", &u, &g) && u == 0 && g == 0);
     ck_assert_int_eq(mode_of("domains/new.org"), 0755);
     ck_assert_int_eq(mode_of("domains/new.org/fullchain.pem"), 0644);
     ck_assert_int_eq(mode_of("domains/new.org/privkey.ec256.pem"), 0600);
-    /* a replaced set keeps the same modes in the archive */
-    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "C");
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "example.org", "privkey.pem", "K", 1, 1),
-                     APR_SUCCESS);
-    ck_assert_int_eq(st->promote(st, pool, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE,
-                                 "example.org"), APR_SUCCESS);
+    ck_assert_int_eq(replace("example.org", ACME_SG_ARCHIVE,
+                             (const char *const[]){ "fullchain.pem", "C", "privkey.pem", "K",
+                                                    NULL }), APR_SUCCESS);
     ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
     ck_assert_int_eq(names->nelts, 1);
     archived = APR_ARRAY_IDX(names, 0, const char *);
-    ck_assert_int_eq(mode_of(apr_pstrcat(pool, "archive/", archived, "/privkey.pem", NULL)), 0600);
-    ck_assert_int_eq(mode_of(apr_pstrcat(pool, "archive/", archived, "/fullchain.pem", NULL)),
-                     0644);
     /* -1 leaves the owner unchanged */
-    ck_assert_int_eq(acme_store_file_set_owner(st, pool, -1, -1), APR_SUCCESS);
+    ck_assert_int_eq(acme_store_file_set_owner(st, pool, -1, -1, &failed), APR_SUCCESS);
     ck_assert(owner_of("state", &u, &g) && u == 65534);
 
     /* the unprivileged user works in its groups and cannot touch the active set */
@@ -704,11 +835,12 @@ static Suite *suite(void)
     tcase_add_test(tc, modes);
     tcase_add_test(tc, atomic_no_temp_left);
     tcase_add_test(tc, crash_leftovers_swept);
+    tcase_add_test(tc, odd_leftovers);
     tcase_add_test(tc, regenerable_save);
     tcase_add_test(tc, hostile_names);
     tcase_add_test(tc, wildcard_and_ip_entries);
     tcase_add_test(tc, json_helpers);
-    tcase_add_test(tc, promote_and_archive);
+    tcase_add_test(tc, replace_and_archive);
     tcase_add_test(tc, planted_symlinks);
     tcase_add_test(tc, lock_exclusion);
     tcase_add_test(tc, lock_released_on_death);
