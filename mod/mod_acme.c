@@ -34,6 +34,7 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_handler(acme_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(acme_activate_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(acme_activate_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(acme) = {

@@ -1,6 +1,9 @@
-/* mod_acme_activate.c: the parent side of activation (staging -> domains at startup, graceful restarts per ACMEActivation) and ACMENotifyCmd. */
+/* mod_acme_activate.c: the parent side of activation (staged sets verified and copied into domains/ at startup, the wake-up watcher, graceful restarts per ACMEActivation) and ACMENotifyCmd. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,21 +12,26 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <mpm_common.h>
+#include <unixd.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
+#include "acme_activate.h"
 #include "acme_domain.h"
-#include "acme_drive.h"
 #include "acme_store.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
 
 APLOG_USE_MODULE(acme);
 
-#define WATCHER_QUIET apr_time_from_sec(5)
-#define WATCHER_MAX_FORKS 20
-#define STAGED_SETTLE apr_time_from_sec(3)
+/* wake-ups closer together than this cost one check per WATCHER_QUIET */
+#define WATCHER_QUIET apr_time_from_sec(1)
+/* a watcher that keeps dying without a wake-up is started again ever later */
+#define WATCHER_MAX_DELAY apr_time_from_sec(60)
+#define WAKE_HELPER "mod_acme_wake"
 #define RESTART_AGAIN apr_time_from_sec(60)
+/* what one refusal is remembered as (a set's digest, or the reason) */
+#define REFUSED_KEY_MAX 96
 
 /* ---- notify ------------------------------------------------------------- */
 
@@ -80,214 +88,395 @@ void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const ch
         ;
 }
 
-/* ---- activation at startup -------------------------------------------- */
+/* ---- staged sets ---------------------------------------------------------- */
 
-static int in_list(const apr_array_header_t *a, const char *s)
+static const acme_domain_t *domain_of_entry(const acme_rt_t *rt, apr_pool_t *p, const char *entry)
 {
-    int i;
+    const char *name = (entry[0] == '_' && entry[1] == '.') ? apr_pstrcat(p, "*", entry + 1, NULL)
+                                                             : entry;
+    const acme_mdomain_t *md = apr_hash_get(rt->by_name, name, APR_HASH_KEY_STRING);
 
-    for (i = 0; a && i < a->nelts; i++) {
-        if (!strcmp(APR_ARRAY_IDX(a, i, const char *), s)) {
-            return 1;
-        }
+    return md && !strcmp(md->d->id, name) ? md->d : NULL;
+}
+
+/* A refusal is logged once per generation and staged content: the User can
+ * write anything into staging/, and a wake-up or the monitor must not turn
+ * that into a log line (or a restart) each time. One slot per domain. */
+static int refused_before(acme_rt_t *rt, const acme_domain_t *d, const char *key)
+{
+    char *slot = apr_hash_get(rt->refused, d->id, APR_HASH_KEY_STRING);
+
+    if (slot && !strncmp(slot, key, REFUSED_KEY_MAX - 1)) {
+        return 1;
     }
+    if (!slot) {
+        slot = apr_palloc(rt->pool, REFUSED_KEY_MAX);
+        apr_hash_set(rt->refused, apr_pstrdup(rt->pool, d->id), APR_HASH_KEY_STRING, slot);
+    }
+    apr_cpystrn(slot, key, REFUSED_KEY_MAX);
     return 0;
 }
 
+static void refuse(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+                   const acme_cert_set_t *set, const char *why)
+{
+    if (!refused_before(rt, d, set ? set->digest : why)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
+                     "ACMEDomain %s: the staged certificate is NOT activated: %s; the current "
+                     "certificate stays in use and the drive will request a new one", d->id,
+                     why ? why : "unknown reason");
+    }
+}
+
+/* What staging holds for d, refusals logged once; *set the staged set. */
+static acme_staged_e check_staged(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+                                  acme_cert_set_t **set)
+{
+    const char *why = NULL;
+    acme_staged_e state = acme_activate_check(rt->store, p, d, set, &why);
+    const char *slot = apr_hash_get(rt->refused, d->id, APR_HASH_KEY_STRING);
+
+    if (state == ACME_STAGED_BAD) {
+        refuse(rt, p, d, *set, why);
+    }
+    else if (state == ACME_STAGED_NEW && slot && !strcmp(slot, (*set)->digest)) {
+        state = ACME_STAGED_BAD;    /* verified, but could not be written: not again */
+    }
+    return state;
+}
+
+/* The configured domains present in staging/ (names only: nothing there is
+ * followed), each looked up in the configuration's hash. */
+static apr_array_header_t *staged_domains(acme_rt_t *rt, apr_pool_t *p)
+{
+    apr_array_header_t *staged = NULL, *out = apr_array_make(p, 4, sizeof(acme_domain_t *));
+    int i;
+
+    if (rt->store->list(rt->store, p, ACME_SG_STAGING, NULL, &staged) != APR_SUCCESS || !staged) {
+        return out;
+    }
+    for (i = 0; i < staged->nelts; i++) {
+        const acme_domain_t *d = domain_of_entry(rt, p, APR_ARRAY_IDX(staged, i, const char *));
+
+        if (d) {
+            APR_ARRAY_PUSH(out, const acme_domain_t *) = d;
+        }
+    }
+    return out;
+}
+
+/* ---- activation at startup -------------------------------------------- */
+
 static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
 {
-    acme_store_t *st = rt->store;
-    acme_store_lock_t *lock = NULL;
-    const char *why = NULL;
+    acme_cert_set_t *set = NULL;
     apr_status_t rv;
 
-    /* a drive still writing this set: leave it to the monitor */
-    if (st->lock(st, p, ACME_SG_STATE, d->id, 0, &lock) != APR_SUCCESS) {
-        apr_hash_set(rt->busy, apr_pstrdup(rt->pool, d->id), APR_HASH_KEY_STRING, "1");
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, rt->s,
-                     "ACMEDomain %s: a staged certificate is still being written; it will be "
-                     "activated shortly", d->id);
+    if (check_staged(rt, p, d, &set) != ACME_STAGED_NEW) {
         return;
     }
-    rv = acme_drive_verify_staged(st, p, d, &why);
-    if (rv != APR_SUCCESS) {
+    if ((rv = acme_activate_install(rt->store, p, set)) != APR_SUCCESS) {
+        (void)refused_before(rt, d, set->digest);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
-                     "ACMEDomain %s: the staged certificate failed verification (%s); it is "
-                     "NOT activated and was removed, the current certificate stays in use and "
-                     "a new one will be requested", d->id, why ? why : "unknown reason");
-        st->remove(st, p, ACME_SG_STAGING, d->id, NULL);
-    }
-    else if ((rv = st->promote(st, p, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE, d->id))) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
-                     "ACMEDomain %s: cannot move the staged certificate into %s/domains/; check "
+                     "ACMEDomain %s: cannot write the new certificate into %s/domains/; check "
                      "the store's permissions (domains/ and archive/ must be writable by root)",
                      d->id, rt->store_dir);
+        return;
     }
-    else {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
-                     "ACMEDomain %s: new certificate activated (the previous one is in %s/archive/)",
-                     d->id, rt->store_dir);
-        acme_notify(rt, p, "activated", d->id);
-    }
-    if (lock) {
-        st->unlock(lock);
-    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
+                 "ACMEDomain %s: new certificate activated (the previous one is in %s/archive/)",
+                 d->id, rt->store_dir);
+    acme_notify(rt, p, "activated", d->id);
 }
 
 void acme_activate_staged(acme_rt_t *rt, apr_pool_t *ptemp)
 {
-    apr_array_header_t *staged = NULL;
+    apr_array_header_t *staged;
     apr_pool_t *p;
     int i;
 
-    rt->busy = apr_hash_make(rt->pool);
-    rt->gen_start = apr_time_now();
-    if (rt->store->list(rt->store, ptemp, ACME_SG_STAGING, NULL, &staged) != APR_SUCCESS
-        || !staged || staged->nelts == 0) {
-        return;
-    }
     apr_pool_create(&p, ptemp);
-    for (i = 0; i < rt->domains->nelts; i++) {
-        const acme_domain_t *d = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *)->d;
-        const char *dir = acme_domain_dirname(p, d->id);
+    staged = staged_domains(rt, p);
+    for (i = 0; i < staged->nelts; i++) {
+        apr_pool_t *one;
 
-        if (dir && in_list(staged, dir)) {
-            activate_one(rt, p, d);
-        }
-        apr_pool_clear(p);
+        apr_pool_create(&one, p);
+        activate_one(rt, one, APR_ARRAY_IDX(staged, i, const acme_domain_t *));
+        apr_pool_destroy(one);
     }
     apr_pool_destroy(p);
 }
 
+static const char *mode_hint(const acme_rt_t *rt, apr_pool_t *p)
+{
+    switch (acme_cfg_activation(rt->g)) {
+    case ACME_ACT_MANUAL:
+        return "ACMEActivation manual: run 'apachectl graceful' to serve it";
+    case ACME_ACT_WINDOW:
+        return apr_psprintf(p, "it will be activated between %02d:%02d and %02d:%02d local time",
+                            rt->g->win_start / 60, rt->g->win_start % 60, rt->g->win_end / 60,
+                            rt->g->win_end % 60);
+    default:
+        return "activating it with a graceful restart";
+    }
+}
+
+/* Staged sets this process verified itself and that differ from the active
+ * ones: the only reason for a restart. A wake-up byte is a hint to look. */
+static int count_pending(acme_rt_t *rt, apr_pool_t *ptemp)
+{
+    apr_array_header_t *staged;
+    apr_pool_t *p;
+    int i, pending = 0;
+
+    apr_pool_create(&p, ptemp);
+    staged = staged_domains(rt, p);
+    for (i = 0; i < staged->nelts; i++) {
+        const acme_domain_t *d = APR_ARRAY_IDX(staged, i, const acme_domain_t *);
+        acme_cert_set_t *set = NULL;
+        apr_pool_t *one;
+
+        apr_pool_create(&one, p);
+        if (check_staged(rt, one, d, &set) == ACME_STAGED_NEW) {
+            pending++;
+            if (!apr_hash_get(rt->announced, d->id, APR_HASH_KEY_STRING)) {
+                apr_hash_set(rt->announced, apr_pstrdup(rt->pool, d->id), APR_HASH_KEY_STRING, "1");
+                ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
+                             "ACMEDomain %s: a new certificate is ready; %s", d->id,
+                             mode_hint(rt, one));
+            }
+        }
+        apr_pool_destroy(one);
+    }
+    apr_pool_destroy(p);
+    return pending;
+}
+
+static void request_graceful(acme_rt_t *rt, apr_time_t now)
+{
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
+                 "mod_acme: graceful restart to activate new certificates");
+    rt->restart_requested = now;
+    kill(getpid(), AP_SIG_GRACEFUL);
+}
+
+/* Look at staging now and restart when ACMEActivation allows and a set is pending. */
+static void look(acme_rt_t *rt, apr_pool_t *ptemp, apr_time_t now)
+{
+    int mode = acme_cfg_activation(rt->g);
+
+    if (rt->restart_requested && now - rt->restart_requested < RESTART_AGAIN) {
+        return;
+    }
+    if (count_pending(rt, ptemp) > 0
+        && (mode == ACME_ACT_AUTO
+            || (mode == ACME_ACT_WINDOW
+                && acme_activate_in_window(rt->g->win_start, rt->g->win_end, now)))) {
+        request_graceful(rt, now);
+    }
+}
+
 /* ---- the watcher (ACMEActivation auto) ---------------------------------- */
 
-static void watcher_main(int rfd, int wfd)
+/* The helper is installed next to mod_acme.so; libtool's build tree keeps the
+ * module one directory down, in .libs/. NULL when neither is there. */
+static const char *find_wake_helper(apr_pool_t *p)
 {
-    char buf[64];
-    apr_time_t quiet_until = 0;
+    Dl_info info;
+    const char *so, *slash, *dir, *path;
+
+    if (!dladdr((const void *)&acme_module, &info) || !info.dli_fname
+        || !(slash = strrchr(so = info.dli_fname, '/'))) {
+        return NULL;
+    }
+    dir = apr_pstrndup(p, so, (apr_size_t)(slash - so));
+    path = apr_pstrcat(p, dir, "/" WAKE_HELPER, NULL);
+    if (access(path, X_OK) == 0) {
+        return path;
+    }
+    if ((slash = strrchr(dir, '/')) && !strcmp(slash, "/.libs")) {
+        path = apr_pstrcat(p, apr_pstrndup(p, dir, (apr_size_t)(slash - dir)), "/" WAKE_HELPER,
+                           NULL);
+        if (access(path, X_OK) == 0) {
+            return path;
+        }
+    }
+    return NULL;
+}
+
+/* In the forked child: the helper as the User with the wake-up pipe as
+ * descriptor 0 and nothing but 0-2 open; never returns. */
+static void exec_helper(const acme_rt_t *rt, apr_interval_time_t delay)
+{
+    char ms[24];
+    char *const argv[] = { (char *)WAKE_HELPER, ms, NULL };
 
     reset_signals();
-    /* httpd signals its process group on restarts; the parent stops us itself */
-    signal(SIGUSR1, SIG_IGN);
-    signal(SIGWINCH, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);
-    (void)wfd;
-    /* Keep only stdio (the error log) and the wake-up pipe: an inherited
-     * listener or log would outlive a killed parent and block the next start. */
-    close_range(3, (unsigned)rfd - 1, 0);
-    close_range((unsigned)rfd + 1, ~0U, 0);
-    for (;;) {
-        ssize_t n = read(rfd, buf, sizeof(buf));
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            _exit(0);
-        }
-        /* one restart for a burst of wake-ups */
-        if (apr_time_now() >= quiet_until) {
-            pid_t parent = getppid();
-
-            if (parent <= 1) {
-                _exit(0);
-            }
-            kill(parent, AP_SIG_GRACEFUL);
-            quiet_until = apr_time_now() + WATCHER_QUIET;
-        }
+    apr_snprintf(ms, sizeof(ms), "%" APR_TIME_T_FMT, apr_time_as_msec(delay));
+    if (dup2(rt->wake_rfd, 0) != 0) {
+        _exit(127);
     }
+    close_range(3, ~0U, 0);
+    if (geteuid() == 0
+        && (setgroups(0, NULL) != 0 || setgid(ap_unixd_config.group_id) != 0
+            || setuid(ap_unixd_config.user_id) != 0)) {
+        _exit(127);
+    }
+    execv(rt->wake_helper, argv);
+    _exit(127);
 }
 
-static apr_status_t fork_watcher(acme_rt_t *rt);
+static void watcher_maint(int reason, void *data, apr_wait_t status);
 
-static void watcher_maint(int reason, void *data, apr_wait_t status)
+static apr_status_t spawn_watcher(acme_rt_t *rt, apr_interval_time_t delay)
 {
-    acme_rt_t *rt = data;
+    apr_status_t rv = apr_proc_fork(&rt->watcher, rt->pool);
 
-    if (reason == APR_OC_REASON_UNREGISTER) {
-        rt->watcher_registered = 0;
-    }
-    else if (reason == APR_OC_REASON_DEATH || reason == APR_OC_REASON_LOST) {
-        apr_proc_other_child_unregister(rt);   /* sets watcher_registered = 0 */
-        rt->watcher = NULL;
-        if (rt->watcher_forks < WATCHER_MAX_FORKS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
-                         "mod_acme: the activation watcher exited; starting it again");
-            fork_watcher(rt);
-        }
-    }
-    /* UNREGISTER also comes from APR's own pconf cleanup, before ours: the
-     * watcher still runs then and watcher_cleanup stops it */
-}
-
-static apr_status_t fork_watcher(acme_rt_t *rt)
-{
-    apr_proc_t *proc = apr_pcalloc(rt->pool, sizeof(*proc));
-    apr_status_t rv;
-
-    rt->watcher_forks++;
-    rv = apr_proc_fork(proc, rt->pool);
     if (rv == APR_INCHILD) {
-        watcher_main(rt->wake_rfd, rt->wake_wfd);
-        _exit(0);
+        exec_helper(rt, delay);
     }
     if (rv != APR_INPARENT) {
+        rt->watcher.pid = 0;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
                      "mod_acme: cannot start the activation watcher; new certificates will be "
                      "activated by the periodic check instead (within about 10 seconds)");
         return rv;
     }
-    rt->watcher = proc;
-    apr_proc_other_child_register(proc, watcher_maint, rt, NULL, rt->pool);
+    apr_proc_other_child_register(&rt->watcher, watcher_maint, rt, NULL, rt->pool);
     rt->watcher_registered = 1;
     return APR_SUCCESS;
+}
+
+/* Read what the wake-up pipe holds: one look answers a burst. */
+static void drain_wakes(const acme_rt_t *rt)
+{
+    struct pollfd pfd = { rt->wake_rfd, POLLIN, 0 };
+    char buf[4096];
+    int i;
+
+    for (i = 0; i < 32 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN); i++) {
+        if (read(rt->wake_rfd, buf, sizeof(buf)) <= 0) {
+            break;
+        }
+    }
+}
+
+/* The watcher exited (in the parent, from httpd's main loop): it read a
+ * wake-up, or died otherwise. Look at staging, then watch again. */
+static void watcher_maint(int reason, void *data, apr_wait_t status)
+{
+    acme_rt_t *rt = data;
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t delay = 0;
+    apr_pool_t *p;
+
+    if (reason == APR_OC_REASON_UNREGISTER) {
+        rt->watcher_registered = 0;
+        return;
+    }
+    /* UNREGISTER also comes from APR's own pconf cleanup, before ours: the
+     * watcher still runs then and watcher_cleanup stops it */
+    if (reason != APR_OC_REASON_DEATH && reason != APR_OC_REASON_LOST) {
+        return;
+    }
+    apr_proc_other_child_unregister(rt);   /* sets watcher_registered = 0 */
+    rt->watcher.pid = 0;
+    drain_wakes(rt);
+    rt->watcher_failures = (reason == APR_OC_REASON_DEATH && WIFEXITED(status)
+                            && WEXITSTATUS(status) == 0) ? 0 : rt->watcher_failures + 1;
+    if (apr_pool_create(&p, rt->pool) == APR_SUCCESS) {
+        look(rt, p, now);
+        apr_pool_destroy(p);
+    }
+    if (rt->watcher_failures > 0) {
+        delay = WATCHER_QUIET << (rt->watcher_failures < 6 ? rt->watcher_failures : 6);
+        delay = delay < WATCHER_MAX_DELAY ? delay : WATCHER_MAX_DELAY;
+    }
+    else if (now - rt->last_wake < WATCHER_QUIET) {
+        delay = WATCHER_QUIET;
+    }
+    rt->last_wake = now;
+    spawn_watcher(rt, delay);
 }
 
 static apr_status_t watcher_cleanup(void *data)
 {
     acme_rt_t *rt = data;
-    apr_proc_t *proc = rt->watcher;
+    pid_t pid = rt->watcher.pid;
 
     /* children run pool cleanups at exit too: only the parent stops it */
-    if (getpid() != rt->parent_pid || !proc) {
+    if (getpid() != rt->parent_pid || pid <= 0) {
         return APR_SUCCESS;
     }
-    rt->watcher_forks = WATCHER_MAX_FORKS;  /* no restart from the maintenance callback */
     if (rt->watcher_registered) {
         /* APR dereferences NULL when asked to unregister an unknown child */
         apr_proc_other_child_unregister(rt);
     }
-    kill(proc->pid, SIGTERM);
-    while (waitpid(proc->pid, NULL, 0) < 0 && errno == EINTR)
+    rt->watcher.pid = 0;
+    kill(pid, SIGTERM);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
-    rt->watcher = NULL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t close_wake_pipe(void *data)
+{
+    acme_rt_t *rt = data;
+
+    if (rt->wake_rfd >= 0) {
+        close(rt->wake_rfd);
+    }
+    if (rt->wake_wfd >= 0) {
+        close(rt->wake_wfd);
+    }
+    rt->wake_rfd = rt->wake_wfd = -1;
     return APR_SUCCESS;
 }
 
 apr_status_t acme_activate_start(acme_rt_t *rt, apr_pool_t *pconf)
 {
-    apr_status_t rv;
-    int flags;
+    int fds[2];
 
     rt->wake_rfd = rt->wake_wfd = -1;
     rt->parent_pid = getpid();
     if (acme_cfg_activation(rt->g) != ACME_ACT_AUTO) {
         return APR_SUCCESS;     /* the monitor hook handles windows and manual */
     }
-    if ((rv = apr_file_pipe_create(&rt->wake_rd, &rt->wake_wr, pconf)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
+    if (!(rt->wake_helper = find_wake_helper(pconf))) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
+                     "mod_acme: %s is not installed next to mod_acme.so; new certificates will "
+                     "be activated by the periodic check (within about 10 seconds) instead of "
+                     "at once", WAKE_HELPER);
+        return APR_SUCCESS;
+    }
+    /* Close-on-exec: no program started by httpd, its children or mod_acme
+     * inherits it (the watcher gets the read end as its descriptor 0). The
+     * drive must never block on a full pipe. */
+    if (pipe2(fds, O_CLOEXEC) != 0 || fcntl(fds[1], F_SETFL, O_NONBLOCK) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), rt->s,
                      "mod_acme: cannot create the activation pipe; new certificates will be "
                      "activated by the periodic check instead (within about 10 seconds)");
         return APR_SUCCESS;
     }
-    apr_os_file_get(&rt->wake_rfd, rt->wake_rd);
-    apr_os_file_get(&rt->wake_wfd, rt->wake_wr);
-    /* the drive must never block on a full pipe */
-    flags = fcntl(rt->wake_wfd, F_GETFL);
-    fcntl(rt->wake_wfd, F_SETFL, flags | O_NONBLOCK);
+    rt->wake_rfd = fds[0];
+    rt->wake_wfd = fds[1];
+    apr_pool_cleanup_register(pconf, rt, close_wake_pipe, apr_pool_cleanup_null);
+    /* registered after the pipe's: runs before it */
     apr_pool_cleanup_register(pconf, rt, watcher_cleanup, apr_pool_cleanup_null);
-    fork_watcher(rt);
+    spawn_watcher(rt, 0);
     return APR_SUCCESS;
+}
+
+void acme_activate_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    acme_sconf_t *sc = acme_sconf(s);
+    acme_rt_t *rt = sc ? sc->rt : NULL;
+
+    /* a child only writes wake-ups; reading them is the watcher's */
+    if (rt && rt->wake_rfd >= 0) {
+        close(rt->wake_rfd);
+        rt->wake_rfd = -1;
+    }
 }
 
 void acme_activate_wake(const acme_rt_t *rt)
@@ -317,96 +506,19 @@ int acme_activate_in_window(int start_min, int end_min, apr_time_t now)
     return m >= start_min || m < end_min;
 }
 
-static const acme_domain_t *domain_of_entry(const acme_rt_t *rt, apr_pool_t *p, const char *entry)
-{
-    const char *name = (entry[0] == '_' && entry[1] == '.') ? apr_pstrcat(p, "*", entry + 1, NULL)
-                                                             : entry;
-    const acme_mdomain_t *md = apr_hash_get(rt->by_name, name, APR_HASH_KEY_STRING);
-
-    return md && !strcmp(md->d->id, name) ? md->d : NULL;
-}
-
-static const char *mode_hint(const acme_rt_t *rt, apr_pool_t *p)
-{
-    switch (acme_cfg_activation(rt->g)) {
-    case ACME_ACT_MANUAL:
-        return "ACMEActivation manual: run 'apachectl graceful' to serve it";
-    case ACME_ACT_WINDOW:
-        return apr_psprintf(p, "it will be activated between %02d:%02d and %02d:%02d local time",
-                            rt->g->win_start / 60, rt->g->win_start % 60, rt->g->win_end / 60,
-                            rt->g->win_end % 60);
-    default:
-        return "activating it with a graceful restart";
-    }
-}
-
-/* Staged sets that are new since this generation started (older ones were
- * already tried at startup), settled for a moment. */
-static int count_pending(acme_rt_t *rt, apr_pool_t *p, apr_time_t now)
-{
-    apr_array_header_t *staged = NULL;
-    int i, pending = 0;
-
-    if (rt->store->list(rt->store, p, ACME_SG_STAGING, NULL, &staged) != APR_SUCCESS || !staged) {
-        return 0;
-    }
-    for (i = 0; i < staged->nelts; i++) {
-        const char *entry = APR_ARRAY_IDX(staged, i, const char *);
-        const acme_domain_t *d = domain_of_entry(rt, p, entry);
-        apr_time_t mtime;
-
-        if (!d || rt->store->mtime(rt->store, p, ACME_SG_STAGING, d->id, NULL, &mtime)) {
-            continue;
-        }
-        if ((mtime < rt->gen_start && !apr_hash_get(rt->busy, d->id, APR_HASH_KEY_STRING))
-            || now - mtime < STAGED_SETTLE) {
-            continue;
-        }
-        pending++;
-        if (!apr_hash_get(rt->announced, d->id, APR_HASH_KEY_STRING)) {
-            apr_hash_set(rt->announced, apr_pstrdup(rt->pool, d->id), APR_HASH_KEY_STRING, "1");
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
-                         "ACMEDomain %s: a new certificate is ready; %s", d->id, mode_hint(rt, p));
-        }
-    }
-    return pending;
-}
-
-static void request_graceful(acme_rt_t *rt, apr_time_t now)
-{
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
-                 "mod_acme: graceful restart to activate new certificates");
-    rt->restart_requested = now;
-    kill(getpid(), AP_SIG_GRACEFUL);
-}
-
 int acme_activate_monitor(apr_pool_t *p, server_rec *s)
 {
     acme_sconf_t *sc = acme_sconf(s);
     acme_rt_t *rt = sc ? sc->rt : NULL;
-    apr_time_t now = apr_time_now();
     apr_pool_t *tmp;
-    int mode, pending;
 
     if (!rt || !rt->startup || !rt->store || getpid() != rt->parent_pid) {
         return DECLINED;
     }
-    if (rt->restart_requested && now - rt->restart_requested < RESTART_AGAIN) {
-        return DECLINED;
-    }
     /* p is the long-lived pconf: work in a pool of our own */
-    if (apr_pool_create(&tmp, p) != APR_SUCCESS) {
-        return DECLINED;
-    }
-    pending = count_pending(rt, tmp, now);
-    apr_pool_destroy(tmp);
-    if (pending == 0) {
-        return DECLINED;
-    }
-    mode = acme_cfg_activation(rt->g);
-    if (mode == ACME_ACT_AUTO
-        || (mode == ACME_ACT_WINDOW && acme_activate_in_window(rt->g->win_start, rt->g->win_end, now))) {
-        request_graceful(rt, now);
+    if (apr_pool_create(&tmp, p) == APR_SUCCESS) {
+        look(rt, tmp, apr_time_now());
+        apr_pool_destroy(tmp);
     }
     return DECLINED;
 }

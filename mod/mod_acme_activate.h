@@ -5,19 +5,27 @@
 #include <httpd.h>
 #include "mod_acme_config.h"
 
-/* post_config (root): verify every staged set of a configured domain and move
- * it to domains/ (the old one to archive/); a set failing verification is
- * removed with the reason logged. */
+/* post_config (root): activate every staged set of a configured domain that
+ * verifies and differs from the active one: its bytes are copied into fresh
+ * files in domains/ (the old set to archive/). A refused set is logged once
+ * and left for the drive (the child) to remove; nothing in staging/ is
+ * written, moved or followed. */
 void acme_activate_staged(acme_rt_t *rt, apr_pool_t *ptemp);
 
-/* post_config (root): the wake-up pipe and, for ACMEActivation auto, the
- * watcher process that turns a wake-up into a graceful restart at once. */
+/* post_config (root), for ACMEActivation auto: the close-on-exec wake-up pipe
+ * and the watcher, a small helper (mod_acme_wake) run as the User that exits
+ * on a wake-up, whereupon the parent checks staging itself and restarts only
+ * for a set it verified. */
 apr_status_t acme_activate_start(acme_rt_t *rt, apr_pool_t *pconf);
+
+/* child_init hook: children keep only the pipe's write end. */
+void acme_activate_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* Child: a verified set was staged; wake the parent side (never blocks). */
 void acme_activate_wake(const acme_rt_t *rt);
 
-/* monitor hook (parent, about every 10 s): staged sets per ACMEActivation. */
+/* monitor hook (parent, about every 10 s): staged sets per ACMEActivation,
+ * and the backstop when a wake-up was lost. */
 int acme_activate_monitor(apr_pool_t *p, server_rec *s);
 
 /* Run `ACMENotifyCmd EVENT DOMAIN` without waiting for it (double fork). */

@@ -102,16 +102,17 @@ typedef struct acme_rt_t {
     /* fallback certificate material */
     acme_key_t *fallback_key;
     const char *fallback_key_path;
-    /* activation: pipe from the drive (child) to the watcher (parent side) */
-    int wake_rfd, wake_wfd;             /* -1: none */
-    apr_file_t *wake_rd, *wake_wr;
-    apr_proc_t *watcher;
-    pid_t parent_pid;
-    int watcher_forks;
+    /* activation: pipe from the drives (children) to the watcher, a helper
+     * run as the User whose exit makes the parent look (mod_acme_activate.c) */
+    int wake_rfd, wake_wfd;             /* -1: none; both close-on-exec */
+    const char *wake_helper;            /* mod_acme_wake next to the module, or NULL */
+    apr_proc_t watcher;                 /* pid 0: not running */
     int watcher_registered;             /* in APR's other-child list */
-    apr_time_t gen_start;               /* this generation's post_config */
-    apr_hash_t *announced;              /* staged ids already logged */
-    apr_hash_t *busy;                   /* staged ids skipped at startup: drive held the lock */
+    int watcher_failures;               /* exits without a wake-up in a row */
+    apr_time_t last_wake;
+    pid_t parent_pid;
+    apr_hash_t *announced;              /* staged ids already logged as ready */
+    apr_hash_t *refused;                /* id -> what was refused and logged (char[]) */
     apr_time_t restart_requested;
     /* the child's watchdog */
     struct acme_wd_t *wd;

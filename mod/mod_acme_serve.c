@@ -1,5 +1,6 @@
 /* mod_acme_serve.c: startup in the privileged parent and certificates (real or fallback) handed to mod_ssl. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <httpd.h>
@@ -13,6 +14,7 @@
 #include <apr_strings.h>
 
 #include "acme_domain.h"
+#include "acme_file.h"
 #include "acme_jws.h"
 #include "acme_key.h"
 #include "acme_store.h"
@@ -25,7 +27,7 @@
 
 APLOG_USE_MODULE(acme);
 
-#define FALLBACK_ENTRY "_fallback"
+#define FALLBACK_ENTRY "_shared"
 #define FALLBACK_KEY_ITEM "privkey.pem"
 #define FALLBACK_CERT_ITEM "fallback.pem"
 #define FALLBACK_VALID apr_time_from_sec(30 * 24 * 3600)
@@ -56,6 +58,48 @@ static int any_sets(server_rec *base)
     return 0;
 }
 
+/* Once per (re)start, in the pass whose config the children get (the
+ * pre-config pass is followed by that one before any child runs): the store
+ * directory must be out of the User's reach, since what root and mod_ssl
+ * load lives below it; the group directories get their owners; crash
+ * leftovers in root's groups are removed. The User's groups are never
+ * walked: their leftovers are the children's (mod_acme_watchdog.c). */
+static apr_status_t prepare_store(acme_rt_t *rt, apr_pool_t *p)
+{
+    const char *bad, *why, *odd;
+    apr_status_t rv;
+    int g;
+
+    if (geteuid() == 0) {
+        uid_t uid = ap_unixd_config.user_id;
+        gid_t gid = ap_unixd_config.group_id;
+
+        if ((bad = acme_file_writable_on_path(p, rt->store_dir, uid, gid, &why))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
+                         "ACMEStoreDir %s: %s is %s, the httpd User; root loads the "
+                         "certificates and keys below it, so it must be a directory that only "
+                         "root can change (see README \"Store layout and ownership\")",
+                         rt->store_dir, bad, why);
+            return APR_EACCES;
+        }
+        if ((rv = acme_store_file_set_owner(rt->store, p, (long)uid, (long)gid, &bad))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
+                         "ACMEStoreDir %s: cannot make %s a directory of the expected owner "
+                         "(root for domains, archive and fallback; the httpd User for staging, "
+                         "challenges, accounts and state)", rt->store_dir, bad);
+            return rv;
+        }
+    }
+    for (g = 0; g < ACME_SG_COUNT; g++) {
+        if (acme_store_root_group((acme_store_group_e)g)
+            && rt->store->sweep(rt->store, p, (acme_store_group_e)g, &odd) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s, "ACMEStoreDir %s: %s",
+                         rt->store_dir, odd);
+        }
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
 {
     const acme_sconf_t *g = rt->g;
@@ -68,28 +112,14 @@ static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
         return APR_ENOTIMPL;
     }
     rt->store_dir = g->store_dir ? g->store_dir : ap_server_root_relative(p, "acme");
-    /* leftovers are swept once per start, like ownership, in the real pass */
-    rv = acme_store_file_open_ex(p, rt->store_dir, rt->startup ? 0 : ACME_STORE_OPEN_NOSWEEP,
-                                 &rt->store);
+    rv = acme_store_file_open_ex(p, rt->store_dir, ACME_STORE_OPEN_NOSWEEP, &rt->store);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
                      "ACMEStoreDir %s: cannot open or create the certificate store; check "
                      "that the directory is writable by root", rt->store_dir);
         return rv;
     }
-    /* Once per (re)start, in the pass whose config the children get: the
-     * pre-config pass is followed by that one before any child runs. */
-    if (geteuid() == 0 && rt->startup) {
-        rv = acme_store_file_set_owner(rt->store, p, (long)ap_unixd_config.user_id,
-                                       (long)ap_unixd_config.group_id);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
-                         "ACMEStoreDir %s: cannot give the httpd User the store areas it "
-                         "writes (staging, challenges, accounts, state)", rt->store_dir);
-            return rv;
-        }
-    }
-    return APR_SUCCESS;
+    return rt->startup ? prepare_store(rt, p) : APR_SUCCESS;
 }
 
 /* ---- vhost to domain -------------------------------------------------- */
@@ -210,16 +240,39 @@ static void push_pair(apr_array_header_t *certs, apr_array_header_t *keys,
 }
 
 
-static const char *existing_path(acme_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
-                                 const char *entry, const char *item)
+/* What root and mod_ssl load: an entry of root's groups that is a real
+ * directory (never a link) owned by this process's user and writable by
+ * nobody else, and in it a regular file of that user; NULL otherwise,
+ * logged once at startup. Nobody else can change anything on that path. */
+static const char *root_file(acme_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
+                             const char *entry, const char *item, int want_entry)
 {
-    apr_finfo_t fi;
     const char *path = rt->store->path ? rt->store->path(rt->store, p, g, entry, item) : NULL;
+    const char *dir, *expected = NULL;
+    struct stat st;
 
-    if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, p) != APR_SUCCESS || fi.filetype != APR_REG) {
+    if (!path) {
         return NULL;
     }
-    return path;
+    dir = apr_pstrndup(p, path, (apr_size_t)(strrchr(path, '/') - path));
+    if (lstat(dir, &st) != 0) {
+        return NULL;
+    }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+        expected = "a directory owned by root and writable by nobody else";
+        path = dir;
+    }
+    else if (lstat(path, &st) != 0) {
+        return NULL;
+    }
+    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+        expected = "a regular file owned by root with one link";
+    }
+    if (expected && rt->startup && want_entry) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
+                     "%s is not what root wrote (expected %s); it is not served", path, expected);
+    }
+    return expected ? NULL : path;
 }
 
 /* The active certificate/key pairs of d, one per key type that has both;
@@ -232,9 +285,9 @@ static void active_files(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
     *certs = *keys = NULL;
     for (i = 0; i < d->key_types->nelts; i++) {
         const char *kt = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
-        const char *c = existing_path(rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt));
-        const char *k = c ? existing_path(rt, p, ACME_SG_DOMAINS, d->id,
-                                          acme_store_pkey_item(p, kt)) : NULL;
+        const char *c = root_file(rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt), i == 0);
+        const char *k = c ? root_file(rt, p, ACME_SG_DOMAINS, d->id,
+                                      acme_store_pkey_item(p, kt), 1) : NULL;
 
         if (k) {
             if (!*certs) {
@@ -265,20 +318,21 @@ static apr_status_t fallback_key(acme_rt_t *rt, apr_pool_t *p)
     if (rt->fallback_key) {
         return APR_SUCCESS;
     }
-    rv = st->load(st, p, ACME_SG_STATE, FALLBACK_ENTRY, FALLBACK_KEY_ITEM, &pem, &len);
+    rv = st->load(st, p, ACME_SG_FALLBACK, FALLBACK_ENTRY, FALLBACK_KEY_ITEM, &pem, &len);
     if (rv == APR_SUCCESS) {
         rv = acme_key_from_pem(rt->pool, pem, len, &rt->fallback_key);
     }
     if (rv != APR_SUCCESS) {
         if ((rv = acme_key_generate(rt->pool, ACME_KEY_EC256, &rt->fallback_key))
             || (rv = acme_key_to_pem(p, rt->fallback_key, &pem, &len))
-            || (rv = st->save(st, p, ACME_SG_STATE, FALLBACK_ENTRY, FALLBACK_KEY_ITEM, pem, len, 1))) {
+            || (rv = st->save(st, p, ACME_SG_FALLBACK, FALLBACK_ENTRY, FALLBACK_KEY_ITEM, pem, len,
+                              ACME_STORE_PRIVATE))) {
             rt->fallback_key = NULL;
             return rv;
         }
     }
-    rt->fallback_key_path = existing_path(rt, rt->pool, ACME_SG_STATE, FALLBACK_ENTRY,
-                                          FALLBACK_KEY_ITEM);
+    rt->fallback_key_path = root_file(rt, rt->pool, ACME_SG_FALLBACK, FALLBACK_ENTRY,
+                                      FALLBACK_KEY_ITEM, 1);
     return rt->fallback_key_path ? APR_SUCCESS : APR_ENOENT;
 }
 
@@ -377,7 +431,7 @@ static int fallback_header_ok(acme_rt_t *rt, apr_pool_t *p, const fallback_pass_
     apr_size_t len;
     apr_int64_t secs, pem_len;
 
-    if (rt->store->load(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, &data, &len)
+    if (rt->store->load(rt->store, p, ACME_SG_FALLBACK, d->id, FALLBACK_CERT_ITEM, &data, &len)
         != APR_SUCCESS || strncmp(data, head, strlen(head))) {
         return 0;
     }
@@ -421,9 +475,7 @@ static void fallback_remember(fallback_memo_t *m, const acme_domain_t *d,
 static int fallback_cert_ok(acme_rt_t *rt, apr_pool_t *p, fallback_pass_t *fp,
                             const acme_domain_t *d)
 {
-    const char *path = rt->store->path
-                       ? rt->store->path(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM)
-                       : NULL;
+    const char *path = root_file(rt, p, ACME_SG_FALLBACK, d->id, FALLBACK_CERT_ITEM, 0);
     const char *names = apr_array_pstrcat(p, d->names, ' ');
     const fallback_seen_t *seen = apr_hash_get(fp->memo->certs, d->id, APR_HASH_KEY_STRING);
     file_stamp_t cert;
@@ -472,13 +524,12 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
     }
     if (rv == APR_SUCCESS) {
         /* regenerable: a crash at worst loses it, and the next start remakes it */
-        rv = rt->store->save(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM, pem,
+        rv = rt->store->save(rt->store, p, ACME_SG_FALLBACK, d->id, FALLBACK_CERT_ITEM, pem,
                              strlen(pem), ACME_STORE_REGENERABLE);
     }
     /* what was just made needs no check in the next pass (notAfter >= made + valid) */
-    if (rv == APR_SUCCESS && fp->have_key && rt->store->path
-        && stamp_of(p, rt->store->path(rt->store, p, ACME_SG_STATE, d->id, FALLBACK_CERT_ITEM),
-                    &cert)) {
+    if (rv == APR_SUCCESS && fp->have_key
+        && stamp_of(p, root_file(rt, p, ACME_SG_FALLBACK, d->id, FALLBACK_CERT_ITEM, 0), &cert)) {
         fallback_remember(fp->memo, d, &cert, &fp->key, names, made + FALLBACK_VALID);
     }
     return rv;
@@ -520,13 +571,13 @@ static void find_served_files(acme_rt_t *rt, apr_pool_t *ptemp)
             md->key_files = copy_strings(rt->pool, keys);
         }
         else if ((rv = prepare_fallback(rt, p, &fp, md->d)) == APR_SUCCESS) {
-            md->fallback_cert = rt->store->path(rt->store, rt->pool, ACME_SG_STATE, md->d->id,
+            md->fallback_cert = rt->store->path(rt->store, rt->pool, ACME_SG_FALLBACK, md->d->id,
                                                 FALLBACK_CERT_ITEM);
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
                          "ACMEDomain %s: cannot create the temporary self-signed certificate "
-                         "in %s/state; its vhosts will fail to start TLS until a certificate "
+                         "in %s/fallback; its vhosts will fail to start TLS until a certificate "
                          "is obtained", md->d->id, rt->store_dir);
         }
     }
@@ -562,7 +613,7 @@ static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, acme_rt_t **out)
     rt->log.level = (acme_log_level_e)ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
     rt->startup = ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
     rt->announced = apr_hash_make(pconf);
-    rt->busy = apr_hash_make(pconf);
+    rt->refused = apr_hash_make(pconf);
     rt->wake_rfd = rt->wake_wfd = -1;
     *out = rt;
     return APR_SUCCESS;

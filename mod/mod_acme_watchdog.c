@@ -25,6 +25,8 @@ APLOG_USE_MODULE(acme);
 /* Several drives finishing close together share one graceful restart. */
 #define WAKE_HOLD apr_time_from_sec(10)
 #define STATUS_ITEM "status.json" /* the drive's record in state/<id>/ */
+#define LEGACY_FALLBACK_ENTRY "_fallback"
+#define LEGACY_FALLBACK_ITEM "fallback.pem"
 /* Another process (an old generation's child) drives it: look again soon. */
 #define BUSY_RECHECK apr_time_from_sec(1)
 
@@ -351,6 +353,35 @@ static apr_status_t wd_stop(void *data)
     return APR_SUCCESS;
 }
 
+/* Crash leftovers in the User's groups are the User's to remove: the root
+ * parent never walks them. Anything odd found there is logged once per
+ * child start and left; nothing here can stop httpd. */
+static void sweep_user_groups(acme_rt_t *rt, apr_pool_t *p)
+{
+    static const acme_store_group_e groups[] = {
+        ACME_SG_STAGING, ACME_SG_ACCOUNTS, ACME_SG_CHALLENGES, ACME_SG_STATE
+    };
+    acme_store_t *st = rt->store;
+    apr_time_t mt;
+    const char *odd;
+    int i;
+
+    for (i = 0; i < (int)(sizeof(groups) / sizeof(groups[0])); i++) {
+        if (st->sweep(st, p, groups[i], &odd) != APR_SUCCESS && odd) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s, "ACMEStoreDir %s: %s",
+                         rt->store_dir, odd);
+        }
+    }
+    /* fallback certificates lived in state/ before they moved to fallback/ */
+    if (st->mtime(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY, NULL, &mt) == APR_SUCCESS) {
+        st->remove(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY, NULL);
+        for (i = 0; i < rt->ddomains->nelts; i++) {
+            st->remove(st, p, ACME_SG_STATE, APR_ARRAY_IDX(rt->ddomains, i, acme_domain_t *)->id,
+                       LEGACY_FALLBACK_ITEM);
+        }
+    }
+}
+
 /* mod_watchdog hands STARTING a pool it destroys right after: the drive
  * state lives in its own pool until STOPPING. */
 static apr_status_t wd_start(acme_rt_t *rt)
@@ -398,6 +429,7 @@ static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
+        sweep_user_groups(rt, pool);
         /* the first pass now, not one tick later */
         return wd_start(rt) == APR_SUCCESS ? wd_tick(rt->wd, pool) : APR_SUCCESS;
     case AP_WATCHDOG_STATE_RUNNING:

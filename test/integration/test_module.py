@@ -467,7 +467,7 @@ def test_fallback_cut_short_is_remade(httpd_factory, pebble):
     first = h.served_cert("cut.test")
     assert not is_pebble(first)
     h.stop()
-    path = h.store_path("state", "cut.test", "fallback.pem")
+    path = h.store_path("fallback", "cut.test", "fallback.pem")
     with open(path, "rb") as f:
         data = f.read()
     assert data.startswith(b"mod_acme fallback v1 key="), data[:80]
@@ -750,18 +750,30 @@ def test_startup_reports_unserved_and_partly_covered_names(httpd_factory, pebble
         "a vhost whose names are only partly covered is not reported at startup"
 
 
-def test_activation_watcher_holds_no_sockets(three):
-    """The root activation watcher keeps only stdio and its pipe: no inherited
-    listener can outlive a killed parent and block the next start."""
+def test_activation_watcher_is_small_unprivileged_and_holds_no_sockets(three):
+    """The activation watcher is the mod_acme_wake helper, run as the User with
+    descriptors 0-2 only (the wake-up pipe as 0): no inherited listener can
+    outlive a killed parent and block the next start."""
+    import pwd
+    www = pwd.getpwnam("www-data").pw_uid
     parent = three.pid()
-    watchers = [pid for pid, fields, uid in live_processes()
-                if int(fields[1]) == parent and uid == 0]
-    assert watchers, "no root child of the httpd parent (the activation watcher)"
-    for pid in watchers:
-        fds = os.listdir(f"/proc/{pid}/fd")
-        targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds if int(fd) > 2]
-        assert not [t for t in targets if t.startswith("socket:")], targets
-        assert len(targets) <= 1, targets
+    watchers = []
+    for pid, fields, uid in live_processes():
+        if int(fields[1]) != parent:
+            continue
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().strip() == "mod_acme_wake":
+                watchers.append((pid, uid))
+    assert len(watchers) == 1, watchers
+    pid, uid = watchers[0]
+    assert uid == www, "the watcher must run as the httpd User"
+    fds = sorted(int(fd) for fd in os.listdir(f"/proc/{pid}/fd"))
+    assert fds == [0, 1, 2], fds
+    assert os.readlink(f"/proc/{pid}/fd/0").startswith("pipe:")
+    targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in fds]
+    assert not [t for t in targets if t.startswith("socket:")], targets
+    # no other root child of the parent
+    assert not [p for p, fields, u in live_processes() if int(fields[1]) == parent and u == 0]
 
 
 def test_store_ownership(three):
@@ -770,7 +782,7 @@ def test_store_ownership(three):
     import pwd
     www = pwd.getpwnam("www-data").pw_uid
     h = three
-    for group in ("domains", "archive"):
+    for group in ("domains", "archive", "fallback"):
         st = os.stat(h.store_path(group))
         assert st.st_uid == 0 and stat.S_IMODE(st.st_mode) == 0o755, \
             f"{group}/ must be root's 0755: {oct(st.st_mode)} uid {st.st_uid}"
