@@ -388,6 +388,9 @@ static void watcher_maint(int reason, void *data, apr_wait_t status)
         look(rt, p, now);
         apr_pool_destroy(p);
     }
+    if (rt->restart_requested == now) {
+        return;         /* the next generation starts its own */
+    }
     if (rt->watcher_failures > 0) {
         delay = WATCHER_QUIET << (rt->watcher_failures < 6 ? rt->watcher_failures : 6);
         delay = delay < WATCHER_MAX_DELAY ? delay : WATCHER_MAX_DELAY;
@@ -413,7 +416,9 @@ static apr_status_t watcher_cleanup(void *data)
         apr_proc_other_child_unregister(rt);
     }
     rt->watcher.pid = 0;
-    kill(pid, SIGTERM);
+    /* SIGKILL: it holds nothing, and a SIGTERM sent right after the fork
+     * could meet httpd's own handler before the exec */
+    kill(pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
         ;
     return APR_SUCCESS;
