@@ -17,6 +17,8 @@ NAMES = [
     ("bad_activated", "bad material activated"),
     ("issuances", "issuances"),
     ("valgrind_errors", "valgrind errors"),
+    ("privilege_races", "privilege races tried"),
+    ("root_files_changed", "root files changed"),
 ]
 COUNTS = {k: 0 for k, _ in NAMES}
 
@@ -34,7 +36,9 @@ def summary():
             "(fuzz execs: %(fuzz_execs)d), requests failed during activations: "
             "%(activation_failed)d of %(activation_requests)d, certificates lost: %(certs_lost)d, "
             "store files corrupt: %(corrupt)d, bad material activated: %(bad_activated)d, "
-            "issuances: %(issuances)d, valgrind errors: %(valgrind_errors)d" % c)
+            "issuances: %(issuances)d, valgrind errors: %(valgrind_errors)d, "
+            "privilege races tried: %(privilege_races)d, root files changed: "
+            "%(root_files_changed)d" % c)
 
 
 def save(path):
