@@ -226,13 +226,21 @@ class Httpd:
 
     def rss(self):
         """(parent RSS, total RSS of parent + children) in KiB."""
+        return self._memory(_rss_kb)
+
+    def pss(self):
+        """(parent PSS, total PSS of parent + children) in KiB: shared pages are
+        counted once in the total, so it is what the server costs the machine."""
+        return self._memory(_pss_kb)
+
+    def _memory(self, of_pid):
         pid = self.pid()
         if not pid:
             return None, None
-        parent = _rss_kb(pid)
+        parent = of_pid(pid)
         total = parent or 0
         for child in _children(pid):
-            total += _rss_kb(child) or 0
+            total += of_pid(child) or 0
         return parent, total
 
 
@@ -249,6 +257,17 @@ def _rss_kb(pid):
         with open("/proc/%d/status" % pid) as f:
             for line in f:
                 if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _pss_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
                     return int(line.split()[1])
     except OSError:
         return None

@@ -1,17 +1,21 @@
-"""Benchmark 2: cold and warm start time and parent/total RSS with many managed domains versus static certificates."""
+"""Benchmark 2: cold and warm start time, parent/total RSS and total PSS with many managed domains versus static certificates."""
 import os
 import time
 
 from . import common, httpd, probe
 
+MEASURES = ("ready", "rss_parent_kb", "rss_total_kb", "pss_total_kb")
+
 
 def _measure_start(h, last_name, timeout):
-    """Start h; seconds until the last vhost answers HTTPS, then RSS after children settle."""
+    """Start h; seconds until the last vhost answers HTTPS, then memory after children settle."""
     t0 = h.start()
     ready = probe.wait_https(h.https_port, last_name, t0, timeout)
     time.sleep(2.0)
     parent, total = h.rss()
-    return {"ready": ready, "rss_parent_kb": parent, "rss_total_kb": total}
+    _, pss_total = h.pss()
+    return {"ready": ready, "rss_parent_kb": parent, "rss_total_kb": total,
+            "pss_total_kb": pss_total}
 
 
 def run_once(kind, n, module_path, timeout=900):
@@ -67,15 +71,13 @@ def run(sizes, reps, module_path, kinds=("acme", "static"), md_sizes=(), md_reps
             f = {"errors": [r["error"] for r in rs if r.get("error")]}
             for phase in ("cold", "warm"):
                 ph = [r.get(phase) or {} for r in rs]
-                f[phase] = {"ready": common.stats([p.get("ready") for p in ph]),
-                            "rss_parent_kb": common.stats([p.get("rss_parent_kb") for p in ph]),
-                            "rss_total_kb": common.stats([p.get("rss_total_kb") for p in ph])}
+                f[phase] = {m: common.stats([p.get(m) for p in ph]) for m in MEASURES}
             fig[kind] = f
         for peer in ("acme", "md"):
             if peer in fig and "static" in fig:
                 fig["ratios_%s_vs_static" % peer] = {
                     "%s_%s" % (phase, m): common.ratio(fig[peer][phase][m], fig["static"][phase][m])
                     for phase in ("cold", "warm")
-                    for m in ("ready", "rss_parent_kb", "rss_total_kb")}
+                    for m in MEASURES}
         out["figures"]["N=%d" % n] = fig
     return out
