@@ -252,26 +252,24 @@ def _alive(pid):
         return False
 
 
-def _rss_kb(pid):
+def _status_kb(path, key):
+    """The "key: N kB" figure of a /proc file, or None."""
     try:
-        with open("/proc/%d/status" % pid) as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1])
     except OSError:
         return None
     return None
+
+
+def _rss_kb(pid):
+    return _status_kb("/proc/%d/status" % pid, "VmRSS:")
 
 
 def _pss_kb(pid):
-    try:
-        with open("/proc/%d/smaps_rollup" % pid) as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+    return _status_kb("/proc/%d/smaps_rollup" % pid, "Pss:")
 
 
 def _children(ppid):

@@ -53,18 +53,6 @@ static const char *get(acme_store_group_e g, const char *item)
                                                                                          : NULL;
 }
 
-/* example.org + www.example.org, ec256 and ec384 */
-static acme_domain_t *domain(void)
-{
-    acme_domain_t *d = acme_domain_create(pool, "example.org");
-
-    APR_ARRAY_PUSH(d->names, const char *) = "www.example.org";
-    APR_ARRAY_PUSH(d->key_types, acme_key_type_e) = ACME_KEY_EC384;
-    return d;
-}
-
-#define SANS "DNS:example.org,DNS:www.example.org"
-
 /* One key type's pair; the first type's also as the unsuffixed pair. */
 static void stage_type(const char *type, set_t s, int primary)
 {
@@ -91,14 +79,14 @@ static set_t stage_good(void)
 {
     apr_time_t now = apr_time_now();
 
-    return stage_names(SANS, now - DAY, now + 89 * DAY);
+    return stage_names(SAN2, now - DAY, now + 89 * DAY);
 }
 
 /* The state acme_activate_check finds, with its reason. */
 static acme_staged_e check(const char **why)
 {
     *why = NULL;
-    return acme_activate_check(store, pool, domain(), NULL, why);
+    return acme_activate_check(store, pool, domain2(), NULL, why);
 }
 
 static void refused(const char *expect)
@@ -130,7 +118,7 @@ START_TEST(copy_and_archive)
     ck_assert_int_eq(check(&why), ACME_STAGED_NONE);
     one = stage_good();
     ck_assert_int_eq(check(&why), ACME_STAGED_NEW);
-    ck_assert_int_eq(acme_activate(store, pool, domain(), &state, &why), APR_SUCCESS);
+    ck_assert_int_eq(acme_activate(store, pool, domain2(), &state, &why), APR_SUCCESS);
     ck_assert_int_eq(state, ACME_STAGED_NEW);
     /* the same bytes, in new files of this process, with the usual modes */
     ck_assert_str_eq(get(ACME_SG_DOMAINS, "fullchain.pem"), one.chain);
@@ -147,19 +135,19 @@ START_TEST(copy_and_archive)
     ck_assert_str_eq(get(ACME_SG_STAGING, "fullchain.pem"), one.chain);
     /* now it is the active set: nothing to do */
     ck_assert_int_eq(check(&why), ACME_STAGED_ACTIVE);
-    ck_assert_int_eq(acme_activate(store, pool, domain(), &state, &why), APR_SUCCESS);
+    ck_assert_int_eq(acme_activate(store, pool, domain2(), &state, &why), APR_SUCCESS);
     ck_assert_int_eq(state, ACME_STAGED_ACTIVE);
     ck_assert_int_eq(archived(), 0);
     /* the next set replaces it; the first goes to the archive */
     two = stage_good();
-    ck_assert_int_eq(acme_activate(store, pool, domain(), &state, &why), APR_SUCCESS);
+    ck_assert_int_eq(acme_activate(store, pool, domain2(), &state, &why), APR_SUCCESS);
     ck_assert_int_eq(state, ACME_STAGED_NEW);
     ck_assert_str_eq(get(ACME_SG_DOMAINS, "fullchain.pem"), two.chain);
     ck_assert_int_eq(archived(), 1);
     /* only the items of a set are copied */
     put("extra.pem", "not part of a set", 0);
     stage_good();
-    ck_assert_int_eq(acme_activate(store, pool, domain(), &state, &why), APR_SUCCESS);
+    ck_assert_int_eq(acme_activate(store, pool, domain2(), &state, &why), APR_SUCCESS);
     ck_assert_ptr_null(get(ACME_SG_DOMAINS, "extra.pem"));
 }
 END_TEST
@@ -167,7 +155,7 @@ END_TEST
 START_TEST(incomplete_is_not_refused)
 {
     const char *why;
-    set_t s = make_set(inter, ACME_KEY_EC256, SANS, apr_time_now() - DAY,
+    set_t s = make_set(inter, ACME_KEY_EC256, SAN2, apr_time_now() - DAY,
                        apr_time_now() + 89 * DAY);
 
     /* a drive still writing (meta.json comes last) */
@@ -188,17 +176,17 @@ START_TEST(verify_refuses_bad_keys_names_dates_chains)
 
     /* a key that is not the certificate's */
     stage_good();
-    put("privkey.ec384.pem", make_set(inter, ACME_KEY_EC384, SANS, now - DAY, now + DAY).key, 1);
+    put("privkey.ec384.pem", make_set(inter, ACME_KEY_EC384, SAN2, now - DAY, now + DAY).key, 1);
     refused("does not belong");
     /* a name missing, a foreign name added */
     stage_names("DNS:example.org", now - DAY, now + 89 * DAY);
     refused("does not name exactly");
-    stage_names(SANS ",DNS:victim.example", now - DAY, now + 89 * DAY);
+    stage_names(SAN2 ",DNS:victim.example", now - DAY, now + 89 * DAY);
     refused("does not name exactly");
     /* expired, not yet valid */
-    stage_names(SANS, now - 90 * DAY, now - DAY);
+    stage_names(SAN2, now - 90 * DAY, now - DAY);
     refused("expired");
-    stage_names(SANS, now + 3 * DAY, now + 90 * DAY);
+    stage_names(SAN2, now + 3 * DAY, now + 90 * DAY);
     refused("not valid before");
     /* a leaf without its issuer, or with one that did not issue it */
     s = stage_good();
@@ -264,7 +252,7 @@ END_TEST
 
 START_TEST(set_helpers)
 {
-    acme_domain_t *d = domain();
+    acme_domain_t *d = domain2();
     apr_array_header_t *names = acme_set_item_names(pool, d);
     acme_cert_set_t *set, *pub;
     const char *why;

@@ -46,15 +46,6 @@ static void put(acme_store_group_e g, const char *entry, const char *item, const
                      APR_SUCCESS);
 }
 
-static acme_domain_t *domain2(void)
-{
-    acme_domain_t *d = acme_domain_create(pool, "example.org");
-    APR_ARRAY_PUSH(d->names, const char *) = "www.example.org";
-    APR_ARRAY_PUSH(d->key_types, acme_key_type_e) = ACME_KEY_EC384;
-    return d;
-}
-
-#define SAN2 "DNS:example.org,DNS:www.example.org"
 
 static const char *read_item(acme_store_group_e g, const char *entry, const char *item)
 {

@@ -99,3 +99,12 @@ set_t make_set(const ca_t *inter, acme_key_type_e kt, const char *san,
     ck_assert_int_eq(acme_key_to_pem(pool, key, &s.key, &len), APR_SUCCESS);
     return s;
 }
+
+acme_domain_t *domain2(void)
+{
+    acme_domain_t *d = acme_domain_create(pool, "example.org");
+
+    APR_ARRAY_PUSH(d->names, const char *) = "www.example.org";
+    APR_ARRAY_PUSH(d->key_types, acme_key_type_e) = ACME_KEY_EC384;
+    return d;
+}
