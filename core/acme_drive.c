@@ -10,6 +10,8 @@
 #include "acme_order.h"
 #include "acme_plan.h"
 #include "acme_time.h"
+#include "acme_tkauth.h"
+#include "acme_tnauth.h"
 #include "acme_x509.h"
 
 #define STATUS_ITEM "status.json"
@@ -524,6 +526,12 @@ static void challenge_hint(drive_t *dr, const setup_t *s, const acme_problem_t *
         dr->hint = apr_psprintf(dr->p, "the CA could not reach http://%s/.well-known/"
                                 "acme-challenge/%s: %s", s->name, s->token, detail);
     }
+    else if (!strcmp(s->type, "tkauth-01")) {
+        dr->hint = apr_psprintf(dr->p, "the CA did not accept the Authority Token for %s "
+                                "(see README \"STIR/SHAKEN certificates\"): %s",
+                                acme_tnauth_describe_value(dr->p, acme_tnauth_name_value(s->name)),
+                                detail);
+    }
     else if (!strcmp(s->type, "tls-alpn-01")) {
         dr->hint = apr_psprintf(dr->p, "the CA could not validate %s on port 443 with ALPN "
                                 "acme-tls/1 (check that 443 reaches httpd, ACMEPortMap): %s",
@@ -547,6 +555,46 @@ static const char *offered_types(apr_pool_t *p, const acme_authz_t *a)
     return s;
 }
 
+/* tkauth-01 (RFC 9447 §3): no answer to publish; the Authority Token, checked
+ * here first (RFC 9448 §5), travels in the challenge POST. Nothing to tear down. */
+static apr_status_t start_tkauth(drive_t *dr, const acme_authz_t *a,
+                                 const acme_challenge_t *ch, acme_problem_t **prob)
+{
+    acme_tkauth_req_t req;
+    const char *payload = NULL, *why = NULL;
+    apr_status_t rv;
+
+    if (!acme_tkauth_ordered(dr->p, dr->d->names, a->id_value)) {
+        dr->hint = "the CA's authorization is not for the TNAuthList ordered; no token was asked "
+                   "for and the certificate request is not sent";
+        return fail(dr, "authorization", prob, problem(dr->p, "urn:mod_acme:identifierMismatch",
+                    apr_psprintf(dr->p, "the CA's authorization %s is for %s, not for the "
+                                 "ordered TNAuthList", a->url ? a->url : "",
+                                 acme_tnauth_describe_value(dr->p, a->id_value))), APR_EINVAL);
+    }
+    if (strcmp(ch->status, "pending")) return APR_SUCCESS;  /* answered before a restart */
+    memset(&req, 0, sizeof(req));
+    req.id_type = a->id_type;
+    req.id_value = a->id_value;
+    req.tkauth_type = ch->tkauth_type;
+    req.token_authority = ch->token_authority;
+    if ((rv = acme_tkauth_fingerprint(dr->p, dr->acct->key, &req.fingerprint)) != APR_SUCCESS
+        || (rv = acme_tkauth_answer(dr->env->responder, dr->p, &req, apr_time_now(), &payload,
+                                    &why)) != APR_SUCCESS) {
+        dr->hint = "get a token for this TNAuthList and this account's key (see README "
+                   "\"STIR/SHAKEN certificates\")";
+        return fail(dr, "challenge setup", prob, problem(dr->p, "urn:mod_acme:authorityToken",
+                    apr_psprintf(dr->p, "tkauth-01 for %s: %s",
+                                 acme_tnauth_describe_value(dr->p, a->id_value),
+                                 why ? why : "no Authority Token")), rv);
+    }
+    if ((rv = acme_challenge_answer(&dr->octx, dr->p, ch, payload, prob)) != APR_SUCCESS) {
+        hint_transport(dr, *prob);
+        return fail(dr, "challenge", prob, NULL, rv);
+    }
+    return APR_SUCCESS;
+}
+
 /* Set up the answer for one pending authz and tell the CA; records the setup. */
 static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **out,
                                 acme_problem_t **prob)
@@ -558,7 +606,9 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
 
     if (!ch) {
         dr->hint = a->wildcard ? "wildcard names need dns-01: set ACMEDNSCommand"
-                               : "allow a challenge type this server can answer (ACMEChallenges)";
+                 : acme_tnauth_is_name(a->name)
+                 ? "a TNAuthList needs tkauth-01: give a token command or a token file"
+                 : "allow a challenge type this server can answer (ACMEChallenges)";
         return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:noChallenge",
                     apr_psprintf(dr->p, "no usable challenge for %s (the CA offers: %s)",
                                  a->name, offered_types(dr->p, a))), APR_ENOTIMPL);
@@ -567,6 +617,10 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     s->type = ch->type;
     s->name = a->name;
     s->token = ch->token;
+    if (!strcmp(ch->type, "tkauth-01")) {
+        *out = s;
+        return start_tkauth(dr, a, ch, prob);
+    }
     if ((rv = acme_key_authorization(dr->p, ch->token, dr->acct->key, &s->keyauth))
         != APR_SUCCESS) {
         return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:internal",

@@ -22,6 +22,8 @@
 #include "acme_status.h"
 #include "acme_store.h"
 #include "acme_time.h"
+#include "acme_tkauth.h"
+#include "acme_tnauth.h"
 #include "acme_version.h"
 #include "acme_x509.h"
 
@@ -303,7 +305,8 @@ static const char usage_revoke[] =
     "  --ca-cert FILE  PEM bundle to trust for the CA's HTTPS server\n";
 
 enum { OPT_CA = 256, OPT_CA_CERT, OPT_EMAIL, OPT_TOS, OPT_WEBROOT, OPT_DNS, OPT_KEY_TYPE,
-       OPT_EAB_KID, OPT_EAB_HMAC, OPT_PROFILE, OPT_CHAIN, OPT_REASON, OPT_ACCT_KEY_TYPE };
+       OPT_EAB_KID, OPT_EAB_HMAC, OPT_PROFILE, OPT_CHAIN, OPT_REASON, OPT_ACCT_KEY_TYPE,
+       OPT_TNAUTH, OPT_TOKEN_CMD, OPT_TOKEN_FILE, OPT_TOKEN_TIMEOUT };
 
 /* The certificate chain files of an entry in one group: "fullchain.<type>.pem". */
 static apr_array_header_t *chain_items(ctl_t *c, acme_store_t *store, acme_store_group_e g,
@@ -465,6 +468,8 @@ static const char usage_issue[] =
     "           (--webroot DIR | --dns-command PATH) [--key-type T ...]\n"
     "           [--eab-kid KID --eab-hmac KEY] [--profile NAME] [--preferred-chain CN]\n"
     "           [--account-key-type T] NAME...\n"
+    "       acmectl [-s STORE] issue --ca URL ... --tnauthlist SPC[,TN|FIRST-LAST...]\n"
+    "           (--token-command PATH [--token-timeout SEC] | --token-file FILE)\n"
     "  Get a certificate for NAME... (DNS names, *.wildcards with dns-01, IP\n"
     "  addresses) and store it as <STORE>/domains/<first name>/fullchain[.T].pem and\n"
     "  privkey[.T].pem. An interrupted run resumes its order when started again.\n"
@@ -479,11 +484,23 @@ static const char usage_issue[] =
     "  --eab-kid KID, --eab-hmac KEY   External Account Binding (base64url MAC key)\n"
     "  --profile NAME         ACME profile to request\n"
     "  --preferred-chain CN   alternate chain whose top issuer has this common name\n"
-    "  --account-key-type T   key type of a new account key (default ec256)\n";
+    "  --account-key-type T   key type of a new account key (default ec256)\n"
+    "  --tnauthlist LIST      a STIR/SHAKEN certificate (RFC 9448) for a TNAuthList\n"
+    "                         instead of NAME...: the SPC first, then telephone numbers\n"
+    "                         and ranges (FIRST-LAST or FIRST+COUNT); 'tn:'/'spc:' mark\n"
+    "                         an element. Stored as <STORE>/domains/tnauthlist-<spc>/.\n"
+    "  --token-command PATH   answer tkauth-01 with the Authority Token PATH prints for\n"
+    "                         'PATH TNAUTHLIST FINGERPRINT TOKEN-AUTHORITY'\n"
+    "  --token-timeout SEC    how long the token command may run (default 60)\n"
+    "  --token-file FILE      answer tkauth-01 with the Authority Token in FILE\n"
+    "  See README \"STIR/SHAKEN certificates\".\n";
 
 typedef struct {
     const char *ca_url, *ca_cert, *email, *webroot, *dns_cmd, *eab_kid, *eab_hmac;
     const char *profile, *chain;
+    const char *tnauth, *token_cmd, *token_file;  /* --tnauthlist and its token source */
+    const char *tn_value, *tn_id;                 /* the identifier value and store id */
+    apr_interval_time_t token_timeout;
     int tos;
     acme_key_type_e acct_type;
     apr_array_header_t *key_types;  /* acme_key_type_e */
@@ -506,6 +523,18 @@ static int add_key_type(issue_opts_t *io, const char *arg)
     return 0;
 }
 
+static int parse_token_timeout(issue_opts_t *io, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (*arg == '\0' || *end != '\0' || v < 1 || v > 3600) {
+        return fail(EXIT_USAGE, "invalid --token-timeout '%s' (1-3600 seconds)", arg);
+    }
+    io->token_timeout = apr_time_from_sec(v);
+    return 0;
+}
+
 static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t *io, int *help)
 {
     static const apr_getopt_option_t opts[] = {
@@ -515,6 +544,8 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
         { "eab-kid", OPT_EAB_KID, 1, "" }, { "eab-hmac", OPT_EAB_HMAC, 1, "" },
         { "profile", OPT_PROFILE, 1, "" }, { "preferred-chain", OPT_CHAIN, 1, "" },
         { "account-key-type", OPT_ACCT_KEY_TYPE, 1, "" }, { "help", 'h', 0, "" },
+        { "tnauthlist", OPT_TNAUTH, 1, "" }, { "token-command", OPT_TOKEN_CMD, 1, "" },
+        { "token-file", OPT_TOKEN_FILE, 1, "" }, { "token-timeout", OPT_TOKEN_TIMEOUT, 1, "" },
         { NULL, 0, 0, NULL } };
     apr_getopt_t *os = opt_init(c, argc, argv, 1);
     const char *arg;
@@ -545,6 +576,10 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
                             acme_key_type_names());
             }
             break;
+        case OPT_TNAUTH: io->tnauth = arg; break;
+        case OPT_TOKEN_CMD: io->token_cmd = arg; break;
+        case OPT_TOKEN_FILE: io->token_file = arg; break;
+        case OPT_TOKEN_TIMEOUT: code = parse_token_timeout(io, arg); break;
         }
     }
     if (code != 0) {
@@ -557,17 +592,52 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
     return 0;
 }
 
+/* --tnauthlist: the list, exactly one token source, nothing of the DNS kind. */
+static int tnauth_check(ctl_t *c, issue_opts_t *io)
+{
+    acme_tnauth_t *tl = NULL;
+    const char *why = NULL;
+
+    if (io->names->nelts > 0 || io->webroot || io->dns_cmd) {
+        return fail(EXIT_USAGE, "--tnauthlist takes the place of NAME..., --webroot and "
+                    "--dns-command");
+    }
+    if ((io->token_cmd == NULL) == (io->token_file == NULL)) {
+        return fail(EXIT_USAGE, "--tnauthlist needs --token-command PATH or --token-file FILE");
+    }
+    if (io->token_timeout && !io->token_cmd) {
+        return fail(EXIT_USAGE, "--token-timeout goes with --token-command");
+    }
+    if (acme_tnauth_parse_spec(c->p, io->tnauth, &tl, &why) != APR_SUCCESS) {
+        return fail(EXIT_USAGE, "--tnauthlist: %s", why);
+    }
+    if (acme_tnauth_value(c->p, tl, &io->tn_value) != APR_SUCCESS
+        || (io->tn_id = acme_tnauth_domain_id(c->p, tl)) == NULL) {
+        return fail(EXIT_USAGE, "--tnauthlist: cannot encode %s", acme_tnauth_describe(c->p, tl));
+    }
+    if (io->key_types->nelts == 0) {
+        APR_ARRAY_PUSH(io->key_types, acme_key_type_e) = ACME_KEY_EC256;  /* SHAKEN's P-256 */
+    }
+    return 0;
+}
+
 /* What the options must satisfy beyond their syntax. */
 static int issue_check(ctl_t *c, issue_opts_t *io)
 {
     if (io->ca_url == NULL) {
         return fail(EXIT_USAGE, "issue needs --ca URL");
     }
-    if (io->webroot == NULL && io->dns_cmd == NULL) {
+    if (io->tnauth == NULL && (io->token_cmd || io->token_file || io->token_timeout)) {
+        return fail(EXIT_USAGE, "--token-command and --token-file go with --tnauthlist");
+    }
+    if (io->tnauth == NULL && io->webroot == NULL && io->dns_cmd == NULL) {
         return fail(EXIT_USAGE, "issue needs --webroot DIR or --dns-command PATH");
     }
     if ((io->eab_kid == NULL) != (io->eab_hmac == NULL)) {
         return fail(EXIT_USAGE, "--eab-kid and --eab-hmac go together");
+    }
+    if (io->tnauth != NULL) {
+        return tnauth_check(c, io);
     }
     if (io->names->nelts == 0) {
         return fail(EXIT_USAGE, "issue needs at least one NAME");
@@ -590,8 +660,13 @@ static int issue_check(ctl_t *c, issue_opts_t *io)
 
 static acme_domain_t *issue_domain(ctl_t *c, const issue_opts_t *io)
 {
-    acme_domain_t *d = acme_domain_create(c->p, APR_ARRAY_IDX(io->names, 0, const char *));
+    acme_domain_t *d = acme_domain_create(c->p, io->tn_value ? NULL
+                                          : APR_ARRAY_IDX(io->names, 0, const char *));
 
+    if (io->tn_value) {
+        d->id = io->tn_id;
+        APR_ARRAY_PUSH(d->names, const char *) = acme_tnauth_name(c->p, io->tn_value);
+    }
     for (int i = 1; i < io->names->nelts; i++) {
         char *n = apr_pstrdup(c->p, APR_ARRAY_IDX(io->names, i, const char *));
         int dup = 0;
@@ -620,6 +695,9 @@ static acme_domain_t *issue_domain(ctl_t *c, const issue_opts_t *io)
     if (io->dns_cmd) {
         APR_ARRAY_PUSH(d->challenges, const char *) = "dns-01";
     }
+    if (io->tn_value) {
+        APR_ARRAY_PUSH(d->challenges, const char *) = "tkauth-01";
+    }
     d->dns_command = io->dns_cmd;
     d->profile = io->profile;
     d->preferred_chain = io->chain;
@@ -637,6 +715,10 @@ static acme_responder_t *issue_responder(ctl_t *c, const issue_opts_t *io)
     }
     if (io->dns_cmd) {
         list[n++] = acme_responder_dnscmd(c->p, io->dns_cmd, &c->log);
+    }
+    if (io->tnauth) {
+        return acme_responder_tkauth(c->p, io->token_cmd, io->token_file, io->token_timeout,
+                                     &c->log);
     }
     return n == 1 ? list[0] : acme_responder_chain(c->p, list, n);
 }
@@ -865,6 +947,8 @@ static void main_usage(FILE *out)
           "  renew DOMAIN                    renew at the next check\n"
           "  revoke DOMAIN [--reason N]      revoke the active certificates\n"
           "  issue --ca URL ... NAME...      get a certificate standalone\n"
+          "  issue --ca URL ... --tnauthlist SPC --token-command PATH\n"
+          "                                  a STIR/SHAKEN certificate (tkauth-01)\n"
           "  account-deactivate --ca URL     deactivate the account at a CA\n"
           "  account-rollover --ca URL       replace the account key at a CA\n"
           "Exit status: 0 success, 1 failure, 2 usage error.\n", out);
