@@ -581,8 +581,10 @@ static apr_status_t start_tkauth(drive_t *dr, const acme_authz_t *a,
     if ((rv = acme_tkauth_fingerprint(dr->p, dr->acct->key, &req.fingerprint)) != APR_SUCCESS
         || (rv = acme_tkauth_answer(dr->env->responder, dr->p, &req, apr_time_now(), &payload,
                                     &why)) != APR_SUCCESS) {
-        dr->hint = "get a token for this TNAuthList and this account's key (see README "
-                   "\"STIR/SHAKEN certificates\")";
+        dr->hint = apr_psprintf(dr->p, "the Token Authority must sign an ATC token with "
+                                "tkvalue %s and fingerprint \"%s\" (see README \"STIR/SHAKEN "
+                                "certificates\")", a->id_value,
+                                req.fingerprint ? req.fingerprint : "?");
         return fail(dr, "challenge setup", prob, problem(dr->p, "urn:mod_acme:authorityToken",
                     apr_psprintf(dr->p, "tkauth-01 for %s: %s",
                                  acme_tnauth_describe_value(dr->p, a->id_value),

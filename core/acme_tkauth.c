@@ -13,7 +13,8 @@
 #include "acme_tnauth.h"
 
 #define NBF_SKEW apr_time_from_sec(60)
-#define SNIPPET 60
+#define SNIPPET 60                 /* characters of an outside value quoted in a message */
+#define SNIPPET_FP 120             /* a whole fingerprint, in any spelling */
 
 /* ---- the fingerprint ---- */
 
@@ -67,15 +68,20 @@ static const char *fingerprint_hex(apr_pool_t *p, const char *fp)
 
 /* ---- the token out of a source ---- */
 
-/* At most SNIPPET characters of s, non-printable ones as '?', for messages. */
-static const char *snippet(apr_pool_t *p, const char *s, apr_size_t len)
+/* At most max characters of s, non-printable ones as '?', for messages. */
+static const char *quote(apr_pool_t *p, const char *s, apr_size_t len, apr_size_t max)
 {
-    apr_size_t n = len < SNIPPET ? len : SNIPPET;
+    apr_size_t n = len < max ? len : max;
     char *r = apr_pstrmemdup(p, s, n);
     for (apr_size_t i = 0; i < n; ++i) {
         if ((unsigned char)r[i] < 0x20 || (unsigned char)r[i] >= 0x7f) r[i] = '?';
     }
     return len > n ? apr_pstrcat(p, r, "...", NULL) : r;
+}
+
+static const char *snippet(apr_pool_t *p, const char *s, apr_size_t len)
+{
+    return quote(p, s, len, SNIPPET);
 }
 
 static int jwt_chars(const char *s, apr_size_t n)
@@ -197,7 +203,7 @@ static void check_atc(apr_pool_t *p, const json_t *atc, const acme_tkauth_req_t 
     else if (!(got = fingerprint_hex(p, fp)) || !(want = fingerprint_hex(p, req->fingerprint))
              || strcmp(got, want)) {
         mismatch(p, acc, "it is bound to the account key %s, this account's key is %s",
-                 snippet(p, fp, strlen(fp)), req->fingerprint);
+                 quote(p, fp, strlen(fp), SNIPPET_FP), req->fingerprint);
     }
     if (ca && !json_is_boolean(ca)) {
         mismatch(p, acc, "its \"ca\" is not a boolean");
@@ -289,8 +295,8 @@ static apr_status_t tk_nothing(acme_responder_t *r, apr_pool_t *p, const char *t
     return strcmp(type, "tkauth-01") ? APR_ENOTIMPL : APR_SUCCESS;
 }
 
-static apr_status_t token_from_file(acme_responder_t *r, apr_pool_t *p, const char *path,
-                                    const char **jwt, const char **why)
+static apr_status_t token_from_file(apr_pool_t *p, const char *path, const char **jwt,
+                                    const char **why)
 {
     char *data = NULL, err[128];
     apr_size_t len = 0;
@@ -300,7 +306,6 @@ static apr_status_t token_from_file(acme_responder_t *r, apr_pool_t *p, const ch
         *why = apr_psprintf(p, "cannot read the token file %s: %s", path,
                             rv == APR_ENOSPC ? "larger than 64 KiB"
                             : apr_strerror(rv, err, sizeof(err)));
-        acme_log(r->log, ACME_LOG_WARN, rv, "%s", *why);
         return rv;
     }
     return acme_tkauth_token_from(p, data, len, apr_psprintf(p, "the token file %s", path), jwt,
@@ -322,7 +327,7 @@ static apr_status_t tk_token(acme_responder_t *r, apr_pool_t *p, const acme_tkau
 {
     tkauth_src_t *src = r->baton;
     return src->command ? token_from_command(r, p, req, jwt, why)
-                        : token_from_file(r, p, src->file, jwt, why);
+                        : token_from_file(p, src->file, jwt, why);
 }
 
 acme_responder_t *acme_responder_tkauth(apr_pool_t *p, const char *command, const char *file,
