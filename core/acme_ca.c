@@ -118,18 +118,7 @@ apr_status_t acme_problem_parse(apr_pool_t *p, const char *body, apr_size_t len,
 /* Control characters from the CA must not split or forge log lines. */
 static const char *printable(apr_pool_t *p, const char *s)
 {
-    char *out, *o;
-
-    if (!s) {
-        return "";
-    }
-    out = o = apr_pstrdup(p, s);
-    for (; *o; ++o) {
-        if ((unsigned char)*o < 0x20 || *o == 0x7f) {
-            *o = ' ';
-        }
-    }
-    return out;
+    return acme_printable(p, s, 4096);
 }
 
 const char *acme_problem_str(apr_pool_t *p, const acme_problem_t *prob)

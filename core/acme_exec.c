@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 
 #include "acme_exec.h"
+#include "acme_log.h"
 
 /* How often the wait loop looks at the child and the cancel flag. */
 #define EXEC_TICK_MS 50
@@ -45,15 +46,33 @@ typedef struct {
 
 static void close_fds_but(int keep, long max_fd)
 {
+    int ok;
+
     /* close_range exists since Linux 5.9; the loop is the fallback */
-    if (close_range(3, (unsigned)keep - 1, 0) == 0 && close_range((unsigned)keep + 1, ~0U, 0) == 0) {
-        return;
+    if (keep < 3) {
+        ok = close_range(3, ~0U, 0) == 0;
     }
-    for (long fd = 3; fd < max_fd; ++fd) {
+    else {
+        ok = (keep == 3 || close_range(3, (unsigned)keep - 1, 0) == 0)
+             && close_range((unsigned)keep + 1, ~0U, 0) == 0;
+    }
+    for (long fd = 3; !ok && fd < max_fd; ++fd) {
         if (fd != keep) {
             close((int)fd);
         }
     }
+}
+
+static long open_max(void)
+{
+    long n = sysconf(_SC_OPEN_MAX);
+
+    return n < 0 || n > 65536 ? 65536 : n;
+}
+
+void acme_exec_close_inherited(int keep)
+{
+    close_fds_but(keep, open_max());
 }
 
 static void child_report(int fd, int err)
@@ -309,10 +328,7 @@ apr_status_t acme_exec_run(apr_pool_t *p, const acme_exec_t *x, acme_exec_result
     plan.path = x->argv[0];
     plan.argv = make_argv(p, x->argv);
     plan.envp = make_env(p, x->env);
-    plan.max_fd = sysconf(_SC_OPEN_MAX);
-    if (plan.max_fd < 0 || plan.max_fd > 65536) {
-        plan.max_fd = 65536;
-    }
+    plan.max_fd = open_max();
     plan.dfl.sa_handler = SIG_DFL;
     sigemptyset(&plan.dfl.sa_mask);
     sigemptyset(&plan.empty);
@@ -370,23 +386,6 @@ done:
     return rv;
 }
 
-/* Output for a log line: one line, no control characters. */
-static const char *printable(apr_pool_t *p, const char *s, apr_size_t len, int truncated)
-{
-    char *out = apr_pstrmemdup(p, s, len), *o;
-    apr_size_t n = len;
-
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ')) {
-        out[--n] = '\0';
-    }
-    for (o = out; *o; ++o) {
-        if ((unsigned char)*o < 0x20 || *o == 0x7f) {
-            *o = ' ';
-        }
-    }
-    return truncated ? apr_pstrcat(p, out, " [...]", NULL) : out;
-}
-
 const char *acme_exec_describe(apr_pool_t *p, const acme_exec_t *x, const acme_exec_result_t *res)
 {
     const char *how, *said = NULL;
@@ -412,10 +411,12 @@ const char *acme_exec_describe(apr_pool_t *p, const acme_exec_t *x, const acme_e
         how = apr_psprintf(p, "exited with status %d", res->exit_code);
     }
     if (res->err_len > 0) {
-        said = printable(p, res->err, res->err_len, res->err_truncated);
+        said = apr_pstrcat(p, acme_printable(p, res->err, res->err_len),
+                           res->err_truncated ? " [...]" : "", NULL);
     }
     else if (res->out_len > 0) {
-        said = printable(p, res->out, res->out_len, res->out_truncated);
+        said = apr_pstrcat(p, acme_printable(p, res->out, res->out_len),
+                           res->out_truncated ? " [...]" : "", NULL);
     }
     return said && *said ? apr_pstrcat(p, how, ": ", said, NULL) : how;
 }

@@ -55,6 +55,11 @@ apr_status_t acme_exec_run(apr_pool_t *p, const acme_exec_t *x, acme_exec_result
  * with control characters replaced by spaces. */
 const char *acme_exec_describe(apr_pool_t *p, const acme_exec_t *x, const acme_exec_result_t *res);
 
+/* Closes every descriptor above 2 except `keep` (-1: none): for a
+ * process forked to outlive its caller, so it holds no listener, lock or
+ * pipe of the server. Async-signal-safe. */
+void acme_exec_close_inherited(int keep);
+
 /* For a process running as root that must run programs as an unprivileged
  * user (httpd's User): the supplementary groups of `user` (only `gid` when
  * user is NULL), then gid, then uid, and verified afterwards (real and

@@ -303,7 +303,8 @@ static const char usage_revoke[] =
     "  --ca-cert FILE  PEM bundle to trust for the CA's HTTPS server\n";
 
 enum { OPT_CA = 256, OPT_CA_CERT, OPT_EMAIL, OPT_TOS, OPT_WEBROOT, OPT_DNS, OPT_KEY_TYPE,
-       OPT_EAB_KID, OPT_EAB_HMAC, OPT_PROFILE, OPT_CHAIN, OPT_REASON, OPT_ACCT_KEY_TYPE };
+       OPT_EAB_KID, OPT_EAB_HMAC, OPT_PROFILE, OPT_CHAIN, OPT_REASON, OPT_ACCT_KEY_TYPE,
+       OPT_HOOK_TIMEOUT };
 
 /* The certificate chain files of an entry in one group: "fullchain.<type>.pem". */
 static apr_array_header_t *chain_items(ctl_t *c, acme_store_t *store, acme_store_group_e g,
@@ -464,7 +465,7 @@ static const char usage_issue[] =
     "usage: acmectl [-s STORE] issue --ca URL [--ca-cert FILE] --email ADDR --agree-tos\n"
     "           (--webroot DIR | --dns-command PATH) [--key-type T ...]\n"
     "           [--eab-kid KID --eab-hmac KEY] [--profile NAME] [--preferred-chain CN]\n"
-    "           [--account-key-type T] NAME...\n"
+    "           [--account-key-type T] [--hook-timeout DURATION] NAME...\n"
     "  Get a certificate for NAME... (DNS names, *.wildcards with dns-01, IP\n"
     "  addresses) and store it as <STORE>/domains/<first name>/fullchain[.T].pem and\n"
     "  privkey[.T].pem. An interrupted run resumes its order when started again.\n"
@@ -474,6 +475,7 @@ static const char usage_issue[] =
     "  --agree-tos            agree to the CA's terms of service\n"
     "  --webroot DIR          answer http-01 by writing DIR/.well-known/acme-challenge/\n"
     "  --dns-command PATH     answer dns-01 by running 'PATH setup|teardown NAME VALUE'\n"
+    "  --hook-timeout D       kill the DNS command after D (default 120s)\n"
     "  --key-type T           ec256 (default), ec384, rsa2048, rsa3072, rsa4096; repeat\n"
     "                         for one certificate per type\n"
     "  --eab-kid KID, --eab-hmac KEY   External Account Binding (base64url MAC key)\n"
@@ -484,6 +486,7 @@ static const char usage_issue[] =
 typedef struct {
     const char *ca_url, *ca_cert, *email, *webroot, *dns_cmd, *eab_kid, *eab_hmac;
     const char *profile, *chain;
+    apr_interval_time_t hook_timeout;
     int tos;
     acme_key_type_e acct_type;
     apr_array_header_t *key_types;  /* acme_key_type_e */
@@ -514,7 +517,8 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
         { "dns-command", OPT_DNS, 1, "" }, { "key-type", OPT_KEY_TYPE, 1, "" },
         { "eab-kid", OPT_EAB_KID, 1, "" }, { "eab-hmac", OPT_EAB_HMAC, 1, "" },
         { "profile", OPT_PROFILE, 1, "" }, { "preferred-chain", OPT_CHAIN, 1, "" },
-        { "account-key-type", OPT_ACCT_KEY_TYPE, 1, "" }, { "help", 'h', 0, "" },
+        { "account-key-type", OPT_ACCT_KEY_TYPE, 1, "" },
+        { "hook-timeout", OPT_HOOK_TIMEOUT, 1, "" }, { "help", 'h', 0, "" },
         { NULL, 0, 0, NULL } };
     apr_getopt_t *os = opt_init(c, argc, argv, 1);
     const char *arg;
@@ -537,6 +541,12 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
         case OPT_KEY_TYPE: code = add_key_type(io, arg); break;
         case OPT_EAB_KID: io->eab_kid = arg; break;
         case OPT_EAB_HMAC: io->eab_hmac = arg; break;
+        case OPT_HOOK_TIMEOUT:
+            if (acme_duration_parse(arg, &io->hook_timeout) != APR_SUCCESS) {
+                code = fail(EXIT_USAGE, "--hook-timeout: '%s' is not a duration (e.g. 30s, "
+                            "2m)", arg);
+            }
+            break;
         case OPT_PROFILE: io->profile = arg; break;
         case OPT_CHAIN: io->chain = arg; break;
         case OPT_ACCT_KEY_TYPE:
@@ -636,7 +646,7 @@ static acme_responder_t *issue_responder(ctl_t *c, const issue_opts_t *io)
         list[n++] = acme_responder_webroot(c->p, io->webroot, &c->log);
     }
     if (io->dns_cmd) {
-        list[n++] = acme_responder_dnscmd(c->p, io->dns_cmd, &c->log);
+        list[n++] = acme_responder_dnscmd(c->p, io->dns_cmd, io->hook_timeout, NULL, &c->log);
     }
     return n == 1 ? list[0] : acme_responder_chain(c->p, list, n);
 }

@@ -12,6 +12,7 @@
 #include <apr_network_io.h>
 #include "acme_base64.h"
 #include "acme_drive.h"
+#include "acme_exec.h"
 #include "acme_file.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -683,7 +684,7 @@ START_TEST(dnscmd_responder)
     const char *log = apr_pstrcat(pool, tmpdir, "/dns.log", NULL);
     const char *cmd = write_script("hook.sh", apr_pstrcat(pool, "#!/bin/sh\necho \"$1 $2 $3\" >> ",
                                                           log, "\nexit 0\n", NULL));
-    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, NULL);
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, 0, NULL, NULL);
     const char *value = acme_dns01_value(pool, "tok.thumb");
     char *data = NULL;
     apr_size_t len = 0;
@@ -714,13 +715,53 @@ START_TEST(dnscmd_failure)
     const char *cmd = write_script("fail.sh", "#!/bin/sh\necho 'no such zone' >&2\nexit 3\n");
     char *last = NULL;
     acme_logger_t lg = { capture, &last, ACME_LOG_DEBUG };
-    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, &lg);
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, 0, NULL, &lg);
     ck_assert_int_ne(r->setup(r, pool, "dns-01", "example.org", "tok", "tok.thumb"), APR_SUCCESS);
     ck_assert_ptr_nonnull(last);
-    ck_assert_ptr_nonnull(strstr(last, "exit 3"));
+    ck_assert_ptr_nonnull(strstr(last, "exited with status 3"));
     ck_assert_ptr_nonnull(strstr(last, "no such zone"));
-    r = acme_responder_dnscmd(pool, apr_pstrcat(pool, tmpdir, "/missing.sh", NULL), NULL);
+    r = acme_responder_dnscmd(pool, apr_pstrcat(pool, tmpdir, "/missing.sh", NULL), 0, NULL,
+                              NULL);
     ck_assert_int_ne(r->setup(r, pool, "dns-01", "example.org", "tok", "tok.thumb"), APR_SUCCESS);
+}
+END_TEST
+
+/* Names and values that could steer the program never reach it; the
+ * program gets the documented ACME_* variables (test_exec: nothing else). */
+START_TEST(dnscmd_arguments_checked)
+{
+    const char *log = apr_pstrcat(pool, tmpdir, "/dns.log", NULL);
+    const char *cmd = write_script("env.sh", apr_pstrcat(pool, "#!/bin/sh\necho \"$ACME_ACTION|"
+                                   "$ACME_IDENTIFIER|$ACME_NAME|$ACME_VALUE|$PATH\" >> ", log,
+                                   "\n", NULL));
+    const char *bad[] = { "victim.example\nupdate add evil 60 TXT x", "a b.example",
+                          "example.org;rm", "-rf.example", "192.0.2.1", "", NULL };
+    char *last = NULL, *data = NULL;
+    acme_logger_t lg = { capture, &last, ACME_LOG_DEBUG };
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, apr_time_from_sec(5), NULL, &lg);
+    apr_size_t len = 0;
+    char longname[300];
+    struct stat sb;
+    int i;
+
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    for (i = 0; bad[i]; ++i) {
+        last = NULL;
+        ck_assert_int_eq(r->setup(r, pool, "dns-01", bad[i], "tok", "tok.thumb"), APR_EINVAL);
+        ck_assert_ptr_nonnull(last);
+        ck_assert_ptr_nonnull(strstr(last, "refusing to run the DNS command"));
+        ck_assert_ptr_null(strchr(last, '\n'));
+    }
+    ck_assert_int_eq(r->setup(r, pool, "dns-01", longname, "tok", "tok.thumb"), APR_EINVAL);
+    ck_assert_int_eq(r->teardown(r, pool, "dns-01", "example.org", "tok", NULL), APR_EINVAL);
+    ck_assert_int_ne(stat(log, &sb), 0);     /* the program never ran */
+    ck_assert_int_eq(r->setup(r, pool, "dns-01", "*.example.org", "tok", "tok.thumb"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_file_read(pool, log, 4096, &data, &len), APR_SUCCESS);
+    ck_assert_str_eq(data, apr_pstrcat(pool, "setup|*.example.org|_acme-challenge.example.org|",
+                                       acme_dns01_value(pool, "tok.thumb"), "|", ACME_EXEC_PATH,
+                                       "\n", NULL));
 }
 END_TEST
 
@@ -734,7 +775,7 @@ START_TEST(chain_responder)
 
     list[0] = NULL;
     list[1] = acme_responder_webroot(pool, root, NULL);
-    list[2] = acme_responder_dnscmd(pool, cmd, NULL);
+    list[2] = acme_responder_dnscmd(pool, cmd, 0, NULL, NULL);
     r = acme_responder_chain(pool, list, 3);
     ck_assert(r->can(r, "http-01", "example.org"));
     ck_assert(r->can(r, "dns-01", "*.example.org"));
@@ -1652,6 +1693,7 @@ static Suite *suite(void)
     tcase_add_test(tc, webroot_responder);
     tcase_add_test(tc, dnscmd_responder);
     tcase_add_test(tc, dnscmd_failure);
+    tcase_add_test(tc, dnscmd_arguments_checked);
     tcase_add_test(tc, chain_responder);
     tcase_add_test(tc, order_parse);
     tcase_add_test(tc, authz_parse_and_pick);
