@@ -311,16 +311,11 @@ static const char *eab_key_value(cmd_parms *cmd, const char *arg, const char **o
 
     if (!strncmp(arg, "file:", 5)) {
         const char *path = ap_server_root_relative(cmd->pool, arg + 5);
-        char *data;
-        apr_size_t len;
 
-        if (!path || acme_file_read(cmd->pool, path, ACME_EAB_FILE_MAX, &data, &len)) {
-            return bad(cmd, arg, "the HMAC key file cannot be read (or is larger than 4 KiB)");
+        if (!path || acme_file_read_secret(cmd->pool, path, ACME_EAB_FILE_MAX, &key)) {
+            return bad(cmd, arg, "the HMAC key file cannot be read, is empty or is larger than "
+                       "4 KiB");
         }
-        while (len > 0 && apr_isspace(data[len - 1])) {
-            data[--len] = '\0';
-        }
-        key = data;
     }
     if (!*key || acme_b64u_decode(cmd->pool, key, strlen(key), &raw, &rawlen) || rawlen == 0) {
         return bad(cmd, strncmp(arg, "file:", 5) ? "(hmac key)" : arg,
