@@ -885,6 +885,56 @@ START_TEST(ip_authz_never_dns01)
 }
 END_TEST
 
+static acme_authz_t *authz_for(const char *type, const char *value, int wildcard)
+{
+    acme_authz_t *a = NULL;
+    json_t *j = json_pack("{s:s,s:{s:s,s:s},s:b,s:[]}", "status", "pending", "identifier",
+                          "type", type, "value", value, "wildcard", wildcard, "challenges");
+    ck_assert_int_eq(acme_authz_parse(pool, j, "https://ca/authz/1", &a), APR_SUCCESS);
+    json_decref(j);
+    return a;
+}
+
+/* An authorization counts only for an identifier that was ordered. */
+START_TEST(authz_ordered_name)
+{
+    apr_array_header_t *names = apr_array_make(pool, 4, sizeof(const char *));
+    char longname[400];
+
+    APR_ARRAY_PUSH(names, const char *) = "example.org";
+    APR_ARRAY_PUSH(names, const char *) = "*.example.org";
+    APR_ARRAY_PUSH(names, const char *) = "192.0.2.1";
+    APR_ARRAY_PUSH(names, const char *) = "2001:db8::1";
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("dns", "example.org", 0), names),
+                     "example.org");
+    /* case differs: our spelling comes back */
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("dns", "EXAMPLE.org", 0), names),
+                     "example.org");
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("dns", "example.org", 1), names),
+                     "*.example.org");
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("ip", "192.0.2.1", 0), names),
+                     "192.0.2.1");
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("ip", "2001:0db8:0:0::0001", 0), names),
+                     "2001:db8::1");
+    /* foreign, hostile, wrong type, wildcard games */
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "victim.example", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "www.example.org", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "example.org\nupdate add x", 0),
+                                               names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "example.org ", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", longname, 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "*.example.org", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "*.example.org", 1), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "192.0.2.1", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("ip", "example.org", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("ip", "192.0.2.2", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("ip", "192.0.2.1", 1), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "example.org", 0), NULL));
+}
+END_TEST
+
 START_TEST(ari_parse)
 {
     acme_ari_t *a = NULL;
@@ -916,6 +966,7 @@ typedef struct {
     ca_t *inter, *alt_inter;     /* alt_inter: same key and name, signed by "Alt Root" */
     const char *san;
     int ari, ari_fail, fail_challenge, authz_valid, bad_cert_type;
+    const char *authz_value;     /* the identifier the authorizations name; NULL: mock.example */
     int revokes, revoke_kid, revoke_jwk, revoke_reason;
     volatile int *cancel_on_chal;
     int new_orders, chal_posts, finalizes, ri_gets, chal_item_seen, order_reads;
@@ -1037,7 +1088,8 @@ static mock_resp_t mock_post(apr_pool_t *p, mock_t *m, const char *path, const c
         static const char *const names[] = { "pending", "valid", "invalid" };
         r = json_resp(p, 200, json_pack("{s:s,s:{s:s,s:s},s:[o]}", "status",
                       names[m->authz_status[n]], "identifier", "type", "dns", "value",
-                      "mock.example", "challenges", mock_challenge_json(p, m, n)));
+                      m->authz_value ? m->authz_value : "mock.example", "challenges",
+                      mock_challenge_json(p, m, n)));
     }
     else if (n && !strcmp(what, "chal")) {
         char *data = NULL;
@@ -1476,6 +1528,44 @@ START_TEST(mock_challenge_failure_then_new_order)
 }
 END_TEST
 
+/* A CA that answers with authorizations for other names (or hostile
+ * strings) gets nothing: no challenge answer written, no challenge POSTed,
+ * a clear error. */
+START_TEST(mock_foreign_identifier_refused)
+{
+    const char *values[] = { "victim.example", "mock.example\nupdate add evil 60 TXT x",
+                             NULL, NULL };
+    char longname[300];
+    int i;
+
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    values[2] = longname;
+    for (i = 0; values[i]; ++i) {
+        mock_t *m = mock_start();
+        acme_drive_env_t env = mock_env();
+        acme_domain_t *d = mock_domain(m);
+        acme_drive_result_t res;
+        apr_array_header_t *left = NULL;
+        json_t *err;
+
+        m->authz_value = values[i];
+        ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+        ck_assert(!res.staged);
+        ck_assert_int_eq(m->chal_posts, 0);
+        ck_assert(store->list(store, pool, ACME_SG_CHALLENGES, NULL, &left) != APR_SUCCESS
+                  || left->nelts == 0);
+        err = json_object_get(status_of("mock.example"), "last_error");
+        ck_assert_str_eq(json_string_value(json_object_get(err, "type")),
+                         "urn:mod_acme:badIdentifier");
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(err, "detail")),
+                                     "not one of the ordered identifiers"));
+        ck_assert_ptr_null(strchr(json_string_value(json_object_get(err, "detail")), '\n'));
+        mock_stop(m);
+    }
+}
+END_TEST
+
 START_TEST(mock_authz_reuse_and_preferred_chain)
 {
     mock_t *m = mock_start();
@@ -1697,6 +1787,7 @@ static Suite *suite(void)
     tcase_add_test(tc, chain_responder);
     tcase_add_test(tc, order_parse);
     tcase_add_test(tc, authz_parse_and_pick);
+    tcase_add_test(tc, authz_ordered_name);
     tcase_add_test(tc, ip_authz_never_dns01);
     tcase_add_test(tc, ari_parse);
     tcase_add_test(tc, mock_full_drive);
@@ -1704,6 +1795,7 @@ static Suite *suite(void)
     tcase_add_test(tc, mock_durability_policy);
     tcase_add_test(tc, mock_resume_same_order);
     tcase_add_test(tc, mock_challenge_failure_then_new_order);
+    tcase_add_test(tc, mock_foreign_identifier_refused);
     tcase_add_test(tc, mock_authz_reuse_and_preferred_chain);
     tcase_add_test(tc, mock_ari_schedule_and_replaces);
     tcase_add_test(tc, mock_ari_failure_falls_back_to_window);
