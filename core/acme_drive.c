@@ -564,14 +564,6 @@ static apr_status_t start_tkauth(drive_t *dr, const acme_authz_t *a,
     const char *payload = NULL, *why = NULL;
     apr_status_t rv;
 
-    if (!acme_tkauth_ordered(dr->p, dr->d->names, a->id_value)) {
-        dr->hint = "the CA's authorization is not for the TNAuthList ordered; no token was asked "
-                   "for and the certificate request is not sent";
-        return fail(dr, "authorization", prob, problem(dr->p, "urn:mod_acme:identifierMismatch",
-                    apr_psprintf(dr->p, "the CA's authorization %s is for %s, not for the "
-                                 "ordered TNAuthList", a->url ? a->url : "",
-                                 acme_tnauth_describe_value(dr->p, a->id_value))), APR_EINVAL);
-    }
     if (strcmp(ch->status, "pending")) return APR_SUCCESS;  /* answered before a restart */
     memset(&req, 0, sizeof(req));
     req.id_type = a->id_type;
@@ -644,21 +636,52 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     return APR_SUCCESS;
 }
 
-/* Every authorization: reuse valid ones, answer the others, then poll them. */
+/* Nothing is answered for an authorization that is not for an ordered
+ * name: a hook or a challenge file for it would act for the CA (or whatever
+ * altered its answers) on a name nobody asked for. */
+static apr_status_t check_identifier(drive_t *dr, acme_authz_t *a, acme_problem_t **prob)
+{
+    const char *ordered = acme_authz_ordered_name(a, dr->d->names);
+
+    if (ordered) {
+        a->name = ordered;      /* our own spelling from here on */
+        return APR_SUCCESS;
+    }
+    dr->hint = "the CA's answer names an identifier that was not ordered or is not valid; "
+               "nothing was answered for it (a misbehaving CA, or something altering its "
+               "answers)";
+    return fail(dr, "authorization", prob, problem(dr->p, "urn:mod_acme:badIdentifier",
+                apr_psprintf(dr->p, "the authorization %s is for %s \"%s\"%s, which is not "
+                             "one of the ordered identifiers", acme_printable(dr->p, a->url, 300),
+                             acme_printable(dr->p, a->id_type, 20),
+                             acme_printable(dr->p, a->name, 300),
+                             acme_tnauth_is_name(a->name)
+                             ? apr_psprintf(dr->p, " (%s)", acme_tnauth_describe_value(dr->p,
+                                            acme_tnauth_name_value(a->name))) : "")),
+                APR_EINVAL);
+}
+
+/* Every authorization: all fetched and checked first, then valid ones are
+ * reused, the others answered, then polled. */
 static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_problem_t **prob)
 {
     int n = order->authz_urls->nelts, i;
     setup_t **started = apr_pcalloc(dr->p, sizeof(*started) * (apr_size_t)(n + 1));
+    acme_authz_t **authzs = apr_pcalloc(dr->p, sizeof(*authzs) * (apr_size_t)(n + 1));
     apr_status_t rv;
 
     for (i = 0; i < n; ++i) {
         const char *url = APR_ARRAY_IDX(order->authz_urls, i, const char *);
-        acme_authz_t *a = NULL;
         if (drive_cancelled(dr)) return APR_EINTR;
-        if ((rv = acme_authz_get(&dr->octx, dr->p, url, &a, prob)) != APR_SUCCESS) {
+        if ((rv = acme_authz_get(&dr->octx, dr->p, url, &authzs[i], prob)) != APR_SUCCESS) {
             hint_transport(dr, *prob);
             return fail(dr, "authorization", prob, NULL, rv);
         }
+        if ((rv = check_identifier(dr, authzs[i], prob)) != APR_SUCCESS) return rv;
+    }
+    for (i = 0; i < n; ++i) {
+        const acme_authz_t *a = authzs[i];
+        if (drive_cancelled(dr)) return APR_EINTR;
         if (!strcmp(a->status, "valid")) continue;  /* reused */
         if (strcmp(a->status, "pending")) {
             return fail(dr, "authorization", prob, problem(dr->p,

@@ -5,6 +5,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include "acme_base64.h"
+#include "acme_exec.h"
 #include "acme_file.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -279,6 +280,7 @@ typedef struct {
     const char *command;
     const char *file;
     apr_interval_time_t timeout;
+    volatile int *cancel;
 } tkauth_src_t;
 
 static int tk_can(acme_responder_t *r, const char *type, const char *name)
@@ -312,33 +314,74 @@ static apr_status_t token_from_file(apr_pool_t *p, const char *path, const char 
                                   why);
 }
 
-static apr_status_t token_from_command(acme_responder_t *r, apr_pool_t *p,
+/* `command VALUE FINGERPRINT TOKEN-AUTHORITY` through acme_exec (descriptors
+ * 0-2, minimal environment, timeout, bounded output); the token on stdout. */
+static apr_status_t token_from_command(apr_pool_t *p, const tkauth_src_t *src,
                                        const acme_tkauth_req_t *req, const char **jwt,
                                        const char **why)
 {
-    tkauth_src_t *src = r->baton;
-    (void)req; (void)jwt;
-    *why = apr_psprintf(p, "token command %s: not available in this build", src->command);
-    return APR_ENOTIMPL;
+    const char *hint = req->token_authority ? req->token_authority : "";
+    const char *argv[5], *env[5];
+    acme_exec_result_t res;
+    acme_exec_t x;
+    apr_status_t rv;
+
+    argv[0] = src->command;
+    argv[1] = req->id_value;
+    argv[2] = req->fingerprint;
+    argv[3] = hint;
+    argv[4] = NULL;
+    env[0] = apr_pstrcat(p, "ACME_IDENTIFIER=", req->id_value, NULL);
+    env[1] = apr_pstrcat(p, "ACME_FINGERPRINT=", req->fingerprint, NULL);
+    env[2] = apr_pstrcat(p, "ACME_TOKEN_AUTHORITY=", hint, NULL);
+    env[3] = apr_pstrcat(p, "ACME_TKAUTH_TYPE=", req->tkauth_type ? req->tkauth_type : "atc",
+                         NULL);
+    env[4] = NULL;
+    memset(&x, 0, sizeof(x));
+    x.argv = argv;
+    x.env = env;
+    x.timeout = src->timeout;
+    x.max_output = ACME_TKAUTH_MAX_SOURCE;
+    x.cancel = src->cancel;
+    rv = acme_exec_run(p, &x, &res);
+    if (rv != APR_SUCCESS) {
+        char err[128];
+        *why = res.started
+               ? apr_psprintf(p, "the token command %s %s", src->command,
+                              acme_exec_describe(p, &x, &res))
+               : apr_psprintf(p, "cannot run the token command %s: %s", src->command,
+                              apr_strerror(rv, err, sizeof(err)));
+        return rv;
+    }
+    if (res.out_truncated) {
+        *why = apr_psprintf(p, "the token command %s printed more than %d KiB", src->command,
+                            ACME_TKAUTH_MAX_SOURCE / 1024);
+        return APR_EINVAL;
+    }
+    return acme_tkauth_token_from(p, res.out, res.out_len,
+                                  apr_psprintf(p, "the output of the token command %s",
+                                               src->command), jwt, why);
 }
 
 static apr_status_t tk_token(acme_responder_t *r, apr_pool_t *p, const acme_tkauth_req_t *req,
                              const char **jwt, const char **why)
 {
-    tkauth_src_t *src = r->baton;
-    return src->command ? token_from_command(r, p, req, jwt, why)
+    const tkauth_src_t *src = r->baton;
+    return src->command ? token_from_command(p, src, req, jwt, why)
                         : token_from_file(p, src->file, jwt, why);
 }
 
 acme_responder_t *acme_responder_tkauth(apr_pool_t *p, const char *command, const char *file,
-                                        apr_interval_time_t timeout, const acme_logger_t *log)
+                                        apr_interval_time_t timeout, volatile int *cancel,
+                                        const acme_logger_t *log)
 {
     acme_responder_t *r = apr_pcalloc(p, sizeof(*r));
     tkauth_src_t *src = apr_pcalloc(p, sizeof(*src));
 
     src->command = command ? apr_pstrdup(p, command) : NULL;
     src->file = file ? apr_pstrdup(p, file) : NULL;
-    src->timeout = timeout > 0 ? timeout : ACME_TKAUTH_TIMEOUT;
+    src->timeout = timeout;
+    src->cancel = cancel;
     r->baton = src;
     r->log = log;
     r->can = tk_can;
@@ -376,13 +419,4 @@ apr_status_t acme_tkauth_answer(acme_responder_t *r, apr_pool_t *p, const acme_t
     obj = acme_json_own(p, json_pack("{s:s}", "tkauth", jwt));
     if (!obj || !(*payload = acme_json_dump(p, obj, 0))) return APR_ENOMEM;
     return APR_SUCCESS;
-}
-
-int acme_tkauth_ordered(apr_pool_t *p, const apr_array_header_t *names, const char *value)
-{
-    for (int i = 0; names && i < names->nelts; ++i) {
-        const char *v = acme_tnauth_name_value(APR_ARRAY_IDX(names, i, const char *));
-        if (v && acme_tnauth_value_eq(p, v, value)) return 1;
-    }
-    return 0;
 }

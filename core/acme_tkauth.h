@@ -11,7 +11,6 @@
 
 #define ACME_TKAUTH_MAX_TOKEN 16384      /* a JWT we send (bytes) */
 #define ACME_TKAUTH_MAX_SOURCE 65536     /* what a token file or command may hold/print */
-#define ACME_TKAUTH_TIMEOUT apr_time_from_sec(60)
 
 /* What a token source is asked for: one tkauth-01 challenge. */
 typedef struct acme_tkauth_req_t {
@@ -47,20 +46,19 @@ apr_status_t acme_tkauth_check(apr_pool_t *p, const char *jwt, const acme_tkauth
 
 /* A tkauth-01 responder for "TNAuthList:<value>" names: runs `command
  * VALUE FINGERPRINT TOKEN-AUTHORITY` (the hint is "" when the challenge has
- * none) as a program, without a shell, bounded by timeout (0: the default),
- * and takes the token from its standard output; or, with command NULL, reads
- * `file` anew for each challenge. */
+ * none) through acme_exec, with ACME_IDENTIFIER, ACME_FINGERPRINT,
+ * ACME_TOKEN_AUTHORITY and ACME_TKAUTH_TYPE in its environment, killed after
+ * timeout (0: ACME_EXEC_DEFAULT_TIMEOUT) or when *cancel is set, and takes
+ * the token from its standard output (acme_tkauth_token_from); a failure
+ * quotes its stderr. With command NULL it reads `file` anew for each challenge. */
 acme_responder_t *acme_responder_tkauth(apr_pool_t *p, const char *command, const char *file,
-                                        apr_interval_time_t timeout, const acme_logger_t *log);
+                                        apr_interval_time_t timeout, volatile int *cancel,
+                                        const acme_logger_t *log);
 
 /* The answer of a tkauth-01 challenge: asks r for the token of req, checks it
  * (acme_tkauth_check) and gives the payload {"tkauth": "<token>"} (RFC 9447
  * §3). On failure *why says what is wrong, for people. */
 apr_status_t acme_tkauth_answer(acme_responder_t *r, apr_pool_t *p, const acme_tkauth_req_t *req,
                                 apr_time_t now, const char **payload, const char **why);
-
-/* 1 when value is the value of one of names' "TNAuthList:<value>" entries
- * (the same DER): an authorization the order asked for. */
-int acme_tkauth_ordered(apr_pool_t *p, const apr_array_header_t *names, const char *value);
 
 #endif

@@ -15,6 +15,7 @@
 #include "acme_responder.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
+#include "mod_acme_notify.h"
 #include "mod_acme_watchdog.h"
 
 APLOG_USE_MODULE(acme);
@@ -113,7 +114,8 @@ static acme_responder_t *responder_for(acme_wd_t *wd, apr_pool_t *p, const acme_
 
     list[n++] = acme_responder_store(p, wd->rt->store, &wd->rt->log);
     if (d->dns_command) {
-        list[n++] = acme_responder_dnscmd(p, d->dns_command, &wd->rt->log);
+        list[n++] = acme_responder_dnscmd(p, d->dns_command, acme_cfg_hook_timeout(wd->rt->g),
+                                          &wd->cancel, &wd->rt->log);
     }
     return n == 1 ? list[0] : acme_responder_chain(p, list, n);
 }
@@ -164,6 +166,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->ddomains, t->idx, acme_domain_t *);
     acme_drive_env_t env;
     acme_drive_result_t res;
+    const char *event = NULL;
     apr_pool_t *p;
     apr_status_t rv;
 
@@ -192,13 +195,17 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->rt->s,
                      "ACMEDomain %s: new certificate obtained and verified; it is staged for "
                      "activation", d->id);
-        acme_notify(wd->rt, p, "issued", d->id);
+        event = "issued";
     }
     else if ((rv != APR_SUCCESS || res.error) && !wd->cancel && !APR_STATUS_IS_EBUSY(rv)
              && !APR_STATUS_IS_EAGAIN(rv)) {
-        acme_notify(wd->rt, p, "renew-failed", d->id);
+        event = "renew-failed";
     }
+    /* the wake-up first: activation does not wait for the notify program */
     drive_done(wd, t->idx, rv, &res, 0);
+    if (event) {
+        acme_notify_here(wd->rt, p, event, d->id, &wd->cancel);
+    }
     apr_pool_destroy(p);
     return NULL;
 }

@@ -14,8 +14,8 @@ from cryptography.x509.oid import NameOID
 from fixtures import certs
 from fixtures.ca import make_dir
 from fixtures.pyacme import AcmeError, Client
-from fixtures.stica import (StiCa, TNAUTHLIST_OID, TokenAuthority, b64u, fingerprint,
-                            tn_list, tn_one, tn_range, tn_spc, tn_value)
+from fixtures.stica import (StiCa, TNAUTHLIST_OID, TokenAuthority, TokenCommand, b64u,
+                            fingerprint, tn_list, tn_one, tn_range, tn_spc, tn_value)
 
 EMAIL = "noc@provider.example"
 SPC_1234 = tn_value(tn_spc("1234"))
@@ -131,6 +131,42 @@ def test_tn_ranges_and_token_authority_answer(acmectl, sti_ca, authority, test_d
     assert [o["values"] for o in sti_ca.orders.values()] == [[value]]
 
 
+def test_spc_certificate_with_token_command(acmectl, sti_ca, authority, test_dir):
+    """One run: the token command gets the identifier value, this account's fingerprint
+    (RFC 9448 form) and the challenge's token-authority hint, and prints the token."""
+    store = os.path.join(test_dir, "store")
+    cmd = TokenCommand(make_dir(test_dir, "cmd"), authority)
+    cmd.set(mode="json")
+    res = acmectl(*issue_args(store, sti_ca, "1234", ("--token-command", cmd.path)))
+    assert res.returncode == 0, res.stderr
+    assert cmd.calls() == [[SPC_1234, account_fingerprint(store), TokenAuthority.URL]]
+    check_sti_certificate(sti_ca, stored_leaf(store, "tnauthlist-1234"), tn_list(tn_spc("1234")),
+                          "1234")
+    assert sti_ca.challenge_posts == 1
+
+
+@pytest.mark.parametrize("mode,want", [
+    ("fail", "exited with status 3: STI-PA login failed: 401 Unauthorized"),
+    ("hang", "timed out after 2 s"),
+    ("garbage", "holds no JWT (<html><body>502 Bad Gateway</body></html>)"),
+    ("wrong_spc", "it is for SPC 5678, the order for SPC 1234"),
+])
+def test_token_command_failures(acmectl, sti_ca, authority, test_dir, mode, want):
+    store = os.path.join(test_dir, "store")
+    cmd = TokenCommand(make_dir(test_dir, "cmd"), authority)
+    if mode == "wrong_spc":
+        cmd.set(tkvalue=tn_value(tn_spc("5678")))
+    else:
+        cmd.set(mode=mode)
+    res = acmectl(*issue_args(store, sti_ca, "1234", ("--token-command", cmd.path,
+                                                      "--hook-timeout", "2s")))
+    err = last_error(res)
+    assert want in err, err
+    assert "tkauth-01 for SPC 1234" in err
+    assert len(cmd.calls()) == 1
+    assert sti_ca.challenge_posts == 0 and sti_ca.finalizes == 0
+
+
 # -- tokens that do not fit are refused before the CA sees them -------------------------------------
 
 @pytest.mark.parametrize("case", ["wrong_spc", "other_account", "expired", "ca_true"])
@@ -168,7 +204,8 @@ def test_identifier_mismatch_refused_before_the_ca(acmectl, sti_ca, authority, t
         f.write(authority.token(SPC_1234, account_fingerprint(store)))
     sti_ca.swap_identifier = tn_value(tn_spc("9999"))
     err = last_error(acmectl(*issue_args(store, sti_ca, "1234", ("--token-file", token_file))))
-    assert "is for SPC 9999, not for the ordered TNAuthList" in err
+    assert ("is for TNAuthList \"TNAuthList:%s\" (SPC 9999), which is not one of the "
+            "ordered identifiers" % tn_value(tn_spc("9999"))) in err
     assert sti_ca.challenge_posts == 0 and sti_ca.finalizes == 0
 
 

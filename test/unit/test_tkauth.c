@@ -218,7 +218,7 @@ START_TEST(file_responder_answers)
     long exp = (long)apr_time_sec(NOW) + 300;
     const char *good = jwt(HDR, claims(SPC1234, RFC7638_FP, exp, NULL));
     const char *path = write_file("token.jwt", apr_pstrcat(pool, good, "\n", NULL));
-    acme_responder_t *resp = acme_responder_tkauth(pool, NULL, path, 0, NULL);
+    acme_responder_t *resp = acme_responder_tkauth(pool, NULL, path, 0, NULL, NULL);
     acme_responder_t *chain;
     const char *payload = NULL, *why = NULL;
     json_t *j = NULL;
@@ -246,7 +246,8 @@ START_TEST(file_responder_answers)
     ck_assert_ptr_nonnull(strstr(why, "it is for SPC 5678, the order for SPC 1234"));
 
     /* No file; another token type. */
-    resp = acme_responder_tkauth(pool, NULL, apr_pstrcat(pool, tmpdir, "/none", NULL), 0, NULL);
+    resp = acme_responder_tkauth(pool, NULL, apr_pstrcat(pool, tmpdir, "/none", NULL), 0, NULL,
+                                 NULL);
     ck_assert_int_eq(acme_tkauth_answer(resp, pool, &r, NOW, &payload, &why), APR_ENOENT);
     ck_assert_ptr_nonnull(strstr(why, "cannot read the token file"));
     r.tkauth_type = "jwt-x";
@@ -255,15 +256,69 @@ START_TEST(file_responder_answers)
 }
 END_TEST
 
-START_TEST(ordered_values)
+
+/* An executable script in the scratch directory. */
+static const char *script(const char *name, const char *body)
 {
-    apr_array_header_t *names = apr_array_make(pool, 2, sizeof(const char *));
-    APR_ARRAY_PUSH(names, const char *) = "example.org";
-    APR_ARRAY_PUSH(names, const char *) = "TNAuthList:" SPC1234;
-    ck_assert(acme_tkauth_ordered(pool, names, SPC1234));
-    ck_assert(acme_tkauth_ordered(pool, names, SPC1234 "=="));
-    ck_assert(!acme_tkauth_ordered(pool, names, SPC5678));
-    ck_assert(!acme_tkauth_ordered(pool, names, "example.org"));
+    const char *path = write_file(name, apr_pstrcat(pool, "#!/bin/sh\n", body, NULL));
+    ck_assert_int_eq(apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE
+                                        | APR_FPROT_UEXECUTE), APR_SUCCESS);
+    return path;
+}
+
+static apr_status_t run_command(const char *cmd, apr_interval_time_t timeout, const char **payload,
+                                const char **why)
+{
+    acme_tkauth_req_t r = req_1234();
+    acme_responder_t *resp = acme_responder_tkauth(pool, cmd, NULL, timeout, NULL, NULL);
+    *payload = NULL;
+    return acme_tkauth_answer(resp, pool, &r, NOW, payload, why);
+}
+
+START_TEST(command_responder)
+{
+    long exp = (long)apr_time_sec(NOW) + 300;
+    const char *good = jwt(HDR, claims(SPC1234, RFC7638_FP, exp, NULL));
+    const char *args = apr_pstrcat(pool, tmpdir, "/args", NULL);
+    const char *payload, *why = NULL, *cmd;
+    char *seen = NULL;
+    apr_size_t len = 0;
+
+    /* Fixed arguments (value, fingerprint, hint), the same in the environment,
+     * nothing else of ours; the token on stdout. */
+    cmd = script("ok.sh", apr_psprintf(pool, "printf '%%s|' \"$#\" \"$1\" \"$2\" \"$3\" "
+                                       "\"$ACME_IDENTIFIER\" \"$ACME_FINGERPRINT\" "
+                                       "\"$ACME_TOKEN_AUTHORITY\" \"$ACME_TKAUTH_TYPE\" "
+                                       "\"${HOME-unset}\" > %s\necho '%s'\n", args, good));
+    ck_assert_int_eq(run_command(cmd, 0, &payload, &why), APR_SUCCESS);
+    ck_assert_str_eq(payload, apr_psprintf(pool, "{\"tkauth\":\"%s\"}", good));
+    ck_assert_int_eq(acme_file_read(pool, args, 4096, &seen, &len), APR_SUCCESS);
+    ck_assert_str_eq(seen, "3|" SPC1234 "|" RFC7638_FP "|https://sti-pa.example/token|" SPC1234
+                     "|" RFC7638_FP "|https://sti-pa.example/token|atc|unset|");
+
+    cmd = script("fail.sh", "echo 'STI-PA login failed: 401' >&2\nexit 3\n");
+    ck_assert_int_eq(run_command(cmd, 0, &payload, &why), APR_EGENERAL);
+    ck_assert_ptr_nonnull(strstr(why, "exited with status 3"));
+    ck_assert_ptr_nonnull(strstr(why, "STI-PA login failed: 401"));
+    ck_assert_ptr_null(payload);
+
+    cmd = script("hang.sh", "sleep 30\n");
+    ck_assert_int_eq(run_command(cmd, apr_time_from_msec(500), &payload, &why), APR_TIMEUP);
+    ck_assert_ptr_nonnull(strstr(why, "timed out"));
+
+    cmd = script("garbage.sh", "echo '<html>Service Unavailable</html>'\n");
+    ck_assert_int_eq(run_command(cmd, 0, &payload, &why), APR_EINVAL);
+    ck_assert_str_eq(why, apr_psprintf(pool, "the output of the token command %s holds no JWT "
+                                       "(<html>Service Unavailable</html>)", cmd));
+
+    cmd = script("other.sh", apr_psprintf(pool, "echo '%s'\n",
+                                          jwt(HDR, claims(SPC5678, RFC7638_FP, exp, NULL))));
+    ck_assert_int_eq(run_command(cmd, 0, &payload, &why), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(why, "it is for SPC 5678, the order for SPC 1234"));
+
+    ck_assert_int_ne(run_command(apr_pstrcat(pool, tmpdir, "/missing", NULL), 0, &payload, &why),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "cannot run the token command"));
 }
 END_TEST
 
@@ -286,7 +341,7 @@ static json_t *parse(const char *s)
 
 START_TEST(tnauthlist_authorizations)
 {
-    acme_responder_t *tk = acme_responder_tkauth(pool, NULL, "/nonexistent", 0, NULL);
+    acme_responder_t *tk = acme_responder_tkauth(pool, NULL, "/nonexistent", 0, NULL, NULL);
     acme_responder_t *web = acme_responder_webroot(pool, "/nonexistent", NULL);
     acme_responder_t *both[2] = { web, tk };
     acme_responder_t *chain = acme_responder_chain(pool, both, 2);
@@ -310,6 +365,17 @@ START_TEST(tnauthlist_authorizations)
     }
     /* No tkauth responder: nothing to pick. */
     ck_assert_ptr_null(acme_authz_pick(a, NULL, web));
+    /* The ordered name it is for: the same DER list, whatever the padding. */
+    {
+        apr_array_header_t *names = apr_array_make(pool, 2, sizeof(const char *));
+        APR_ARRAY_PUSH(names, const char *) = "example.org";
+        APR_ARRAY_PUSH(names, const char *) = "TNAuthList:" SPC1234 "==";
+        ck_assert_str_eq(acme_authz_ordered_name(a, names), "TNAuthList:" SPC1234 "==");
+        APR_ARRAY_IDX(names, 1, const char *) = "TNAuthList:" SPC5678;
+        ck_assert_ptr_null(acme_authz_ordered_name(a, names));
+        APR_ARRAY_IDX(names, 1, const char *) = SPC1234;   /* a DNS-looking name */
+        ck_assert_ptr_null(acme_authz_ordered_name(a, names));
+    }
 
     /* An identifier value that is no TNAuthList, a wildcard TNAuthList, or a
      * control character in the hint: malformed. */
@@ -348,9 +414,9 @@ static Suite *suite(void)
     tcase_add_test(tc, mismatches_are_named);
     tcase_add_test(tc, malformed_tokens);
     tcase_add_test(tc, token_from_sources);
-    tcase_add_test(tc, ordered_values);
     tcase_add_test(tc, tnauthlist_authorizations);
     tcase_add_test(tr, file_responder_answers);
+    tcase_add_test(tr, command_responder);
     return s;
 }
 
