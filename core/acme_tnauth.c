@@ -466,15 +466,15 @@ const char *acme_tnauth_name_value(const char *name)
     return acme_tnauth_is_name(name) ? name + sizeof(ACME_TNAUTH_NAME_PREFIX) - 1 : NULL;
 }
 
-/* Lower case, and '_' for anything outside [a-z0-9.-], bounded. */
+/* Lower case, and '_' for anything outside [a-z0-9-] (no '.': an id must
+ * never hold ".."), bounded. */
 static char *id_part(apr_pool_t *p, const char *s)
 {
     char *r = apr_pstrndup(p, s, 64);
     for (char *c = r; *c; ++c) {
         *c = (char)apr_tolower(*c);
-        if (!apr_isalnum(*c) && *c != '-' && *c != '.') *c = '_';
+        if (!apr_isalnum(*c) && *c != '-') *c = '_';
     }
-    if (r[0] == '.') r[0] = '_';
     return r;
 }
 

@@ -75,7 +75,7 @@ const char *acme_tnauth_name_value(const char *name);
 
 /* The store id of a list: "tnauthlist-<spc>" for a list of one SPC (the
  * SHAKEN case, ATIS-1000080 §6.4.1), else "tnauthlist-<first entry>-<8 hex
- * of SHA-256(DER)>"; lower case, only [a-z0-9._-]. */
+ * of SHA-256(DER)>"; lower case, only [a-z0-9_-]. */
 const char *acme_tnauth_domain_id(apr_pool_t *p, const acme_tnauth_t *tl);
 
 #endif

@@ -195,6 +195,14 @@ START_TEST(values_names_and_ids)
     ck_assert_str_ne(acme_tnauth_domain_id(pool, tl), id);
     ck_assert_int_eq(acme_tnauth_parse_spec(pool, "tn:*12#", &tl, &why), APR_SUCCESS);
     ck_assert(!strncmp(acme_tnauth_domain_id(pool, tl), "tnauthlist-_12_-", 16));
+    /* A decoded SPC may hold anything printable: never ".." or '/' in an id
+     * (found by fuzz_tnauth). */
+    {
+        apr_size_t len;
+        unsigned char *der = unhex("3008a00616046a2e2e2f", &len);
+        ck_assert_int_eq(acme_tnauth_from_der(pool, der, len, &tl), APR_SUCCESS);
+        ck_assert_str_eq(acme_tnauth_domain_id(pool, tl), "tnauthlist-j___");
+    }
 }
 END_TEST
 
