@@ -481,9 +481,10 @@ static const char usage_issue[] =
     "  --hook-timeout D       kill the DNS command after D (default 120s)\n"
     "  --key-type T           ec256 (default), ec384, rsa2048, rsa3072, rsa4096; repeat\n"
     "                         for one certificate per type\n"
-    "  --eab-kid KID          External Account Binding key id; its base64url MAC key from\n"
-    "  --eab-hmac-file FILE   this file, or from $ACMECTL_EAB_HMAC, or from\n"
-    "  --eab-hmac KEY         the command line (visible to every user in ps)\n"
+    "  --eab-kid KID          External Account Binding key id; its base64url MAC key\n"
+    "  --eab-hmac-file FILE   from this file,\n"
+    "  --eab-hmac KEY         from the command line (visible to every user in ps),\n"
+    "                         else from the environment variable ACMECTL_EAB_HMAC\n"
     "  --profile NAME         ACME profile to request\n"
     "  --preferred-chain CN   alternate chain whose top issuer has this common name\n"
     "  --account-key-type T   key type of a new account key (default ec256)\n";
