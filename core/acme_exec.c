@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <apr_strings.h>
 
@@ -39,6 +42,7 @@ typedef struct {
     char *const *argv;
     char *const *envp;
     int devnull, out_w, err_w, report_w;
+    pid_t parent;
     long max_fd;                     /* fallback when close_range is missing */
     struct sigaction dfl;
     sigset_t empty;
@@ -90,6 +94,14 @@ static void child_exec(const child_plan_t *c)
 {
     int report, in, out, err;
 
+#ifdef __linux__
+    /* a process that ends with the thread waiting for it (an httpd child
+     * exiting at a restart, acmectl interrupted) takes the program along */
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != c->parent) {
+        _exit(127);
+    }
+#endif
     (void)setpgid(0, 0);
     for (int sig = 1; sig < NSIG; ++sig) {
         (void)sigaction(sig, &c->dfl, NULL);       /* fails for KILL, STOP: fine */
@@ -329,6 +341,7 @@ apr_status_t acme_exec_run(apr_pool_t *p, const acme_exec_t *x, acme_exec_result
     plan.argv = make_argv(p, x->argv);
     plan.envp = make_env(p, x->env);
     plan.max_fd = open_max();
+    plan.parent = getpid();
     plan.dfl.sa_handler = SIG_DFL;
     sigemptyset(&plan.dfl.sa_mask);
     sigemptyset(&plan.empty);

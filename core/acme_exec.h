@@ -41,7 +41,9 @@ typedef struct acme_exec_result_t {
  * stdin /dev/null, stdout and stderr captured (bounded), every other
  * descriptor closed, signal dispositions and mask reset, environment
  * PATH=ACME_EXEC_PATH plus x->env, a process group of its own. At the
- * timeout (or on cancel) the whole process group is killed with SIGKILL.
+ * timeout (or on cancel) the whole process group is killed with SIGKILL;
+ * on Linux the program is also killed when the calling thread's process
+ * ends before it (PR_SET_PDEATHSIG).
  * Safe to call from any thread: the child does only async-signal-safe
  * work before exec.
  * Returns APR_SUCCESS when it exited with 0; APR_EGENERAL when it exited

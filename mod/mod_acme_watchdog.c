@@ -166,7 +166,6 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->ddomains, t->idx, acme_domain_t *);
     acme_drive_env_t env;
     acme_drive_result_t res;
-    const char *event = NULL;
     apr_pool_t *p;
     apr_status_t rv;
 
@@ -195,17 +194,13 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->rt->s,
                      "ACMEDomain %s: new certificate obtained and verified; it is staged for "
                      "activation", d->id);
-        event = "issued";
+        acme_notify(wd->rt, p, "issued", d->id);
     }
     else if ((rv != APR_SUCCESS || res.error) && !wd->cancel && !APR_STATUS_IS_EBUSY(rv)
              && !APR_STATUS_IS_EAGAIN(rv)) {
-        event = "renew-failed";
+        acme_notify(wd->rt, p, "renew-failed", d->id);
     }
-    /* the wake-up first: activation does not wait for the notify program */
     drive_done(wd, t->idx, rv, &res, 0);
-    if (event) {
-        acme_notify_here(wd->rt, p, event, d->id, &wd->cancel);
-    }
     apr_pool_destroy(p);
     return NULL;
 }
