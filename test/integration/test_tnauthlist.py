@@ -209,6 +209,21 @@ def test_identifier_mismatch_refused_before_the_ca(acmectl, sti_ca, authority, t
     assert sti_ca.challenge_posts == 0 and sti_ca.finalizes == 0
 
 
+def test_token_refused_by_the_ca(acmectl, sti_ca, authority, test_dir):
+    """What only the STI-CA can check (the Token Authority's signature) comes back as the
+    CA's problem with what to do about it."""
+    store = os.path.join(test_dir, "store")
+    token_file = os.path.join(test_dir, "token.jwt")
+    first_run(acmectl, store, sti_ca, "1234", token_file)
+    with open(token_file, "w") as f:
+        f.write(authority.token(SPC_1234, account_fingerprint(store),
+                                key=ec.generate_private_key(ec.SECP256R1())))
+    err = last_error(acmectl(*issue_args(store, sti_ca, "1234", ("--token-file", token_file))))
+    assert "the CA did not accept the Authority Token for SPC 1234" in err
+    assert "the signature is not the Token Authority's" in err
+    assert sti_ca.challenge_posts == 1 and sti_ca.finalizes == 0
+
+
 # -- the STI-CA's own checks (what the client spares it) --------------------------------------------
 
 def _order(client, value):
