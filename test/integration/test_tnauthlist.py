@@ -36,7 +36,8 @@ def sti_ca(workdir, authority):
 
 
 def issue_args(store, ca, spec, source):
-    """acmectl issue --tnauthlist spec with source ("--token-file", path) or ("--token-command", path, ...)."""
+    """acmectl issue --tnauthlist spec; source is ("--token-file", path) or
+    ("--token-command", path, ...)."""
     return ["-s", store, "issue", "--ca", ca.directory_url, "--ca-cert", ca.ca_cert,
             "--email", EMAIL, "--agree-tos", "--tnauthlist", spec] + list(source)
 
@@ -167,7 +168,7 @@ def test_token_command_failures(acmectl, sti_ca, authority, test_dir, mode, want
     assert sti_ca.challenge_posts == 0 and sti_ca.finalizes == 0
 
 
-# -- tokens that do not fit are refused before the CA sees them -------------------------------------
+# -- tokens that do not fit are refused before the CA sees them ---------------------------------
 
 @pytest.mark.parametrize("case", ["wrong_spc", "other_account", "expired", "ca_true"])
 def test_unfit_token_refused_before_the_ca(acmectl, sti_ca, authority, test_dir, case):
@@ -224,7 +225,7 @@ def test_token_refused_by_the_ca(acmectl, sti_ca, authority, test_dir):
     assert sti_ca.challenge_posts == 1 and sti_ca.finalizes == 0
 
 
-# -- the STI-CA's own checks (what the client spares it) --------------------------------------------
+# -- the STI-CA's own checks (what the client spares it) ----------------------------------------
 
 def _order(client, value):
     _, headers, order = client.post_json(client.dir["newOrder"], {
@@ -263,10 +264,12 @@ def test_sti_ca_validates_tokens_and_csrs(sti_ca, authority):
     url, order, authz = _order(client, SPC_1234)
     assert authz["challenges"][0]["tkauth-type"] == "atc"
     assert authz["challenges"][0]["token-authority"] == TokenAuthority.URL
-    ch = client.post_json(authz["challenges"][0]["url"], {"tkauth": authority.token(SPC_1234, fp)})[2]
+    ch = client.post_json(authz["challenges"][0]["url"],
+                          {"tkauth": authority.token(SPC_1234, fp)})[2]
     assert ch["status"] == "valid"
     key = ec.generate_private_key(ec.SECP256R1())
-    for csr, detail in ((_csr(key, tn_list(tn_spc("5678"))), "the CSR's TNAuthList is not the order's"),
+    for csr, detail in ((_csr(key, tn_list(tn_spc("5678"))),
+                         "the CSR's TNAuthList is not the order's"),
                         (_csr(key, tn_list(tn_spc("1234")), san="example.org"),
                          "an STI certificate has no SANs")):
         with pytest.raises(AcmeError) as e:
