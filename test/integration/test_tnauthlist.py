@@ -94,17 +94,20 @@ def test_spc_certificate_with_token_file(acmectl, sti_ca, authority, test_dir):
     # The error says exactly what the STI-PA must sign: the value and this account's key.
     assert "tkvalue %s and fingerprint \"%s\"" % (SPC_1234, fp) in err
 
+    token = authority.token(SPC_1234, fp)
     with open(token_file, "w") as f:
-        f.write(authority.token(SPC_1234, fp) + "\n")
-    res = acmectl(*issue_args(store, sti_ca, "1234", ("--token-file", token_file)))
+        f.write(token + "\n")
+    res = acmectl("-v", "-v", *issue_args(store, sti_ca, "1234", ("--token-file", token_file)))
     assert res.returncode == 0, res.stderr
+    # The token speaks for the provider: never in the (debug) log.
+    assert token.split(".")[2] not in res.stderr + res.stdout
     assert "stored: %s" % os.path.join(store, "domains", "tnauthlist-1234", "fullchain.pem") \
         in res.stdout
     check_sti_certificate(sti_ca, stored_leaf(store, "tnauthlist-1234"), tn_list(tn_spc("1234")),
                           "1234")
     assert sti_ca.challenge_posts == 1 and sti_ca.finalizes == 1
     tkauth = [p for path, p in sti_ca.posts if path.startswith("/chall/")]
-    assert tkauth == [{"tkauth": open(token_file).read().strip()}]
+    assert tkauth == [{"tkauth": token}]
 
     status = json.loads(acmectl("-s", store, "status", "tnauthlist-1234", check=True).stdout)
     dom = status["domains"][0]
