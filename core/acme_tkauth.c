@@ -138,7 +138,7 @@ apr_status_t acme_tkauth_token_from(apr_pool_t *p, const char *data, apr_size_t 
 
 /* ---- the checks ---- */
 
-/* Part i (0 header, 1 payload) of a compact JWS as a JSON object, or NULL. */
+/* n characters of a compact JWS (its header or its claims) as a JSON object, or NULL. */
 static json_t *jwt_part(apr_pool_t *p, const char *start, apr_size_t n)
 {
     unsigned char *raw = NULL;
