@@ -176,12 +176,31 @@ apr_status_t acme_redis_url_parse(apr_pool_t *p, const char *url, acme_redis_url
     return APR_SUCCESS;
 }
 
+/* A user name as it must be written in a URL (unreserved characters as
+ * they are, everything else percent-encoded). */
+static const char *user_encode(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, 3 * strlen(s) + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit((char)c) || strchr("-._~", c)) {
+            *o++ = (char)c;
+        }
+        else {
+            o += apr_snprintf(o, 4, "%%%02X", c);
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 const char *acme_redis_url_show(apr_pool_t *p, const acme_redis_url_t *u)
 {
     const char *cred = "";
 
     if (u->password) {
-        cred = apr_pstrcat(p, u->user ? u->user : "", ":***@", NULL);
+        cred = apr_pstrcat(p, u->user ? user_encode(p, u->user) : "", ":***@", NULL);
     }
     return apr_psprintf(p, "%s://%s%s%s%s:%u/%d", u->tls ? "rediss" : "redis", cred,
                         strchr(u->host, ':') ? "[" : "", u->host,

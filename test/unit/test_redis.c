@@ -108,6 +108,12 @@ START_TEST(url_show)
     ck_assert_str_eq(acme_redis_url_show(pool, &u), "redis://:***@h:6379/0");
     ck_assert_int_eq(acme_redis_url_parse(pool, "redis://h", &u, NULL), APR_SUCCESS);
     ck_assert_str_eq(acme_redis_url_show(pool, &u), "redis://h:6379/0");
+    /* A user name is written back escaped, so the shown URL parses again. */
+    ck_assert_int_eq(acme_redis_url_parse(pool, "redis://a%23b%40c%3a~:x@h", &u, NULL), APR_SUCCESS);
+    ck_assert_str_eq(u.user, "a#b@c:~");
+    ck_assert_str_eq(acme_redis_url_show(pool, &u), "redis://a%23b%40c%3A~:***@h:6379/0");
+    ck_assert_int_eq(acme_redis_url_parse(pool, acme_redis_url_show(pool, &u), &u, NULL), APR_SUCCESS);
+    ck_assert_str_eq(u.user, "a#b@c:~");
 }
 END_TEST
 
