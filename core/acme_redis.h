@@ -109,7 +109,8 @@ apr_status_t acme_redis_info_warnings(apr_pool_t *p, const char *text, apr_size_
                                       apr_array_header_t *warnings);
 
 typedef struct acme_redis_opts_t {
-    apr_interval_time_t connect_timeout;  /* default 2 s */
+    apr_interval_time_t connect_timeout;  /* default 2 s; the name lookup before it is
+                                           * the resolver's (an address avoids it) */
     apr_interval_time_t timeout;          /* each command; default 2 s */
     apr_size_t max_reply;                 /* largest value or set; default 1 MiB */
 } acme_redis_opts_t;

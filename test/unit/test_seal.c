@@ -155,7 +155,7 @@ START_TEST(wrong_key)
 }
 END_TEST
 
-START_TEST(cut_short)
+START_TEST(cut_short_or_altered)
 {
     acme_seal_keys_t *k = keys_of("k1 " KEY_A "\n");
     unsigned char *b;
@@ -170,17 +170,6 @@ START_TEST(cut_short)
         ck_assert_ptr_nonnull(err);
     }
     ck_assert_int_eq(open_blob(k, NAME, 0, b, n, &err), APR_SUCCESS);
-}
-END_TEST
-
-START_TEST(altered)
-{
-    acme_seal_keys_t *k = keys_of("k1 " KEY_A "\n");
-    unsigned char *b;
-    apr_size_t n, i;
-    const char *err;
-
-    ck_assert_int_eq(acme_seal(pool, k, NAME, 0, PLAIN, strlen(PLAIN), &b, &n), APR_SUCCESS);
     for (i = 0; i < n; i++) {
         apr_status_t rv;
         b[i] ^= 0x01;
@@ -325,8 +314,7 @@ static Suite *suite(void)
     tcase_add_test(tc, round_trip);
     tcase_add_test(tc, moved_to_another_entry);
     tcase_add_test(tc, wrong_key);
-    tcase_add_test(tc, cut_short);
-    tcase_add_test(tc, altered);
+    tcase_add_test(tc, cut_short_or_altered);
     tcase_add_test(tc, rotation);
     tcase_add_test(tc, key_file_syntax);
     tcase_add_test(tc, key_file_read);
