@@ -285,13 +285,16 @@ static void server_stop(server_t *s, int sig)
     }
 }
 
+/* The shared server's directory is below TMPDIR; a test's own server's is
+ * below that one, so the shared server's removal takes it along even when
+ * the test failed half-way. */
 static int server_start(server_t *s, const char *const *extra)
 {
-    const char *base = getenv("TMPDIR");
-    int attempt;
+    const char *base = s == &main_srv ? getenv("TMPDIR") : main_srv.dir;
+    int attempt, n = snprintf(s->dir, sizeof(s->dir), "%s/test_redis.XXXXXX",
+                              base && *base ? base : "/tmp");
 
-    snprintf(s->dir, sizeof(s->dir), "%s/test_redis.XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(s->dir)) return 0;
+    if (n < 0 || (size_t)n >= sizeof(s->dir) || !mkdtemp(s->dir)) return 0;
     for (attempt = 0; attempt < 5; attempt++) {
         int port = free_port();
         if (port > 0 && server_start_on(s, port, extra)) return 1;
