@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_general.h>
@@ -288,6 +289,26 @@ static apr_status_t open_parent(apr_pool_t *p, const char *path, int *dfd, const
 static mode_t perms_mode(apr_fileperms_t perms)
 {
     return (mode_t)(((perms & 0x0700) >> 2) | ((perms & 0x0070) >> 1) | (perms & 0x0007));
+}
+
+apr_status_t acme_file_read_secret(apr_pool_t *p, const char *path, apr_size_t max,
+                                   const char **value)
+{
+    char *data = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv = acme_file_read(p, path, max, &data, &len);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    while (len > 0 && apr_isspace(data[len - 1])) {
+        data[--len] = '\0';
+    }
+    if (len == 0) {
+        return APR_EINVAL;
+    }
+    *value = data;
+    return APR_SUCCESS;
 }
 
 apr_status_t acme_file_write_atomic(apr_pool_t *p, const char *path,

@@ -17,6 +17,9 @@ NAMES = [
     ("bad_activated", "bad material activated"),
     ("issuances", "issuances"),
     ("valgrind_errors", "valgrind errors"),
+    ("hostile_ca", "hostile CA answers"),
+    ("plaintext", "plaintext requests"),
+    ("foreign_hooks", "hooks run for foreign names"),
     ("privilege_races", "privilege races tried"),
     ("root_files_changed", "root files changed"),
 ]
@@ -37,8 +40,9 @@ def summary():
             "%(activation_failed)d of %(activation_requests)d, certificates lost: %(certs_lost)d, "
             "store files corrupt: %(corrupt)d, bad material activated: %(bad_activated)d, "
             "issuances: %(issuances)d, valgrind errors: %(valgrind_errors)d, "
-            "privilege races tried: %(privilege_races)d, root files changed: "
-            "%(root_files_changed)d" % c)
+            "hostile CA answers: %(hostile_ca)d, plaintext requests: %(plaintext)d, "
+            "hooks run for foreign names: %(foreign_hooks)d, privilege races tried: "
+            "%(privilege_races)d, root files changed: %(root_files_changed)d" % c)
 
 
 def save(path):
