@@ -24,21 +24,11 @@
 #include "acme_time.h"
 #include "acme_version.h"
 #include "acme_x509.h"
+#include "acmectl.h"
 
-#define EXIT_USAGE 2
 #define DEFAULT_STORE "acme"
 #define STATUS_ITEM "status.json"
 #define RENEW_ITEM "renew"
-
-/* Everything a verb needs; lives for the whole run. */
-typedef struct {
-    apr_pool_t *p;
-    const char *store_dir;
-    acme_logger_t log;
-    char opt_err[256];          /* apr_getopt's complaint, for the one-line error */
-} ctl_t;
-
-typedef int verb_fn(ctl_t *c, int argc, const char *const *argv);
 
 typedef struct {
     const char *name;
@@ -48,10 +38,8 @@ typedef struct {
 
 /* ---------- output ---------- */
 
-static int fail(int code, const char *fmt, ...) ACME_PRINTF(2, 3);
-
 /* The one line a failing run ends with. */
-static int fail(int code, const char *fmt, ...)
+int fail(int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -79,7 +67,7 @@ static void log_to_stderr(void *baton, acme_log_level_e level, apr_status_t rv, 
     }
 }
 
-static const char *errstr(ctl_t *c, apr_status_t rv)
+const char *errstr(ctl_t *c, apr_status_t rv)
 {
     char buf[128];
 
@@ -115,7 +103,7 @@ static void opt_errfn(void *arg, const char *fmt, ...)
     }
 }
 
-static apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int interleave)
+apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int interleave)
 {
     apr_getopt_t *os;
 
@@ -127,7 +115,7 @@ static apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int i
     return os;
 }
 
-static int usage_error(ctl_t *c, const char *verb)
+int usage_error(ctl_t *c, const char *verb)
 {
     const char *msg = c->opt_err[0] ? c->opt_err : "bad arguments";
 
@@ -139,7 +127,7 @@ static int usage_error(ctl_t *c, const char *verb)
 }
 
 /* Remaining positional arguments after option parsing. */
-static apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
+apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 {
     apr_array_header_t *a = apr_array_make(c->p, 4, sizeof(const char *));
 
@@ -151,7 +139,7 @@ static apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 
 /* ---------- shared setup ---------- */
 
-static int open_store(ctl_t *c, acme_store_t **store)
+int open_store(ctl_t *c, acme_store_t **store)
 {
     apr_status_t rv = acme_store_file_open(c->p, c->store_dir, store);
 
