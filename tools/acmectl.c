@@ -840,6 +840,8 @@ static const verb_t verbs[] = {
     { "issue", verb_issue, usage_issue },
     { "account-deactivate", verb_account_deactivate, usage_account_deactivate },
     { "account-rollover", verb_account_rollover, usage_account_rollover },
+    { "import", verb_import, usage_import },
+    { "convert-config", verb_convert_config, usage_convert_config },
 };
 
 static void main_usage(FILE *out)
@@ -855,6 +857,9 @@ static void main_usage(FILE *out)
           "  issue --ca URL ... NAME...      get a certificate standalone\n"
           "  account-deactivate --ca URL     deactivate the account at a CA\n"
           "  account-rollover --ca URL       replace the account key at a CA\n"
+          "  import --from-mod-md|--from-certbot DIR [--apply]\n"
+          "                                  take over mod_md's or certbot's certificates\n"
+          "  convert-config FILE             print mod_md's directives as mod_acme's\n"
           "Exit status: 0 success, 1 failure, 2 usage error.\n", out);
 }
 
