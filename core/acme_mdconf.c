@@ -107,6 +107,9 @@ static apr_status_t parse_line(apr_pool_t *p, cline_t *l, const char *text)
     else {
         l->kind = L_DIRECTIVE;
         l->name = getword(p, &s);
+        if (!l->name) {
+            return APR_EINVAL;  /* only blanks httpd's reader also skips */
+        }
     }
     while ((w = getword(p, &s)) != NULL) {
         if (l->args->nelts >= WORDS_MAX) {
@@ -833,7 +836,7 @@ static int convert_module_line(conv_t *cv, const cline_t *l)
         return 1;
     }
     if (l->kind == L_OPEN && is(l->name, "IfModule")
-        && (is(arg + *neg, "md_module") || is(arg + *neg, "mod_md.c"))) {
+        && (is(arg + strlen(neg), "md_module") || is(arg + strlen(neg), "mod_md.c"))) {
         emit(cv, apr_pstrcat(cv->p, l->indent, "<IfModule ", neg, "acme_module>", NULL));
         return 1;
     }
