@@ -528,9 +528,9 @@ static void conv_notify(conv_t *cv, const cline_t *l, const entry_t *e)
         return;
     }
     if (message) {
-        comment(cv, l, "run as 'PATH EVENT DOMAIN'; mod_md's reasons became the events "
-                "renewing, challenge-setup, issued (renewed), activated (installed), expiring, "
-                "errored, renew-failed; there are no ocsp-* events");
+        comment(cv, l, "run as 'PATH EVENT DOMAIN' (the events are in mod_acme(8)); "
+                "mod_md's 'renewed' is the event issued, 'installed' is activated, and there "
+                "are no ocsp-* events");
     }
     else {
         comment(cv, l, "run as 'PATH EVENT DOMAIN' for every event; mod_md ran 'PATH DOMAIN' "

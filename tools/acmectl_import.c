@@ -30,7 +30,7 @@ const char usage_import[] =
     "  nothing until renewal is due. Prints per account and domain what is taken and\n"
     "  what is not, and why. Without --apply nothing is written (a dry run).\n"
     "  --from-mod-md DIR   mod_md's store (its MDStoreDir)\n"
-    "  --from-certbot DIR  certbot's configuration directory (its --config-dir)\n"
+    "  --from-certbot DIR  certbot's configuration directory (/etc/letsencrypt)\n"
     "  --apply             write what is taken into the store\n"
     "  See README \"Switching from mod_md\" and \"Switching from certbot\".\n";
 
