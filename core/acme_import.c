@@ -467,11 +467,39 @@ apr_status_t acme_import_md_json(apr_pool_t *p, const char *data, apr_size_t len
     return APR_SUCCESS;
 }
 
+/* An account found at source (relative path), known there as ref. */
+static acme_import_account_t *new_account(apr_pool_t *p, acme_import_t *imp, const char *source,
+                                          const char *ref)
+{
+    acme_import_account_t *a = apr_pcalloc(p, sizeof(*a));
+
+    a->source = source;
+    a->ref = ref;
+    a->status = "valid";
+    APR_ARRAY_PUSH(imp->accounts, acme_import_account_t *) = a;
+    return a;
+}
+
+/* Whether an account can be taken, after reading its key from krel gave rv. */
+static void account_verdict(apr_pool_t *p, acme_import_account_t *a, apr_status_t rv,
+                            const char *krel, const char *unreadable)
+{
+    if (rv == APR_ENOTIMPL) {
+        a->why_not = apr_psprintf(p, "the key in %s is of a type mod_acme does not sign with", krel);
+    }
+    else if (rv != APR_SUCCESS) {
+        a->why_not = apr_psprintf(p, "%s %s", krel, unreadable);
+    }
+    else if (strcmp(a->status, "valid") != 0) {
+        a->why_not = apr_psprintf(p, "the account is %s", a->status);
+    }
+}
+
 static void md_account(apr_pool_t *p, acme_import_t *imp, const char *dir, const char *name,
                        const void *pass, apr_size_t pass_len)
 {
-    acme_import_account_t *a = apr_pcalloc(p, sizeof(*a));
     const char *rel = apr_pstrcat(p, "accounts/", name, NULL);
+    acme_import_account_t *a = new_account(p, imp, rel, name);
     const char *jrel = apr_pstrcat(p, rel, "/account.json", NULL);
     const char *krel = apr_pstrcat(p, rel, "/account.pem", NULL);
     json_t *j = NULL, *contact = NULL;
@@ -479,10 +507,6 @@ static void md_account(apr_pool_t *p, acme_import_t *imp, const char *dir, const
     apr_size_t len;
     apr_status_t rv;
 
-    a->source = rel;
-    a->ref = name;
-    a->status = "valid";
-    APR_ARRAY_PUSH(imp->accounts, acme_import_account_t *) = a;
     if (!(data = read_rel(p, dir, jrel, JSON_MAX, &len, &rv))) {
         a->why_not = read_error(p, jrel, rv);
         return;
@@ -506,15 +530,7 @@ static void md_account(apr_pool_t *p, acme_import_t *imp, const char *dir, const
     }
     rv = acme_key_from_pem_pass(p, data, len, pass, pass_len, &a->key);
     OPENSSL_cleanse(data, len);
-    if (rv == APR_ENOTIMPL) {
-        a->why_not = apr_psprintf(p, "the key in %s is of a type mod_acme does not sign with", krel);
-    }
-    else if (rv != APR_SUCCESS) {
-        a->why_not = apr_psprintf(p, "%s cannot be decrypted with the key of md_store.json", krel);
-    }
-    else if (strcmp(a->status, "valid") != 0) {
-        a->why_not = apr_psprintf(p, "the account is %s", a->status);
-    }
+    account_verdict(p, a, rv, krel, "cannot be decrypted with the key of md_store.json");
 }
 
 /* What mod_md's job.json says about the last renewal run. */
@@ -721,7 +737,7 @@ apr_status_t acme_import_certbot_conf(apr_pool_t *p, const char *data, apr_size_
 static void certbot_account(apr_pool_t *p, acme_import_t *imp, const char *dir, const char *rel,
                             const char *ca_rel, const char *id)
 {
-    acme_import_account_t *a = apr_pcalloc(p, sizeof(*a));
+    acme_import_account_t *a = new_account(p, imp, rel, id);
     const char *rrel = apr_pstrcat(p, rel, "/regr.json", NULL);
     const char *krel = apr_pstrcat(p, rel, "/private_key.json", NULL);
     json_t *regr, *body = NULL, *jwk, *contact = NULL;
@@ -730,11 +746,7 @@ static void certbot_account(apr_pool_t *p, acme_import_t *imp, const char *dir, 
     apr_size_t len;
     apr_status_t rv;
 
-    a->source = rel;
-    a->ref = id;
-    a->status = "valid";
     a->ca_url = printable(p, apr_pstrcat(p, "https://", ca_rel, NULL), 2048);
-    APR_ARRAY_PUSH(imp->accounts, acme_import_account_t *) = a;
     if (!(data = read_rel(p, dir, rrel, JSON_MAX, &len, &rv))) {
         a->why_not = read_error(p, rrel, rv);
         return;
@@ -762,15 +774,7 @@ static void certbot_account(apr_pool_t *p, acme_import_t *imp, const char *dir, 
     if (rv == APR_SUCCESS) {
         rv = acme_jwk_to_private_key(p, jwk, &a->key);
     }
-    if (rv == APR_ENOTIMPL) {
-        a->why_not = apr_psprintf(p, "the key in %s is of a type mod_acme does not sign with", krel);
-    }
-    else if (rv != APR_SUCCESS) {
-        a->why_not = apr_psprintf(p, "%s does not hold a private key", krel);
-    }
-    else if (strcmp(a->status, "valid") != 0) {
-        a->why_not = apr_psprintf(p, "the account is %s", a->status);
-    }
+    account_verdict(p, a, rv, krel, "does not hold a private key");
 }
 
 /* Walks accounts/ down to the directories holding regr.json. */
