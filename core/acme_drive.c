@@ -241,6 +241,12 @@ static const char *verify_chain(apr_pool_t *p, const apr_array_header_t *certs, 
     return NULL;
 }
 
+const char *acme_drive_check_chain(apr_pool_t *p, const apr_array_header_t *certs,
+                                   apr_time_t now)
+{
+    return certs && certs->nelts > 0 ? verify_chain(p, certs, now) : "there is no certificate";
+}
+
 static const char *verify_type(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d,
                                const char *entry, const char *chain_item, const char *key_item)
 {
