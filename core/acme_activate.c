@@ -167,10 +167,14 @@ apr_status_t acme_set_read(acme_store_t *st, apr_pool_t *p, acme_store_group_e g
     return APR_SUCCESS;
 }
 
-static const char *verify_chain(apr_pool_t *p, const apr_array_header_t *certs, apr_time_t now)
+const char *acme_activate_check_chain(apr_pool_t *p, const apr_array_header_t *certs,
+                                      apr_time_t now)
 {
     int i;
 
+    if (!certs || certs->nelts == 0) {
+        return "there is no certificate";
+    }
     if (certs->nelts < 2) {
         return "the chain has no issuer certificate";
     }
@@ -228,7 +232,7 @@ static const char *verify_type(apr_pool_t *p, const acme_cert_set_t *set, const 
         return apr_psprintf(p, "the certificate in %s does not name exactly %s", chain_item,
                             apr_array_pstrcat(p, set->d->names, ' '));
     }
-    if ((why = verify_chain(p, certs, now))) {
+    if ((why = acme_activate_check_chain(p, certs, now))) {
         return apr_psprintf(p, "%s: %s", chain_item, why);
     }
     return NULL;

@@ -51,6 +51,12 @@ apr_status_t acme_set_read(acme_store_t *st, apr_pool_t *p, acme_store_group_e g
  * else what is wrong. */
 const char *acme_set_verify(apr_pool_t *p, const acme_cert_set_t *set, apr_time_t now);
 
+/* The chain checks of acme_set_verify: an issuer present, each certificate
+ * issued by the next, every one valid at `now` (the leaf not before now + 1
+ * day). NULL when certs (acme_cert_t*, leaf first) pass, else why not. */
+const char *acme_activate_check_chain(apr_pool_t *p, const apr_array_header_t *certs,
+                                      apr_time_t now);
+
 /* 1 when group g holds the same bytes for every item of set (public_only:
  * only the chains and meta.json are compared). */
 int acme_set_same(acme_store_t *st, apr_pool_t *p, const acme_cert_set_t *set,

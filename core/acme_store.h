@@ -106,10 +106,12 @@ int acme_store_root_group(acme_store_group_e g);
 
 /* Create the group directories and give the unprivileged user (uid/gid;
  * -1: unchanged) the ones it writes (staging, challenges, accounts, state),
- * the caller the others; all 0755. Only the group directories themselves,
- * through descriptors (never a path inside them, never a link): what the
- * user keeps in its groups is never looked at. Called by the privileged
- * parent; *failed names the group directory that could not be set. */
+ * the caller the others; all 0755. Through descriptors, never a link. A
+ * directory the user owns or can write is never looked into; only when a
+ * group is handed over for the first time (root wrote into it before, e.g.
+ * acmectl import) is what root put there handed over too, while the user
+ * cannot yet change it. Called by the privileged parent; *failed names the
+ * group directory that could not be set. */
 apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long uid, long gid,
                                        const char **failed);
 

@@ -783,10 +783,64 @@ apr_status_t acme_store_file_open_ex(apr_pool_t *p, const char *dir, int flags,
     return APR_SUCCESS;
 }
 
+/* The user could change what is in a directory with this owner and mode. */
+static int user_can_write(const struct stat *st, uid_t uid, gid_t gid)
+{
+    return (uid != (uid_t)-1 && st->st_uid == uid)
+           || ((st->st_mode & S_IWGRP) && gid != (gid_t)-1 && st->st_gid == gid)
+           || (st->st_mode & S_IWOTH);
+}
+
+/* What root wrote into a group before handing it over (acmectl run as root
+ * on a new store, import): given to the user, children before their
+ * directory, through descriptors. Only called while the group directory is
+ * out of the user's reach, so nothing in it can have been planted and names
+ * cannot change under us; links and anything else than plain files with one
+ * link and directories are left alone. */
+static void hand_over(int dfd, uid_t uid, gid_t gid, int depth)
+{
+    struct dirent *de;
+    int lfd = dup(dfd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+
+    if (d == NULL) {
+        if (lfd >= 0) {
+            close(lfd);
+        }
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        struct stat st;
+        int fd;
+
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")
+            || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode) && depth > 0 && (fd = open_dir_at(dfd, de->d_name)) >= 0) {
+            hand_over(fd, uid, gid, depth - 1);
+        }
+        else if (S_ISREG(st.st_mode) && st.st_nlink == 1) {
+            fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        }
+        else {
+            continue;
+        }
+        if (fd >= 0 && fstat(fd, &st) == 0 && (S_ISDIR(st.st_mode) || st.st_nlink == 1)) {
+            (void)fchown(fd, uid, gid);
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    closedir(d);
+}
+
 /* One group directory, owner and mode set on its descriptor when they differ
  * (chown changes ctime even when nothing changes); the mode after the owner,
- * since chown may clear bits. */
-static apr_status_t settle_group(int sfd, const char *name, uid_t uid, gid_t gid)
+ * since chown may clear bits. A directory already the user's (or one it
+ * could write) is never looked into. */
+static apr_status_t settle_group(int sfd, const char *name, uid_t uid, gid_t gid, int to_user)
 {
     struct stat st;
     apr_status_t rv = APR_SUCCESS;
@@ -802,6 +856,9 @@ static apr_status_t settle_group(int sfd, const char *name, uid_t uid, gid_t gid
         rv = errno_status();
     }
     else if ((uid != (uid_t)-1 && st.st_uid != uid) || (gid != (gid_t)-1 && st.st_gid != gid)) {
+        if (to_user && !user_can_write(&st, uid, gid)) {
+            hand_over(fd, uid, gid, REMOVE_DEPTH);
+        }
         if (fchown(fd, uid, gid) != 0 || fchmod(fd, 0755) != 0) {
             rv = errno_status();
         }
@@ -833,7 +890,8 @@ apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long 
         int root = acme_store_root_group((acme_store_group_e)g);
 
         rv = settle_group(sfd, acme_store_group_name((acme_store_group_e)g),
-                          root ? geteuid() : (uid_t)uid, root ? getegid() : (gid_t)gid);
+                          root ? geteuid() : (uid_t)uid, root ? getegid() : (gid_t)gid,
+                          !root && uid != -1);
         if (rv != APR_SUCCESS) {
             *failed = group_path(fs, p, (acme_store_group_e)g);
         }

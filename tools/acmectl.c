@@ -28,22 +28,12 @@
 #include "acme_tnauth.h"
 #include "acme_version.h"
 #include "acme_x509.h"
+#include "acmectl.h"
 
-#define EXIT_USAGE 2
 #define DEFAULT_STORE "acme"
 #define STATUS_ITEM "status.json"
 #define RENEW_ITEM "renew"
 #define EAB_FILE_MAX 4096
-
-/* Everything a verb needs; lives for the whole run. */
-typedef struct {
-    apr_pool_t *p;
-    const char *store_dir;
-    acme_logger_t log;
-    char opt_err[256];          /* apr_getopt's complaint, for the one-line error */
-} ctl_t;
-
-typedef int verb_fn(ctl_t *c, int argc, const char *const *argv);
 
 typedef struct {
     const char *name;
@@ -53,10 +43,8 @@ typedef struct {
 
 /* ---------- output ---------- */
 
-static int fail(int code, const char *fmt, ...) ACME_PRINTF(2, 3);
-
 /* The one line a failing run ends with. */
-static int fail(int code, const char *fmt, ...)
+int fail(int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -84,7 +72,7 @@ static void log_to_stderr(void *baton, acme_log_level_e level, apr_status_t rv, 
     }
 }
 
-static const char *errstr(ctl_t *c, apr_status_t rv)
+const char *errstr(ctl_t *c, apr_status_t rv)
 {
     char buf[128];
 
@@ -120,7 +108,7 @@ static void opt_errfn(void *arg, const char *fmt, ...)
     }
 }
 
-static apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int interleave)
+apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int interleave)
 {
     apr_getopt_t *os;
 
@@ -132,7 +120,7 @@ static apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int i
     return os;
 }
 
-static int usage_error(ctl_t *c, const char *verb)
+int usage_error(ctl_t *c, const char *verb)
 {
     const char *msg = c->opt_err[0] ? c->opt_err : "bad arguments";
 
@@ -144,7 +132,7 @@ static int usage_error(ctl_t *c, const char *verb)
 }
 
 /* Remaining positional arguments after option parsing. */
-static apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
+apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 {
     apr_array_header_t *a = apr_array_make(c->p, 4, sizeof(const char *));
 
@@ -156,7 +144,7 @@ static apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 
 /* ---------- shared setup ---------- */
 
-static int open_store(ctl_t *c, acme_store_t **store)
+int open_store(ctl_t *c, acme_store_t **store)
 {
     apr_status_t rv = acme_store_file_open(c->p, c->store_dir, store);
 
@@ -965,6 +953,8 @@ static const verb_t verbs[] = {
     { "issue", verb_issue, usage_issue },
     { "account-deactivate", verb_account_deactivate, usage_account_deactivate },
     { "account-rollover", verb_account_rollover, usage_account_rollover },
+    { "import", verb_import, usage_import },
+    { "convert-config", verb_convert_config, usage_convert_config },
 };
 
 static void main_usage(FILE *out)
@@ -982,6 +972,9 @@ static void main_usage(FILE *out)
           "                                  a STIR/SHAKEN certificate (tkauth-01)\n"
           "  account-deactivate --ca URL     deactivate the account at a CA\n"
           "  account-rollover --ca URL       replace the account key at a CA\n"
+          "  import --from-mod-md|--from-certbot DIR [--apply]\n"
+          "                                  take over mod_md's or certbot's certificates\n"
+          "  convert-config FILE             print mod_md's directives as mod_acme's\n"
           "Exit status: 0 success, 1 failure, 2 usage error.\n", out);
 }
 
