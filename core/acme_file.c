@@ -205,18 +205,28 @@ apr_status_t acme_file_read_at(apr_pool_t *p, int dfd, const char *name, apr_siz
     return rv;
 }
 
+DIR *acme_file_opendir_fd(int fd)
+{
+    int dup_fd = dup(fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+
+    if (d == NULL && dup_fd >= 0) {
+        int e = errno;
+
+        close(dup_fd);
+        errno = e;
+    }
+    return d;
+}
+
 /* One pass over a directory's names, each removed below it. */
 static apr_status_t remove_children(int fd, int depth_left)
 {
     apr_status_t rv = APR_SUCCESS;
     struct dirent *e;
-    int dup_fd = dup(fd);
-    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    DIR *d = acme_file_opendir_fd(fd);
 
     if (d == NULL) {
-        if (dup_fd >= 0) {
-            close(dup_fd);
-        }
         return errno_status();
     }
     while ((e = readdir(d)) != NULL) {

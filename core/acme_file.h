@@ -2,6 +2,7 @@
 #ifndef ACME_FILE_H
 #define ACME_FILE_H
 
+#include <dirent.h>
 #include <sys/types.h>
 
 #include <apr_pools.h>
@@ -59,6 +60,10 @@ apr_status_t acme_file_read_at(apr_pool_t *p, int dfd, const char *name, apr_siz
  * first failure returned (APR_EINVAL: deeper than max_depth); absent is
  * not an error. */
 apr_status_t acme_file_remove_at(int dfd, const char *name, int max_depth);
+
+/* A DIR stream over a duplicate of an open directory descriptor (fd stays
+ * the caller's); NULL with errno set. Close it with closedir. */
+DIR *acme_file_opendir_fd(int fd);
 
 /* A random name "<prefix><12 base64url chars>" (temp files and directories). */
 apr_status_t acme_file_temp_name(apr_pool_t *p, const char *prefix, const char **name);

@@ -304,18 +304,16 @@ static apr_status_t fs_sweep(acme_store_t *s, apr_pool_t *p, acme_store_group_e 
     apr_status_t rv = APR_SUCCESS;
     struct dirent *de;
     DIR *d;
-    int gfd, lfd;
+    int gfd;
 
     *odd = NULL;
     if (open_group(s->baton, p, g, 0, &gfd) != APR_SUCCESS) {
         return APR_SUCCESS;     /* nothing there yet */
     }
-    if ((lfd = dup(gfd)) < 0 || (d = fdopendir(lfd)) == NULL) {
-        if (lfd >= 0) {
-            close(lfd);
-        }
+    if ((d = acme_file_opendir_fd(gfd)) == NULL) {
+        rv = errno_status();
         close(gfd);
-        return errno_status();
+        return rv;
     }
     while ((de = readdir(d)) != NULL) {
         if (!strncmp(de->d_name, DEL_PREFIX, strlen(DEL_PREFIX))
@@ -800,13 +798,9 @@ static int user_can_write(const struct stat *st, uid_t uid, gid_t gid)
 static void hand_over(int dfd, uid_t uid, gid_t gid, int depth)
 {
     struct dirent *de;
-    int lfd = dup(dfd);
-    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    DIR *d = acme_file_opendir_fd(dfd);
 
     if (d == NULL) {
-        if (lfd >= 0) {
-            close(lfd);
-        }
         return;
     }
     while ((de = readdir(d)) != NULL) {
