@@ -1021,10 +1021,13 @@ static int listens_on(int port)
 static void number_directives(const ap_directive_t *dir, apr_hash_t *order, int *n)
 {
     for (; dir; dir = dir->next) {
-        int *pos = apr_palloc(apr_hash_pool_get(order), sizeof(*pos));
+        apr_pool_t *p = apr_hash_pool_get(order);
+        const ap_directive_t **key = apr_palloc(p, sizeof(*key));  /* the hash keeps it */
+        int *pos = apr_palloc(p, sizeof(*pos));
 
+        *key = dir;
         *pos = (*n)++;
-        apr_hash_set(order, &dir, sizeof(dir), pos);   /* keyed by the node's address */
+        apr_hash_set(order, key, sizeof(*key), pos);   /* keyed by the node's address */
         number_directives(dir->first_child, order, n);
     }
 }

@@ -40,8 +40,10 @@ static void log_to_httpd(void *baton, acme_log_level_e level, apr_status_t rv, c
 {
     server_rec *s = baton;
 
-    /* no file(line) of this function in every core message */
-    ap_log_error_(NULL, 0, APLOG_MODULE_INDEX, (int)level, rv, s, "%s", msg);
+    /* no file(line) of this function in every core message; APR_EGENERAL
+     * ("Internal error (specific information not available)") says nothing */
+    ap_log_error_(NULL, 0, APLOG_MODULE_INDEX, (int)level, rv == APR_EGENERAL ? 0 : rv, s,
+                  "%s", msg);
 }
 
 static int any_sets(server_rec *base)
