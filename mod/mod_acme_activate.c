@@ -220,10 +220,9 @@ static void watcher_maint(int reason, void *data, apr_wait_t status)
         if (restart) {
             apr_time_t now = apr_time_now();
 
-            /* a new watcher waits for the next wake-up, should this restart not come */
-            rt->watcher_forks--;
-            fork_watcher(rt);
-            /* one restart activates everything staged by then */
+            /* The restart starts a new watcher (a watcher forked now could be
+             * told to stop before it even set up its signals). One restart
+             * activates everything staged by then. */
             if (!rt->restart_requested || now - rt->restart_requested >= WATCHER_QUIET) {
                 request_graceful(rt, now);
             }
@@ -275,7 +274,9 @@ static apr_status_t watcher_cleanup(void *data)
         /* APR dereferences NULL when asked to unregister an unknown child */
         apr_proc_other_child_unregister(rt);
     }
-    kill(proc->pid, SIGTERM);
+    /* SIGKILL: it holds nothing to clean up, and a just forked one might
+     * still run httpd's handler for SIGTERM (which only sets a flag) */
+    kill(proc->pid, SIGKILL);
     while (waitpid(proc->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     rt->watcher = NULL;
