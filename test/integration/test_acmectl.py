@@ -12,7 +12,7 @@ import time
 import pytest
 
 from fixtures import certs
-from fixtures.ca import DnsCommand, example_eab_keys, file_mode, free_port, make_dir, wait_for
+from fixtures.ca import DnsCommand, file_mode, make_dir, wait_for
 from fixtures.pyacme import AcmeError, Client
 
 EMAIL = "admin@example.org"
