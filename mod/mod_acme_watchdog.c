@@ -356,7 +356,6 @@ static int marks_changed(acme_wd_t *wd, apr_pool_t *p)
 static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
-
     int marked = marks_changed(wd, p);
 
     apr_thread_mutex_lock(wd->mutex);
