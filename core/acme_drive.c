@@ -12,6 +12,8 @@
 #include "acme_order.h"
 #include "acme_plan.h"
 #include "acme_time.h"
+#include "acme_tkauth.h"
+#include "acme_tnauth.h"
 #include "acme_x509.h"
 
 #define STATUS_ITEM "status.json"
@@ -283,6 +285,12 @@ static const char *verify_chain(apr_pool_t *p, const apr_array_header_t *certs, 
         }
     }
     return NULL;
+}
+
+const char *acme_drive_check_chain(apr_pool_t *p, const apr_array_header_t *certs,
+                                   apr_time_t now)
+{
+    return certs && certs->nelts > 0 ? verify_chain(p, certs, now) : "there is no certificate";
 }
 
 static const char *verify_type(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d,
@@ -586,6 +594,11 @@ static void challenge_hint(drive_t *dr, const setup_t *s, const acme_problem_t *
     if (!strcmp(s->type, "http-01")) {
         dr->hint = hint(dr, ACME_HINT_HTTP01, s->name, s->token, detail);
     }
+    else if (!strcmp(s->type, "tkauth-01")) {
+        dr->hint = hint(dr, ACME_HINT_TKAUTH01,
+                        acme_tnauth_describe_value(dr->p, acme_tnauth_name_value(s->name)), NULL,
+                        detail);
+    }
     else if (!strcmp(s->type, "tls-alpn-01")) {
         dr->hint = hint(dr, ACME_HINT_TLSALPN01, s->name, NULL, detail);
     }
@@ -606,6 +619,40 @@ static const char *offered_types(apr_pool_t *p, const acme_authz_t *a)
     return s;
 }
 
+/* tkauth-01 (RFC 9447 §3): no answer to publish; the Authority Token, checked
+ * here first (RFC 9448 §5), travels in the challenge POST. Nothing to tear down. */
+static apr_status_t start_tkauth(drive_t *dr, const acme_authz_t *a,
+                                 const acme_challenge_t *ch, acme_problem_t **prob)
+{
+    acme_tkauth_req_t req;
+    const char *payload = NULL, *why = NULL;
+    apr_status_t rv;
+
+    if (strcmp(ch->status, "pending")) return APR_SUCCESS;  /* answered before a restart */
+    memset(&req, 0, sizeof(req));
+    req.id_type = a->id_type;
+    req.id_value = a->id_value;
+    req.tkauth_type = ch->tkauth_type;
+    req.token_authority = ch->token_authority;
+    if ((rv = acme_tkauth_fingerprint(dr->p, dr->acct->key, &req.fingerprint)) != APR_SUCCESS
+        || (rv = acme_tkauth_answer(dr->env->responder, dr->p, &req, apr_time_now(), &payload,
+                                    &why)) != APR_SUCCESS) {
+        dr->hint = apr_psprintf(dr->p, "the Token Authority must sign an ATC token with "
+                                "tkvalue %s and fingerprint \"%s\" (see README \"STIR/SHAKEN "
+                                "certificates\")", a->id_value,
+                                req.fingerprint ? req.fingerprint : "?");
+        return fail(dr, "challenge setup", prob, problem(dr->p, "urn:mod_acme:authorityToken",
+                    apr_psprintf(dr->p, "tkauth-01 for %s: %s",
+                                 acme_tnauth_describe_value(dr->p, a->id_value),
+                                 why ? why : "no Authority Token")), rv);
+    }
+    if ((rv = acme_challenge_answer(&dr->octx, dr->p, ch, payload, prob)) != APR_SUCCESS) {
+        hint_transport(dr, *prob);
+        return fail(dr, "challenge", prob, NULL, rv);
+    }
+    return APR_SUCCESS;
+}
+
 /* Set up the answer for one pending authz and tell the CA; records the setup. */
 static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **out,
                                 acme_problem_t **prob)
@@ -616,8 +663,9 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     apr_status_t rv;
 
     if (!ch) {
-        dr->hint = hint(dr, a->wildcard ? ACME_HINT_WILDCARD_DNS : ACME_HINT_NO_CHALLENGE, NULL,
-                        NULL, NULL);
+        dr->hint = hint(dr, a->wildcard ? ACME_HINT_WILDCARD_DNS
+                            : acme_tnauth_is_name(a->name) ? ACME_HINT_TNAUTH_NEEDS_TOKEN
+                            : ACME_HINT_NO_CHALLENGE, NULL, NULL, NULL);
         return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:noChallenge",
                     apr_psprintf(dr->p, "no usable challenge for %s (the CA offers: %s)",
                                  a->name, offered_types(dr->p, a))), APR_ENOTIMPL);
@@ -626,6 +674,10 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     s->type = ch->type;
     s->name = a->name;
     s->token = ch->token;
+    if (!strcmp(ch->type, "tkauth-01")) {
+        *out = s;
+        return start_tkauth(dr, a, ch, prob);
+    }
     if ((rv = acme_key_authorization(dr->p, ch->token, dr->acct->key, &s->keyauth))
         != APR_SUCCESS) {
         return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:internal",
@@ -647,21 +699,52 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     return APR_SUCCESS;
 }
 
-/* Every authorization: reuse valid ones, answer the others, then poll them. */
+/* Nothing is answered for an authorization that is not for an ordered
+ * name: a hook or a challenge file for it would act for the CA (or whatever
+ * altered its answers) on a name nobody asked for. */
+static apr_status_t check_identifier(drive_t *dr, acme_authz_t *a, acme_problem_t **prob)
+{
+    const char *ordered = acme_authz_ordered_name(a, dr->d->names);
+
+    if (ordered) {
+        a->name = ordered;      /* our own spelling from here on */
+        return APR_SUCCESS;
+    }
+    dr->hint = "the CA's answer names an identifier that was not ordered or is not valid; "
+               "nothing was answered for it (a misbehaving CA, or something altering its "
+               "answers)";
+    return fail(dr, "authorization", prob, problem(dr->p, "urn:mod_acme:badIdentifier",
+                apr_psprintf(dr->p, "the authorization %s is for %s \"%s\"%s, which is not "
+                             "one of the ordered identifiers", acme_printable(dr->p, a->url, 300),
+                             acme_printable(dr->p, a->id_type, 20),
+                             acme_printable(dr->p, a->name, 300),
+                             acme_tnauth_is_name(a->name)
+                             ? apr_psprintf(dr->p, " (%s)", acme_tnauth_describe_value(dr->p,
+                                            acme_tnauth_name_value(a->name))) : "")),
+                APR_EINVAL);
+}
+
+/* Every authorization: all fetched and checked first, then valid ones are
+ * reused, the others answered, then polled. */
 static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_problem_t **prob)
 {
     int n = order->authz_urls->nelts, i;
     setup_t **started = apr_pcalloc(dr->p, sizeof(*started) * (apr_size_t)(n + 1));
+    acme_authz_t **authzs = apr_pcalloc(dr->p, sizeof(*authzs) * (apr_size_t)(n + 1));
     apr_status_t rv;
 
     for (i = 0; i < n; ++i) {
         const char *url = APR_ARRAY_IDX(order->authz_urls, i, const char *);
-        acme_authz_t *a = NULL;
         if (drive_cancelled(dr)) return APR_EINTR;
-        if ((rv = acme_authz_get(&dr->octx, dr->p, url, &a, prob)) != APR_SUCCESS) {
+        if ((rv = acme_authz_get(&dr->octx, dr->p, url, &authzs[i], prob)) != APR_SUCCESS) {
             hint_transport(dr, *prob);
             return fail(dr, "authorization", prob, NULL, rv);
         }
+        if ((rv = check_identifier(dr, authzs[i], prob)) != APR_SUCCESS) return rv;
+    }
+    for (i = 0; i < n; ++i) {
+        const acme_authz_t *a = authzs[i];
+        if (drive_cancelled(dr)) return APR_EINTR;
         if (!strcmp(a->status, "valid")) continue;  /* reused */
         if (strcmp(a->status, "pending")) {
             return fail(dr, "authorization", prob, problem(dr->p,

@@ -14,6 +14,7 @@ static const char *const settings[ACME_SETTING_COUNT][2] = {
                                "check that port 80 of that name serves the --webroot directory" },
     [ACME_SETTING_PORT_443] = { "check that port 443 reaches httpd (ACMEPortMap)",
                                 "acmectl does not answer tls-alpn-01" },
+    [ACME_SETTING_TOKEN] = { "a token command or a token file", "--token-command or --token-file" },
 };
 
 const char *acme_setting_name(acme_ui_e ui, acme_setting_e s)
@@ -71,6 +72,11 @@ const char *acme_hint(apr_pool_t *p, acme_ui_e ui, acme_hint_e h, const char *a,
     case ACME_HINT_DNS01:
         return apr_psprintf(p, "the CA did not find the TXT record _acme-challenge.%s (check %s): "
                             "%s", a ? a : "?", S(DNS_COMMAND), or_none(c));
+    case ACME_HINT_TKAUTH01:
+        return apr_psprintf(p, "the CA did not accept the Authority Token for %s (see README "
+                            "\"STIR/SHAKEN certificates\"): %s", a ? a : "?", or_none(c));
+    case ACME_HINT_TNAUTH_NEEDS_TOKEN:
+        return apr_psprintf(p, "a TNAuthList needs tkauth-01: give %s", S(TOKEN));
     default:
         return "";
     }

@@ -17,6 +17,7 @@ typedef enum {
     ACME_SETTING_DNS_COMMAND,   /* ACMEDNSCommand / --dns-command */
     ACME_SETTING_PORT_80,       /* where the CA's port 80 arrives */
     ACME_SETTING_PORT_443,      /* where the CA's port 443 arrives */
+    ACME_SETTING_TOKEN,         /* the Authority Token source of tkauth-01 (acmectl only) */
     ACME_SETTING_COUNT
 } acme_setting_e;
 
@@ -36,6 +37,8 @@ typedef enum {
     ACME_HINT_HTTP01,           /* a: name, b: token, c: the CA's detail */
     ACME_HINT_TLSALPN01,        /* a: name, c: the CA's detail */
     ACME_HINT_DNS01,            /* a: name (without "*."), c: the CA's detail */
+    ACME_HINT_TKAUTH01,         /* a: the TNAuthList described, c: the CA's detail */
+    ACME_HINT_TNAUTH_NEEDS_TOKEN,
     ACME_HINT_COUNT
 } acme_hint_e;
 

@@ -14,8 +14,8 @@
 #include "acme_time.h"
 #include "acme_version.h"
 #include "acme_x509.h"
-#include "mod_acme_activate.h"
 #include "mod_acme_config.h"
+#include "mod_acme_notify.h"
 #include "mod_acme_status.h"
 
 APLOG_USE_MODULE(acme);
