@@ -5,6 +5,7 @@
 
 #include "acme_json.h"
 #include "acme_key.h"
+#include "acme_mark.h"
 #include "acme_status.h"
 #include "acme_time.h"
 #include "acme_version.h"
@@ -88,14 +89,29 @@ static json_t *cert_json(apr_pool_t *p, const char *type, const acme_cert_info_t
                      "sha256_fingerprint", str_or_null(ci->sha256_fingerprint));
 }
 
-/* "certificates" of the active set; *expired when one is past not_after. An
- * unreadable or broken file is left out rather than failing the status. */
-static json_t *active_certs(status_ctx_t *c, int *expired)
+static int in_strings(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(arr, i, v) {
+        if (s && json_is_string(v) && !strcmp(json_string_value(v), s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* "certificates" of the active set; *expired when one is past not_after,
+ * *revoked when `acmectl revoke` recorded one of them. An unreadable or
+ * broken file is left out rather than failing the status. */
+static json_t *active_certs(status_ctx_t *c, int *expired, int *revoked)
 {
     apr_array_header_t *types = key_type_names(c);
     json_t *arr = json_array();
+    json_t *rec = acme_mark_revoked_get(c->store, c->p, c->entry);
 
-    *expired = 0;
+    *expired = *revoked = 0;
     for (int i = 0; i < types->nelts; i++) {
         const char *t = APR_ARRAY_IDX(types, i, const char *);
         acme_cert_info_t *ci;
@@ -105,6 +121,9 @@ static json_t *active_certs(status_ctx_t *c, int *expired)
         }
         if (ci->not_after <= c->now) {
             *expired = 1;
+        }
+        if (rec && in_strings(json_object_get(rec, "serials"), ci->serial)) {
+            *revoked = 1;
         }
         json_array_append_new(arr, cert_json(c->p, t, ci));
     }
@@ -134,14 +153,17 @@ static const char *state_str(status_ctx_t *c, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* SPEC §5 state: expired > (with an active certificate) renewing | valid;
- * without one: error after a failed attempt, pending otherwise. */
-static const char *overall_state(status_ctx_t *c, int active, int expired)
+/* SPEC §5 state: revoked > expired > (with an active certificate) renewing |
+ * valid; without one: error after a failed attempt, pending otherwise. */
+static const char *overall_state(status_ctx_t *c, int active, int expired, int revoked)
 {
     const char *drive = state_str(c, "state");
     int drive_busy = drive && (!strcmp(drive, "pending") || !strcmp(drive, "renewing")
                                || !strcmp(drive, "error"));
 
+    if (active && revoked) {
+        return "revoked";
+    }
     if (active && expired) {
         return "expired";
     }
@@ -224,7 +246,8 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
     status_ctx_t c = { p, store, NULL, d, NULL, apr_time_now() };
     json_t *obj, *certs;
     const char *name;
-    int expired;
+    apr_time_t renew_at;
+    int expired, revoked;
 
     *out = NULL;
     if (store == NULL || id == NULL || (c.entry = acme_domain_dirname(p, id)) == NULL) {
@@ -235,16 +258,21 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
         c.state = NULL;     /* never driven yet, or unreadable: report what is on disk */
     }
     name = domain_name(&c);
-    certs = active_certs(&c, &expired);
+    certs = active_certs(&c, &expired, &revoked);
     obj = json_pack("{s:s, s:o, s:s, s:o, s:o, s:b}", "name", name,
                     "names", names_json(&c, name),
-                    "state", overall_state(&c, json_array_size(certs) > 0, expired),
+                    "state", overall_state(&c, json_array_size(certs) > 0, expired, revoked),
                     "ca", str_or_null(ca_url(&c)), "certificates", certs,
                     "staged", is_staged(&c));
     if (obj == NULL) {
         return APR_ENOMEM;
     }
     copy_member(&c, obj, "renewal", is_obj);
+    if ((renew_at = acme_mark_renew_at(store, p, c.entry)) != 0) {
+        /* `acmectl renew`: due from then on, until a drive takes it */
+        json_object_set_new(obj, "renewal", json_pack("{s:s,s:s}", "at",
+                            acme_time_rfc3339(p, renew_at), "source", "manual"));
+    }
     copy_member(&c, obj, "last_error", is_obj);
     copy_member(&c, obj, "next_attempt", is_str);
     copy_member(&c, obj, "last_success", is_str);

@@ -23,14 +23,16 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_post_config(acme_serve_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
     ap_hook_post_config(acme_serve_report, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_ssl_add_cert_files(acme_serve_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_ssl_add_fallback_cert_files(acme_serve_add_fallback_cert_files, NULL, NULL,
-                                        APR_HOOK_MIDDLE);
+    /* the temporary certificate only when no module (nor SSLCertificateFile) gave one */
+    ap_hook_ssl_add_cert_files(acme_serve_add_fallback_last, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_ssl_answer_challenge(acme_challenge_answer_tls_alpn, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_protocol_propose(acme_challenge_protocol_propose, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_protocol_switch(acme_challenge_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_protocol_get(acme_challenge_protocol_get, NULL, NULL, APR_HOOK_MIDDLE);
     /* challenge answers before redirects, access control and rewrites */
     ap_hook_post_read_request(acme_challenge_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* ... and every other spelling of their path, once httpd normalised it */
+    ap_hook_translate_name(acme_challenge_translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_handler(acme_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(acme_activate_monitor, NULL, NULL, APR_HOOK_MIDDLE);

@@ -129,11 +129,15 @@ static apr_array_header_t *staged_domains(acme_rt_t *rt, apr_pool_t *p)
 static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
 {
     acme_cert_set_t *set = NULL;
+    apr_time_t mtime;
     apr_status_t rv;
+    int had_active;
 
     if (check_staged(rt, p, d, &set) != ACME_STAGED_NEW) {
         return;
     }
+    had_active = rt->store->mtime(rt->store, p, ACME_SG_DOMAINS, d->id, NULL, &mtime)
+                 == APR_SUCCESS;
     if ((rv = acme_activate_install(rt->store, p, set)) != APR_SUCCESS) {
         (void)refused_before(rt, d, set->digest);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
@@ -142,9 +146,15 @@ static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
                      d->id, rt->store_dir);
         return;
     }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
-                 "ACMEDomain %s: new certificate activated (the previous one is in %s/archive/)",
-                 d->id, rt->store_dir);
+    if (had_active) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
+                     "ACMEDomain %s: new certificate activated (the previous one is in "
+                     "%s/archive/)", d->id, rt->store_dir);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
+                     "ACMEDomain %s: first certificate activated", d->id);
+    }
     acme_notify(rt, p, "activated", d->id);
 }
 
@@ -180,13 +190,15 @@ static const char *mode_hint(const acme_rt_t *rt, apr_pool_t *p)
     }
 }
 
-/* Staged sets this process verified itself and that differ from the active
- * ones: the only reason for a restart. A wake-up byte is a hint to look. */
-static int count_pending(acme_rt_t *rt, apr_pool_t *ptemp)
+/* The domains whose staged set this process verified itself and that differs
+ * from the active one ("a.test, b.test"), NULL when there is none: the only
+ * reason for a restart. A wake-up byte is a hint to look. */
+static const char *pending_names(acme_rt_t *rt, apr_pool_t *ptemp)
 {
     apr_array_header_t *staged;
+    const char *names = NULL;
     apr_pool_t *p;
-    int i, pending = 0;
+    int i;
 
     apr_pool_create(&p, ptemp);
     staged = staged_domains(rt, p);
@@ -197,7 +209,7 @@ static int count_pending(acme_rt_t *rt, apr_pool_t *ptemp)
 
         apr_pool_create(&one, p);
         if (check_staged(rt, one, d, &set) == ACME_STAGED_NEW) {
-            pending++;
+            names = names ? apr_pstrcat(ptemp, names, ", ", d->id, NULL) : d->id;
             if (!apr_hash_get(rt->announced, d->id, APR_HASH_KEY_STRING)) {
                 apr_hash_set(rt->announced, apr_pstrdup(rt->pool, d->id), APR_HASH_KEY_STRING, "1");
                 ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
@@ -208,13 +220,13 @@ static int count_pending(acme_rt_t *rt, apr_pool_t *ptemp)
         apr_pool_destroy(one);
     }
     apr_pool_destroy(p);
-    return pending;
+    return names;
 }
 
-static void request_graceful(acme_rt_t *rt, apr_time_t now)
+static void request_graceful(acme_rt_t *rt, apr_time_t now, const char *names)
 {
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
-                 "mod_acme: graceful restart to activate new certificates");
+                 "mod_acme: graceful restart to activate the new certificates of: %s", names);
     rt->restart_requested = now;
     kill(getpid(), AP_SIG_GRACEFUL);
 }
@@ -223,15 +235,16 @@ static void request_graceful(acme_rt_t *rt, apr_time_t now)
 static void look(acme_rt_t *rt, apr_pool_t *ptemp, apr_time_t now)
 {
     int mode = acme_cfg_activation(rt->g);
+    const char *names;
 
     if (rt->restart_requested && now - rt->restart_requested < RESTART_AGAIN) {
         return;
     }
-    if (count_pending(rt, ptemp) > 0
+    if ((names = pending_names(rt, ptemp)) != NULL
         && (mode == ACME_ACT_AUTO
             || (mode == ACME_ACT_WINDOW
                 && acme_activate_in_window(rt->g->win_start, rt->g->win_end, now)))) {
-        request_graceful(rt, now);
+        request_graceful(rt, now, names);
     }
 }
 
