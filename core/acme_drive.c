@@ -1111,12 +1111,13 @@ static const char *next_ca_url(acme_drive_env_t *env, apr_pool_t *p, const acme_
                                const char *entry)
 {
     json_t *st = NULL;
-    const char *h;
+    const char *h, *hash;
     int i = 0;
 
     if (acme_store_load_json(env->store, p, ACME_SG_STATE, entry, STATUS_ITEM, &st) == APR_SUCCESS
         && json_is_object(st)
-        && !((h = json_str(st, "config_hash")) && strcmp(h, acme_domain_config_hash(p, d)))) {
+        && !((h = json_str(st, "config_hash")) && (hash = acme_domain_config_hash(p, d))
+             && strcmp(h, hash))) {
         i = json_intval(st, "ca_index");
     }
     return APR_ARRAY_IDX(d->ca_urls, i < d->ca_urls->nelts ? i : 0, const char *);
@@ -1138,7 +1139,9 @@ static apr_status_t drive_gated(drive_t *dr, acme_drive_result_t *res)
                  "drive waits until %s", dr->d->id, acme_time_rfc3339(dr->p, res->next_attempt));
         return APR_EAGAIN;
     }
-    dr->hash = acme_domain_config_hash(dr->p, dr->d);
+    if (!(dr->hash = acme_domain_config_hash(dr->p, dr->d))) {
+        return APR_ENOMEM;
+    }
     dr->setups = apr_array_make(dr->p, 4, sizeof(setup_t *));
     rv = st->lock(st, dr->p, ACME_SG_STATE, dr->entry, LOCK_WAIT, &lock);
     if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) return APR_EBUSY;
@@ -1453,7 +1456,11 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
         *why = "invalid domain";
         return 0;
     }
-    n.hash = acme_domain_config_hash(p, d);
+    /* NULL only when OpenSSL cannot hash (a child shutting down): look later */
+    if (!(n.hash = acme_domain_config_hash(p, d))) {
+        *why = "the configuration cannot be hashed now";
+        return 0;
+    }
     rv = st->lock(st, p, ACME_SG_STATE, n.entry, 0, &lock);
     if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) {
         *why = "a drive is in progress";
