@@ -39,6 +39,8 @@ acme_domain_t *acme_domain_create(apr_pool_t *p, const char *first_name)
     APR_ARRAY_PUSH(d->challenges, const char *) = "tls-alpn-01";
     APR_ARRAY_PUSH(d->challenges, const char *) = "dns-01";
     d->renew_window_pct = 33;
+    d->renew_via_ari = 1;
+    d->warn_window_pct = 10;
     d->account_key_type = ACME_KEY_EC256;
     return d;
 }

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include "acme_account.h"
+#include "acme_dns_check.h"
 #include "acme_drive.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -22,6 +23,7 @@
 #define ARI_ERROR_RETRY apr_time_from_sec(3600)
 #define MAX_CHAIN_LEN 10
 #define MAX_CLOCK_SKEW apr_time_from_sec(86400)
+#define MAX_EXPLANATION_URL 1024
 
 static int put_renewal(apr_pool_t *p, json_t *status, apr_time_t at, const char *source);
 static apr_time_t ari_ask(acme_ca_t *ca, apr_pool_t *p, const acme_logger_t *log,
@@ -322,6 +324,7 @@ apr_status_t acme_drive_verify_staged(acme_store_t *store, apr_pool_t *p,
 
 typedef struct {
     const char *type, *name, *token, *keyauth;
+    const acme_challenge_t *ch;
 } setup_t;
 
 typedef struct {
@@ -472,7 +475,7 @@ static const char *replaces_id(drive_t *dr, const char *tname)
 {
     apr_array_header_t *certs = NULL;
     const char *id = NULL;
-    if (!acme_ca_endpoint(dr->ca, "renewalInfo")) return NULL;
+    if (!dr->d->renew_via_ari || !acme_ca_endpoint(dr->ca, "renewalInfo")) return NULL;
     if (load_chain(dr->env->store, dr->p, ACME_SG_DOMAINS, dr->entry,
                    acme_store_chain_item(dr->p, tname), &certs, NULL, NULL) != APR_SUCCESS
         || acme_cert_ari_id(dr->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
@@ -489,6 +492,14 @@ static apr_status_t new_order(drive_t *dr, const char *tname, json_t *prog,
     apr_status_t rv;
 
     if (d->profile && acme_ca_has_profile(dr->ca, d->profile)) profile = d->profile;
+    else if (d->profile && d->profile_mandatory) {
+        dr->hint = apr_psprintf(dr->p, "use a profile the CA offers (see \"profiles\" in its "
+                                "directory), or drop 'mandatory' from ACMEProfile %s to order "
+                                "without one", d->profile);
+        return fail(dr, "newOrder", prob, problem(dr->p, "urn:mod_acme:profileUnavailable",
+                    apr_psprintf(dr->p, "the CA %s does not offer the profile \"%s\"",
+                                 dr->ca_url, d->profile)), APR_ENOTIMPL);
+    }
     else if (d->profile) {
         acme_log(dr->env->log, ACME_LOG_WARN, 0, "%s: the CA %s does not offer the profile "
                  "\"%s\"; ordering without a profile", d->id, dr->ca_url, d->profile);
@@ -547,7 +558,7 @@ static const char *offered_types(apr_pool_t *p, const acme_authz_t *a)
     return s;
 }
 
-/* Set up the answer for one pending authz and tell the CA; records the setup. */
+/* Set up the answer for one pending authz; records the setup. */
 static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **out,
                                 acme_problem_t **prob)
 {
@@ -567,6 +578,7 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     s->type = ch->type;
     s->name = a->name;
     s->token = ch->token;
+    s->ch = ch;
     if ((rv = acme_key_authorization(dr->p, ch->token, dr->acct->key, &s->keyauth))
         != APR_SUCCESS) {
         return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:internal",
@@ -580,15 +592,69 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     }
     APR_ARRAY_PUSH(dr->setups, setup_t *) = s;
     *out = s;
-    if (strcmp(ch->status, "pending")) return APR_SUCCESS;  /* answered before a restart */
-    if ((rv = acme_challenge_respond(&dr->octx, dr->p, ch, prob)) != APR_SUCCESS) {
+    return APR_SUCCESS;
+}
+
+/* Tell the CA to validate (not when it was told before a restart). */
+static apr_status_t respond_authz(drive_t *dr, const setup_t *s, acme_problem_t **prob)
+{
+    apr_status_t rv;
+
+    if (strcmp(s->ch->status, "pending")) return APR_SUCCESS;
+    if ((rv = acme_challenge_respond(&dr->octx, dr->p, s->ch, prob)) != APR_SUCCESS) {
         hint_transport(dr, *prob);
         return fail(dr, "challenge", prob, NULL, rv);
     }
     return APR_SUCCESS;
 }
 
-/* Every authorization: reuse valid ones, answer the others, then poll them. */
+#define DNS_POLL_INTERVAL apr_time_from_sec(2)
+
+/* ACMEDNSPropagation: the CA is asked to validate a dns-01 answer only once
+ * its TXT record is visible at the zone's authoritative servers; a hook that
+ * did not publish it fails here, clearly, instead of at the CA. */
+static apr_status_t wait_propagation(drive_t *dr, setup_t *const *started, int n,
+                                     acme_problem_t **prob)
+{
+    apr_array_header_t *names = apr_array_make(dr->p, 2, sizeof(const char *));
+    apr_array_header_t *values = apr_array_make(dr->p, 2, sizeof(const char *));
+    acme_dns_check_t *check = NULL;
+    const char *why = NULL;
+    apr_status_t rv;
+    int i;
+
+    if (dr->d->dns_propagation <= 0) return APR_SUCCESS;
+    for (i = 0; i < n; ++i) {
+        const setup_t *s = started[i];
+        const char *value;
+        if (!s || strcmp(s->type, "dns-01") || strcmp(s->ch->status, "pending")) continue;
+        if (!(value = acme_dns01_value(dr->p, s->keyauth))) return APR_EINVAL;
+        APR_ARRAY_PUSH(names, const char *) = apr_pstrcat(dr->p, "_acme-challenge.",
+            strncmp(s->name, "*.", 2) ? s->name : s->name + 2, NULL);
+        APR_ARRAY_PUSH(values, const char *) = value;
+    }
+    if (names->nelts == 0) return APR_SUCCESS;
+    if ((rv = acme_dns_check_create(dr->p, dr->d->dns_resolver, dr->env->log, &check))) {
+        return fail(dr, "dns propagation", prob, problem(dr->p, "urn:mod_acme:internal",
+                    "invalid DNS resolver for the propagation check"), rv);
+    }
+    rv = acme_dns_wait(check, dr->p, names, values, apr_time_now() + dr->d->dns_propagation,
+                       DNS_POLL_INTERVAL, dr->env->cancel, &why);
+    if (rv == APR_EINTR) return rv;
+    if (rv != APR_SUCCESS) {
+        dr->hint = "the DNS command exited 0 but the record did not reach the zone's "
+                   "authoritative servers: check what it updates (the zone's primary server, "
+                   "the transfer to the secondaries), or allow more time with ACMEDNSPropagation";
+        return fail(dr, "dns propagation", prob, problem(dr->p, "urn:mod_acme:dnsPropagation",
+                    apr_psprintf(dr->p, "the TXT record was not visible at the authoritative "
+                                 "servers within %" APR_TIME_T_FMT " s; %s",
+                                 apr_time_sec(dr->d->dns_propagation), why ? why : "")), rv);
+    }
+    return APR_SUCCESS;
+}
+
+/* Every authorization: reuse valid ones, publish the answers of the others,
+ * wait until dns-01 answers are visible, tell the CA, then poll them. */
 static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_problem_t **prob)
 {
     int n = order->authz_urls->nelts, i;
@@ -611,6 +677,10 @@ static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_pro
                         APR_EGENERAL);
         }
         if ((rv = start_authz(dr, a, &started[i], prob)) != APR_SUCCESS) return rv;
+    }
+    if ((rv = wait_propagation(dr, started, n, prob)) != APR_SUCCESS) return rv;
+    for (i = 0; i < n; ++i) {
+        if (started[i] && (rv = respond_authz(dr, started[i], prob)) != APR_SUCCESS) return rv;
     }
     for (i = 0; i < n; ++i) {
         acme_authz_t *a = NULL;
@@ -863,7 +933,7 @@ static void record_renewal(drive_t *dr)
     at = acme_plan_renew_at(info->not_before, info->not_after, dr->d->renew_window_pct,
                             dr->d->renew_window);
     put_renewal(dr->p, dr->status, at, "window");
-    if (acme_ca_endpoint(dr->ca, "renewalInfo")
+    if (dr->d->renew_via_ari && acme_ca_endpoint(dr->ca, "renewalInfo")
         && acme_cert_ari_id(dr->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) == APR_SUCCESS) {
         ari_ask(dr->ca, dr->p, dr->env->log, dr->d->id, dr->status, id, apr_time_now());
     }
@@ -1211,6 +1281,13 @@ static apr_time_t ari_ask(acme_ca_t *ca, apr_pool_t *p, const acme_logger_t *log
     json_object_set_new(status, "ari", ari);
     at = acme_plan_ari_pick(win->start, win->end, random01());
     put_renewal(p, status, at, "ari");
+    if (win->explanation_url && strlen(win->explanation_url) <= MAX_EXPLANATION_URL
+        && (!strncmp(win->explanation_url, "https://", 8)
+            || !strncmp(win->explanation_url, "http://", 7))) {
+        /* the CA's page about why it wants this renewal (e.g. a mass revocation) */
+        json_object_set_new(json_object_get(status, "renewal"), "explanation_url",
+                            json_string(win->explanation_url));
+    }
     return at;
 }
 
@@ -1230,7 +1307,8 @@ static apr_time_t ari_at(need_t *n, const apr_array_header_t *certs)
     json_t *dir = NULL;
     acme_problem_t *prob = NULL;
 
-    if (acme_cert_ari_id(n->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
+    if (!n->d->renew_via_ari
+        || acme_cert_ari_id(n->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
         return 0;
     }
     if (json_is_object(ari) && json_str(ari, "cert_id") && !strcmp(json_str(ari, "cert_id"), id)
