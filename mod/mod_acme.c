@@ -11,6 +11,7 @@
 #include "mod_acme_activate.h"
 #include "mod_acme_challenge.h"
 #include "mod_acme_config.h"
+#include "mod_acme_redirect.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
 
@@ -22,6 +23,7 @@ static void acme_register_hooks(apr_pool_t *p)
     /* before mod_ssl asks for certificates; the report after it has */
     ap_hook_post_config(acme_serve_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
     ap_hook_post_config(acme_serve_report, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_post_config(acme_redirect_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_ssl_add_cert_files(acme_serve_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(acme_serve_add_fallback_cert_files, NULL, NULL,
                                         APR_HOOK_MIDDLE);
@@ -31,6 +33,8 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_protocol_get(acme_challenge_protocol_get, NULL, NULL, APR_HOOK_MIDDLE);
     /* challenge answers before redirects, access control and rewrites */
     ap_hook_post_read_request(acme_challenge_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* ACMERequireHttps: after the challenge answers, before others' redirects */
+    ap_hook_post_read_request(acme_redirect_post_read_request, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(acme_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(acme_activate_monitor, NULL, NULL, APR_HOOK_MIDDLE);

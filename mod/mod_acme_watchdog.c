@@ -15,6 +15,7 @@
 #include "acme_responder.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
+#include "mod_acme_warn.h"
 #include "mod_acme_watchdog.h"
 
 APLOG_USE_MODULE(acme);
@@ -44,6 +45,7 @@ typedef struct acme_wd_t {
     apr_time_t pass_next;       /* earliest future due time seen in this pass; 0: none */
     int wake_pending;           /* staged sets the parent was not told about yet */
     apr_time_t wake_since;
+    acme_warn_t *warn;          /* expiry warnings (ACMEWarnWindow, ACMEWatchStatic) */
 } acme_wd_t;
 
 typedef struct drive_task_t {
@@ -335,6 +337,7 @@ static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
     if (wd->cursor >= 0) {
         run_pass(wd, p, now);
     }
+    acme_warn_tick(wd->warn, p, now);
     return APR_SUCCESS;
 }
 
@@ -384,6 +387,7 @@ static apr_status_t wd_start(acme_rt_t *rt)
         apr_pool_destroy(pool);
         return rv;
     }
+    wd->warn = acme_warn_create(rt, pool);
     apr_pool_pre_cleanup_register(pool, wd, wd_stop);
     rt->wd = wd;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->s,
