@@ -38,6 +38,7 @@ struct acme_ca_registry_t {
     apr_hash_t *down;           /* url -> ca_down_t*: unreachable until then */
     acme_http_t *http;
     const acme_logger_t *log;
+    acme_ca_observer_t obs;
 };
 
 apr_status_t acme_ca_registry_create(apr_pool_t *p, const acme_http_opts_t *http_opts,
@@ -68,11 +69,19 @@ apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme
         /* Created under the mutex: the registry's pool is not thread-safe. */
         rv = acme_ca_create(reg->pool, url, reg->http, reg->log, ca);
         if (rv == APR_SUCCESS) {
+            acme_ca_set_observer(*ca, &reg->obs);
             apr_hash_set(reg->cas, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, *ca);
         }
     }
     apr_thread_mutex_unlock(reg->mutex);
     return rv;
+}
+
+void acme_ca_registry_set_observer(acme_ca_registry_t *reg, const acme_ca_observer_t *obs)
+{
+    apr_thread_mutex_lock(reg->mutex);
+    if (obs) reg->obs = *obs;
+    apr_thread_mutex_unlock(reg->mutex);
 }
 
 /* A CA that could not be reached is left alone for a while: the drives of
@@ -949,6 +958,7 @@ static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
     json_object_set_new(dr->status, "state", json_string("valid"));
     json_object_set_new(dr->status, "failures", json_integer(0));
     json_object_del(dr->status, "last_error");
+    json_object_del(dr->status, "failing_since");
     json_object_del(dr->status, "next_attempt");
     json_object_del(dr->status, "ari");
     set_time(dr->p, dr->status, "last_success", now);
@@ -1001,6 +1011,7 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     json_object_set_new(dr->status, "last_error", err);
     json_object_set_new(dr->status, "state", json_string("error"));
     json_object_set_new(dr->status, "failures", json_integer(failures));
+    if (!json_str(dr->status, "failing_since")) set_time(dr->p, dr->status, "failing_since", now);
     json_object_set_new(dr->status, "ca_index", json_integer(dr->ca_index));
     json_object_set_new(dr->status, "ca",
                         json_string(APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *)));
@@ -1102,6 +1113,7 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
         set_time(p, err, "at", down->since);
         json_object_set_new(status, "last_error", err);
         json_object_set_new(status, "state", json_string("error"));
+        if (!json_str(status, "failing_since")) set_time(p, status, "failing_since", down->since);
         set_time(p, status, "next_attempt", until);
         acme_store_save_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, status,
                              ACME_STORE_REGENERABLE);

@@ -280,6 +280,7 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
     copy_member(&c, obj, "next_attempt", is_str);
     copy_member(&c, obj, "last_success", is_str);
     copy_member(&c, obj, "failures", is_int);
+    copy_member(&c, obj, "failing_since", is_str);
     *out = acme_json_own(p, obj);
     return APR_SUCCESS;
 }

@@ -11,6 +11,7 @@
 #include "mod_acme_activate.h"
 #include "mod_acme_challenge.h"
 #include "mod_acme_config.h"
+#include "mod_acme_metrics.h"
 #include "mod_acme_redirect.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
@@ -36,6 +37,7 @@ static void acme_register_hooks(apr_pool_t *p)
     /* ACMERequireHttps: after the challenge answers, before others' redirects */
     ap_hook_post_read_request(acme_redirect_post_read_request, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(acme_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(acme_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(acme_activate_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -24,7 +24,9 @@ struct acme_warn_t {
     acme_rt_t *rt;
     apr_pool_t *pool;
     apr_time_t next;                    /* next look; 0: at once */
-    json_t *warned;                     /* "domain:<id>" | "static:<file>" -> RFC 3339 */
+    json_t *warned;                     /* during a look: "domain:<id>" | "static:<file>"
+                                         * -> RFC 3339 of the last event */
+    apr_array_header_t *events;         /* during a look: DOMAIN of each `expiring` due */
 };
 
 /* ---- static certificates ---------------------------------------------------- */
@@ -87,10 +89,6 @@ acme_warn_t *acme_warn_create(acme_rt_t *rt, apr_pool_t *pool)
 
     w->rt = rt;
     w->pool = pool;
-    if (acme_store_load_json(rt->store, pool, ACME_SG_STATE, WARN_ENTRY, WARN_ITEM, &w->warned)
-            != APR_SUCCESS || !json_is_object(w->warned)) {
-        w->warned = acme_json_own(pool, json_object());
-    }
     return w;
 }
 
@@ -184,7 +182,7 @@ static void warn_domain(acme_warn_t *w, apr_pool_t *p, const acme_domain_t *d, a
                  "the status page", d->id, na > now ? "expires at" : "expired at",
                  acme_time_rfc3339(p, na), na > now ? apr_pstrcat(p, left_str(p, na - now),
                  " left", NULL) : "now served expired", renewal_note(p, dom));
-    acme_notify(w->rt, p, "expiring", d->id);
+    APR_ARRAY_PUSH(w->events, const char *) = d->id;
 }
 
 static void warn_static(acme_warn_t *w, apr_pool_t *p, const json_t *one, apr_time_t now)
@@ -208,12 +206,14 @@ static void warn_static(acme_warn_t *w, apr_pool_t *p, const json_t *one, apr_ti
     /* the event's DOMAIN is the vhost's name */
     name = apr_pstrdup(p, vhost ? vhost : "");
     if (strrchr(name, ':')) *strrchr(name, ':') = '\0';
-    acme_notify(w->rt, p, "expiring", name);
+    APR_ARRAY_PUSH(w->events, const char *) = name;
 }
 
 void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
 {
     apr_interval_time_t recheck = acme_cfg_check_interval(w->rt->g);
+    acme_store_t *st = w->rt->store;
+    acme_store_lock_t *lock = NULL;
     char *before;
     apr_pool_t *p;
     json_t *statics, *one;
@@ -223,8 +223,20 @@ void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
     if (w->next > now) {
         return;
     }
-    w->next = 0;
     apr_pool_create(&p, ptick);
+    /* the record under its lock, read afresh: an old generation's watchdog
+     * may be looking at the same time, and one event a day means one */
+    if (st->lock(st, p, ACME_SG_STATE, WARN_ENTRY, apr_time_from_sec(1), &lock) != APR_SUCCESS) {
+        w->next = now + apr_time_from_sec(1);
+        apr_pool_destroy(p);
+        return;
+    }
+    if (acme_store_load_json(st, p, ACME_SG_STATE, WARN_ENTRY, WARN_ITEM, &w->warned)
+            != APR_SUCCESS || !json_is_object(w->warned)) {
+        w->warned = acme_json_own(p, json_object());
+    }
+    w->next = 0;
+    w->events = apr_array_make(p, 2, sizeof(const char *));
     before = acme_json_dump(p, w->warned, JSON_COMPACT | JSON_SORT_KEYS);
     for (i = 0; i < w->rt->ddomains->nelts; i++) {
         warn_domain(w, p, APR_ARRAY_IDX(w->rt->ddomains, i, acme_domain_t *), now);
@@ -236,8 +248,14 @@ void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
     if (recheck > WARN_RECHECK) recheck = WARN_RECHECK;
     if (w->next == 0 || w->next > now + recheck) w->next = now + recheck;
     if (before && strcmp(before, acme_json_dump(p, w->warned, JSON_COMPACT | JSON_SORT_KEYS))) {
-        acme_store_save_json(w->rt->store, p, ACME_SG_STATE, WARN_ENTRY, WARN_ITEM, w->warned,
+        acme_store_save_json(st, p, ACME_SG_STATE, WARN_ENTRY, WARN_ITEM, w->warned,
                              ACME_STORE_REGENERABLE);
+    }
+    st->unlock(lock);
+    w->warned = NULL;
+    /* the programs run after the record is saved and unlocked */
+    for (i = 0; i < w->events->nelts; i++) {
+        acme_notify(w->rt, p, "expiring", APR_ARRAY_IDX(w->events, i, const char *));
     }
     apr_pool_destroy(p);
 }

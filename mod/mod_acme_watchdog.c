@@ -15,6 +15,7 @@
 #include "acme_responder.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
+#include "mod_acme_metrics.h"
 #include "mod_acme_warn.h"
 #include "mod_acme_watchdog.h"
 
@@ -46,6 +47,7 @@ typedef struct acme_wd_t {
     int wake_pending;           /* staged sets the parent was not told about yet */
     apr_time_t wake_since;
     acme_warn_t *warn;          /* expiry warnings (ACMEWarnWindow, ACMEWatchStatic) */
+    acme_wd_metrics_t *metrics; /* counters behind acme-metrics */
 } acme_wd_t;
 
 typedef struct drive_task_t {
@@ -166,6 +168,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->ddomains, t->idx, acme_domain_t *);
     acme_drive_env_t env;
     acme_drive_result_t res;
+    apr_time_t started;
     apr_pool_t *p;
     apr_status_t rv;
 
@@ -189,7 +192,13 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
         }
     }
     env.responder = responder_for(wd, p, d);
+    started = apr_time_now();
     rv = wd->cancel ? APR_EINTR : acme_drive_run(&env, p, d, &res);
+    if (rv != APR_EINTR && !APR_STATUS_IS_EBUSY(rv) && !APR_STATUS_IS_EAGAIN(rv)) {
+        acme_wd_metrics_drive(wd->metrics, apr_time_now() - started,
+                              rv == APR_SUCCESS && !res.error);
+        acme_wd_metrics_flush(wd->metrics, p, apr_time_now(), 1);
+    }
     if (res.staged) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->rt->s,
                      "ACMEDomain %s: new certificate obtained and verified; it is staged for "
@@ -338,6 +347,7 @@ static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
         run_pass(wd, p, now);
     }
     acme_warn_tick(wd->warn, p, now);
+    acme_wd_metrics_flush(wd->metrics, p, now, 0);
     return APR_SUCCESS;
 }
 
@@ -351,6 +361,7 @@ static apr_status_t wd_stop(void *data)
         apr_thread_pool_destroy(wd->tp);
         wd->tp = NULL;
     }
+    acme_wd_metrics_flush(wd->metrics, NULL, apr_time_now(), 1);
     return APR_SUCCESS;
 }
 
@@ -388,6 +399,7 @@ static apr_status_t wd_start(acme_rt_t *rt)
         return rv;
     }
     wd->warn = acme_warn_create(rt, pool);
+    wd->metrics = acme_wd_metrics_start(rt, pool, wd->cas);
     apr_pool_pre_cleanup_register(pool, wd, wd_stop);
     rt->wd = wd;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->s,
