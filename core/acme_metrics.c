@@ -422,42 +422,69 @@ static void domain_time(out_t *o, const json_t *doms, const char *name, const ch
     }
 }
 
-static void domain_numbers(out_t *o, const json_t *doms)
+typedef const char *label_fn(out_t *o, const json_t *item);
+typedef apr_int64_t value_fn(const json_t *item);
+
+static const char *domain_labels(out_t *o, const json_t *d)
 {
-    json_t *d;
+    return labels(o->p, "domain", jstr(d, "name"), NULL);
+}
+
+static const char *static_labels(out_t *o, const json_t *c)
+{
+    return labels(o->p, "file", jstr(c, "file"), "vhost", jstr(c, "vhost"), NULL);
+}
+
+static apr_int64_t failures_of(const json_t *d)
+{
+    return json_integer_value(json_object_get(d, "failures"));
+}
+
+static apr_int64_t staged_of(const json_t *d)
+{
+    return json_is_true(json_object_get(d, "staged"));
+}
+
+static apr_int64_t expiring_of(const json_t *c)
+{
+    return json_is_true(json_object_get(c, "expiring"));
+}
+
+static apr_int64_t not_after_of(const json_t *c)
+{
+    return jsecs(c, "not_after");
+}
+
+/* A gauge family with one sample per item of arr. */
+static void gauge_each(out_t *o, const json_t *arr, const char *name, const char *help,
+                       label_fn *lbl, value_fn *val)
+{
+    json_t *item;
     size_t i;
 
-    family(o, "acme_domain_consecutive_failures", "gauge",
-           "Failed drives since the last success");
-    json_array_foreach(doms, i, d) {
-        sample_int(o, "acme_domain_consecutive_failures", labels(o->p, "domain",
-                   jstr(d, "name"), NULL), json_integer_value(json_object_get(d, "failures")));
+    family(o, name, "gauge", help);
+    json_array_foreach(arr, i, item) {
+        sample_int(o, name, lbl(o, item), val(item));
     }
-    family(o, "acme_domain_staged", "gauge",
-           "1 while a verified new certificate waits for activation");
-    json_array_foreach(doms, i, d) {
-        sample_int(o, "acme_domain_staged", labels(o->p, "domain", jstr(d, "name"), NULL),
-                   json_is_true(json_object_get(d, "staged")));
-    }
+}
+
+static void domain_numbers(out_t *o, const json_t *doms)
+{
+    gauge_each(o, doms, "acme_domain_consecutive_failures",
+               "Failed drives since the last success", domain_labels, failures_of);
+    gauge_each(o, doms, "acme_domain_staged",
+               "1 while a verified new certificate waits for activation", domain_labels,
+               staged_of);
 }
 
 static void statics(out_t *o, const json_t *arr)
 {
-    json_t *c;
-    size_t i;
-
-    family(o, "acme_static_certificate_not_after_seconds", "gauge",
-           "End of validity of a vhost's own SSLCertificateFile (ACMEWatchStatic)");
-    json_array_foreach(arr, i, c) {
-        sample_int(o, "acme_static_certificate_not_after_seconds", labels(o->p, "file",
-                   jstr(c, "file"), "vhost", jstr(c, "vhost"), NULL), jsecs(c, "not_after"));
-    }
-    family(o, "acme_static_certificate_expiring", "gauge",
-           "1 while a vhost's own certificate is inside the warning window");
-    json_array_foreach(arr, i, c) {
-        sample_int(o, "acme_static_certificate_expiring", labels(o->p, "file", jstr(c, "file"),
-                   "vhost", jstr(c, "vhost"), NULL), json_is_true(json_object_get(c, "expiring")));
-    }
+    gauge_each(o, arr, "acme_static_certificate_not_after_seconds",
+               "End of validity of a vhost's own SSLCertificateFile (ACMEWatchStatic)",
+               static_labels, not_after_of);
+    gauge_each(o, arr, "acme_static_certificate_expiring",
+               "1 while a vhost's own certificate is inside the warning window", static_labels,
+               expiring_of);
 }
 
 static void ca_requests(out_t *o, const json_t *counters)

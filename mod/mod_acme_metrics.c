@@ -31,13 +31,10 @@ int acme_metrics_handler(request_rec *r)
     const acme_sconf_t *sc;
     const acme_rt_t *rt;
     json_t *status = NULL, *counters = NULL;
+    int rc = acme_handler_check(r, HANDLER_NAME);
 
-    if (!r->handler || strcmp(r->handler, HANDLER_NAME)) {
-        return DECLINED;
-    }
-    if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;
-        return HTTP_METHOD_NOT_ALLOWED;
+    if (rc != OK) {
+        return rc;
     }
     sc = acme_sconf(r->server);
     rt = sc ? sc->rt : NULL;

@@ -99,6 +99,18 @@ static int wants_html(request_rec *r)
     return !json || html < json;
 }
 
+int acme_handler_check(request_rec *r, const char *handler)
+{
+    if (!r->handler || strcmp(r->handler, handler)) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        r->allowed = AP_METHOD_BIT << M_GET;
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    return OK;
+}
+
 int acme_status_handler(request_rec *r)
 {
     const acme_sconf_t *sc;
@@ -107,12 +119,10 @@ int acme_status_handler(request_rec *r)
     const char *name, *text;
     json_t *obj;
 
-    if (!r->handler || strcmp(r->handler, HANDLER_NAME)) {
-        return DECLINED;
-    }
-    if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;
-        return HTTP_METHOD_NOT_ALLOWED;
+    int rc = acme_handler_check(r, HANDLER_NAME);
+
+    if (rc != OK) {
+        return rc;
     }
     sc = acme_sconf(r->server);
     rt = sc ? sc->rt : NULL;
