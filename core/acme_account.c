@@ -66,8 +66,9 @@ static apr_status_t contact_array(apr_pool_t *p, const char *email, json_t **arr
 }
 
 /* The account object and URL of a newAccount/account response. */
-static apr_status_t account_from_response(apr_pool_t *p, const acme_http_response_t *resp,
-                                          json_t *obj, const char *url_hint, acme_key_t *key,
+static apr_status_t account_from_response(acme_ca_t *ca, apr_pool_t *p,
+                                          const acme_http_response_t *resp, json_t *obj,
+                                          const char *url_hint, acme_key_t *key,
                                           acme_account_t **pacct, acme_problem_t **prob)
 {
     acme_account_t *acct = apr_pcalloc(p, sizeof(*acct));
@@ -75,8 +76,15 @@ static apr_status_t account_from_response(apr_pool_t *p, const acme_http_respons
     const char *status = NULL;
 
     acct->url = loc && *loc ? loc : url_hint;
-    if (!acct->url || (strncmp(acct->url, "https://", 8) && strncmp(acct->url, "http://", 7))) {
-        *prob = local_problem(p, "urn:mod_acme:malformed", "account response without a valid Location URL");
+    if (!acct->url) {
+        *prob = local_problem(p, "urn:mod_acme:malformed", "account response without a Location URL");
+        return APR_EINVAL;
+    }
+    /* the account URL is requested later: the same rule as every request */
+    if (!acme_ca_url_allowed(ca, acct->url)) {
+        *prob = local_problem(p, ACME_PROBLEM_BAD_URL, apr_psprintf(p, "the account URL %s "
+                              "is not an http(s) URL with the scheme of the directory %s",
+                              acme_printable(p, acct->url, 300), acme_ca_url(ca)));
         return APR_EINVAL;
     }
     if (acme_json_get_str(obj, "status", &status) != APR_SUCCESS) {
@@ -215,7 +223,7 @@ apr_status_t acme_account_register(acme_ca_t *ca, apr_pool_t *p, acme_key_t *key
         || (rv = acme_ca_post_json(ca, p, url, key, NULL, payload, &resp, &obj, prob)) != APR_SUCCESS) {
         return rv;
     }
-    return account_from_response(p, resp, obj, NULL, key, acct, prob);
+    return account_from_response(ca, p, resp, obj, NULL, key, acct, prob);
 }
 
 apr_status_t acme_account_find(acme_ca_t *ca, apr_pool_t *p, acme_key_t *key,
@@ -236,7 +244,7 @@ apr_status_t acme_account_find(acme_ca_t *ca, apr_pool_t *p, acme_key_t *key,
     if (rv != APR_SUCCESS) {
         return acme_problem_is(*prob, "accountDoesNotExist") ? APR_ENOENT : rv;
     }
-    return account_from_response(p, resp, obj, NULL, key, acct, prob);
+    return account_from_response(ca, p, resp, obj, NULL, key, acct, prob);
 }
 
 /* POST to the account URL; on success acct->obj/status are the CA's new view. */
@@ -254,7 +262,7 @@ static apr_status_t account_post(acme_ca_t *ca, apr_pool_t *p, acme_account_t *a
         return rv;
     }
     apr_table_unset(resp->headers, "Location");
-    rv = account_from_response(p, resp, obj, acct->url, acct->key, &fresh, prob);
+    rv = account_from_response(ca, p, resp, obj, acct->url, acct->key, &fresh, prob);
     if (rv == APR_SUCCESS) {
         acct->obj = fresh->obj;
         acct->status = fresh->status;

@@ -1,5 +1,6 @@
 /* acme_ca.c: one ACME server: cached directory, bounded nonce pool, JWS-signed POSTs with badNonce retry, RFC 7807 problems. */
 #include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_uri.h>
@@ -119,18 +120,7 @@ apr_status_t acme_problem_parse(apr_pool_t *p, const char *body, apr_size_t len,
 /* Control characters from the CA must not split or forge log lines. */
 static const char *printable(apr_pool_t *p, const char *s)
 {
-    char *out, *o;
-
-    if (!s) {
-        return "";
-    }
-    out = o = apr_pstrdup(p, s);
-    for (; *o; ++o) {
-        if ((unsigned char)*o < 0x20 || *o == 0x7f) {
-            *o = ' ';
-        }
-    }
-    return out;
+    return acme_printable(p, s, 4096);
 }
 
 const char *acme_problem_str(apr_pool_t *p, const acme_problem_t *prob)
@@ -236,6 +226,26 @@ static int is_http_url(const char *s)
     return s && (!strncmp(s, "https://", 8) || !strncmp(s, "http://", 7)) && !strpbrk(s, " \t\r\n");
 }
 
+/* The length of "scheme://" of an http(s) URL, 0 for anything else. */
+static apr_size_t scheme_len(const char *s)
+{
+    if (!s || strpbrk(s, " \t\r\n")) {
+        return 0;
+    }
+    if (!strncasecmp(s, "https://", 8)) {
+        return 8;
+    }
+    return strncasecmp(s, "http://", 7) ? 0 : 7;
+}
+
+int acme_ca_url_allowed(const acme_ca_t *ca, const char *url)
+{
+    apr_size_t n = scheme_len(url);
+
+    /* other hosts are fine (CAs use them); another scheme never */
+    return n > 0 && n == scheme_len(ca->url) && !strncasecmp(url, ca->url, n);
+}
+
 apr_status_t acme_ca_create(apr_pool_t *p, const char *directory_url, acme_http_t *http,
                             const acme_logger_t *log, acme_ca_t **pca)
 {
@@ -332,6 +342,42 @@ const char *acme_ca_id(const acme_ca_t *ca)
     return ca->id;
 }
 
+/* ---- the one way out ------------------------------------------------------ */
+
+static apr_status_t refuse_url(acme_ca_t *ca, apr_pool_t *p, const char *url,
+                               acme_problem_t **prob)
+{
+    *prob = problem_make(p, ACME_PROBLEM_BAD_URL, 0, apr_psprintf(p,
+                         "the CA handed over the URL %s, which does not use the scheme of its "
+                         "directory %s; refused, nothing was sent to it",
+                         acme_printable(p, url ? url : "(none)", 300), ca->url));
+    acme_log(&ca->log, ACME_LOG_WARN, APR_EINVAL, "%s", (*prob)->detail);
+    return APR_EINVAL;
+}
+
+/* Every request to the CA: a URL it handed over (directory entries,
+ * Location, authorization, challenge, finalize, certificate, Link,
+ * renewalInfo) must use the directory's scheme, so an https directory
+ * never leads to a plaintext request. */
+static apr_status_t ca_request(acme_ca_t *ca, apr_pool_t *p, const char *method, const char *url,
+                               const char *content_type, const char *body, apr_size_t body_len,
+                               acme_http_response_t **resp, acme_problem_t **prob)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (!acme_ca_url_allowed(ca, url)) {
+        return refuse_url(ca, p, url, prob);
+    }
+    *resp = NULL;
+    rv = acme_http_request(ca->http, p, method, url, content_type, body, body_len, resp, &err);
+    observe(ca, url, rv, *resp);
+    if (rv != APR_SUCCESS) {
+        *prob = transport_problem(p, err);
+    }
+    return rv;
+}
+
 /* ---- nonces ------------------------------------------------------------- */
 
 static int nonce_valid(const char *nonce)
@@ -381,8 +427,8 @@ static void keep_nonce(acme_ca_t *ca, const acme_http_response_t *resp)
 static apr_status_t fresh_nonce(acme_ca_t *ca, apr_pool_t *p, const char **nonce,
                                 acme_problem_t **prob)
 {
-    acme_http_response_t *resp = NULL;
-    const char *url, *err = NULL, *v;
+    acme_http_response_t *resp;
+    const char *url, *v;
     apr_status_t rv;
 
     rv = acme_ca_directory(ca, p, NULL, prob);
@@ -390,10 +436,7 @@ static apr_status_t fresh_nonce(acme_ca_t *ca, apr_pool_t *p, const char **nonce
         return rv;
     }
     url = acme_ca_endpoint(ca, "newNonce");
-    rv = acme_http_request(ca->http, p, "HEAD", url, NULL, NULL, 0, &resp, &err);
-    observe(ca, url, rv, resp);
-    if (rv != APR_SUCCESS) {
-        *prob = transport_problem(p, err);
+    if ((rv = ca_request(ca, p, "HEAD", url, NULL, NULL, 0, &resp, prob)) != APR_SUCCESS) {
         return rv;
     }
     v = apr_table_get(resp->headers, "Replay-Nonce");
@@ -425,7 +468,7 @@ apr_status_t acme_ca_nonce_take(acme_ca_t *ca, apr_pool_t *p, const char **nonce
 static const char *const required_endpoints[] = { "newNonce", "newAccount", "newOrder", NULL };
 static const char *const optional_endpoints[] = { "revokeCert", "keyChange", "renewalInfo", "newAuthz", NULL };
 
-static const char *check_directory(apr_pool_t *p, const json_t *dir)
+static const char *check_directory(acme_ca_t *ca, apr_pool_t *p, const json_t *dir)
 {
     const char *s;
     json_t *meta;
@@ -439,11 +482,17 @@ static const char *check_directory(apr_pool_t *p, const json_t *dir)
         if (acme_json_get_str(dir, required_endpoints[i], &s) != APR_SUCCESS || !is_http_url(s)) {
             return apr_psprintf(p, "\"%s\" is missing or not an http(s) URL", required_endpoints[i]);
         }
+        if (!acme_ca_url_allowed(ca, s)) {
+            return apr_psprintf(p, "\"%s\" does not use the directory's scheme", required_endpoints[i]);
+        }
     }
     for (i = 0; optional_endpoints[i]; ++i) {
         rv = acme_json_get_str(dir, optional_endpoints[i], &s);
         if (rv != APR_NOTFOUND && (rv != APR_SUCCESS || !is_http_url(s))) {
             return apr_psprintf(p, "\"%s\" is not an http(s) URL", optional_endpoints[i]);
+        }
+        if (rv == APR_SUCCESS && !acme_ca_url_allowed(ca, s)) {
+            return apr_psprintf(p, "\"%s\" does not use the directory's scheme", optional_endpoints[i]);
         }
     }
     rv = acme_json_get_obj(dir, "meta", &meta);
@@ -464,7 +513,7 @@ static apr_status_t fetch_directory(acme_ca_t *ca, apr_pool_t *p, json_t **out, 
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (resp->status != 200 || (why = check_directory(p, dir)) != NULL) {
+    if (resp->status != 200 || (why = check_directory(ca, p, dir)) != NULL) {
         why = resp->status != 200 ? apr_psprintf(p, "status %d", resp->status) : why;
         *prob = problem_make(p, "urn:mod_acme:badDirectory", resp->status,
                              apr_psprintf(p, "invalid ACME directory at %s: %s", ca->url, why));
@@ -607,9 +656,13 @@ static apr_status_t post_once(acme_ca_t *ca, apr_pool_t *p, const char *url, con
                               const char *kid, const char *payload, acme_http_response_t **resp,
                               acme_problem_t **prob)
 {
-    const char *nonce, *body, *err = NULL;
+    const char *nonce, *body;
     apr_status_t rv;
 
+    /* refused before a nonce is spent or anything is signed for it */
+    if (!acme_ca_url_allowed(ca, url)) {
+        return refuse_url(ca, p, url, prob);
+    }
     rv = take_nonce(ca, p, &nonce, prob);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -620,11 +673,8 @@ static apr_status_t post_once(acme_ca_t *ca, apr_pool_t *p, const char *url, con
                              apr_psprintf(p, "cannot sign the request to %s", url));
         return rv;
     }
-    rv = acme_http_request(ca->http, p, "POST", url, "application/jose+json", body,
-                           strlen(body), resp, &err);
-    observe(ca, url, rv, *resp);
+    rv = ca_request(ca, p, "POST", url, "application/jose+json", body, strlen(body), resp, prob);
     if (rv != APR_SUCCESS) {
-        *prob = transport_problem(p, err);
         return rv;
     }
     keep_nonce(ca, *resp);
@@ -714,16 +764,11 @@ apr_status_t acme_ca_post_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
 apr_status_t acme_ca_get_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
                               acme_http_response_t **resp, json_t **json, acme_problem_t **prob)
 {
-    const char *err = NULL;
     apr_status_t rv;
 
     *json = NULL;
     *prob = NULL;
-    *resp = NULL;
-    rv = acme_http_request(ca->http, p, "GET", url, NULL, NULL, 0, resp, &err);
-    observe(ca, url, rv, *resp);
-    if (rv != APR_SUCCESS) {
-        *prob = transport_problem(p, err);
+    if ((rv = ca_request(ca, p, "GET", url, NULL, NULL, 0, resp, prob)) != APR_SUCCESS) {
         return rv;
     }
     keep_nonce(ca, *resp);

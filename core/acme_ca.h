@@ -34,6 +34,12 @@ typedef struct acme_ca_t acme_ca_t;
 apr_status_t acme_ca_create(apr_pool_t *p, const char *directory_url, acme_http_t *http,
                             const acme_logger_t *log, acme_ca_t **ca);
 const char *acme_ca_url(const acme_ca_t *ca);
+/* True when url may be requested from this CA: an http(s) URL with the
+ * directory URL's scheme (any host). Every request of acme_ca checks it and
+ * refuses others with a problem of type ACME_PROBLEM_BAD_URL, before
+ * anything is sent. */
+int acme_ca_url_allowed(const acme_ca_t *ca, const char *url);
+#define ACME_PROBLEM_BAD_URL "urn:mod_acme:badUrl"
 /* Store-safe identifier of this CA: host[_port] + short hash of the URL. */
 const char *acme_ca_id(const acme_ca_t *ca);
 

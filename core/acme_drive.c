@@ -662,22 +662,49 @@ static apr_status_t wait_propagation(drive_t *dr, setup_t *const *started, int n
     return APR_SUCCESS;
 }
 
-/* Every authorization: reuse valid ones, publish the answers of the others,
- * wait until dns-01 answers are visible, tell the CA, then poll them. */
+/* Nothing is answered for an authorization that is not for an ordered
+ * name: a hook or a challenge file for it would act for the CA (or whatever
+ * altered its answers) on a name nobody asked for. */
+static apr_status_t check_identifier(drive_t *dr, acme_authz_t *a, acme_problem_t **prob)
+{
+    const char *ordered = acme_authz_ordered_name(a, dr->d->names);
+
+    if (ordered) {
+        a->name = ordered;      /* our own spelling from here on */
+        return APR_SUCCESS;
+    }
+    dr->hint = "the CA's answer names an identifier that was not ordered or is not valid; "
+               "nothing was answered for it (a misbehaving CA, or something altering its "
+               "answers)";
+    return fail(dr, "authorization", prob, problem(dr->p, "urn:mod_acme:badIdentifier",
+                apr_psprintf(dr->p, "the authorization %s is for %s \"%s\", which is not one "
+                             "of the ordered identifiers", acme_printable(dr->p, a->url, 300),
+                             acme_printable(dr->p, a->id_type, 20),
+                             acme_printable(dr->p, a->name, 300))), APR_EINVAL);
+}
+
+/* Every authorization: all fetched and checked first, then valid ones are
+ * reused, the answers of the others published, dns-01 ones waited for until
+ * visible (ACMEDNSPropagation), the CA told, then all polled. */
 static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_problem_t **prob)
 {
     int n = order->authz_urls->nelts, i;
     setup_t **started = apr_pcalloc(dr->p, sizeof(*started) * (apr_size_t)(n + 1));
+    acme_authz_t **authzs = apr_pcalloc(dr->p, sizeof(*authzs) * (apr_size_t)(n + 1));
     apr_status_t rv;
 
     for (i = 0; i < n; ++i) {
         const char *url = APR_ARRAY_IDX(order->authz_urls, i, const char *);
-        acme_authz_t *a = NULL;
         if (drive_cancelled(dr)) return APR_EINTR;
-        if ((rv = acme_authz_get(&dr->octx, dr->p, url, &a, prob)) != APR_SUCCESS) {
+        if ((rv = acme_authz_get(&dr->octx, dr->p, url, &authzs[i], prob)) != APR_SUCCESS) {
             hint_transport(dr, *prob);
             return fail(dr, "authorization", prob, NULL, rv);
         }
+        if ((rv = check_identifier(dr, authzs[i], prob)) != APR_SUCCESS) return rv;
+    }
+    for (i = 0; i < n; ++i) {
+        const acme_authz_t *a = authzs[i];
+        if (drive_cancelled(dr)) return APR_EINTR;
         if (!strcmp(a->status, "valid")) continue;  /* reused */
         if (strcmp(a->status, "pending")) {
             return fail(dr, "authorization", prob, problem(dr->p,

@@ -1,5 +1,6 @@
 /* acme_file.c: bounded whole-file reads and crash-safe atomic writes (temp file, fsync, rename). */
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_general.h>
@@ -111,6 +112,26 @@ static apr_status_t sync_dir_of(apr_pool_t *p, const char *path)
     apr_file_close(d);
     /* Some filesystems refuse fsync on directories; the data itself is synced. */
     return APR_STATUS_IS_EINVAL(rv) ? APR_SUCCESS : rv;
+}
+
+apr_status_t acme_file_read_secret(apr_pool_t *p, const char *path, apr_size_t max,
+                                   const char **value)
+{
+    char *data = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv = acme_file_read(p, path, max, &data, &len);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    while (len > 0 && apr_isspace(data[len - 1])) {
+        data[--len] = '\0';
+    }
+    if (len == 0) {
+        return APR_EINVAL;
+    }
+    *value = data;
+    return APR_SUCCESS;
 }
 
 apr_status_t acme_file_write_atomic(apr_pool_t *p, const char *path,

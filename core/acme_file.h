@@ -10,6 +10,12 @@
 apr_status_t acme_file_read(apr_pool_t *p, const char *path, apr_size_t max,
                             char **data, apr_size_t *len);
 
+/* A secret kept in a file (an EAB HMAC key): acme_file_read, then the
+ * trailing whitespace an editor adds dropped. APR_EINVAL when nothing is
+ * left. */
+apr_status_t acme_file_read_secret(apr_pool_t *p, const char *path, apr_size_t max,
+                                   const char **value);
+
 /* Write via a temp file in the same directory, fsync, rename, fsync of the
  * directory. perms applies from creation on (no window with wider modes).
  * On failure nothing is left behind and the old file is untouched. */

@@ -3,6 +3,7 @@
 #define ACME_LOG_H
 
 #include <apr_errno.h>
+#include <apr_pools.h>
 
 /* Levels follow syslog/httpd numbering so the module can map them 1:1. */
 typedef enum {
@@ -31,5 +32,10 @@ void acme_log(const acme_logger_t *lg, acme_log_level_e level, apr_status_t rv,
 
 /* True when a message at this level would be emitted (skip expensive formatting). */
 int acme_log_enabled(const acme_logger_t *lg, acme_log_level_e level);
+
+/* Outside text (a CA's answer, a program's output) made fit for one log
+ * line: control characters become spaces, trailing ones are dropped, and
+ * more than max bytes are cut with " [...]". NULL gives "". */
+const char *acme_printable(apr_pool_t *p, const char *s, apr_size_t max);
 
 #endif

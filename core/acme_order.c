@@ -1,10 +1,13 @@
 /* acme_order.c: ACME orders, authorizations, challenges, finalize, certificate download, revocation and ARI on top of acme_ca. */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <openssl/x509.h>
 #include "acme_base64.h"
+#include "acme_domain.h"
 #include "acme_json.h"
 #include "acme_order.h"
 #include "acme_time.h"
@@ -297,6 +300,39 @@ apr_status_t acme_authz_parse(apr_pool_t *p, const json_t *obj, const char *url,
     a->url = url ? apr_pstrdup(p, url) : NULL;
     *authz = a;
     return APR_SUCCESS;
+}
+
+/* Both IP literals, the same address. */
+static int same_ip(const char *a, const char *b)
+{
+    unsigned char x[16], y[16];
+
+    if (inet_pton(AF_INET, a, x) == 1) {
+        return inet_pton(AF_INET, b, y) == 1 && !memcmp(x, y, 4);
+    }
+    return inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1 && !memcmp(x, y, 16);
+}
+
+const char *acme_authz_ordered_name(const acme_authz_t *a, const apr_array_header_t *names)
+{
+    int ip = a->id_type && !strcmp(a->id_type, "ip");
+    const char *v = a->id_value;
+    int i;
+
+    if (!v || !acme_identifier_valid(v) || acme_is_ip(v) != ip || !strncmp(v, "*.", 2)
+        || (ip && a->wildcard)) {
+        return NULL;
+    }
+    for (i = 0; names && i < names->nelts; ++i) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        int wild = !strncmp(n, "*.", 2);
+
+        if (ip ? same_ip(n, v)
+               : (!acme_is_ip(n) && wild == a->wildcard && !strcasecmp(wild ? n + 2 : n, v))) {
+            return n;
+        }
+    }
+    return NULL;
 }
 
 apr_status_t acme_authz_get(const acme_order_ctx_t *ctx, apr_pool_t *p, const char *url,

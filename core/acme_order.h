@@ -74,6 +74,13 @@ apr_status_t acme_authz_get(const acme_order_ctx_t *ctx, apr_pool_t *p, const ch
 apr_status_t acme_authz_parse(apr_pool_t *p, const json_t *obj, const char *url,
                               acme_authz_t **authz);
 
+/* The ordered name (one of `names`: DNS names, "*.wildcards", IP
+ * addresses, as ordered) this authorization is for, or NULL when its
+ * identifier is not valid (acme_identifier_valid, the right type, no "*."
+ * in the value) or was not ordered. DNS names compare without case, IP
+ * addresses by their bytes. The drive answers nothing for NULL. */
+const char *acme_authz_ordered_name(const acme_authz_t *authz, const apr_array_header_t *names);
+
 /* The challenge to use: the first of `allowed` (preference order; NULL or
  * empty: http-01, tls-alpn-01, dns-01) that the authz offers and the
  * responder can answer; wildcards only with dns-01. NULL when none. */

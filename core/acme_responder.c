@@ -1,18 +1,14 @@
 /* acme_responder.c: challenge responders: store items for httpd, a webroot directory, a DNS hook command, and a chain of them. */
-#include <signal.h>
 #include <string.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
-#include <apr_thread_proc.h>
 #include "acme_base64.h"
 #include "acme_domain.h"
+#include "acme_exec.h"
 #include "acme_file.h"
 #include "acme_jws.h"
 #include "acme_responder.h"
 #include "acme_x509.h"
-
-#define DNSCMD_TIMEOUT apr_time_from_sec(120)
-#define DNSCMD_MAX_OUTPUT 1024
 
 const char *acme_responder_http01_item(apr_pool_t *p, const char *token)
 {
@@ -185,58 +181,19 @@ acme_responder_t *acme_responder_webroot(apr_pool_t *p, const char *dir, const a
 
 /* ---- dns-01 through a hook command ---- */
 
+/* A SHA-256 in base64url: what acme_dns01_value makes. */
+#define DNS01_VALUE_LEN 43
+
+typedef struct {
+    const char *command;
+    apr_interval_time_t timeout;
+    volatile int *cancel;
+} dnscmd_t;
+
 static int dnscmd_can(acme_responder_t *r, const char *type, const char *name)
 {
     (void)r;
     return !strcmp(type, "dns-01") && !acme_is_ip(name);
-}
-
-typedef struct {
-    char buf[DNSCMD_MAX_OUTPUT + 1];
-    apr_size_t used;
-} output_t;
-
-/* Read what the child wrote within `wait`; APR_EOF once the pipe is closed. */
-static apr_status_t read_some(apr_file_t *rd, apr_interval_time_t wait, output_t *out)
-{
-    char chunk[512];
-    apr_size_t n = sizeof(chunk);
-    apr_status_t rv;
-
-    apr_file_pipe_timeout_set(rd, wait);
-    rv = apr_file_read(rd, chunk, &n);
-    if (n > 0 && out->used < DNSCMD_MAX_OUTPUT) {
-        apr_size_t take = (n < DNSCMD_MAX_OUTPUT - out->used) ? n : DNSCMD_MAX_OUTPUT - out->used;
-        memcpy(out->buf + out->used, chunk, take);
-        out->used += take;
-    }
-    return rv;
-}
-
-/* Collect output while the child runs; kill it when it overstays the
- * deadline. Exit is checked too, since a grandchild may keep the pipe open. */
-static apr_status_t wait_child(apr_proc_t *proc, apr_file_t *rd, apr_time_t deadline,
-                               output_t *out, int *code)
-{
-    apr_exit_why_e why;
-    apr_status_t rv;
-    int open = 1;
-
-    for (;;) {
-        if (open && APR_STATUS_IS_EOF(read_some(rd, apr_time_from_msec(100), out))) open = 0;
-        if (!open) apr_sleep(apr_time_from_msec(10));
-        rv = apr_proc_wait(proc, code, &why, APR_NOWAIT);
-        if (rv == APR_CHILD_DONE) {
-            if (open) read_some(rd, 0, out);
-            return (why & APR_PROC_EXIT) ? APR_SUCCESS : APR_EGENERAL;
-        }
-        if (rv != APR_CHILD_NOTDONE) return rv;
-        if (apr_time_now() >= deadline) {
-            apr_proc_kill(proc, SIGKILL);
-            apr_proc_wait(proc, code, &why, APR_WAIT);
-            return APR_TIMEUP;
-        }
-    }
 }
 
 static const char *dns_name(apr_pool_t *p, const char *name)
@@ -244,49 +201,56 @@ static const char *dns_name(apr_pool_t *p, const char *name)
     return apr_pstrcat(p, "_acme-challenge.", is_wildcard(name) ? name + 2 : name, NULL);
 }
 
+/* What reaches the program's arguments and environment: a valid DNS name
+ * (no newline, no shell or nsupdate syntax) and a base64url TXT value. */
+static int dnscmd_args_ok(const char *name, const char *value)
+{
+    return name && acme_identifier_valid(name) && !acme_is_ip(name)
+           && value && strlen(value) == DNS01_VALUE_LEN && acme_b64u_is_token(value);
+}
+
 static apr_status_t dnscmd_run(acme_responder_t *r, apr_pool_t *p, const char *verb,
                                const char *name, const char *keyauth)
 {
-    const char *cmd = r->baton;
-    const char *args[5];
-    apr_procattr_t *attr;
-    apr_file_t *rd = NULL, *wr = NULL;
-    apr_proc_t proc;
-    apr_time_t deadline = apr_time_now() + DNSCMD_TIMEOUT;
-    output_t out;
-    int code = -1;
+    const dnscmd_t *dc = r->baton;
+    const char *value = keyauth ? acme_dns01_value(p, keyauth) : NULL;
+    const char *record, *argv[5], *env[5];
+    acme_exec_result_t res;
+    acme_exec_t x;
     apr_status_t rv;
 
-    args[0] = cmd;
-    args[1] = verb;
-    args[2] = dns_name(p, name);
-    args[3] = acme_dns01_value(p, keyauth);
-    args[4] = NULL;
-    if (!args[3]) return APR_EINVAL;
-    if ((rv = apr_file_pipe_create_ex(&rd, &wr, APR_WRITE_BLOCK, p)) != APR_SUCCESS
-        || (rv = apr_procattr_create(&attr, p)) != APR_SUCCESS
-        || (rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_ENV)) != APR_SUCCESS
-        || (rv = apr_procattr_error_check_set(attr, 1)) != APR_SUCCESS
-        || (rv = apr_procattr_child_out_set(attr, wr, NULL)) != APR_SUCCESS
-        || (rv = apr_procattr_child_err_set(attr, wr, NULL)) != APR_SUCCESS) {
+    if (!dnscmd_args_ok(name, value)) {
+        acme_log(r->log, ACME_LOG_ERR, APR_EINVAL, "refusing to run the DNS command for an "
+                 "invalid name or value (%s)", acme_printable(p, name ? name : "(none)", 300));
+        return APR_EINVAL;
+    }
+    record = dns_name(p, name);
+    argv[0] = dc->command;
+    argv[1] = verb;
+    argv[2] = record;
+    argv[3] = value;
+    argv[4] = NULL;
+    env[0] = apr_pstrcat(p, "ACME_ACTION=", verb, NULL);
+    env[1] = apr_pstrcat(p, "ACME_IDENTIFIER=", name, NULL);
+    env[2] = apr_pstrcat(p, "ACME_NAME=", record, NULL);
+    env[3] = apr_pstrcat(p, "ACME_VALUE=", value, NULL);
+    env[4] = NULL;
+    memset(&x, 0, sizeof(x));
+    x.argv = argv;
+    x.env = env;
+    x.timeout = dc->timeout;
+    x.cancel = dc->cancel;
+    rv = acme_exec_run(p, &x, &res);
+    if (rv == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    if (!res.started) {
+        acme_log(r->log, ACME_LOG_WARN, rv, "cannot run the DNS command %s", dc->command);
         return rv;
     }
-    rv = apr_proc_create(&proc, cmd, args, NULL, attr, p);
-    apr_file_close(wr);
-    if (rv != APR_SUCCESS) {
-        apr_file_close(rd);
-        acme_log(r->log, ACME_LOG_WARN, rv, "cannot run DNS command %s", cmd);
-        return rv;
-    }
-    out.used = 0;
-    rv = wait_child(&proc, rd, deadline, &out, &code);
-    apr_file_close(rd);
-    out.buf[out.used] = '\0';
-    if (rv == APR_SUCCESS && code == 0) return APR_SUCCESS;
-    acme_log(r->log, ACME_LOG_WARN, rv, "DNS command \"%s %s %s\" %s (exit %d)%s%s", cmd, verb,
-             args[2], rv == APR_TIMEUP ? "timed out" : "failed", code,
-             out.used ? ": " : "", out.used ? out.buf : "");
-    return rv == APR_SUCCESS ? APR_EGENERAL : rv;
+    acme_log(r->log, ACME_LOG_WARN, rv, "DNS command \"%s %s %s\" %s", dc->command, verb, record,
+             acme_exec_describe(p, &x, &res));
+    return rv;
 }
 
 static apr_status_t dnscmd_setup(acme_responder_t *r, apr_pool_t *p, const char *type,
@@ -305,9 +269,17 @@ static apr_status_t dnscmd_teardown(acme_responder_t *r, apr_pool_t *p, const ch
     return dnscmd_run(r, p, "teardown", name, keyauth);
 }
 
-acme_responder_t *acme_responder_dnscmd(apr_pool_t *p, const char *command, const acme_logger_t *log)
+acme_responder_t *acme_responder_dnscmd(apr_pool_t *p, const char *command,
+                                        apr_interval_time_t timeout, volatile int *cancel,
+                                        const acme_logger_t *log)
 {
-    acme_responder_t *r = responder_make(p, apr_pstrdup(p, command), log);
+    dnscmd_t *dc = apr_pcalloc(p, sizeof(*dc));
+    acme_responder_t *r;
+
+    dc->command = apr_pstrdup(p, command);
+    dc->timeout = timeout;
+    dc->cancel = cancel;
+    r = responder_make(p, dc, log);
     r->can = dnscmd_can;
     r->setup = dnscmd_setup;
     r->teardown = dnscmd_teardown;

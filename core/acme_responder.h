@@ -3,6 +3,7 @@
 #define ACME_RESPONDER_H
 
 #include <apr_pools.h>
+#include <apr_time.h>
 #include "acme_key.h"
 #include "acme_log.h"
 #include "acme_store.h"
@@ -29,8 +30,14 @@ acme_responder_t *acme_responder_store(apr_pool_t *p, acme_store_t *store, const
 /* http-01 written as <dir>/.well-known/acme-challenge/<token> (mode 0644). */
 acme_responder_t *acme_responder_webroot(apr_pool_t *p, const char *dir, const acme_logger_t *log);
 /* dns-01 through `command setup|teardown NAME VALUE` (NAME = "_acme-challenge.<domain>",
- * VALUE = TXT value); exit 0 is success; bounded run time. */
-acme_responder_t *acme_responder_dnscmd(apr_pool_t *p, const char *command, const acme_logger_t *log);
+ * VALUE = TXT value), run by acme_exec with ACME_ACTION, ACME_IDENTIFIER,
+ * ACME_NAME and ACME_VALUE in its environment; exit 0 is success. Killed
+ * after `timeout` (0: ACME_EXEC_DEFAULT_TIMEOUT) or when *cancel is set.
+ * A name that is not a valid DNS name or a value that is not base64url
+ * never reaches the program (APR_EINVAL). */
+acme_responder_t *acme_responder_dnscmd(apr_pool_t *p, const char *command,
+                                        apr_interval_time_t timeout, volatile int *cancel,
+                                        const acme_logger_t *log);
 /* Tries each non-NULL responder in order; the first that `can` answers. */
 acme_responder_t *acme_responder_chain(apr_pool_t *p, acme_responder_t *const *list, int n);
 

@@ -1,4 +1,4 @@
-/* mod_acme_activate.c: the parent side of activation (staging -> domains at startup, graceful restarts per ACMEActivation) and ACMENotifyCmd. */
+/* mod_acme_activate.c: the parent side of activation (staging -> domains at startup, graceful restarts per ACMEActivation). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +17,7 @@
 #include "acme_store.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
+#include "mod_acme_notify.h"
 
 APLOG_USE_MODULE(acme);
 
@@ -24,8 +25,6 @@ APLOG_USE_MODULE(acme);
 #define WATCHER_MAX_FORKS 20
 #define STAGED_SETTLE apr_time_from_sec(3)
 #define RESTART_AGAIN apr_time_from_sec(60)
-
-/* ---- notify ------------------------------------------------------------- */
 
 static void reset_signals(void)
 {
@@ -38,46 +37,6 @@ static void reset_signals(void)
     }
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const char *domain)
-{
-    apr_proc_t mid;
-    apr_status_t rv;
-
-    if (!rt->g->notify_cmd) {
-        return;
-    }
-    /* Double fork: the program is adopted by init, nobody waits for it. */
-    rv = apr_proc_fork(&mid, p);
-    if (rv == APR_INCHILD) {
-        apr_procattr_t *attr;
-        apr_proc_t prog;
-        apr_pool_t *np;
-        const char *argv[4];
-
-        reset_signals();
-        argv[0] = rt->g->notify_cmd;
-        argv[1] = event;
-        argv[2] = domain;
-        argv[3] = NULL;
-        /* a pool with its own allocator: another thread of a forked child
-         * may have held the global allocator's mutex at fork time */
-        if (apr_pool_create_unmanaged_ex(&np, NULL, NULL) == APR_SUCCESS
-            && apr_procattr_create(&attr, np) == APR_SUCCESS
-            && apr_procattr_cmdtype_set(attr, APR_PROGRAM) == APR_SUCCESS) {
-            (void)apr_proc_create(&prog, rt->g->notify_cmd, argv, NULL, attr, np);
-        }
-        _exit(0);
-    }
-    if (rv != APR_INPARENT) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, rt->s,
-                     "ACMENotifyCmd %s: cannot run it for event %s of %s", rt->g->notify_cmd,
-                     event, domain);
-        return;
-    }
-    while (waitpid(mid.pid, NULL, 0) < 0 && errno == EINTR)
-        ;
 }
 
 /* ---- activation at startup -------------------------------------------- */

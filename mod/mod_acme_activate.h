@@ -1,4 +1,4 @@
-/* mod_acme_activate.h: activation of staged certificates by the privileged parent, and ACMENotifyCmd. */
+/* mod_acme_activate.h: activation of staged certificates by the privileged parent. */
 #ifndef MOD_ACME_ACTIVATE_H
 #define MOD_ACME_ACTIVATE_H
 
@@ -19,9 +19,6 @@ void acme_activate_wake(const acme_rt_t *rt);
 
 /* monitor hook (parent, about every 10 s): staged sets per ACMEActivation. */
 int acme_activate_monitor(apr_pool_t *p, server_rec *s);
-
-/* Run `ACMENotifyCmd EVENT DOMAIN` without waiting for it (double fork). */
-void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const char *domain);
 
 /* 1 when `now` (local time) is inside the HH:MM-HH:MM window. */
 int acme_activate_in_window(int start_min, int end_min, apr_time_t now);

@@ -11,6 +11,7 @@
 #include "acme_base64.h"
 #include "acme_dns_check.h"
 #include "acme_domain.h"
+#include "acme_exec.h"
 #include "acme_file.h"
 #include "acme_key.h"
 #include "acme_time.h"
@@ -314,16 +315,11 @@ static const char *eab_key_value(cmd_parms *cmd, const char *arg, const char **o
 
     if (!strncmp(arg, "file:", 5)) {
         const char *path = ap_server_root_relative(cmd->pool, arg + 5);
-        char *data;
-        apr_size_t len;
 
-        if (!path || acme_file_read(cmd->pool, path, ACME_EAB_FILE_MAX, &data, &len)) {
-            return bad(cmd, arg, "the HMAC key file cannot be read (or is larger than 4 KiB)");
+        if (!path || acme_file_read_secret(cmd->pool, path, ACME_EAB_FILE_MAX, &key)) {
+            return bad(cmd, arg, "the HMAC key file cannot be read, is empty or is larger than "
+                       "4 KiB");
         }
-        while (len > 0 && apr_isspace(data[len - 1])) {
-            data[--len] = '\0';
-        }
-        key = data;
     }
     if (!*key || acme_b64u_decode(cmd->pool, key, strlen(key), &raw, &rawlen) || rawlen == 0) {
         return bad(cmd, strncmp(arg, "file:", 5) ? "(hmac key)" : arg,
@@ -742,6 +738,13 @@ static const char *cmd_retry_delay(cmd_parms *cmd, void *d, const char *arg)
     return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->retry_delay);
 }
 
+static const char *cmd_hook_timeout(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+
+    return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->hook_timeout);
+}
+
 static const char *cmd_max_parallel(cmd_parms *cmd, void *d, const char *arg)
 {
     const char *err = need_global(cmd);
@@ -864,6 +867,8 @@ const command_rec acme_cmds[] = {
     AP_INIT_TAKE1("ACMENotifyCmd", cmd_notify, NULL, RSRC_CONF, "Program run as: path EVENT DOMAIN"),
     AP_INIT_TAKE1("ACMEWatchStatic", cmd_watch_static, NULL, RSRC_CONF,
                   "on | off: warn before certificates of unmanaged SSL vhosts expire"),
+    AP_INIT_TAKE1("ACMEHookTimeout", cmd_hook_timeout, NULL, RSRC_CONF,
+                  "How long ACMEDNSCommand and ACMENotifyCmd may run before they are killed"),
     AP_INIT_TAKE1("ACMEStoreDir", cmd_store_dir, NULL, RSRC_CONF, "File store directory"),
     AP_INIT_TAKE1("ACMEStore", cmd_store, NULL, RSRC_CONF, "file | redis://host:port[/db]"),
     AP_INIT_TAKE1("ACMECheckInterval", cmd_check_interval, NULL, RSRC_CONF,
@@ -893,6 +898,11 @@ apr_interval_time_t acme_cfg_check_interval(const acme_sconf_t *g)
 apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g)
 {
     return g->retry_delay > 0 ? g->retry_delay : apr_time_from_sec(5);
+}
+
+apr_interval_time_t acme_cfg_hook_timeout(const acme_sconf_t *g)
+{
+    return g->hook_timeout > 0 ? g->hook_timeout : ACME_EXEC_DEFAULT_TIMEOUT;
 }
 
 int acme_cfg_max_parallel(const acme_sconf_t *g)

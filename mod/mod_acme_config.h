@@ -69,6 +69,7 @@ typedef struct acme_sconf_t {
     const char *store_url;              /* "file" or "redis://..." */
     apr_interval_time_t check_interval; /* 0: unset */
     apr_interval_time_t retry_delay;
+    apr_interval_time_t hook_timeout;   /* ACMEHookTimeout; 0: unset */
     int max_parallel;
     int port_http, port_https;          /* where the CA's 80 / 443 arrive; 0: identity */
     const char *http_proxy;
@@ -164,6 +165,7 @@ apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec 
 int acme_cfg_activation(const acme_sconf_t *g);
 apr_interval_time_t acme_cfg_check_interval(const acme_sconf_t *g);
 apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g);
+apr_interval_time_t acme_cfg_hook_timeout(const acme_sconf_t *g);
 int acme_cfg_max_parallel(const acme_sconf_t *g);
 int acme_cfg_port(const acme_sconf_t *g, int ext);
 int acme_cfg_watch_static(const acme_sconf_t *g);

@@ -14,7 +14,6 @@
 #include "acme_time.h"
 #include "acme_version.h"
 #include "acme_x509.h"
-#include "mod_acme_activate.h"
 #include "mod_acme_config.h"
 #include "mod_acme_status.h"
 #include "mod_acme_status_html.h"

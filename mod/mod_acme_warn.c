@@ -7,8 +7,8 @@
 #include "acme_json.h"
 #include "acme_status.h"
 #include "acme_time.h"
-#include "mod_acme_activate.h"
 #include "mod_acme_config.h"
+#include "mod_acme_notify.h"
 #include "mod_acme_warn.h"
 
 APLOG_USE_MODULE(acme);

@@ -17,6 +17,7 @@
 #include "mod_acme_config.h"
 #include "mod_acme_metrics.h"
 #include "mod_acme_warn.h"
+#include "mod_acme_notify.h"
 #include "mod_acme_watchdog.h"
 
 APLOG_USE_MODULE(acme);
@@ -117,7 +118,8 @@ static acme_responder_t *responder_for(acme_wd_t *wd, apr_pool_t *p, const acme_
 
     list[n++] = acme_responder_store(p, wd->rt->store, &wd->rt->log);
     if (d->dns_command) {
-        list[n++] = acme_responder_dnscmd(p, d->dns_command, &wd->rt->log);
+        list[n++] = acme_responder_dnscmd(p, d->dns_command, acme_cfg_hook_timeout(wd->rt->g),
+                                          &wd->cancel, &wd->rt->log);
     }
     return n == 1 ? list[0] : acme_responder_chain(p, list, n);
 }

@@ -14,6 +14,7 @@
 #include "acme_ca.h"
 #include "acme_domain.h"
 #include "acme_drive.h"
+#include "acme_file.h"
 #include "acme_json.h"
 #include "acme_key.h"
 #include "acme_log.h"
@@ -29,6 +30,7 @@
 #define DEFAULT_STORE "acme"
 #define STATUS_ITEM "status.json"
 #define RENEW_ITEM "renew"
+#define EAB_FILE_MAX 4096
 
 /* Everything a verb needs; lives for the whole run. */
 typedef struct {
@@ -303,7 +305,8 @@ static const char usage_revoke[] =
     "  --ca-cert FILE  PEM bundle to trust for the CA's HTTPS server\n";
 
 enum { OPT_CA = 256, OPT_CA_CERT, OPT_EMAIL, OPT_TOS, OPT_WEBROOT, OPT_DNS, OPT_KEY_TYPE,
-       OPT_EAB_KID, OPT_EAB_HMAC, OPT_PROFILE, OPT_CHAIN, OPT_REASON, OPT_ACCT_KEY_TYPE };
+       OPT_EAB_KID, OPT_EAB_HMAC, OPT_EAB_HMAC_FILE, OPT_PROFILE, OPT_CHAIN, OPT_REASON,
+       OPT_ACCT_KEY_TYPE, OPT_HOOK_TIMEOUT };
 
 /* The certificate chain files of an entry in one group: "fullchain.<type>.pem". */
 static apr_array_header_t *chain_items(ctl_t *c, acme_store_t *store, acme_store_group_e g,
@@ -463,8 +466,9 @@ static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
 static const char usage_issue[] =
     "usage: acmectl [-s STORE] issue --ca URL [--ca-cert FILE] --email ADDR --agree-tos\n"
     "           (--webroot DIR | --dns-command PATH) [--key-type T ...]\n"
-    "           [--eab-kid KID --eab-hmac KEY] [--profile NAME] [--preferred-chain CN]\n"
-    "           [--account-key-type T] NAME...\n"
+    "           [--eab-kid KID (--eab-hmac-file FILE | --eab-hmac KEY)] [--profile NAME]\n"
+    "           [--preferred-chain CN] [--account-key-type T] [--hook-timeout DURATION]\n"
+    "           NAME...\n"
     "  Get a certificate for NAME... (DNS names, *.wildcards with dns-01, IP\n"
     "  addresses) and store it as <STORE>/domains/<first name>/fullchain[.T].pem and\n"
     "  privkey[.T].pem. An interrupted run resumes its order when started again.\n"
@@ -474,16 +478,21 @@ static const char usage_issue[] =
     "  --agree-tos            agree to the CA's terms of service\n"
     "  --webroot DIR          answer http-01 by writing DIR/.well-known/acme-challenge/\n"
     "  --dns-command PATH     answer dns-01 by running 'PATH setup|teardown NAME VALUE'\n"
+    "  --hook-timeout D       kill the DNS command after D (default 120s)\n"
     "  --key-type T           ec256 (default), ec384, rsa2048, rsa3072, rsa4096; repeat\n"
     "                         for one certificate per type\n"
-    "  --eab-kid KID, --eab-hmac KEY   External Account Binding (base64url MAC key)\n"
+    "  --eab-kid KID          External Account Binding key id; its base64url MAC key\n"
+    "  --eab-hmac-file FILE   from this file,\n"
+    "  --eab-hmac KEY         from the command line (visible to every user in ps),\n"
+    "                         else from the environment variable ACMECTL_EAB_HMAC\n"
     "  --profile NAME         ACME profile to request\n"
     "  --preferred-chain CN   alternate chain whose top issuer has this common name\n"
     "  --account-key-type T   key type of a new account key (default ec256)\n";
 
 typedef struct {
     const char *ca_url, *ca_cert, *email, *webroot, *dns_cmd, *eab_kid, *eab_hmac;
-    const char *profile, *chain;
+    const char *eab_hmac_file, *profile, *chain;
+    apr_interval_time_t hook_timeout;
     int tos;
     acme_key_type_e acct_type;
     apr_array_header_t *key_types;  /* acme_key_type_e */
@@ -513,8 +522,10 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
         { "agree-tos", OPT_TOS, 0, "" }, { "webroot", OPT_WEBROOT, 1, "" },
         { "dns-command", OPT_DNS, 1, "" }, { "key-type", OPT_KEY_TYPE, 1, "" },
         { "eab-kid", OPT_EAB_KID, 1, "" }, { "eab-hmac", OPT_EAB_HMAC, 1, "" },
+        { "eab-hmac-file", OPT_EAB_HMAC_FILE, 1, "" },
         { "profile", OPT_PROFILE, 1, "" }, { "preferred-chain", OPT_CHAIN, 1, "" },
-        { "account-key-type", OPT_ACCT_KEY_TYPE, 1, "" }, { "help", 'h', 0, "" },
+        { "account-key-type", OPT_ACCT_KEY_TYPE, 1, "" },
+        { "hook-timeout", OPT_HOOK_TIMEOUT, 1, "" }, { "help", 'h', 0, "" },
         { NULL, 0, 0, NULL } };
     apr_getopt_t *os = opt_init(c, argc, argv, 1);
     const char *arg;
@@ -537,6 +548,13 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
         case OPT_KEY_TYPE: code = add_key_type(io, arg); break;
         case OPT_EAB_KID: io->eab_kid = arg; break;
         case OPT_EAB_HMAC: io->eab_hmac = arg; break;
+        case OPT_EAB_HMAC_FILE: io->eab_hmac_file = arg; break;
+        case OPT_HOOK_TIMEOUT:
+            if (acme_duration_parse(arg, &io->hook_timeout) != APR_SUCCESS) {
+                code = fail(EXIT_USAGE, "--hook-timeout: '%s' is not a duration (e.g. 30s, "
+                            "2m)", arg);
+            }
+            break;
         case OPT_PROFILE: io->profile = arg; break;
         case OPT_CHAIN: io->chain = arg; break;
         case OPT_ACCT_KEY_TYPE:
@@ -557,17 +575,45 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
     return 0;
 }
 
+/* The EAB MAC key: from a file, the environment or the command line
+ * (README "acmectl": argv is public). */
+static int eab_key(ctl_t *c, issue_opts_t *io)
+{
+    const char *env = getenv("ACMECTL_EAB_HMAC");
+    apr_status_t rv;
+
+    if (io->eab_hmac && io->eab_hmac_file) {
+        return fail(EXIT_USAGE, "--eab-hmac and --eab-hmac-file exclude each other");
+    }
+    if (io->eab_hmac_file) {
+        if ((rv = acme_file_read_secret(c->p, io->eab_hmac_file, EAB_FILE_MAX, &io->eab_hmac))) {
+            return fail(EXIT_USAGE, "--eab-hmac-file %s: cannot read a key from it: %s",
+                        io->eab_hmac_file, rv == APR_EINVAL ? "empty" : errstr(c, rv));
+        }
+    }
+    else if (!io->eab_hmac && io->eab_kid && env && *env) {
+        io->eab_hmac = env;
+    }
+    if ((io->eab_kid == NULL) != (io->eab_hmac == NULL)) {
+        return fail(EXIT_USAGE, "--eab-kid needs a MAC key (--eab-hmac-file FILE, "
+                    "$ACMECTL_EAB_HMAC or --eab-hmac KEY) and a MAC key needs --eab-kid");
+    }
+    return 0;
+}
+
 /* What the options must satisfy beyond their syntax. */
 static int issue_check(ctl_t *c, issue_opts_t *io)
 {
+    int code;
+
     if (io->ca_url == NULL) {
         return fail(EXIT_USAGE, "issue needs --ca URL");
     }
     if (io->webroot == NULL && io->dns_cmd == NULL) {
         return fail(EXIT_USAGE, "issue needs --webroot DIR or --dns-command PATH");
     }
-    if ((io->eab_kid == NULL) != (io->eab_hmac == NULL)) {
-        return fail(EXIT_USAGE, "--eab-kid and --eab-hmac go together");
+    if ((code = eab_key(c, io)) != 0) {
+        return code;
     }
     if (io->names->nelts == 0) {
         return fail(EXIT_USAGE, "issue needs at least one NAME");
@@ -636,7 +682,7 @@ static acme_responder_t *issue_responder(ctl_t *c, const issue_opts_t *io)
         list[n++] = acme_responder_webroot(c->p, io->webroot, &c->log);
     }
     if (io->dns_cmd) {
-        list[n++] = acme_responder_dnscmd(c->p, io->dns_cmd, &c->log);
+        list[n++] = acme_responder_dnscmd(c->p, io->dns_cmd, io->hook_timeout, NULL, &c->log);
     }
     return n == 1 ? list[0] : acme_responder_chain(c->p, list, n);
 }

@@ -1,4 +1,4 @@
-/* fuzz_acme_objects.c: libFuzzer target for the ACME objects read from a CA: order, authorization with challenges, renewalInfo and problem documents. */
+/* fuzz_acme_objects.c: libFuzzer target for the ACME objects read from a CA: order, authorization with challenges and its identifier matched against ordered names, renewalInfo and problem documents. */
 /* fuzz: max_len=32768 */
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "acme_base64.h"
 #include "acme_ca.h"
+#include "acme_domain.h"
 #include "acme_json.h"
 #include "acme_order.h"
 #include "acme_responder.h"
@@ -47,6 +48,30 @@ static void check_order(apr_pool_t *p, const json_t *j)
     }
 }
 
+/* Whatever the CA names, the drive's name is one that was ordered, and only
+ * for a valid identifier. */
+static void check_ordered_name(apr_pool_t *p, const acme_authz_t *a)
+{
+    static const char *const ordered[] = { "example.org", "*.example.org", "192.0.2.1",
+                                           "2001:db8::1" };
+    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
+    const char *n;
+    int found = 0;
+
+    for (size_t i = 0; i < sizeof(ordered) / sizeof(ordered[0]); i++) {
+        APR_ARRAY_PUSH(names, const char *) = ordered[i];
+    }
+    if (!(n = acme_authz_ordered_name(a, names))) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(ordered) / sizeof(ordered[0]); i++) {
+        found |= n == ordered[i];
+    }
+    if (!found || !acme_identifier_valid(a->id_value) || strchr(a->id_value, '\n')) {
+        abort();
+    }
+}
+
 static void check_authz(apr_pool_t *p, const json_t *j)
 {
     static const char *const types[] = { "dns-01", "tls-alpn-01", "http-01" };
@@ -79,6 +104,7 @@ static void check_authz(apr_pool_t *p, const json_t *j)
     if (ch && a->wildcard && strcmp(ch->type, "dns-01")) {
         abort();                        /* wildcards only with dns-01 */
     }
+    check_ordered_name(p, a);
 }
 
 static void check_ari(apr_pool_t *p, const json_t *j)

@@ -294,6 +294,46 @@ def test_eab_wrong_key_fails(acmectl, pebble_factory, webroot_server_factory, te
     assert_clean_failure(res)
 
 
+def test_eab_key_from_file_or_environment(acmectl, pebble_factory, webroot_server_factory,
+                                          test_dir):
+    """The MAC key need not be on the command line (ps shows argv): --eab-hmac-file
+    or $ACMECTL_EAB_HMAC; --eab-hmac still works (test_eab_required)."""
+    keys = example_eab_keys()
+    pebble = pebble_factory(eab=keys)
+    web = webroot_server_factory(pebble)
+    kid_file, kid_env = sorted(keys)[:2]
+    key_file = os.path.join(test_dir, "eab.key")
+    with open(key_file, "w") as f:
+        f.write(keys[kid_file] + "\n")
+    os.chmod(key_file, 0o600)
+
+    store = os.path.join(test_dir, "store-file")
+    assert_ok(issue(acmectl, store, pebble, ["eabf.example"], webroot=web.root,
+                    extra=["--eab-kid", kid_file, "--eab-hmac-file", key_file]))
+    check_certificate(store, pebble, "eabf.example", ["eabf.example"])
+
+    store = os.path.join(test_dir, "store-env")
+    res = acmectl(*issue_args(store, pebble.directory_url, pebble.ca_cert, ["eabe.example"],
+                              webroot=web.root, extra=["--eab-kid", kid_env]),
+                  env={"ACMECTL_EAB_HMAC": keys[kid_env]})
+    assert_ok(res)
+    check_certificate(store, pebble, "eabe.example", ["eabe.example"])
+
+    # usage errors: both sources at once, an unreadable or empty file, a kid without a key
+    empty = os.path.join(test_dir, "empty.key")
+    open(empty, "w").close()
+    for extra in (["--eab-kid", kid_file, "--eab-hmac-file", key_file, "--eab-hmac", "x"],
+                  ["--eab-kid", kid_file, "--eab-hmac-file", key_file + ".missing"],
+                  ["--eab-kid", kid_file, "--eab-hmac-file", empty],
+                  ["--eab-kid", kid_file],
+                  ["--eab-hmac-file", key_file]):
+        res = issue(acmectl, os.path.join(test_dir, "store-bad"), pebble, ["eabx.example"],
+                    webroot=web.root, extra=extra)
+        assert res.returncode == 2, (extra, res.stderr)
+        assert_clean_failure(res)
+        assert keys[kid_file] not in res.stderr
+
+
 def test_account_rollover(acmectl, pebble, webroot_server, ari_proxy, test_dir):
     proxy = ari_proxy(pebble, ari=False)
     store = os.path.join(test_dir, "store")

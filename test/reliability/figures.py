@@ -17,6 +17,9 @@ NAMES = [
     ("bad_activated", "bad material activated"),
     ("issuances", "issuances"),
     ("valgrind_errors", "valgrind errors"),
+    ("hostile_ca", "hostile CA answers"),
+    ("plaintext", "plaintext requests"),
+    ("foreign_hooks", "hooks run for foreign names"),
 ]
 COUNTS = {k: 0 for k, _ in NAMES}
 
@@ -34,7 +37,9 @@ def summary():
             "(fuzz execs: %(fuzz_execs)d), requests failed during activations: "
             "%(activation_failed)d of %(activation_requests)d, certificates lost: %(certs_lost)d, "
             "store files corrupt: %(corrupt)d, bad material activated: %(bad_activated)d, "
-            "issuances: %(issuances)d, valgrind errors: %(valgrind_errors)d" % c)
+            "issuances: %(issuances)d, valgrind errors: %(valgrind_errors)d, "
+            "hostile CA answers: %(hostile_ca)d, plaintext requests: %(plaintext)d, "
+            "hooks run for foreign names: %(foreign_hooks)d" % c)
 
 
 def save(path):

@@ -170,6 +170,11 @@ static void srv_route(int fd, const char *method, const char *path, const char *
     else if (!strcmp(path, "/dir-plain")) {
         srv_directory(fd, "");
     }
+    else if (!strcmp(path, "/dir-mixed")) {
+        char mixed[512];
+        snprintf(mixed, sizeof(mixed), ",\"renewalInfo\":\"https://127.0.0.1:%d/ari\"", srv_port);
+        srv_directory(fd, mixed);
+    }
     else if (!strcmp(path, "/dir-bad")) {
         ++dirbad_gets;
         srv_reply(fd, "200 OK", "Content-Type: application/json\r\n",
@@ -613,6 +618,64 @@ START_TEST(directory_strict_and_refetch)
 }
 END_TEST
 
+/* An https directory never leads to a plaintext request (and an http one
+ * never to https): other hosts are fine, another scheme is refused before
+ * anything is sent. */
+START_TEST(url_scheme_rule)
+{
+    acme_http_t *http = make_http(0, 0);
+    acme_ca_t *tls, *plain;
+    acme_key_t *key;
+    acme_problem_t *prob;
+    acme_http_response_t *resp;
+    json_t *json, *dir, *count;
+    json_int_t n;
+
+    ck_assert_int_eq(acme_ca_create(pool, "https://ca.example/dir", http, &test_log, &tls),
+                     APR_SUCCESS);
+    ck_assert(acme_ca_url_allowed(tls, "https://ca.example/acme/authz/1"));
+    ck_assert(acme_ca_url_allowed(tls, "https://cdn.other.example/cert/1"));
+    ck_assert(acme_ca_url_allowed(tls, "HTTPS://CA.EXAMPLE/x"));
+    ck_assert(!acme_ca_url_allowed(tls, "http://ca.example/acme/authz/1"));
+    ck_assert(!acme_ca_url_allowed(tls, "HTTP://ca.example/x"));
+    ck_assert(!acme_ca_url_allowed(tls, "ftp://ca.example/x"));
+    ck_assert(!acme_ca_url_allowed(tls, "https://ca.example/a b"));
+    ck_assert(!acme_ca_url_allowed(tls, "https://ca.example/a\nb"));
+    ck_assert(!acme_ca_url_allowed(tls, "//ca.example/x"));
+    ck_assert(!acme_ca_url_allowed(tls, ""));
+    ck_assert(!acme_ca_url_allowed(tls, NULL));
+
+    start_server();
+    plain = make_ca("/dir");
+    ck_assert(acme_ca_url_allowed(plain, url("/x")));
+    ck_assert(!acme_ca_url_allowed(plain, "https://127.0.0.1/x"));
+
+    /* the plain listener of the test server gets nothing from the https CA */
+    ck_assert_int_eq(acme_key_generate(pool, ACME_KEY_EC256, &key), APR_SUCCESS);
+    logbuf.len = 0;
+    ck_assert_int_eq(acme_ca_post(tls, pool, url("/alwaysbad"), key, "https://ca.example/k/1",
+                                  "{}", &resp, &prob), APR_EINVAL);
+    ck_assert_str_eq(prob->type, ACME_PROBLEM_BAD_URL);
+    ck_assert_ptr_nonnull(strstr(prob->detail, "does not use the scheme of its directory"));
+    ck_assert_ptr_nonnull(strstr(logbuf.text, "refused"));
+    ck_assert_int_eq(acme_ca_post_json(tls, pool, url("/alwaysbad"), key, NULL, NULL, &resp,
+                                       &json, &prob), APR_EINVAL);
+    ck_assert_int_eq(acme_ca_get_json(tls, pool, url("/dir"), &resp, &json, &prob), APR_EINVAL);
+    ck_assert_str_eq(prob->type, ACME_PROBLEM_BAD_URL);
+    ck_assert_int_eq(acme_ca_get_json(plain, pool, url("/count"), &resp, &count, &prob),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_json_get_int(count, "alwaysbad", &n), APR_SUCCESS);
+    ck_assert_int_eq(n, 0);
+
+    /* a directory entry with another scheme makes the directory invalid */
+    plain = make_ca("/dir-mixed");
+    ck_assert_int_eq(acme_ca_directory(plain, pool, &dir, &prob), APR_EINVAL);
+    ck_assert_str_eq(prob->type, "urn:mod_acme:badDirectory");
+    ck_assert_ptr_nonnull(strstr(prob->detail, "\"renewalInfo\" does not use the directory's "
+                                 "scheme"));
+}
+END_TEST
+
 START_TEST(ca_id)
 {
     acme_http_t *http = make_http(0, 0);
@@ -734,6 +797,7 @@ static Suite *ca_suite(void)
     tcase_add_test(tc, http_header_limit_and_misc);
     tcase_add_test(tc, directory_and_meta);
     tcase_add_test(tc, directory_strict_and_refetch);
+    tcase_add_test(tc, url_scheme_rule);
     tcase_add_test(tc, ca_id);
     tcase_add_test(tc, post_badnonce_retry);
     tcase_add_test(tc, post_badnonce_bounded);

@@ -12,6 +12,7 @@
 #include <apr_network_io.h>
 #include "acme_base64.h"
 #include "acme_drive.h"
+#include "acme_exec.h"
 #include "acme_file.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -683,7 +684,7 @@ START_TEST(dnscmd_responder)
     const char *log = apr_pstrcat(pool, tmpdir, "/dns.log", NULL);
     const char *cmd = write_script("hook.sh", apr_pstrcat(pool, "#!/bin/sh\necho \"$1 $2 $3\" >> ",
                                                           log, "\nexit 0\n", NULL));
-    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, NULL);
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, 0, NULL, NULL);
     const char *value = acme_dns01_value(pool, "tok.thumb");
     char *data = NULL;
     apr_size_t len = 0;
@@ -714,13 +715,53 @@ START_TEST(dnscmd_failure)
     const char *cmd = write_script("fail.sh", "#!/bin/sh\necho 'no such zone' >&2\nexit 3\n");
     char *last = NULL;
     acme_logger_t lg = { capture, &last, ACME_LOG_DEBUG };
-    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, &lg);
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, 0, NULL, &lg);
     ck_assert_int_ne(r->setup(r, pool, "dns-01", "example.org", "tok", "tok.thumb"), APR_SUCCESS);
     ck_assert_ptr_nonnull(last);
-    ck_assert_ptr_nonnull(strstr(last, "exit 3"));
+    ck_assert_ptr_nonnull(strstr(last, "exited with status 3"));
     ck_assert_ptr_nonnull(strstr(last, "no such zone"));
-    r = acme_responder_dnscmd(pool, apr_pstrcat(pool, tmpdir, "/missing.sh", NULL), NULL);
+    r = acme_responder_dnscmd(pool, apr_pstrcat(pool, tmpdir, "/missing.sh", NULL), 0, NULL,
+                              NULL);
     ck_assert_int_ne(r->setup(r, pool, "dns-01", "example.org", "tok", "tok.thumb"), APR_SUCCESS);
+}
+END_TEST
+
+/* Names and values that could steer the program never reach it; the
+ * program gets the documented ACME_* variables (test_exec: nothing else). */
+START_TEST(dnscmd_arguments_checked)
+{
+    const char *log = apr_pstrcat(pool, tmpdir, "/dns.log", NULL);
+    const char *cmd = write_script("env.sh", apr_pstrcat(pool, "#!/bin/sh\necho \"$ACME_ACTION|"
+                                   "$ACME_IDENTIFIER|$ACME_NAME|$ACME_VALUE|$PATH\" >> ", log,
+                                   "\n", NULL));
+    const char *bad[] = { "victim.example\nupdate add evil 60 TXT x", "a b.example",
+                          "example.org;rm", "-rf.example", "192.0.2.1", "", NULL };
+    char *last = NULL, *data = NULL;
+    acme_logger_t lg = { capture, &last, ACME_LOG_DEBUG };
+    acme_responder_t *r = acme_responder_dnscmd(pool, cmd, apr_time_from_sec(5), NULL, &lg);
+    apr_size_t len = 0;
+    char longname[300];
+    struct stat sb;
+    int i;
+
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    for (i = 0; bad[i]; ++i) {
+        last = NULL;
+        ck_assert_int_eq(r->setup(r, pool, "dns-01", bad[i], "tok", "tok.thumb"), APR_EINVAL);
+        ck_assert_ptr_nonnull(last);
+        ck_assert_ptr_nonnull(strstr(last, "refusing to run the DNS command"));
+        ck_assert_ptr_null(strchr(last, '\n'));
+    }
+    ck_assert_int_eq(r->setup(r, pool, "dns-01", longname, "tok", "tok.thumb"), APR_EINVAL);
+    ck_assert_int_eq(r->teardown(r, pool, "dns-01", "example.org", "tok", NULL), APR_EINVAL);
+    ck_assert_int_ne(stat(log, &sb), 0);     /* the program never ran */
+    ck_assert_int_eq(r->setup(r, pool, "dns-01", "*.example.org", "tok", "tok.thumb"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_file_read(pool, log, 4096, &data, &len), APR_SUCCESS);
+    ck_assert_str_eq(data, apr_pstrcat(pool, "setup|*.example.org|_acme-challenge.example.org|",
+                                       acme_dns01_value(pool, "tok.thumb"), "|", ACME_EXEC_PATH,
+                                       "\n", NULL));
 }
 END_TEST
 
@@ -734,7 +775,7 @@ START_TEST(chain_responder)
 
     list[0] = NULL;
     list[1] = acme_responder_webroot(pool, root, NULL);
-    list[2] = acme_responder_dnscmd(pool, cmd, NULL);
+    list[2] = acme_responder_dnscmd(pool, cmd, 0, NULL, NULL);
     r = acme_responder_chain(pool, list, 3);
     ck_assert(r->can(r, "http-01", "example.org"));
     ck_assert(r->can(r, "dns-01", "*.example.org"));
@@ -844,6 +885,56 @@ START_TEST(ip_authz_never_dns01)
 }
 END_TEST
 
+static acme_authz_t *authz_for(const char *type, const char *value, int wildcard)
+{
+    acme_authz_t *a = NULL;
+    json_t *j = json_pack("{s:s,s:{s:s,s:s},s:b,s:[]}", "status", "pending", "identifier",
+                          "type", type, "value", value, "wildcard", wildcard, "challenges");
+    ck_assert_int_eq(acme_authz_parse(pool, j, "https://ca/authz/1", &a), APR_SUCCESS);
+    json_decref(j);
+    return a;
+}
+
+/* An authorization counts only for an identifier that was ordered. */
+START_TEST(authz_ordered_name)
+{
+    apr_array_header_t *names = apr_array_make(pool, 4, sizeof(const char *));
+    char longname[400];
+
+    APR_ARRAY_PUSH(names, const char *) = "example.org";
+    APR_ARRAY_PUSH(names, const char *) = "*.example.org";
+    APR_ARRAY_PUSH(names, const char *) = "192.0.2.1";
+    APR_ARRAY_PUSH(names, const char *) = "2001:db8::1";
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("dns", "example.org", 0), names),
+                     "example.org");
+    /* case differs: our spelling comes back */
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("dns", "EXAMPLE.org", 0), names),
+                     "example.org");
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("dns", "example.org", 1), names),
+                     "*.example.org");
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("ip", "192.0.2.1", 0), names),
+                     "192.0.2.1");
+    ck_assert_str_eq(acme_authz_ordered_name(authz_for("ip", "2001:0db8:0:0::0001", 0), names),
+                     "2001:db8::1");
+    /* foreign, hostile, wrong type, wildcard games */
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "victim.example", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "www.example.org", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "example.org\nupdate add x", 0),
+                                               names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "example.org ", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", longname, 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "*.example.org", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "*.example.org", 1), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "192.0.2.1", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("ip", "example.org", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("ip", "192.0.2.2", 0), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("ip", "192.0.2.1", 1), names));
+    ck_assert_ptr_null(acme_authz_ordered_name(authz_for("dns", "example.org", 0), NULL));
+}
+END_TEST
+
 START_TEST(ari_parse)
 {
     acme_ari_t *a = NULL;
@@ -875,6 +966,7 @@ typedef struct {
     ca_t *inter, *alt_inter;     /* alt_inter: same key and name, signed by "Alt Root" */
     const char *san;
     int ari, ari_fail, fail_challenge, authz_valid, bad_cert_type;
+    const char *authz_value;     /* the identifier the authorizations name; NULL: mock.example */
     int revokes, revoke_kid, revoke_jwk, revoke_reason;
     volatile int *cancel_on_chal;
     int new_orders, chal_posts, finalizes, ri_gets, chal_item_seen, order_reads;
@@ -996,7 +1088,8 @@ static mock_resp_t mock_post(apr_pool_t *p, mock_t *m, const char *path, const c
         static const char *const names[] = { "pending", "valid", "invalid" };
         r = json_resp(p, 200, json_pack("{s:s,s:{s:s,s:s},s:[o]}", "status",
                       names[m->authz_status[n]], "identifier", "type", "dns", "value",
-                      "mock.example", "challenges", mock_challenge_json(p, m, n)));
+                      m->authz_value ? m->authz_value : "mock.example", "challenges",
+                      mock_challenge_json(p, m, n)));
     }
     else if (n && !strcmp(what, "chal")) {
         char *data = NULL;
@@ -1435,6 +1528,44 @@ START_TEST(mock_challenge_failure_then_new_order)
 }
 END_TEST
 
+/* A CA that answers with authorizations for other names (or hostile
+ * strings) gets nothing: no challenge answer written, no challenge POSTed,
+ * a clear error. */
+START_TEST(mock_foreign_identifier_refused)
+{
+    const char *values[] = { "victim.example", "mock.example\nupdate add evil 60 TXT x",
+                             NULL, NULL };
+    char longname[300];
+    int i;
+
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    values[2] = longname;
+    for (i = 0; values[i]; ++i) {
+        mock_t *m = mock_start();
+        acme_drive_env_t env = mock_env();
+        acme_domain_t *d = mock_domain(m);
+        acme_drive_result_t res;
+        apr_array_header_t *left = NULL;
+        json_t *err;
+
+        m->authz_value = values[i];
+        ck_assert_int_ne(acme_drive_run(&env, pool, d, &res), APR_SUCCESS);
+        ck_assert(!res.staged);
+        ck_assert_int_eq(m->chal_posts, 0);
+        ck_assert(store->list(store, pool, ACME_SG_CHALLENGES, NULL, &left) != APR_SUCCESS
+                  || left->nelts == 0);
+        err = json_object_get(status_of("mock.example"), "last_error");
+        ck_assert_str_eq(json_string_value(json_object_get(err, "type")),
+                         "urn:mod_acme:badIdentifier");
+        ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(err, "detail")),
+                                     "not one of the ordered identifiers"));
+        ck_assert_ptr_null(strchr(json_string_value(json_object_get(err, "detail")), '\n'));
+        mock_stop(m);
+    }
+}
+END_TEST
+
 START_TEST(mock_authz_reuse_and_preferred_chain)
 {
     mock_t *m = mock_start();
@@ -1652,9 +1783,11 @@ static Suite *suite(void)
     tcase_add_test(tc, webroot_responder);
     tcase_add_test(tc, dnscmd_responder);
     tcase_add_test(tc, dnscmd_failure);
+    tcase_add_test(tc, dnscmd_arguments_checked);
     tcase_add_test(tc, chain_responder);
     tcase_add_test(tc, order_parse);
     tcase_add_test(tc, authz_parse_and_pick);
+    tcase_add_test(tc, authz_ordered_name);
     tcase_add_test(tc, ip_authz_never_dns01);
     tcase_add_test(tc, ari_parse);
     tcase_add_test(tc, mock_full_drive);
@@ -1662,6 +1795,7 @@ static Suite *suite(void)
     tcase_add_test(tc, mock_durability_policy);
     tcase_add_test(tc, mock_resume_same_order);
     tcase_add_test(tc, mock_challenge_failure_then_new_order);
+    tcase_add_test(tc, mock_foreign_identifier_refused);
     tcase_add_test(tc, mock_authz_reuse_and_preferred_chain);
     tcase_add_test(tc, mock_ari_schedule_and_replaces);
     tcase_add_test(tc, mock_ari_failure_falls_back_to_window);
