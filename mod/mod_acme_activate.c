@@ -75,6 +75,11 @@ static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
                      "NOT activated and was removed, the current certificate stays in use and "
                      "a new one will be requested", d->id, why ? why : "unknown reason");
         st->remove(st, p, ACME_SG_STAGING, d->id, NULL);
+        {
+            const char *vars[] = { "ACME_PROBLEM_TYPE", "urn:mod_acme:verifyFailed",
+                                   "ACME_PROBLEM_DETAIL", why ? why : "unknown reason", NULL };
+            acme_notify_vars(rt, p, "errored", d->id, vars);
+        }
     }
     else if ((rv = st->promote(st, p, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE, d->id))) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,

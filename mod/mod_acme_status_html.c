@@ -251,7 +251,8 @@ static void cell_error(page_t *pg, const json_t *dom, const char *state)
         }
         ap_rprintf(r, "<br><small>%s", esc(r->pool, when(r->pool, jtime(err, "at"))));
         if (failures > 1) {
-            ap_rprintf(r, " &middot; %" JSON_INTEGER_FORMAT " failures in a row", failures);
+            ap_rprintf(r, " &middot; %" APR_INT64_T_FMT " failures in a row",
+                       (apr_int64_t)failures);
         }
         ap_rputs("</small>", r);
     }

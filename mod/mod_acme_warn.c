@@ -26,7 +26,7 @@ struct acme_warn_t {
     apr_time_t next;                    /* next look; 0: at once */
     json_t *warned;                     /* during a look: "domain:<id>" | "static:<file>"
                                          * -> RFC 3339 of the last event */
-    apr_array_header_t *events;         /* during a look: DOMAIN of each `expiring` due */
+    apr_array_header_t *events;         /* during a look: warn_event_t of each `expiring` due */
 };
 
 /* ---- static certificates ---------------------------------------------------- */
@@ -82,6 +82,12 @@ json_t *acme_warn_static_json(const acme_rt_t *rt, apr_pool_t *p, apr_time_t now
 }
 
 /* ---- the watch ------------------------------------------------------------------ */
+
+/* An `expiring` event to run once the record is saved. */
+typedef struct {
+    const char *domain;
+    const char *vars[7];                /* NAME, value pairs, NULL-terminated */
+} warn_event_t;
 
 acme_warn_t *acme_warn_create(acme_rt_t *rt, apr_pool_t *pool)
 {
@@ -182,7 +188,13 @@ static void warn_domain(acme_warn_t *w, apr_pool_t *p, const acme_domain_t *d, a
                  "the status page", d->id, na > now ? "expires at" : "expired at",
                  acme_time_rfc3339(p, na), na > now ? apr_pstrcat(p, left_str(p, na - now),
                  " left", NULL) : "now served expired", renewal_note(p, dom));
-    APR_ARRAY_PUSH(w->events, const char *) = d->id;
+    {
+        warn_event_t *ev = apr_array_push(w->events);
+        const char *vars[] = { "ACME_NOT_AFTER", acme_time_rfc3339(p, na), NULL };
+
+        ev->domain = d->id;
+        memcpy(ev->vars, vars, sizeof(vars));
+    }
 }
 
 static void warn_static(acme_warn_t *w, apr_pool_t *p, const json_t *one, apr_time_t now)
@@ -206,7 +218,14 @@ static void warn_static(acme_warn_t *w, apr_pool_t *p, const json_t *one, apr_ti
     /* the event's DOMAIN is the vhost's name */
     name = apr_pstrdup(p, vhost ? vhost : "");
     if (strrchr(name, ':')) *strrchr(name, ':') = '\0';
-    APR_ARRAY_PUSH(w->events, const char *) = name;
+    {
+        warn_event_t *ev = apr_array_push(w->events);
+        const char *vars[] = { "ACME_NOT_AFTER", acme_time_rfc3339(p, na), "ACME_CERT_FILE", file,
+                               "ACME_VHOST", vhost ? vhost : "", NULL };
+
+        ev->domain = name;
+        memcpy(ev->vars, vars, sizeof(vars));
+    }
 }
 
 void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
@@ -236,7 +255,7 @@ void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
         w->warned = acme_json_own(p, json_object());
     }
     w->next = 0;
-    w->events = apr_array_make(p, 2, sizeof(const char *));
+    w->events = apr_array_make(p, 2, sizeof(warn_event_t));
     before = acme_json_dump(p, w->warned, JSON_COMPACT | JSON_SORT_KEYS);
     for (i = 0; i < w->rt->ddomains->nelts; i++) {
         warn_domain(w, p, APR_ARRAY_IDX(w->rt->ddomains, i, acme_domain_t *), now);
@@ -255,7 +274,8 @@ void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
     w->warned = NULL;
     /* the programs run after the record is saved and unlocked */
     for (i = 0; i < w->events->nelts; i++) {
-        acme_notify(w->rt, p, "expiring", APR_ARRAY_IDX(w->events, i, const char *));
+        const warn_event_t *ev = &APR_ARRAY_IDX(w->events, i, warn_event_t);
+        acme_notify_vars(w->rt, p, "expiring", ev->domain, ev->vars);
     }
     apr_pool_destroy(p);
 }

@@ -15,6 +15,7 @@
 #include "acme_responder.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
+#include "mod_acme_events.h"
 #include "mod_acme_metrics.h"
 #include "mod_acme_warn.h"
 #include "mod_acme_notify.h"
@@ -55,6 +56,7 @@ typedef struct drive_task_t {
     acme_wd_t *wd;
     int idx;
     int ask_first;              /* only the CA's renewal information can tell if it is due */
+    char why[200];              /* why it is driven, for the `renewing` event */
 } drive_task_t;
 
 static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
@@ -192,8 +194,13 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
             apr_pool_destroy(p);
             return NULL;
         }
+        apr_cpystrn(t->why, why ? why : "", sizeof(t->why));
     }
-    env.responder = responder_for(wd, p, d);
+    env.responder = acme_notify_responder(wd->rt, p, d->id, responder_for(wd, p, d),
+                                          &wd->cancel);
+    if (!wd->cancel) {
+        acme_events_drive_start(wd->rt, p, d, t->why);
+    }
     started = apr_time_now();
     rv = wd->cancel ? APR_EINTR : acme_drive_run(&env, p, d, &res);
     if (rv != APR_EINTR && !APR_STATUS_IS_EBUSY(rv) && !APR_STATUS_IS_EAGAIN(rv)) {
@@ -205,11 +212,10 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->rt->s,
                      "ACMEDomain %s: new certificate obtained and verified; it is staged for "
                      "activation", d->id);
-        acme_notify(wd->rt, p, "issued", d->id);
     }
-    else if ((rv != APR_SUCCESS || res.error) && !wd->cancel && !APR_STATUS_IS_EBUSY(rv)
-             && !APR_STATUS_IS_EAGAIN(rv)) {
-        acme_notify(wd->rt, p, "renew-failed", d->id);
+    if (res.staged || (!wd->cancel && rv != APR_EINTR && !APR_STATUS_IS_EBUSY(rv)
+                       && !APR_STATUS_IS_EAGAIN(rv))) {
+        acme_events_drive_end(wd->rt, p, d, rv, &res);
     }
     drive_done(wd, t->idx, rv, &res, 0);
     apr_pool_destroy(p);
@@ -219,13 +225,14 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
 /* Queue a drive: the pool runs ACMEMaxParallel at once and starts the next
  * queued one the moment a drive ends. A task that is cancelled while queued
  * owns nothing to free. */
-static apr_status_t submit(acme_wd_t *wd, int idx, int ask_first)
+static apr_status_t submit(acme_wd_t *wd, int idx, int ask_first, const char *why)
 {
     drive_task_t *t = &wd->tasks[idx];
 
     t->wd = wd;
     t->idx = idx;
     t->ask_first = ask_first;
+    apr_cpystrn(t->why, why ? why : "", sizeof(t->why));
     apr_thread_mutex_lock(wd->mutex);
     wd->busy[idx] = 1;
     wd->running++;
@@ -322,7 +329,7 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
         if (need != ACME_DRIVE_ASK_CA) {
             log_need(wd, d, 1, why);
         }
-        if ((rv = submit(wd, idx, need == ACME_DRIVE_ASK_CA)) != APR_SUCCESS) {
+        if ((rv = submit(wd, idx, need == ACME_DRIVE_ASK_CA, why)) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, rv, wd->rt->s,
                          "ACMEDomain %s: cannot add a drive thread; the drive waits for a "
                          "running one", d->id);

@@ -2,12 +2,15 @@
 import datetime
 import json
 import os
+import re
+import subprocess
 import time
 import urllib.request
 
 import pytest
 
 from fixtures import promtext
+from fixtures.ca import acmectl_path
 from fixtures.certs import make_self_signed
 from fixtures.httpd import wait_for
 from test_module import ISSUE_TIMEOUT, is_pebble, wait_served
@@ -26,10 +29,12 @@ def scrape(h):
 def notify_script(h):
     """An ACMENotifyCmd that appends "EVENT DOMAIN" lines to a log; returns the log path."""
     log = h.root / "notify.log"
-    log.write_text("")
-    os.chmod(log, 0o666)
+    for f in (log, h.root / "notify.log.env"):
+        f.write_text("")
+        os.chmod(f, 0o666)
     script = h.root / "notify.sh"
-    script.write_text(f'#!/bin/sh\necho "$1 $2" >> {log}\n')
+    script.write_text(f'#!/bin/sh\necho "$1 $2" >> {log}\n'
+                      f'echo "$1 $2 $ACME_NOT_AFTER $ACME_CERT_FILE" >> {log}.env\n')
     os.chmod(script, 0o755)
     h.add(f"ACMENotifyCmd {script}")
     return log
@@ -157,6 +162,10 @@ def test_expiry_warnings_while_running(httpd_factory, pebble_factory):
              what="expiring events")
     time.sleep(4)                                  # several more watchdog looks
     assert sorted(events()) == ["expiring static.test", "expiring warn.test"], events()
+    with_env = (h.root / "notify.log.env").read_text().splitlines()
+    not_after = (now + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:")
+    assert any(l.startswith(f"expiring static.test {not_after}") and l.endswith(" " + crt)
+               for l in with_env), with_env
     err = h.error_log()
     assert "ACMEDomain warn.test: the certificate expires at" in err
     assert "inside ACMEWarnWindow" in err
@@ -284,3 +293,77 @@ def test_renew_via_ari_off_and_explanation_url(httpd_factory, pebble, ari_proxy)
     status, _, body = h.request("/acme-status", "admin.test", port=h.admin_port,
                                 headers={"Accept": "text/html"})
     assert status == 200 and url.encode() in body
+
+
+# -- events --------------------------------------------------------------------------------
+
+EVENT_SCRIPT = r'''#!/usr/bin/python3
+import json, os, sys
+with open(%(log)r, "a") as f:
+    f.write(json.dumps({"args": sys.argv[1:], "env": dict(os.environ)}) + "\n")
+# challenge-setup fails while the test wants it to (the drive waits for it)
+sys.exit(1 if sys.argv[1] == "challenge-setup" and os.path.exists(%(fail)r) else 0)
+'''
+
+
+def test_events(httpd_factory, pebble_factory):
+    """ACMENotifyCmd gets renewing, challenge-setup (waited for; a failure fails the
+    drive), issued, activated, renew-failed and errored with their variables, and
+    every run's exit status is logged."""
+    pebble = pebble_factory(env={"PEBBLE_AUTHZREUSE": "0"})
+    h = httpd_factory(pebble)
+    log, fail = h.root / "events.log", h.root / "fail-setup"
+    log.write_text("")
+    os.chmod(log, 0o666)
+    script = h.root / "events.py"
+    script.write_text(EVENT_SCRIPT % {"log": str(log), "fail": str(fail)})
+    os.chmod(script, 0o755)
+    h.add(f"ACMENotifyCmd {script}")
+    h.add("<ACMEDomainSet broken.test>", "  ACMEChallenges dns-01",
+          f"  ACMEDNSCommand {failing_dns_hook(h)}", "</ACMEDomainSet>")
+    h.ssl_vhost("events.test")
+    h.start()
+    wait_served(h, "events.test", ["events.test"])
+
+    def events(domain):
+        out = []
+        for line in log.read_text().splitlines():
+            e = json.loads(line)
+            if e["args"][1] == domain:
+                out.append(e)
+        return out
+    names = lambda domain: [e["args"][0] for e in events(domain)]  # noqa: E731
+    wait_for(lambda: "activated" in names("events.test"), 60, what="the activated event")
+    seq = names("events.test")
+    assert seq[:4] == ["renewing", "challenge-setup", "issued", "activated"], seq
+    ev = {e["args"][0]: e["env"] for e in events("events.test")}
+    assert ev["renewing"]["ACME_REASON"] == "no ec256 certificate yet", ev["renewing"]
+    cs = ev["challenge-setup"]
+    assert cs["ACME_CHALLENGE_TYPE"] in ("http-01", "tls-alpn-01") and \
+        cs["ACME_IDENTIFIER"] == "events.test", cs
+    assert cs["ACME_KEY_AUTHORIZATION"].startswith(cs["ACME_TOKEN"] + "."), cs
+    for e in events("events.test"):
+        assert e["env"]["ACME_EVENT"] == e["args"][0] and e["env"]["ACME_DOMAIN"] == "events.test"
+
+    # the first certificate of broken.test cannot be had: errored, with the problem
+    wait_for(lambda: "errored" in names("broken.test"), ISSUE_TIMEOUT, what="errored")
+    err = [e["env"] for e in events("broken.test") if e["args"][0] == "errored"][0]
+    assert err["ACME_PROBLEM_TYPE"] == "urn:mod_acme:challengeSetup", err
+    assert "broken.test" in err["ACME_PROBLEM_DETAIL"] and err["ACME_FAILURES"] == "1", err
+    assert err["ACME_NEXT_ATTEMPT"] and err["ACME_STEP"] == "challenge setup", err
+    assert "renew-failed" not in names("broken.test")
+
+    # a renewal whose challenge-setup program fails: the drive fails (renew-failed,
+    # the certificate is still served) and the CA is never told to validate
+    fail.write_text("")
+    r = subprocess.run([acmectl_path(), "-s", str(h.store), "renew", "events.test"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: "renew-failed" in names("events.test"), ISSUE_TIMEOUT, what="renew-failed")
+    rf = [e["env"] for e in events("events.test") if e["args"][0] == "renew-failed"][0]
+    assert rf["ACME_PROBLEM_TYPE"] == "urn:mod_acme:challengeSetup", rf
+    assert is_pebble(h.served_cert("events.test"))
+    text = h.error_log()
+    assert re.search(r'ACMENotifyCmd "\S+ issued events\.test" exited with status 0', text)
+    assert re.search(r'ACMENotifyCmd "\S+ challenge-setup events\.test" exited with status 1',
+                     text), text[-3000:]
