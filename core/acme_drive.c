@@ -594,12 +594,8 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
                     "cannot compute the key authorization"), rv);
     }
     if ((rv = r->setup(r, dr->p, s->type, s->name, s->token, s->keyauth)) != APR_SUCCESS) {
-        /* the responder may also be one that tells a program (challenge-setup) */
-        dr->hint = !strcmp(s->type, "dns-01")
-                   ? "the DNS command, or the program told about the challenge, failed: its "
-                     "output is in the log"
-                   : "the challenge answer could not be published, or the program told about "
-                     "it failed: see the log";
+        dr->hint = !strcmp(s->type, "dns-01") ? "the DNS command failed (see its output above)"
+                                              : "cannot publish the challenge answer";
         return fail(dr, "challenge setup", prob, problem(dr->p, "urn:mod_acme:challengeSetup",
                     apr_psprintf(dr->p, "%s setup for %s failed", s->type, s->name)), rv);
     }

@@ -327,13 +327,14 @@ static apr_status_t nr_setup(acme_responder_t *r, apr_pool_t *p, const char *typ
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    /* waited for: a program that copies the answer elsewhere is done before
-     * the CA is told to look */
+    /* Waited for: a program that copies the answer elsewhere is done before
+     * the CA is told to look. Its failure is logged, not fatal: a notify
+     * program written before this event existed may well exit 1 for it. */
     rv = acme_notify_wait(nr->rt, p, "challenge-setup", nr->domain,
                           challenge_vars(p, type, name, token, keyauth), nr->cancel, &why);
-    if (rv != APR_SUCCESS) {
+    if (rv == APR_EINTR) {
         nr->inner->teardown(nr->inner, p, type, name, token, keyauth);
-        return rv == APR_EINTR ? rv : APR_EGENERAL;
+        return rv;
     }
     return APR_SUCCESS;
 }

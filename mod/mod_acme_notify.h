@@ -30,8 +30,8 @@ apr_status_t acme_notify_wait(const acme_rt_t *rt, apr_pool_t *p, const char *ev
                               const char **why);
 
 /* inner with `challenge-setup` after every answer it publishes: the drive
- * waits for the program, and a failure withdraws the answer and fails the
- * drive. inner itself when there is no ACMENotifyCmd. */
+ * waits for the program (up to ACMEHookTimeout; its failure is logged and
+ * the drive goes on). inner itself when there is no ACMENotifyCmd. */
 acme_responder_t *acme_notify_responder(const acme_rt_t *rt, apr_pool_t *p, const char *domain,
                                         acme_responder_t *inner, volatile int *cancel);
 

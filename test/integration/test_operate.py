@@ -301,27 +301,45 @@ EVENT_SCRIPT = r'''#!/usr/bin/python3
 import json, os, sys
 with open(%(log)r, "a") as f:
     f.write(json.dumps({"args": sys.argv[1:], "env": dict(os.environ)}) + "\n")
-# challenge-setup fails while the test wants it to (the drive waits for it)
-sys.exit(1 if sys.argv[1] == "challenge-setup" and os.path.exists(%(fail)r) else 0)
+# a program that knows nothing of challenge-setup: it must not stop the drive
+sys.exit(1 if sys.argv[1] == "challenge-setup" else 0)
+'''
+
+# dns-01 through challtestsrv; fails while the file FAIL exists
+DNS_SCRIPT = r'''#!/usr/bin/python3
+import json, os, sys, urllib.request
+op, name, value = sys.argv[1:]
+if os.path.exists(%(fail)r):
+    sys.stderr.write("the DNS API is down\n")
+    sys.exit(1)
+body = {"host": name + ".", "value": value} if op == "setup" else {"host": name + "."}
+req = urllib.request.Request(%(url)r + ("/set-txt" if op == "setup" else "/clear-txt"),
+                             data=json.dumps(body).encode(), method="POST")
+urllib.request.urlopen(req, timeout=10).read()
 '''
 
 
 def test_events(httpd_factory, pebble_factory):
-    """ACMENotifyCmd gets renewing, challenge-setup (waited for; a failure fails the
-    drive), issued, activated, renew-failed and errored with their variables, and
-    every run's exit status is logged."""
+    """ACMENotifyCmd gets renewing, challenge-setup (waited for; its failure does not
+    stop the drive), issued, activated, renew-failed and errored with their variables,
+    and every run's exit status is logged."""
     pebble = pebble_factory(env={"PEBBLE_AUTHZREUSE": "0"})
     h = httpd_factory(pebble)
-    log, fail = h.root / "events.log", h.root / "fail-setup"
+    log, fail = h.root / "events.log", h.root / "dns-down"
     log.write_text("")
     os.chmod(log, 0o666)
     script = h.root / "events.py"
-    script.write_text(EVENT_SCRIPT % {"log": str(log), "fail": str(fail)})
-    os.chmod(script, 0o755)
+    script.write_text(EVENT_SCRIPT % {"log": str(log)})
+    dns = h.root / "dns.py"
+    dns.write_text(DNS_SCRIPT % {"fail": str(fail), "url": pebble.challtestsrv_url})
+    for f in (script, dns):
+        os.chmod(f, 0o755)
     h.add(f"ACMENotifyCmd {script}")
+    h.add("<ACMEDomainSet events.test>", "  ACMEChallenges dns-01", f"  ACMEDNSCommand {dns}",
+          "</ACMEDomainSet>")
     h.add("<ACMEDomainSet broken.test>", "  ACMEChallenges dns-01",
           f"  ACMEDNSCommand {failing_dns_hook(h)}", "</ACMEDomainSet>")
-    h.ssl_vhost("events.test")
+    h.ssl_vhost("events.test", body="")
     h.start()
     wait_served(h, "events.test", ["events.test"])
 
@@ -339,9 +357,9 @@ def test_events(httpd_factory, pebble_factory):
     ev = {e["args"][0]: e["env"] for e in events("events.test")}
     assert ev["renewing"]["ACME_REASON"] == "no ec256 certificate yet", ev["renewing"]
     cs = ev["challenge-setup"]
-    assert cs["ACME_CHALLENGE_TYPE"] in ("http-01", "tls-alpn-01") and \
-        cs["ACME_IDENTIFIER"] == "events.test", cs
-    assert cs["ACME_KEY_AUTHORIZATION"].startswith(cs["ACME_TOKEN"] + "."), cs
+    assert (cs["ACME_CHALLENGE_TYPE"], cs["ACME_IDENTIFIER"], cs["ACME_NAME"]) == \
+        ("dns-01", "events.test", "_acme-challenge.events.test"), cs
+    assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cs["ACME_VALUE"]), cs
     for e in events("events.test"):
         assert e["env"]["ACME_EVENT"] == e["args"][0] and e["env"]["ACME_DOMAIN"] == "events.test"
 
@@ -353,8 +371,7 @@ def test_events(httpd_factory, pebble_factory):
     assert err["ACME_NEXT_ATTEMPT"] and err["ACME_STEP"] == "challenge setup", err
     assert "renew-failed" not in names("broken.test")
 
-    # a renewal whose challenge-setup program fails: the drive fails (renew-failed,
-    # the certificate is still served) and the CA is never told to validate
+    # a renewal that fails while the certificate is still served: renew-failed
     fail.write_text("")
     r = subprocess.run([acmectl_path(), "-s", str(h.store), "renew", "events.test"],
                        capture_output=True, text=True, timeout=60)
@@ -362,6 +379,7 @@ def test_events(httpd_factory, pebble_factory):
     wait_for(lambda: "renew-failed" in names("events.test"), ISSUE_TIMEOUT, what="renew-failed")
     rf = [e["env"] for e in events("events.test") if e["args"][0] == "renew-failed"][0]
     assert rf["ACME_PROBLEM_TYPE"] == "urn:mod_acme:challengeSetup", rf
+    assert "errored" not in names("events.test")
     assert is_pebble(h.served_cert("events.test"))
     text = h.error_log()
     assert re.search(r'ACMENotifyCmd "\S+ issued events\.test" exited with status 0', text)

@@ -86,7 +86,7 @@ def test_status_page_in_chromium(httpd_factory, pebble, chromium):  # noqa: F811
         broken = got["broken.test"]["text"]
         assert "dns-01 setup for broken.test failed" in broken and \
             "urn:mod_acme:challengeSetup" in broken, broken
-        assert "What to do" in broken and "the DNS command" in broken, broken
+        assert "What to do" in broken and "DNS command failed" in broken, broken
         assert "next graceful restart" in got["staged.test"]["text"]
         assert "issued" in got["valid.test"]["text"] and "expires" in got["valid.test"]["text"]
         statics = [r for r in rows.rows if "data-file" in r["attrs"]]
