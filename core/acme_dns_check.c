@@ -12,6 +12,7 @@
 #include <apr_strings.h>
 
 #include "acme_dns_check.h"
+#include "acme_domain.h"
 
 #define MSG_MAX 4096                    /* a TXT answer for dns-01 is far smaller */
 #define UDP_WAIT apr_time_from_sec(2)
@@ -46,22 +47,6 @@ static int is_ip(const char *s, int *family)
     return 0;
 }
 
-static int port_of(const char *s, int *port)
-{
-    char *end;
-    long v;
-
-    if (!apr_isdigit(*s)) {
-        return 0;
-    }
-    v = strtol(s, &end, 10);
-    if (*end || v < 1 || v > 65535) {
-        return 0;
-    }
-    *port = (int)v;
-    return 1;
-}
-
 apr_status_t acme_dns_server_parse(const char *s, acme_dns_server_t *out)
 {
     const char *host = s, *colon;
@@ -73,14 +58,14 @@ apr_status_t acme_dns_server_parse(const char *s, acme_dns_server_t *out)
     }
     if (s[0] == '[') {
         const char *close = strchr(s, ']');
-        if (!close || (close[1] && (close[1] != ':' || !port_of(close + 2, &port)))) {
+        if (!close || (close[1] && (close[1] != ':' || !acme_port_parse(close + 2, &port)))) {
             return APR_EINVAL;
         }
         host = s + 1;
         hlen = (apr_size_t)(close - host);
     }
     else if ((colon = strchr(s, ':')) != NULL && !strchr(colon + 1, ':')) {
-        if (!port_of(colon + 1, &port)) {
+        if (!acme_port_parse(colon + 1, &port)) {
             return APR_EINVAL;
         }
         hlen = (apr_size_t)(colon - s);

@@ -50,4 +50,7 @@ const char *acme_domain_config_hash(apr_pool_t *p, const acme_domain_t *d);
  * at most one leading "*." label), an IPv4 or IPv6 literal. */
 int acme_identifier_valid(const char *name);
 
+/* A TCP/UDP port written in decimal, 1 to 65535, nothing else: 1 and *port, or 0. */
+int acme_port_parse(const char *s, int *port);
+
 #endif

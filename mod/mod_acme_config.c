@@ -762,22 +762,6 @@ static const char *cmd_max_parallel(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-static int port_num(const char *s, int *port)
-{
-    char *end;
-    long v;
-
-    if (!apr_isdigit(*s)) {
-        return 0;
-    }
-    v = strtol(s, &end, 10);
-    if (*end || v < 1 || v > 65535) {
-        return 0;
-    }
-    *port = (int)v;
-    return 1;
-}
-
 static const char *cmd_port_map(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
     acme_sconf_t *sc = cmd_sconf(cmd);
@@ -793,8 +777,8 @@ static const char *cmd_port_map(cmd_parms *cmd, void *d, int argc, char *const a
     for (i = 0; i < argc; i++) {
         const char *colon = strchr(argv[i], ':');
 
-        if (!colon || !port_num(apr_pstrndup(cmd->pool, argv[i], (apr_size_t)(colon - argv[i])), &ext)
-            || !port_num(colon + 1, &in) || (ext != 80 && ext != 443)) {
+        if (!colon || !acme_port_parse(apr_pstrndup(cmd->pool, argv[i], (apr_size_t)(colon - argv[i])), &ext)
+            || !acme_port_parse(colon + 1, &in) || (ext != 80 && ext != 443)) {
             return bad(cmd, argv[i], "expected ext:int with ext 80 or 443 (the ports the CA "
                        "connects to) and int the port httpd listens on, e.g. 80:8080 443:8443");
         }

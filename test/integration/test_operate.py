@@ -385,3 +385,39 @@ def test_events(httpd_factory, pebble_factory):
     assert re.search(r'ACMENotifyCmd "\S+ issued events\.test" exited with status 0', text)
     assert re.search(r'ACMENotifyCmd "\S+ challenge-setup events\.test" exited with status 1',
                      text), text[-3000:]
+
+
+# -- configuration errors -----------------------------------------------------------------
+
+@pytest.mark.parametrize("line,value", [
+    ("ACMEWarnWindow 0%", "0%"),
+    ("ACMEWarnWindow soon", "soon"),
+    ("ACMEWatchStatic yes", "yes"),
+    ("ACMERequireHttps always", "always"),
+    ("ACMEDNSPropagation 2h", "2h"),
+    ("ACMEDNSPropagation -5", "-5"),
+    ("ACMEDNSResolver ns1.example.org", "ns1.example.org"),
+    ("ACMEDNSResolver 192.0.2.53:70000", "192.0.2.53:70000"),
+    ("ACMERenewViaARI maybe", "maybe"),
+    ("ACMEProfile classic optional", "optional"),
+])
+def test_new_directives_refuse_bad_values(httpd, line, value):
+    httpd.ssl_vhost("cfg.test")
+    httpd.add(line)
+    rc, out = httpd.configtest()
+    directive = line.split()[0]
+    assert rc != 0 and "Invalid command" not in out, out
+    assert directive in out and value in out, out
+
+
+def test_new_directives_where_allowed(httpd):
+    httpd.add("<ACMEDomainSet set.test>", "  ACMEWarnWindow 7d", "  ACMERequireHttps temporary",
+              "  ACMEDNSPropagation 0", "  ACMEDNSResolver [::1]:5353", "  ACMERenewViaARI off",
+              "  ACMEProfile tlsserver mandatory", "</ACMEDomainSet>",
+              "ACMEWatchStatic off", "ACMEWarnWindow 10%")
+    httpd.ssl_vhost("set.test", body="")
+    rc, out = httpd.configtest()
+    assert rc == 0, out
+    httpd.add("<ACMEDomainSet other.test>", "  ACMEWatchStatic on", "</ACMEDomainSet>")
+    rc, out = httpd.configtest()
+    assert rc != 0 and "ACMEWatchStatic" in out, out
