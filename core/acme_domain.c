@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 
 #include "acme_domain.h"
+#include "acme_tnauth.h"
 
 #define LETSENCRYPT_URL "https://acme-v02.api.letsencrypt.org/directory"
 #define MAX_DIRNAME 255
@@ -89,13 +90,16 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Names lower-cased and sorted: order and case do not change the certificate. */
+/* Names lower-cased and sorted: order and case do not change the certificate.
+ * A TNAuthList value is base64url, where case matters: kept as it is. */
 static void hash_names(apr_pool_t *p, EVP_MD_CTX *ctx, const apr_array_header_t *names)
 {
     apr_array_header_t *sorted = apr_array_make(p, names ? names->nelts : 1, sizeof(char *));
 
     for (int i = 0; names && i < names->nelts; i++) {
-        APR_ARRAY_PUSH(sorted, char *) = lowercase(p, APR_ARRAY_IDX(names, i, const char *));
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        APR_ARRAY_PUSH(sorted, char *) = acme_tnauth_is_name(n) ? apr_pstrdup(p, n)
+                                                                : lowercase(p, n);
     }
     qsort(sorted->elts, (size_t)sorted->nelts, sizeof(char *), cmp_str);
     for (int i = 0; i < sorted->nelts; i++) {

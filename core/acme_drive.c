@@ -11,6 +11,8 @@
 #include "acme_order.h"
 #include "acme_plan.h"
 #include "acme_time.h"
+#include "acme_tkauth.h"
+#include "acme_tnauth.h"
 #include "acme_x509.h"
 
 #define STATUS_ITEM "status.json"
@@ -250,6 +252,12 @@ static const char *verify_chain(apr_pool_t *p, const apr_array_header_t *certs, 
     return NULL;
 }
 
+const char *acme_drive_check_chain(apr_pool_t *p, const apr_array_header_t *certs,
+                                   apr_time_t now)
+{
+    return certs && certs->nelts > 0 ? verify_chain(p, certs, now) : "there is no certificate";
+}
+
 static const char *verify_type(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d,
                                const char *entry, const char *chain_item, const char *key_item)
 {
@@ -334,6 +342,7 @@ apr_status_t acme_drive_verify_staged(acme_store_t *store, apr_pool_t *p,
 typedef struct {
     const char *type, *name, *token, *keyauth;
     const acme_challenge_t *ch;
+    int answered;                /* the CA was told already (tkauth-01) */
 } setup_t;
 
 typedef struct {
@@ -544,6 +553,12 @@ static void challenge_hint(drive_t *dr, const setup_t *s, const acme_problem_t *
         dr->hint = apr_psprintf(dr->p, "the CA could not reach http://%s/.well-known/"
                                 "acme-challenge/%s: %s", s->name, s->token, detail);
     }
+    else if (!strcmp(s->type, "tkauth-01")) {
+        dr->hint = apr_psprintf(dr->p, "the CA did not accept the Authority Token for %s "
+                                "(see README \"STIR/SHAKEN certificates\"): %s",
+                                acme_tnauth_describe_value(dr->p, acme_tnauth_name_value(s->name)),
+                                detail);
+    }
     else if (!strcmp(s->type, "tls-alpn-01")) {
         dr->hint = apr_psprintf(dr->p, "the CA could not validate %s on port 443 with ALPN "
                                 "acme-tls/1 (check that 443 reaches httpd, ACMEPortMap): %s",
@@ -567,7 +582,42 @@ static const char *offered_types(apr_pool_t *p, const acme_authz_t *a)
     return s;
 }
 
-/* Set up the answer for one pending authz; records the setup. */
+/* tkauth-01 (RFC 9447 §3): no answer to publish; the Authority Token, checked
+ * here first (RFC 9448 §5), travels in the challenge POST. Nothing to tear down. */
+static apr_status_t start_tkauth(drive_t *dr, const acme_authz_t *a,
+                                 const acme_challenge_t *ch, acme_problem_t **prob)
+{
+    acme_tkauth_req_t req;
+    const char *payload = NULL, *why = NULL;
+    apr_status_t rv;
+
+    if (strcmp(ch->status, "pending")) return APR_SUCCESS;  /* answered before a restart */
+    memset(&req, 0, sizeof(req));
+    req.id_type = a->id_type;
+    req.id_value = a->id_value;
+    req.tkauth_type = ch->tkauth_type;
+    req.token_authority = ch->token_authority;
+    if ((rv = acme_tkauth_fingerprint(dr->p, dr->acct->key, &req.fingerprint)) != APR_SUCCESS
+        || (rv = acme_tkauth_answer(dr->env->responder, dr->p, &req, apr_time_now(), &payload,
+                                    &why)) != APR_SUCCESS) {
+        dr->hint = apr_psprintf(dr->p, "the Token Authority must sign an ATC token with "
+                                "tkvalue %s and fingerprint \"%s\" (see README \"STIR/SHAKEN "
+                                "certificates\")", a->id_value,
+                                req.fingerprint ? req.fingerprint : "?");
+        return fail(dr, "challenge setup", prob, problem(dr->p, "urn:mod_acme:authorityToken",
+                    apr_psprintf(dr->p, "tkauth-01 for %s: %s",
+                                 acme_tnauth_describe_value(dr->p, a->id_value),
+                                 why ? why : "no Authority Token")), rv);
+    }
+    if ((rv = acme_challenge_answer(&dr->octx, dr->p, ch, payload, prob)) != APR_SUCCESS) {
+        hint_transport(dr, *prob);
+        return fail(dr, "challenge", prob, NULL, rv);
+    }
+    return APR_SUCCESS;
+}
+
+/* Set up the answer for one pending authz; records the setup. tkauth-01 is
+ * answered here: its token travels in the challenge POST itself. */
 static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **out,
                                 acme_problem_t **prob)
 {
@@ -578,7 +628,9 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
 
     if (!ch) {
         dr->hint = a->wildcard ? "wildcard names need dns-01: set ACMEDNSCommand"
-                               : "allow a challenge type this server can answer (ACMEChallenges)";
+                 : acme_tnauth_is_name(a->name)
+                 ? "a TNAuthList needs tkauth-01: give a token command or a token file"
+                 : "allow a challenge type this server can answer (ACMEChallenges)";
         return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:noChallenge",
                     apr_psprintf(dr->p, "no usable challenge for %s (the CA offers: %s)",
                                  a->name, offered_types(dr->p, a))), APR_ENOTIMPL);
@@ -588,6 +640,11 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     s->name = a->name;
     s->token = ch->token;
     s->ch = ch;
+    if (!strcmp(ch->type, "tkauth-01")) {
+        *out = s;
+        s->answered = 1;            /* respond_authz has nothing left to do */
+        return start_tkauth(dr, a, ch, prob);
+    }
     if ((rv = acme_key_authorization(dr->p, ch->token, dr->acct->key, &s->keyauth))
         != APR_SUCCESS) {
         return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:internal",
@@ -609,7 +666,7 @@ static apr_status_t respond_authz(drive_t *dr, const setup_t *s, acme_problem_t 
 {
     apr_status_t rv;
 
-    if (strcmp(s->ch->status, "pending")) return APR_SUCCESS;
+    if (s->answered || strcmp(s->ch->status, "pending")) return APR_SUCCESS;
     if ((rv = acme_challenge_respond(&dr->octx, dr->p, s->ch, prob)) != APR_SUCCESS) {
         hint_transport(dr, *prob);
         return fail(dr, "challenge", prob, NULL, rv);
@@ -677,10 +734,14 @@ static apr_status_t check_identifier(drive_t *dr, acme_authz_t *a, acme_problem_
                "nothing was answered for it (a misbehaving CA, or something altering its "
                "answers)";
     return fail(dr, "authorization", prob, problem(dr->p, "urn:mod_acme:badIdentifier",
-                apr_psprintf(dr->p, "the authorization %s is for %s \"%s\", which is not one "
-                             "of the ordered identifiers", acme_printable(dr->p, a->url, 300),
+                apr_psprintf(dr->p, "the authorization %s is for %s \"%s\"%s, which is not "
+                             "one of the ordered identifiers", acme_printable(dr->p, a->url, 300),
                              acme_printable(dr->p, a->id_type, 20),
-                             acme_printable(dr->p, a->name, 300))), APR_EINVAL);
+                             acme_printable(dr->p, a->name, 300),
+                             acme_tnauth_is_name(a->name)
+                             ? apr_psprintf(dr->p, " (%s)", acme_tnauth_describe_value(dr->p,
+                                            acme_tnauth_name_value(a->name))) : "")),
+                APR_EINVAL);
 }
 
 /* Every authorization: all fetched and checked first, then valid ones are

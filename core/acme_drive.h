@@ -73,5 +73,10 @@ apr_time_t acme_drive_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_d
  * present and linked, validity sane. Reads only staging/<id>/. */
 apr_status_t acme_drive_verify_staged(acme_store_t *store, apr_pool_t *p,
                                       const acme_domain_t *d, const char **why);
+/* The chain checks of that verification (issuer present, each certificate
+ * issued by the next, each valid at now): NULL when the chain (acme_cert_t*,
+ * leaf first) passes, else why not. */
+const char *acme_drive_check_chain(apr_pool_t *p, const apr_array_header_t *certs,
+                                   apr_time_t now);
 
 #endif

@@ -188,30 +188,67 @@ static apr_status_t jwk_bytes(apr_pool_t *p, const json_t *jwk, const char *name
     return (rv == APR_SUCCESS && *len > 0 && *len <= max) ? APR_SUCCESS : APR_EINVAL;
 }
 
-/* EVP_PKEY_fromdata for a public key of type name ("RSA", "EC") from built params. */
-static EVP_PKEY *pkey_from_params(const char *name, OSSL_PARAM_BLD *bld)
+/* EVP_PKEY_fromdata for a key of type name ("RSA", "EC") from built params;
+ * selection EVP_PKEY_PUBLIC_KEY or EVP_PKEY_KEYPAIR. A key pair must pass
+ * OpenSSL's consistency check (private and public halves belong together). */
+static EVP_PKEY *pkey_from_params(const char *name, OSSL_PARAM_BLD *bld, int selection)
 {
     OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
     EVP_PKEY_CTX *ctx = params ? EVP_PKEY_CTX_new_from_name(NULL, name, NULL) : NULL;
+    EVP_PKEY_CTX *check = NULL;
     EVP_PKEY *pkey = NULL;
 
     if (ctx && EVP_PKEY_fromdata_init(ctx) > 0) {
-        if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+        if (EVP_PKEY_fromdata(ctx, &pkey, selection, params) <= 0) {
             pkey = NULL;
         }
     }
+    if (pkey && selection == EVP_PKEY_KEYPAIR
+        && (!(check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) || EVP_PKEY_check(check) != 1)) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
+    EVP_PKEY_CTX_free(check);
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     return pkey;
 }
 
-static apr_status_t rsa_from_jwk(apr_pool_t *p, const json_t *jwk, EVP_PKEY **pkey)
+/* The private members of an RSA JWK (RFC 7518 §6.3.2), all required. */
+static const struct { const char *member, *param; } rsa_private_members[] = {
+    { "d", OSSL_PKEY_PARAM_RSA_D }, { "p", OSSL_PKEY_PARAM_RSA_FACTOR1 },
+    { "q", OSSL_PKEY_PARAM_RSA_FACTOR2 }, { "dp", OSSL_PKEY_PARAM_RSA_EXPONENT1 },
+    { "dq", OSSL_PKEY_PARAM_RSA_EXPONENT2 }, { "qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1 },
+};
+#define N_RSA_PRIVATE (sizeof(rsa_private_members) / sizeof(rsa_private_members[0]))
+
+/* Pushes a base64url JWK member as a BIGNUM parameter; the BIGNUM is kept in
+ * bns[*nbn] until the caller frees it (after OSSL_PARAM_BLD_to_param). */
+static int push_bn_member(apr_pool_t *p, const json_t *jwk, const char *member, apr_size_t max,
+                          OSSL_PARAM_BLD *bld, const char *param, BIGNUM **bns, int *nbn)
+{
+    unsigned char *b;
+    apr_size_t len;
+    BIGNUM *bn;
+
+    if (jwk_bytes(p, jwk, member, max, &b, &len) != APR_SUCCESS
+        || !(bn = BN_bin2bn(b, (int)len, NULL))) {
+        return 0;
+    }
+    OPENSSL_cleanse(b, len);
+    bns[(*nbn)++] = bn;
+    return OSSL_PARAM_BLD_push_BN(bld, param, bn);
+}
+
+static apr_status_t rsa_from_jwk(apr_pool_t *p, const json_t *jwk, int with_private,
+                                 EVP_PKEY **pkey)
 {
     unsigned char *nb, *eb;
     apr_size_t nlen, elen;
-    BIGNUM *n = NULL, *e = NULL;
+    BIGNUM *n = NULL, *e = NULL, *priv[N_RSA_PRIVATE];
     OSSL_PARAM_BLD *bld = NULL;
-    int bits;
+    int bits, npriv = 0, ok;
+    size_t i;
 
     if (jwk_bytes(p, jwk, "n", RSA_MAX_BITS / 8, &nb, &nlen) != APR_SUCCESS
         || jwk_bytes(p, jwk, "e", 8, &eb, &elen) != APR_SUCCESS) {
@@ -221,25 +258,36 @@ static apr_status_t rsa_from_jwk(apr_pool_t *p, const json_t *jwk, EVP_PKEY **pk
     e = BN_bin2bn(eb, (int)elen, NULL);
     bits = n ? BN_num_bits(n) : 0;
     *pkey = NULL;
-    if (e && bits >= RSA_MIN_BITS && BN_is_odd(e) && !BN_is_one(e)
-        && (bld = OSSL_PARAM_BLD_new()) != NULL
-        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
-        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
-        *pkey = pkey_from_params("RSA", bld);
+    ok = e && bits >= RSA_MIN_BITS && BN_is_odd(e) && !BN_is_one(e)
+         && (bld = OSSL_PARAM_BLD_new()) != NULL
+         && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
+         && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
+    for (i = 0; ok && with_private && i < N_RSA_PRIVATE; i++) {
+        ok = push_bn_member(p, jwk, rsa_private_members[i].member, RSA_MAX_BITS / 8, bld,
+                            rsa_private_members[i].param, priv, &npriv);
+    }
+    if (ok) {
+        *pkey = pkey_from_params("RSA", bld, with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
     }
     OSSL_PARAM_BLD_free(bld);
     BN_free(n);
     BN_free(e);
+    while (npriv > 0) {
+        BN_clear_free(priv[--npriv]);
+    }
     return *pkey ? APR_SUCCESS : APR_EINVAL;
 }
 
-static apr_status_t ec_from_jwk(apr_pool_t *p, const json_t *jwk, EVP_PKEY **pkey)
+static apr_status_t ec_from_jwk(apr_pool_t *p, const json_t *jwk, int with_private,
+                                EVP_PKEY **pkey)
 {
     const char *crv;
     const ec_curve_t *curve;
     unsigned char *x, *y, *pt;
     apr_size_t xlen, ylen;
     OSSL_PARAM_BLD *bld;
+    BIGNUM *d[1];
+    int nd = 0;
 
     if (acme_json_get_str(jwk, "crv", &crv) != APR_SUCCESS || !(curve = curve_by_crv(crv))
         || jwk_bytes(p, jwk, "x", curve->size, &x, &xlen) != APR_SUCCESS
@@ -255,14 +303,20 @@ static apr_status_t ec_from_jwk(apr_pool_t *p, const json_t *jwk, EVP_PKEY **pke
     *pkey = NULL;
     bld = OSSL_PARAM_BLD_new();
     if (bld && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curve->group, 0)
-        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * curve->size)) {
-        *pkey = pkey_from_params("EC", bld);
+        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * curve->size)
+        && (!with_private || push_bn_member(p, jwk, "d", curve->size, bld,
+                                            OSSL_PKEY_PARAM_PRIV_KEY, d, &nd))) {
+        *pkey = pkey_from_params("EC", bld, with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY);
     }
     OSSL_PARAM_BLD_free(bld);
+    if (nd) {
+        BN_clear_free(d[0]);
+    }
     return *pkey ? APR_SUCCESS : APR_EINVAL;
 }
 
-apr_status_t acme_jwk_to_key(apr_pool_t *p, const json_t *jwk, acme_key_t **key)
+static apr_status_t key_from_jwk(apr_pool_t *p, const json_t *jwk, int with_private,
+                                 acme_key_t **key)
 {
     const char *kty;
     EVP_PKEY *pkey = NULL;
@@ -272,18 +326,31 @@ apr_status_t acme_jwk_to_key(apr_pool_t *p, const json_t *jwk, acme_key_t **key)
         return APR_EINVAL;
     }
     if (!strcmp(kty, "RSA")) {
-        rv = rsa_from_jwk(p, jwk, &pkey);
+        rv = rsa_from_jwk(p, jwk, with_private, &pkey);
     }
     else if (!strcmp(kty, "EC")) {
-        rv = ec_from_jwk(p, jwk, &pkey);
+        rv = ec_from_jwk(p, jwk, with_private, &pkey);
     }
     else {
         return APR_ENOTIMPL;
     }
     if (rv == APR_SUCCESS) {
         *key = acme_key_wrap(p, pkey);
+        if (with_private && acme_key_type(*key) == ACME_KEY_UNKNOWN) {
+            return APR_ENOTIMPL;    /* a size outside the list: not an account key we sign with */
+        }
     }
     return rv;
+}
+
+apr_status_t acme_jwk_to_key(apr_pool_t *p, const json_t *jwk, acme_key_t **key)
+{
+    return key_from_jwk(p, jwk, 0, key);
+}
+
+apr_status_t acme_jwk_to_private_key(apr_pool_t *p, const json_t *jwk, acme_key_t **key)
+{
+    return key_from_jwk(p, jwk, 1, key);
 }
 
 const char *acme_jws_alg(const acme_key_t *key)

@@ -14,6 +14,10 @@ apr_status_t acme_jwk_thumbprint(apr_pool_t *p, const acme_key_t *key, const cha
 apr_status_t acme_jwk_thumbprint_json(apr_pool_t *p, const json_t *jwk, const char **b64);
 /* A public key from a JWK (RSA, EC P-256/P-384), e.g. to verify a JWS. */
 apr_status_t acme_jwk_to_key(apr_pool_t *p, const json_t *jwk, acme_key_t **key);
+/* A private key from a private JWK (RSA with d, p, q, dp, dq, qi; EC P-256/P-384
+ * with d), checked for consistency; APR_ENOTIMPL for types outside the key
+ * list (e.g. RSA 1024), APR_EINVAL for anything malformed. */
+apr_status_t acme_jwk_to_private_key(apr_pool_t *p, const json_t *jwk, acme_key_t **key);
 
 /* "RS256" for RSA, "ES256" for P-256, "ES384" for P-384. */
 const char *acme_jws_alg(const acme_key_t *key);

@@ -188,15 +188,29 @@ apr_status_t acme_key_generate(apr_pool_t *p, acme_key_type_e type, acme_key_t *
     return APR_SUCCESS;
 }
 
-/* Never prompt on a terminal for a passphrase: encrypted keys simply fail. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
+/* The passphrase of an encrypted PEM key, given as bytes (may hold NULs). */
+typedef struct {
+    const void *data;
+    apr_size_t len;
+} passphrase_t;
+
+/* Never prompt on a terminal: without a passphrase encrypted keys simply fail. */
+static int give_passphrase(char *buf, int size, int rwflag, void *u)
 {
-    (void)buf; (void)size; (void)rwflag; (void)u;
-    return -1;
+    const passphrase_t *pass = u;
+
+    (void)rwflag;
+    if (pass == NULL || pass->data == NULL || pass->len > (apr_size_t)size) {
+        return -1;
+    }
+    memcpy(buf, pass->data, pass->len);
+    return (int)pass->len;
 }
 
-apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, acme_key_t **key)
+apr_status_t acme_key_from_pem_pass(apr_pool_t *p, const char *pem, apr_size_t len,
+                                    const void *pass, apr_size_t pass_len, acme_key_t **key)
 {
+    passphrase_t pp = { pass, pass_len };
     BIO *bio;
     EVP_PKEY *pkey;
 
@@ -211,7 +225,7 @@ apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, a
     if (!bio) {
         return APR_ENOMEM;
     }
-    pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+    pkey = PEM_read_bio_PrivateKey(bio, NULL, give_passphrase, &pp);
     BIO_free(bio);
     if (!pkey) {
         return APR_EINVAL;
@@ -222,6 +236,11 @@ apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, a
     }
     *key = acme_key_wrap(p, pkey);
     return APR_SUCCESS;
+}
+
+apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, acme_key_t **key)
+{
+    return acme_key_from_pem_pass(p, pem, len, NULL, 0, key);
 }
 
 apr_status_t acme_key_load(apr_pool_t *p, const char *path, acme_key_t **key)

@@ -22,6 +22,10 @@ const char *acme_key_type_names(void);
 apr_status_t acme_key_generate(apr_pool_t *p, acme_key_type_e type, acme_key_t **key);
 /* PEM private key (PKCS#8 or traditional). Key types outside the list fail with APR_ENOTIMPL. */
 apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, acme_key_t **key);
+/* Same for a key that may be encrypted with pass (pass_len bytes, NULs allowed);
+ * a wrong passphrase fails with APR_EINVAL. */
+apr_status_t acme_key_from_pem_pass(apr_pool_t *p, const char *pem, apr_size_t len,
+                                    const void *pass, apr_size_t pass_len, acme_key_t **key);
 apr_status_t acme_key_load(apr_pool_t *p, const char *path, acme_key_t **key);
 /* Unencrypted PKCS#8 PEM, allocated from p (scrubbed at pool cleanup). */
 apr_status_t acme_key_to_pem(apr_pool_t *p, const acme_key_t *key, char **pem, apr_size_t *len);

@@ -11,6 +11,7 @@
 #include "acme_json.h"
 #include "acme_order.h"
 #include "acme_time.h"
+#include "acme_tnauth.h"
 
 /* Polls double from 50 ms: a CA that validates or issues in tens of
  * milliseconds is seen at once, a slow one gets 8 polls in its first 13 s,
@@ -176,8 +177,10 @@ static json_t *identifiers_json(const apr_array_header_t *names)
     int i;
     for (i = 0; ids && i < names->nelts; ++i) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
+        const char *tn = acme_tnauth_name_value(n);
         json_array_append_new(ids, json_pack("{s:s,s:s}", "type",
-                                             acme_is_ip(n) ? "ip" : "dns", "value", n));
+                                             tn ? ACME_TNAUTH_ID_TYPE : acme_is_ip(n) ? "ip"
+                                             : "dns", "value", tn ? tn : n));
     }
     return ids;
 }
@@ -233,7 +236,21 @@ static const char *const AUTHZ_STATES[] = {
 static const char *const CHALLENGE_STATES[] = {
     "pending", "processing", "valid", "invalid", NULL
 };
-static const char *const KNOWN_TYPES[] = { "http-01", "tls-alpn-01", "dns-01", NULL };
+static const char *const KNOWN_TYPES[] = { "http-01", "tls-alpn-01", "dns-01", "tkauth-01",
+                                            NULL };
+/* The challenges whose token names a file or a record (RFC 8555 §8). */
+static const char *const TOKEN_TYPES[] = { "http-01", "tls-alpn-01", "dns-01", NULL };
+#define TKAUTH_FIELD_MAX 2048
+
+static int field_ok(const char *s)
+{
+    if (!s) return 1;
+    if (strlen(s) > TKAUTH_FIELD_MAX) return 0;
+    for (; *s; ++s) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+    }
+    return 1;
+}
 
 static apr_status_t challenge_parse(apr_pool_t *p, const json_t *obj, acme_challenge_t **out)
 {
@@ -249,10 +266,20 @@ static apr_status_t challenge_parse(apr_pool_t *p, const json_t *obj, acme_chall
         return APR_EINVAL;
     }
     /* The token ends up in file names and URLs: only base64url, bounded. */
-    if (str_in(c->type, KNOWN_TYPES)
+    if (str_in(c->type, TOKEN_TYPES)
         && (!tok || !acme_b64u_is_token(tok) || strlen(tok) > 256)) {
         return APR_EINVAL;
     }
+    /* tkauth-01 (RFC 9447 §3): the token type and the Token Authority hint,
+     * passed on to a token command; bounded, no control characters. */
+    if (!strcmp(c->type, "tkauth-01")
+        && (acme_json_opt_str(obj, "tkauth-type", &c->tkauth_type) != APR_SUCCESS
+            || acme_json_opt_str(obj, "token-authority", &c->token_authority) != APR_SUCCESS
+            || !field_ok(c->tkauth_type) || !field_ok(c->token_authority))) {
+        return APR_EINVAL;
+    }
+    c->tkauth_type = c->tkauth_type ? apr_pstrdup(p, c->tkauth_type) : NULL;
+    c->token_authority = c->token_authority ? apr_pstrdup(p, c->token_authority) : NULL;
     c->type = apr_pstrdup(p, c->type);
     c->url = apr_pstrdup(p, c->url);
     c->status = apr_pstrdup(p, c->status);
@@ -283,7 +310,12 @@ apr_status_t acme_authz_parse(apr_pool_t *p, const json_t *obj, const char *url,
         || json_array_size(chs) > MAX_CHALLENGES) {
         return APR_EINVAL;
     }
-    if (strcmp(a->id_type, "dns") && strcmp(a->id_type, "ip")) return APR_EINVAL;
+    if (!strcmp(a->id_type, ACME_TNAUTH_ID_TYPE)) {
+        /* RFC 9448 §3: base64url of a DER TNAuthList. */
+        acme_tnauth_t *tl = NULL;
+        if (acme_tnauth_from_value(p, a->id_value, &tl) != APR_SUCCESS) return APR_EINVAL;
+    }
+    else if (strcmp(a->id_type, "dns") && strcmp(a->id_type, "ip")) return APR_EINVAL;
     rv = acme_json_get_bool(obj, "wildcard", &a->wildcard);
     if (rv != APR_SUCCESS && rv != APR_NOTFOUND) return APR_EINVAL;
     if (rv == APR_NOTFOUND) a->wildcard = 0;
@@ -297,6 +329,10 @@ apr_status_t acme_authz_parse(apr_pool_t *p, const json_t *obj, const char *url,
     a->id_type = apr_pstrdup(p, a->id_type);
     a->id_value = apr_pstrdup(p, a->id_value);
     a->name = a->wildcard ? apr_pstrcat(p, "*.", a->id_value, NULL) : a->id_value;
+    if (!strcmp(a->id_type, ACME_TNAUTH_ID_TYPE)) {
+        if (a->wildcard) return APR_EINVAL;
+        a->name = acme_tnauth_name(p, a->id_value);
+    }
     a->url = url ? apr_pstrdup(p, url) : NULL;
     *authz = a;
     return APR_SUCCESS;
@@ -313,11 +349,36 @@ static int same_ip(const char *a, const char *b)
     return inet_pton(AF_INET6, a, x) == 1 && inet_pton(AF_INET6, b, y) == 1 && !memcmp(x, y, 16);
 }
 
+/* The ordered "TNAuthList:<value>" name with the same DER list as value, or NULL. */
+static const char *ordered_tnauth(const char *value, const apr_array_header_t *names)
+{
+    apr_pool_t *tmp;
+    const char *found = NULL;
+    int i;
+
+    if (!value || apr_pool_create(&tmp, NULL) != APR_SUCCESS) return NULL;
+    for (i = 0; !found && names && i < names->nelts; ++i) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        const char *v = acme_tnauth_name_value(n);
+        acme_tnauth_t *tl = NULL;
+        if (v && acme_tnauth_value_eq(tmp, v, value)
+            && acme_tnauth_from_value(tmp, value, &tl) == APR_SUCCESS) {
+            found = n;
+        }
+    }
+    apr_pool_destroy(tmp);
+    return found;
+}
+
 const char *acme_authz_ordered_name(const acme_authz_t *a, const apr_array_header_t *names)
 {
     int ip = a->id_type && !strcmp(a->id_type, "ip");
     const char *v = a->id_value;
     int i;
+
+    if (a->id_type && !strcmp(a->id_type, ACME_TNAUTH_ID_TYPE)) {
+        return a->wildcard ? NULL : ordered_tnauth(v, names);
+    }
 
     if (!v || !acme_identifier_valid(v) || acme_is_ip(v) != ip || !strncmp(v, "*.", 2)
         || (ip && a->wildcard)) {
@@ -355,7 +416,10 @@ static const acme_challenge_t *find_challenge(const acme_authz_t *a, const char 
     int i;
     for (i = 0; i < a->challenges->nelts; ++i) {
         const acme_challenge_t *c = APR_ARRAY_IDX(a->challenges, i, acme_challenge_t *);
-        if (!strcmp(c->type, type) && c->token && strcmp(c->status, "invalid")) return c;
+        if (!strcmp(c->type, type) && (c->token || !str_in(type, TOKEN_TYPES))
+            && strcmp(c->status, "invalid")) {
+            return c;
+        }
     }
     return NULL;
 }
@@ -364,6 +428,8 @@ static const acme_challenge_t *pick_type(const acme_authz_t *a, const char *type
                                          acme_responder_t *r)
 {
     if (!str_in(type, KNOWN_TYPES)) return NULL;
+    /* A TNAuthList is proven by an Authority Token only (RFC 9448 §4). */
+    if (!strcmp(a->id_type, ACME_TNAUTH_ID_TYPE) != !strcmp(type, "tkauth-01")) return NULL;
     if (a->wildcard && strcmp(type, "dns-01")) return NULL;
     if (!strcmp(a->id_type, "ip") && !strcmp(type, "dns-01")) return NULL;
     if (r && !r->can(r, type, a->name)) return NULL;
@@ -391,9 +457,16 @@ const acme_challenge_t *acme_authz_pick(const acme_authz_t *authz,
 apr_status_t acme_challenge_respond(const acme_order_ctx_t *ctx, apr_pool_t *p,
                                     const acme_challenge_t *ch, acme_problem_t **prob)
 {
+    return acme_challenge_answer(ctx, p, ch, "{}", prob);
+}
+
+apr_status_t acme_challenge_answer(const acme_order_ctx_t *ctx, apr_pool_t *p,
+                                   const acme_challenge_t *ch, const char *payload,
+                                   acme_problem_t **prob)
+{
     acme_http_response_t *resp = NULL;
     json_t *json = NULL;
-    return post_json(ctx, p, ch->url, "{}", &resp, &json, prob);
+    return post_json(ctx, p, ch->url, payload, &resp, &json, prob);
 }
 
 /* The error of the failed challenge, or a generic one naming the authz. */

@@ -42,20 +42,23 @@ typedef struct acme_challenge_t {
     const char *token;               /* validated base64url; NULL for types without one */
     const char *status;              /* pending, processing, valid, invalid */
     acme_problem_t *error;           /* NULL when absent */
+    const char *tkauth_type;         /* tkauth-01 (RFC 9447 §3): "tkauth-type", or NULL */
+    const char *token_authority;     /* tkauth-01: "token-authority" hint URL, or NULL */
 } acme_challenge_t;
 
 typedef struct acme_authz_t {
     const char *url;
     const char *status;              /* pending, valid, invalid, deactivated, expired, revoked */
-    const char *id_type;             /* "dns" or "ip" */
+    const char *id_type;             /* "dns", "ip" or "TNAuthList" */
     const char *id_value;            /* as in the authz (no "*." for wildcards) */
-    const char *name;                /* the identifier as ordered ("*." restored for wildcards) */
+    const char *name;                /* the identifier as ordered ("*." restored for wildcards,
+                                      * "TNAuthList:<value>" for a TNAuthList) */
     int wildcard;
     apr_array_header_t *challenges;  /* acme_challenge_t* */
     apr_interval_time_t retry_after;
 } acme_authz_t;
 
-/* newOrder for names (DNS names, "*.wildcards", IP addresses). profile and
+/* newOrder for names (DNS names, "*.wildcards", IP addresses, "TNAuthList:<value>"). profile and
  * replaces (an ARI certificate id) are sent when non-NULL. */
 apr_status_t acme_order_new(const acme_order_ctx_t *ctx, apr_pool_t *p,
                             const apr_array_header_t *names, const char *profile,
@@ -75,15 +78,17 @@ apr_status_t acme_authz_parse(apr_pool_t *p, const json_t *obj, const char *url,
                               acme_authz_t **authz);
 
 /* The ordered name (one of `names`: DNS names, "*.wildcards", IP
- * addresses, as ordered) this authorization is for, or NULL when its
- * identifier is not valid (acme_identifier_valid, the right type, no "*."
- * in the value) or was not ordered. DNS names compare without case, IP
- * addresses by their bytes. The drive answers nothing for NULL. */
+ * addresses, "TNAuthList:<value>", as ordered) this authorization is for, or
+ * NULL when its identifier is not valid (acme_identifier_valid, the right
+ * type, no "*." in the value; a DER TNAuthList) or was not ordered. DNS names
+ * compare without case, IP addresses and TNAuthLists by their bytes. The
+ * drive answers nothing for NULL. */
 const char *acme_authz_ordered_name(const acme_authz_t *authz, const apr_array_header_t *names);
 
 /* The challenge to use: the first of `allowed` (preference order; NULL or
- * empty: http-01, tls-alpn-01, dns-01) that the authz offers and the
- * responder can answer; wildcards only with dns-01. NULL when none. */
+ * empty: http-01, tls-alpn-01, dns-01, tkauth-01) that the authz offers and the
+ * responder can answer; wildcards only with dns-01, TNAuthLists only and
+ * always with tkauth-01. NULL when none. */
 const acme_challenge_t *acme_authz_pick(const acme_authz_t *authz,
                                         const apr_array_header_t *allowed,
                                         acme_responder_t *responder);
@@ -91,6 +96,10 @@ const acme_challenge_t *acme_authz_pick(const acme_authz_t *authz,
 /* Tell the CA the challenge is ready (POST {}). */
 apr_status_t acme_challenge_respond(const acme_order_ctx_t *ctx, apr_pool_t *p,
                                     const acme_challenge_t *ch, acme_problem_t **prob);
+/* The same with the answer in the payload, e.g. {"tkauth": "<token>"} (RFC 9447 §3). */
+apr_status_t acme_challenge_answer(const acme_order_ctx_t *ctx, apr_pool_t *p,
+                                   const acme_challenge_t *ch, const char *payload,
+                                   acme_problem_t **prob);
 
 /* Poll an authorization until it leaves "pending", backing off and honouring
  * Retry-After, bounded by ctx->poll_timeout (APR_TIMEUP); a few transient

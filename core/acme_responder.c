@@ -322,6 +322,19 @@ static apr_status_t chain_teardown(acme_responder_t *r, apr_pool_t *p, const cha
     return x ? x->teardown(x, p, type, name, token, keyauth) : APR_ENOTIMPL;
 }
 
+static apr_status_t chain_token(acme_responder_t *r, apr_pool_t *p,
+                                const struct acme_tkauth_req_t *req, const char **jwt,
+                                const char **why)
+{
+    chain_t *c = r->baton;
+    int i;
+    for (i = 0; i < c->n; ++i) {
+        if (c->list[i] && c->list[i]->token) return c->list[i]->token(c->list[i], p, req, jwt, why);
+    }
+    *why = "no Authority Token source is configured";
+    return APR_ENOTIMPL;
+}
+
 acme_responder_t *acme_responder_chain(apr_pool_t *p, acme_responder_t *const *list, int n)
 {
     chain_t *c = apr_pcalloc(p, sizeof(*c));
@@ -337,5 +350,6 @@ acme_responder_t *acme_responder_chain(apr_pool_t *p, acme_responder_t *const *l
     r->can = chain_can;
     r->setup = chain_setup;
     r->teardown = chain_teardown;
+    r->token = chain_token;
     return r;
 }

@@ -1,4 +1,4 @@
-/* acme_responder.h: how a drive publishes challenge answers: into the store (httpd), a webroot, or a DNS command. */
+/* acme_responder.h: how a drive publishes challenge answers: into the store (httpd), a webroot, a DNS command, or Authority Tokens (acme_tkauth.h). */
 #ifndef ACME_RESPONDER_H
 #define ACME_RESPONDER_H
 
@@ -9,6 +9,7 @@
 #include "acme_store.h"
 
 typedef struct acme_responder_t acme_responder_t;
+struct acme_tkauth_req_t;
 struct acme_responder_t {
     /* 1 when this responder can answer `type` ("http-01", "tls-alpn-01",
      * "dns-01") for identifier `name`. */
@@ -20,6 +21,12 @@ struct acme_responder_t {
                              const char *name, const char *token, const char *keyauth);
     void *baton;
     const acme_logger_t *log;
+    /* tkauth-01 (RFC 9447 §3): the Authority Token for req (acme_tkauth.h),
+     * unchecked; on failure *why says what went wrong. NULL in responders
+     * that answer no tkauth-01. */
+    apr_status_t (*token)(acme_responder_t *r, apr_pool_t *p,
+                          const struct acme_tkauth_req_t *req, const char **jwt,
+                          const char **why);
 };
 
 /* http-01 and tls-alpn-01 answers written to the store's CHALLENGES group,

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 #include "acme_base64.h"
 #include "acme_file.h"
+#include "acme_tnauth.h"
 #include "acme_x509.h"
 
 #define CHAIN_PEM_MAX (1024 * 1024)  /* a certificate bundle file */
@@ -178,28 +179,101 @@ static int names_ok(const apr_array_header_t *names)
 
 /* --- CSR ------------------------------------------------------------------- */
 
-static apr_status_t csr_fill(X509_REQ *req, const acme_key_t *key,
+/* id-pe-TNAuthList (RFC 8226 §9) holding exactly the DER the identifier value
+ * names (RFC 9448 §3), in its order. Not critical: the CA decides, and a
+ * relying party that does not know the extension still reads the rest. */
+static X509_EXTENSION *tnauth_extension(const char *name)
+{
+    apr_pool_t *tmp;
+    unsigned char *der = NULL;
+    apr_size_t len = 0;
+    acme_tnauth_t *tl = NULL;
+    ASN1_OBJECT *obj = NULL;
+    ASN1_OCTET_STRING *val = NULL;
+    X509_EXTENSION *ext = NULL;
+
+    if (apr_pool_create(&tmp, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (acme_tnauth_value_der(tmp, acme_tnauth_name_value(name), &der, &len) == APR_SUCCESS
+        && acme_tnauth_from_der(tmp, der, len, &tl) == APR_SUCCESS
+        && (obj = OBJ_txt2obj(ACME_TNAUTH_OID, 1)) != NULL
+        && (val = ASN1_OCTET_STRING_new()) != NULL
+        && ASN1_OCTET_STRING_set(val, der, (int)len)) {
+        ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, val);
+    }
+    ASN1_OBJECT_free(obj);
+    ASN1_OCTET_STRING_free(val);
+    apr_pool_destroy(tmp);
+    return ext;
+}
+
+/* CN of a TNAuthList certificate: "SHAKEN <SPC>" (ATIS-1000080 §6.4.1), when it has an SPC. */
+static const char *tnauth_cn(apr_pool_t *p, const char *name)
+{
+    acme_tnauth_t *tl = NULL;
+    const char *spc;
+
+    if (acme_tnauth_from_value(p, acme_tnauth_name_value(name), &tl) != APR_SUCCESS
+        || (spc = acme_tnauth_spc(tl)) == NULL || strlen(spc) + 7 > CN_MAX_LEN) {
+        return NULL;
+    }
+    return apr_pstrcat(p, "SHAKEN ", spc, NULL);
+}
+
+/* The extensions a CSR requests: SANs for DNS names and addresses (when there
+ * are any), TNAuthList for a TNAuthList identifier (at most one). */
+static apr_status_t csr_extensions(apr_pool_t *p, const apr_array_header_t *names,
+                                   STACK_OF(X509_EXTENSION) *exts, const char **cn)
+{
+    apr_array_header_t *san_names = apr_array_make(p, names->nelts, sizeof(const char *));
+    const char *tn = NULL;
+    X509_EXTENSION *ext;
+    int i;
+
+    for (i = 0; i < names->nelts; i++) {
+        const char *n = APR_ARRAY_IDX(names, i, const char *);
+        if (!acme_tnauth_is_name(n)) {
+            APR_ARRAY_PUSH(san_names, const char *) = n;
+        }
+        else if (tn) {
+            return APR_EINVAL;
+        }
+        else {
+            tn = n;
+        }
+    }
+    *cn = san_names->nelts ? subject_cn(san_names) : tnauth_cn(p, tn);
+    if (san_names->nelts) {
+        if (!(ext = san_extension(san_names, 0)) || !sk_X509_EXTENSION_push(exts, ext)) {
+            X509_EXTENSION_free(ext);
+            return APR_EINVAL;
+        }
+    }
+    if (tn) {
+        if (!(ext = tnauth_extension(tn)) || !sk_X509_EXTENSION_push(exts, ext)) {
+            X509_EXTENSION_free(ext);
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t csr_fill(apr_pool_t *p, X509_REQ *req, const acme_key_t *key,
                              const apr_array_header_t *names)
 {
-    STACK_OF(X509_EXTENSION) *exts;
-    X509_EXTENSION *san = san_extension(names, 0);
-    int ok;
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    const char *cn = NULL;
+    apr_status_t rv = exts ? csr_extensions(p, names, exts, &cn) : APR_ENOMEM;
+    int ok = rv == APR_SUCCESS;
 
-    if (!san) {
-        return APR_EINVAL;
-    }
-    exts = sk_X509_EXTENSION_new_null();
-    ok = exts && sk_X509_EXTENSION_push(exts, san);
-    if (!ok) {
-        X509_EXTENSION_free(san);
-    }
     ok = ok && X509_REQ_set_version(req, 0)
-         && set_cn(X509_REQ_get_subject_name(req), subject_cn(names))
+         && set_cn(X509_REQ_get_subject_name(req), cn)
          && X509_REQ_set_pubkey(req, acme_key_evp(key))
          && X509_REQ_add_extensions(req, exts)
          && X509_REQ_sign(req, acme_key_evp(key), md_for_key(key)) > 0;
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
-    return ok ? APR_SUCCESS : APR_EGENERAL;
+    return ok ? APR_SUCCESS : (rv != APR_SUCCESS ? rv : APR_EGENERAL);
 }
 
 apr_status_t acme_csr_create(apr_pool_t *p, const acme_key_t *key,
@@ -218,7 +292,7 @@ apr_status_t acme_csr_create(apr_pool_t *p, const acme_key_t *key,
     if (!req) {
         return APR_ENOMEM;
     }
-    rv = csr_fill(req, key, names);
+    rv = csr_fill(p, req, key, names);
     if (rv == APR_SUCCESS) {
         n = i2d_X509_REQ(req, &buf);
         if (n > 0) {
@@ -492,6 +566,20 @@ static const char *serial_hex(apr_pool_t *p, X509 *x)
     return s;
 }
 
+/* base64url of the id-pe-TNAuthList extension's content (the DER list), or NULL. */
+static const char *tnauth_value(apr_pool_t *p, X509 *x)
+{
+    ASN1_OBJECT *obj = OBJ_txt2obj(ACME_TNAUTH_OID, 1);
+    int idx = obj ? X509_get_ext_by_OBJ(x, obj, -1) : -1;
+    const ASN1_OCTET_STRING *val;
+
+    ASN1_OBJECT_free(obj);
+    if (idx < 0 || !(val = X509_EXTENSION_get_data(X509_get_ext(x, idx)))) {
+        return NULL;
+    }
+    return acme_b64u_encode(p, ASN1_STRING_get0_data(val), (apr_size_t)ASN1_STRING_length(val));
+}
+
 apr_status_t acme_cert_info(apr_pool_t *p, const acme_cert_t *cert, acme_cert_info_t **info)
 {
     acme_cert_info_t *ci;
@@ -510,6 +598,7 @@ apr_status_t acme_cert_info(apr_pool_t *p, const acme_cert_t *cert, acme_cert_in
     ci->issuer = name_text(p, X509_get_issuer_name(x));
     ci->issuer_cn = name_cn(p, X509_get_issuer_name(x));
     ci->subject = name_text(p, X509_get_subject_name(x));
+    ci->tnauthlist = tnauth_value(p, x);
     if (!X509_digest(x, EVP_sha256(), md, &mdlen)) {
         return APR_EGENERAL;
     }
@@ -566,6 +655,11 @@ int acme_cert_covers(const acme_cert_t *cert, const apr_array_header_t *names)
     }
     for (i = 0; ok && i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
+        if (n && acme_tnauth_is_name(n)) {
+            ok = info->tnauthlist
+                 && acme_tnauth_value_eq(tmp, acme_tnauth_name_value(n), info->tnauthlist);
+            continue;
+        }
         ok = n && (acme_is_ip(n) ? in_list(info->ip_addrs, n, 1) : in_list(info->dns_names, n, 0));
     }
     apr_pool_destroy(tmp);

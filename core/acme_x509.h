@@ -21,6 +21,7 @@ typedef struct acme_cert_info_t {
     const char *issuer_cn;          /* issuer commonName or NULL */
     const char *subject;
     const char *sha256_fingerprint; /* lower-case hex of SHA-256(DER) */
+    const char *tnauthlist;         /* id-pe-TNAuthList content as base64url (RFC 9448 §3), or NULL */
 } acme_cert_info_t;
 
 /* Identifiers: "example.org", "*.example.org", "192.0.2.1", "2001:db8::1".
@@ -29,7 +30,9 @@ int acme_is_ip(const char *s);
 
 /* A PKCS#10 CSR signed by key with a SAN extension holding the names (DNS
  * names and IP addresses; the first DNS name, if any, also as CN when short
- * enough). Result is DER, allocated from p. */
+ * enough). A "TNAuthList:<value>" name (at most one, acme_tnauth.h) becomes
+ * the id-pe-TNAuthList extension with exactly that DER, and, without DNS
+ * names, CN "SHAKEN <SPC>". Result is DER, allocated from p. */
 apr_status_t acme_csr_create(apr_pool_t *p, const acme_key_t *key,
                              const apr_array_header_t *names,
                              unsigned char **der, apr_size_t *derlen);
@@ -45,7 +48,8 @@ apr_status_t acme_cert_to_pem(apr_pool_t *p, const acme_cert_t *cert, char **pem
 apr_status_t acme_cert_info(apr_pool_t *p, const acme_cert_t *cert, acme_cert_info_t **info);
 /* 1 when the certificate's public key is key's. */
 int acme_cert_matches_key(const acme_cert_t *cert, const acme_key_t *key);
-/* 1 when every name (DNS, wildcard or IP) is in the SANs (exact, case-insensitive). */
+/* 1 when every name (DNS, wildcard or IP) is in the SANs (exact, case-insensitive)
+ * and a "TNAuthList:<value>" name equals the TNAuthList extension (same DER). */
 int acme_cert_covers(const acme_cert_t *cert, const apr_array_header_t *names);
 /* 1 when child's issuer is parent's subject and parent's key verifies child's signature. */
 int acme_cert_issued_by(const acme_cert_t *child, const acme_cert_t *parent);

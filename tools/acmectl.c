@@ -23,24 +23,16 @@
 #include "acme_status.h"
 #include "acme_store.h"
 #include "acme_time.h"
+#include "acme_tkauth.h"
+#include "acme_tnauth.h"
 #include "acme_version.h"
 #include "acme_x509.h"
+#include "acmectl.h"
 
-#define EXIT_USAGE 2
 #define DEFAULT_STORE "acme"
 #define STATUS_ITEM "status.json"
 #define RENEW_ITEM "renew"
 #define EAB_FILE_MAX 4096
-
-/* Everything a verb needs; lives for the whole run. */
-typedef struct {
-    apr_pool_t *p;
-    const char *store_dir;
-    acme_logger_t log;
-    char opt_err[256];          /* apr_getopt's complaint, for the one-line error */
-} ctl_t;
-
-typedef int verb_fn(ctl_t *c, int argc, const char *const *argv);
 
 typedef struct {
     const char *name;
@@ -50,10 +42,8 @@ typedef struct {
 
 /* ---------- output ---------- */
 
-static int fail(int code, const char *fmt, ...) ACME_PRINTF(2, 3);
-
 /* The one line a failing run ends with. */
-static int fail(int code, const char *fmt, ...)
+int fail(int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -81,7 +71,7 @@ static void log_to_stderr(void *baton, acme_log_level_e level, apr_status_t rv, 
     }
 }
 
-static const char *errstr(ctl_t *c, apr_status_t rv)
+const char *errstr(ctl_t *c, apr_status_t rv)
 {
     char buf[128];
 
@@ -117,7 +107,7 @@ static void opt_errfn(void *arg, const char *fmt, ...)
     }
 }
 
-static apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int interleave)
+apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int interleave)
 {
     apr_getopt_t *os;
 
@@ -129,7 +119,7 @@ static apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int i
     return os;
 }
 
-static int usage_error(ctl_t *c, const char *verb)
+int usage_error(ctl_t *c, const char *verb)
 {
     const char *msg = c->opt_err[0] ? c->opt_err : "bad arguments";
 
@@ -141,7 +131,7 @@ static int usage_error(ctl_t *c, const char *verb)
 }
 
 /* Remaining positional arguments after option parsing. */
-static apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
+apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 {
     apr_array_header_t *a = apr_array_make(c->p, 4, sizeof(const char *));
 
@@ -153,7 +143,7 @@ static apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 
 /* ---------- shared setup ---------- */
 
-static int open_store(ctl_t *c, acme_store_t **store)
+int open_store(ctl_t *c, acme_store_t **store)
 {
     apr_status_t rv = acme_store_file_open(c->p, c->store_dir, store);
 
@@ -306,7 +296,7 @@ static const char usage_revoke[] =
 
 enum { OPT_CA = 256, OPT_CA_CERT, OPT_EMAIL, OPT_TOS, OPT_WEBROOT, OPT_DNS, OPT_KEY_TYPE,
        OPT_EAB_KID, OPT_EAB_HMAC, OPT_EAB_HMAC_FILE, OPT_PROFILE, OPT_CHAIN, OPT_REASON,
-       OPT_ACCT_KEY_TYPE, OPT_HOOK_TIMEOUT };
+       OPT_ACCT_KEY_TYPE, OPT_HOOK_TIMEOUT, OPT_TNAUTH, OPT_TOKEN_CMD, OPT_TOKEN_FILE };
 
 /* The certificate chain files of an entry in one group: "fullchain.<type>.pem". */
 static apr_array_header_t *chain_items(ctl_t *c, acme_store_t *store, acme_store_group_e g,
@@ -469,6 +459,8 @@ static const char usage_issue[] =
     "           [--eab-kid KID (--eab-hmac-file FILE | --eab-hmac KEY)] [--profile NAME]\n"
     "           [--preferred-chain CN] [--account-key-type T] [--hook-timeout DURATION]\n"
     "           NAME...\n"
+    "       acmectl [-s STORE] issue --ca URL ... --tnauthlist SPC[,TN|FIRST-LAST...]\n"
+    "           (--token-command PATH [--hook-timeout DURATION] | --token-file FILE)\n"
     "  Get a certificate for NAME... (DNS names, *.wildcards with dns-01, IP\n"
     "  addresses) and store it as <STORE>/domains/<first name>/fullchain[.T].pem and\n"
     "  privkey[.T].pem. An interrupted run resumes its order when started again.\n"
@@ -478,7 +470,7 @@ static const char usage_issue[] =
     "  --agree-tos            agree to the CA's terms of service\n"
     "  --webroot DIR          answer http-01 by writing DIR/.well-known/acme-challenge/\n"
     "  --dns-command PATH     answer dns-01 by running 'PATH setup|teardown NAME VALUE'\n"
-    "  --hook-timeout D       kill the DNS command after D (default 120s)\n"
+    "  --hook-timeout D       kill the DNS or token command after D (default 120s)\n"
     "  --key-type T           ec256 (default), ec384, rsa2048, rsa3072, rsa4096; repeat\n"
     "                         for one certificate per type\n"
     "  --eab-kid KID          External Account Binding key id; its base64url MAC key\n"
@@ -487,11 +479,21 @@ static const char usage_issue[] =
     "                         else from the environment variable ACMECTL_EAB_HMAC\n"
     "  --profile NAME         ACME profile to request\n"
     "  --preferred-chain CN   alternate chain whose top issuer has this common name\n"
-    "  --account-key-type T   key type of a new account key (default ec256)\n";
+    "  --account-key-type T   key type of a new account key (default ec256)\n"
+    "  --tnauthlist LIST      a STIR/SHAKEN certificate (RFC 9448) for a TNAuthList\n"
+    "                         instead of NAME...: the SPC first, then telephone numbers\n"
+    "                         and ranges (FIRST-LAST or FIRST+COUNT); 'tn:'/'spc:' mark\n"
+    "                         an element. Stored as <STORE>/domains/tnauthlist-<spc>/.\n"
+    "  --token-command PATH   answer tkauth-01 with the Authority Token PATH prints for\n"
+    "                         'PATH TNAUTHLIST FINGERPRINT TOKEN-AUTHORITY'\n"
+    "  --token-file FILE      answer tkauth-01 with the Authority Token in FILE\n"
+    "  See README \"STIR/SHAKEN certificates\".\n";
 
 typedef struct {
     const char *ca_url, *ca_cert, *email, *webroot, *dns_cmd, *eab_kid, *eab_hmac;
     const char *eab_hmac_file, *profile, *chain;
+    const char *tnauth, *token_cmd, *token_file;  /* --tnauthlist and its token source */
+    const char *tn_value, *tn_id;                 /* the identifier value and store id */
     apr_interval_time_t hook_timeout;
     int tos;
     acme_key_type_e acct_type;
@@ -526,6 +528,8 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
         { "profile", OPT_PROFILE, 1, "" }, { "preferred-chain", OPT_CHAIN, 1, "" },
         { "account-key-type", OPT_ACCT_KEY_TYPE, 1, "" },
         { "hook-timeout", OPT_HOOK_TIMEOUT, 1, "" }, { "help", 'h', 0, "" },
+        { "tnauthlist", OPT_TNAUTH, 1, "" }, { "token-command", OPT_TOKEN_CMD, 1, "" },
+        { "token-file", OPT_TOKEN_FILE, 1, "" },
         { NULL, 0, 0, NULL } };
     apr_getopt_t *os = opt_init(c, argc, argv, 1);
     const char *arg;
@@ -563,6 +567,9 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
                             acme_key_type_names());
             }
             break;
+        case OPT_TNAUTH: io->tnauth = arg; break;
+        case OPT_TOKEN_CMD: io->token_cmd = arg; break;
+        case OPT_TOKEN_FILE: io->token_file = arg; break;
         }
     }
     if (code != 0) {
@@ -572,6 +579,32 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
         return usage_error(c, "issue ");
     }
     io->names = positional(c, os);
+    return 0;
+}
+
+/* --tnauthlist: the list, exactly one token source, nothing of the DNS kind. */
+static int tnauth_check(ctl_t *c, issue_opts_t *io)
+{
+    acme_tnauth_t *tl = NULL;
+    const char *why = NULL;
+
+    if (io->names->nelts > 0 || io->webroot || io->dns_cmd) {
+        return fail(EXIT_USAGE, "--tnauthlist takes the place of NAME..., --webroot and "
+                    "--dns-command");
+    }
+    if ((io->token_cmd == NULL) == (io->token_file == NULL)) {
+        return fail(EXIT_USAGE, "--tnauthlist needs --token-command PATH or --token-file FILE");
+    }
+    if (acme_tnauth_parse_spec(c->p, io->tnauth, &tl, &why) != APR_SUCCESS) {
+        return fail(EXIT_USAGE, "--tnauthlist: %s", why);
+    }
+    if (acme_tnauth_value(c->p, tl, &io->tn_value) != APR_SUCCESS
+        || (io->tn_id = acme_tnauth_domain_id(c->p, tl)) == NULL) {
+        return fail(EXIT_USAGE, "--tnauthlist: cannot encode %s", acme_tnauth_describe(c->p, tl));
+    }
+    if (io->key_types->nelts == 0) {
+        APR_ARRAY_PUSH(io->key_types, acme_key_type_e) = ACME_KEY_EC256;  /* SHAKEN's P-256 */
+    }
     return 0;
 }
 
@@ -609,11 +642,17 @@ static int issue_check(ctl_t *c, issue_opts_t *io)
     if (io->ca_url == NULL) {
         return fail(EXIT_USAGE, "issue needs --ca URL");
     }
-    if (io->webroot == NULL && io->dns_cmd == NULL) {
+    if (io->tnauth == NULL && (io->token_cmd || io->token_file)) {
+        return fail(EXIT_USAGE, "--token-command and --token-file go with --tnauthlist");
+    }
+    if (io->tnauth == NULL && io->webroot == NULL && io->dns_cmd == NULL) {
         return fail(EXIT_USAGE, "issue needs --webroot DIR or --dns-command PATH");
     }
     if ((code = eab_key(c, io)) != 0) {
         return code;
+    }
+    if (io->tnauth != NULL) {
+        return tnauth_check(c, io);
     }
     if (io->names->nelts == 0) {
         return fail(EXIT_USAGE, "issue needs at least one NAME");
@@ -636,8 +675,13 @@ static int issue_check(ctl_t *c, issue_opts_t *io)
 
 static acme_domain_t *issue_domain(ctl_t *c, const issue_opts_t *io)
 {
-    acme_domain_t *d = acme_domain_create(c->p, APR_ARRAY_IDX(io->names, 0, const char *));
+    acme_domain_t *d = acme_domain_create(c->p, io->tn_value ? NULL
+                                          : APR_ARRAY_IDX(io->names, 0, const char *));
 
+    if (io->tn_value) {
+        d->id = io->tn_id;
+        APR_ARRAY_PUSH(d->names, const char *) = acme_tnauth_name(c->p, io->tn_value);
+    }
     for (int i = 1; i < io->names->nelts; i++) {
         char *n = apr_pstrdup(c->p, APR_ARRAY_IDX(io->names, i, const char *));
         int dup = 0;
@@ -666,6 +710,9 @@ static acme_domain_t *issue_domain(ctl_t *c, const issue_opts_t *io)
     if (io->dns_cmd) {
         APR_ARRAY_PUSH(d->challenges, const char *) = "dns-01";
     }
+    if (io->tn_value) {
+        APR_ARRAY_PUSH(d->challenges, const char *) = "tkauth-01";
+    }
     d->dns_command = io->dns_cmd;
     d->profile = io->profile;
     d->preferred_chain = io->chain;
@@ -683,6 +730,10 @@ static acme_responder_t *issue_responder(ctl_t *c, const issue_opts_t *io)
     }
     if (io->dns_cmd) {
         list[n++] = acme_responder_dnscmd(c->p, io->dns_cmd, io->hook_timeout, NULL, &c->log);
+    }
+    if (io->tnauth) {
+        return acme_responder_tkauth(c->p, io->token_cmd, io->token_file, io->hook_timeout,
+                                     NULL, &c->log);
     }
     return n == 1 ? list[0] : acme_responder_chain(c->p, list, n);
 }
@@ -898,6 +949,8 @@ static const verb_t verbs[] = {
     { "issue", verb_issue, usage_issue },
     { "account-deactivate", verb_account_deactivate, usage_account_deactivate },
     { "account-rollover", verb_account_rollover, usage_account_rollover },
+    { "import", verb_import, usage_import },
+    { "convert-config", verb_convert_config, usage_convert_config },
 };
 
 static void main_usage(FILE *out)
@@ -911,8 +964,13 @@ static void main_usage(FILE *out)
           "  renew DOMAIN                    renew at the next check\n"
           "  revoke DOMAIN [--reason N]      revoke the active certificates\n"
           "  issue --ca URL ... NAME...      get a certificate standalone\n"
+          "  issue --ca URL ... --tnauthlist SPC --token-command PATH\n"
+          "                                  a STIR/SHAKEN certificate (tkauth-01)\n"
           "  account-deactivate --ca URL     deactivate the account at a CA\n"
           "  account-rollover --ca URL       replace the account key at a CA\n"
+          "  import --from-mod-md|--from-certbot DIR [--apply]\n"
+          "                                  take over mod_md's or certbot's certificates\n"
+          "  convert-config FILE             print mod_md's directives as mod_acme's\n"
           "Exit status: 0 success, 1 failure, 2 usage error.\n", out);
 }
 

@@ -11,6 +11,9 @@ ACME_CHECK_PACKAGES=("${ACME_DEMO_PACKAGES[@]}" check clang libclang-rt-14-dev
                      redis-server libhiredis-dev wrk valgrind bind9 bind9-dnsutils chromium)
 # What bench/run needs on top of the demo's: load and memory tools and the peer certbot.
 ACME_BENCH_PACKAGES=("${ACME_DEMO_PACKAGES[@]}" wrk valgrind certbot)
+# Building, checking and installing the Debian package (debian/, test/package) and its man pages.
+ACME_DEB_PACKAGES=(debhelper dpkg-dev lintian scdoc apache2-dev libapr1-dev libaprutil1-dev
+                   libssl-dev libjansson-dev libcurl4-openssl-dev libhiredis-dev pkg-config check)
 
 # as_root CMD...: runs CMD as root (directly, or through sudo).
 as_root() {

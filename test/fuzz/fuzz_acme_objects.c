@@ -1,4 +1,4 @@
-/* fuzz_acme_objects.c: libFuzzer target for the ACME objects read from a CA: order, authorization with challenges and its identifier matched against ordered names, renewalInfo and problem documents. */
+/* fuzz_acme_objects.c: libFuzzer target for the ACME objects read from a CA: order, authorization with challenges (tkauth-01 too) and its identifier (a TNAuthList too) matched against ordered names, renewalInfo and problem documents. */
 /* fuzz: max_len=32768 */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "acme_json.h"
 #include "acme_order.h"
 #include "acme_responder.h"
+#include "acme_tnauth.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -53,7 +54,7 @@ static void check_order(apr_pool_t *p, const json_t *j)
 static void check_ordered_name(apr_pool_t *p, const acme_authz_t *a)
 {
     static const char *const ordered[] = { "example.org", "*.example.org", "192.0.2.1",
-                                           "2001:db8::1" };
+                                           "2001:db8::1", "TNAuthList:MAigBhYEMTIzNA" };
     apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
     const char *n;
     int found = 0;
@@ -67,7 +68,9 @@ static void check_ordered_name(apr_pool_t *p, const acme_authz_t *a)
     for (size_t i = 0; i < sizeof(ordered) / sizeof(ordered[0]); i++) {
         found |= n == ordered[i];
     }
-    if (!found || !acme_identifier_valid(a->id_value) || strchr(a->id_value, '\n')) {
+    if (!found || strchr(a->id_value, '\n')
+        || (acme_tnauth_is_name(n) ? !acme_tnauth_value_eq(p, a->id_value, "MAigBhYEMTIzNA")
+                                   : !acme_identifier_valid(a->id_value))) {
         abort();
     }
 }
@@ -89,7 +92,8 @@ static void check_authz(apr_pool_t *p, const json_t *j)
     for (int i = 0; i < a->challenges->nelts; i++) {
         const acme_challenge_t *c = APR_ARRAY_IDX(a->challenges, i, acme_challenge_t *);
         /* Tokens reach file names and DNS: they must be validated base64url. */
-        if (!c || !c->type || (c->token && !acme_b64u_is_token(c->token))) {
+        if (!c || !c->type || (c->token && !acme_b64u_is_token(c->token))
+            || (c->token_authority && strpbrk(c->token_authority, "\r\n"))) {
             abort();
         }
     }
@@ -103,6 +107,10 @@ static void check_authz(apr_pool_t *p, const json_t *j)
     ch = acme_authz_pick(a, allowed, &resp);
     if (ch && a->wildcard && strcmp(ch->type, "dns-01")) {
         abort();                        /* wildcards only with dns-01 */
+    }
+    ch = acme_authz_pick(a, NULL, &resp);
+    if (ch && !strcmp(a->id_type, "TNAuthList") != !strcmp(ch->type, "tkauth-01")) {
+        abort();                        /* TNAuthLists only, and always, with tkauth-01 */
     }
     check_ordered_name(p, a);
 }

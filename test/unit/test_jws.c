@@ -333,6 +333,49 @@ START_TEST(jwk_to_key_rejects)
 }
 END_TEST
 
+/* The RFC's private JWKs (A.2 RSA, A.3 EC) become the same keys the test builds by hand. */
+START_TEST(private_jwk_to_key)
+{
+    json_t *rsa = acme_json_own(pool, json_pack("{s:s}", "kty", "RSA")), *ec, *bad;
+    acme_key_t *key, *want = rsa_private_from_jwk(a2_jwk, sizeof(a2_jwk) / sizeof(a2_jwk[0]));
+    const char *input = A2_HEADER_B64 "." A_PAYLOAD_B64;
+    unsigned char *sig;
+    apr_size_t siglen;
+    size_t i;
+
+    for (i = 0; i < sizeof(a2_jwk) / sizeof(a2_jwk[0]); i++) {
+        json_object_set_new(rsa, a2_jwk[i][0], json_string(a2_jwk[i][1]));
+    }
+    ck_assert_int_eq(acme_jwk_to_private_key(pool, rsa, &key), APR_SUCCESS);
+    ck_assert_int_eq(acme_key_type(key), ACME_KEY_RSA2048);
+    ck_assert_int_eq(EVP_PKEY_eq(acme_key_evp(key), acme_key_evp(want)), 1);
+    ck_assert_int_eq(acme_jws_signature(pool, key, input, strlen(input), &sig, &siglen), APR_SUCCESS);
+    ck_assert_str_eq(acme_b64u_encode(pool, sig, siglen), A2_SIG);
+
+    ec = acme_json_own(pool, json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256",
+                                       "x", A3_X, "y", A3_Y, "d", A3_D));
+    ck_assert_int_eq(acme_jwk_to_private_key(pool, ec, &key), APR_SUCCESS);
+    ck_assert_int_eq(acme_key_type(key), ACME_KEY_EC256);
+    ck_assert_int_eq(EVP_PKEY_eq(acme_key_evp(key), acme_key_evp(ec_private_a3())), 1);
+
+    /* A public JWK is not a private key; a d of another key does not fit x and y. */
+    bad = json_deep_copy(ec);
+    json_object_del(bad, "d");
+    ck_assert_int_eq(acme_jwk_to_private_key(pool, acme_json_own(pool, bad), &key), APR_EINVAL);
+    bad = json_deep_copy(ec);
+    json_object_set_new(bad, "d", json_string(A3_X));
+    ck_assert_int_eq(acme_jwk_to_private_key(pool, acme_json_own(pool, bad), &key), APR_EINVAL);
+    bad = json_deep_copy(rsa);
+    json_object_del(bad, "qi");
+    ck_assert_int_eq(acme_jwk_to_private_key(pool, acme_json_own(pool, bad), &key), APR_EINVAL);
+    bad = json_deep_copy(rsa);
+    json_object_set_new(bad, "p", json_string(a2_jwk[4][1]));   /* q as p */
+    ck_assert_int_eq(acme_jwk_to_private_key(pool, acme_json_own(pool, bad), &key), APR_EINVAL);
+    ck_assert_int_eq(acme_jwk_to_private_key(pool, jparse("{\"kty\":\"oct\",\"k\":\"AA\"}"), &key),
+                     APR_ENOTIMPL);
+}
+END_TEST
+
 /* --- ACME profile ---------------------------------------------------------- */
 
 static const acme_key_type_e sign_types[] = { ACME_KEY_EC256, ACME_KEY_EC384, ACME_KEY_RSA2048 };
@@ -701,6 +744,7 @@ static Suite *suite(void)
     tcase_add_test(rfc, rfc7638_thumbprint);
     tcase_add_test(rfc, thumbprint_rejects);
     tcase_add_test(rfc, jwk_to_key_rejects);
+    tcase_add_test(rfc, private_jwk_to_key);
 
     tcase_add_loop_test(acme, sign_and_verify_every_type, 0, (int)(sizeof(sign_types) / sizeof(sign_types[0])));
     tcase_add_test(acme, sign_kid_and_post_as_get);

@@ -164,6 +164,33 @@ START_TEST(unsupported_and_bad_keys)
 }
 END_TEST
 
+/* mod_md encrypts account keys with raw random bytes (NULs included) as the passphrase. */
+START_TEST(encrypted_pem_with_binary_passphrase)
+{
+    static const unsigned char pass[] = { 0x00, 0x41, 0xff, 0x0a, 0x00, 0x7f, 0x10, 0x20 };
+    static const unsigned char wrong[] = { 0x00, 0x41, 0xff, 0x0a, 0x00, 0x7f, 0x10, 0x21 };
+    acme_key_t *key, *back;
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *mem, *pem;
+    long n;
+
+    ck_assert_int_eq(acme_key_generate(pool, ACME_KEY_EC256, &key), APR_SUCCESS);
+    ck_assert(PEM_write_bio_PKCS8PrivateKey(bio, acme_key_evp(key), EVP_aes_256_cbc(),
+                                            (const char *)pass, (int)sizeof(pass), NULL, NULL));
+    n = BIO_get_mem_data(bio, &mem);
+    pem = apr_pstrmemdup(pool, mem, (apr_size_t)n);
+    BIO_free(bio);
+    ck_assert(strstr(pem, "BEGIN ENCRYPTED PRIVATE KEY") != NULL);
+    ck_assert_int_eq(acme_key_from_pem_pass(pool, pem, strlen(pem), pass, sizeof(pass), &back),
+                     APR_SUCCESS);
+    ck_assert_int_eq(EVP_PKEY_eq(acme_key_evp(key), acme_key_evp(back)), 1);
+    ck_assert_int_eq(acme_key_from_pem_pass(pool, pem, strlen(pem), wrong, sizeof(wrong), &back),
+                     APR_EINVAL);
+    ck_assert_int_eq(acme_key_from_pem_pass(pool, pem, strlen(pem), pass, 1, &back), APR_EINVAL);
+    ck_assert_int_eq(acme_key_from_pem(pool, pem, strlen(pem), &back), APR_EINVAL);
+}
+END_TEST
+
 START_TEST(wrap_takes_ownership)
 {
     apr_pool_t *sub;
@@ -252,6 +279,7 @@ static Suite *suite(void)
     tcase_add_test(tc, save_is_0600_even_with_open_umask);
     tcase_add_test(tc, traditional_pem_accepted);
     tcase_add_test(tc, unsupported_and_bad_keys);
+    tcase_add_test(tc, encrypted_pem_with_binary_passphrase);
     tcase_add_test(tc, wrap_takes_ownership);
     tcase_add_test(tc, file_write_read_atomic);
     tcase_add_test(tc, file_errors);
