@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 
 #include "acme_json.h"
+#include "acme_log.h"
 #include "acme_status.h"
 #include "acme_time.h"
 #include "mod_acme_config.h"
@@ -164,7 +165,9 @@ static const char *renewal_note(apr_pool_t *p, const json_t *dom)
     if (json_is_object(err)) {
         const char *next = json_string_value(json_object_get(dom, "next_attempt"));
         const char *detail = json_string_value(json_object_get(err, "detail"));
-        return apr_psprintf(p, "renewal is failing: %s%s%s", detail ? detail : "unknown error",
+        /* the CA's words: one line in the log */
+        return apr_psprintf(p, "renewal is failing: %s%s%s",
+                            detail ? acme_printable(p, detail, 500) : "unknown error",
                             next ? "; next attempt at " : "", next ? next : "");
     }
     if (json_is_true(json_object_get(dom, "staged"))) {
