@@ -10,6 +10,7 @@
 
 #define ACCT_KEY_ITEM "account.pem"
 #define ACCT_JSON_ITEM "account.json"
+#define TRUST_ITEM "trust.json"
 #define ACME_EAB_REQUIRED_TYPE "urn:ietf:params:acme:error:externalAccountRequired"
 #define ACCOUNT_LOCK_WAIT apr_time_from_sec(120) /* another process registering */
 
@@ -31,7 +32,7 @@ static apr_status_t payload_dump(apr_pool_t *p, json_t *obj, const char **out)
 }
 
 /* A conservative check: one address, no spaces, separators or controls. */
-static int email_ok(const char *email)
+int acme_account_email_ok(const char *email)
 {
     const char *at = strchr(email, '@'), *s;
 
@@ -54,7 +55,7 @@ static apr_status_t contact_array(apr_pool_t *p, const char *email, json_t **arr
         return APR_ENOMEM;
     }
     if (email && *email) {
-        if (!email_ok(email)) {
+        if (!acme_account_email_ok(email)) {
             json_decref(*arr);
             *prob = local_problem(p, "urn:mod_acme:badContact",
                                   apr_psprintf(p, "invalid contact e-mail address '%s'", email));
@@ -130,6 +131,14 @@ static apr_status_t eab_key(apr_pool_t *p, const char *b64, unsigned char **key,
     return n ? acme_b64u_decode(p, s, n, key, len) : APR_EINVAL;
 }
 
+int acme_account_eab_key_ok(apr_pool_t *p, const char *b64)
+{
+    unsigned char *key;
+    apr_size_t len;
+
+    return b64 && eab_key(p, b64, &key, &len) == APR_SUCCESS && len > 0;
+}
+
 static apr_status_t add_eab(apr_pool_t *p, const acme_account_req_t *req, const char *url,
                             const acme_key_t *key, json_t *payload, acme_problem_t **prob)
 {
@@ -164,14 +173,13 @@ static apr_status_t register_precheck(acme_ca_t *ca, apr_pool_t *p, const acme_a
 
     if (terms && !req->tos_agreed) {
         *prob = local_problem(p, "urn:mod_acme:tosNotAgreed",
-            apr_psprintf(p, "the CA %s requires agreement to its terms of service (%s): "
-                         "review them and set 'ACMETermsOfService accepted'", acme_ca_url(ca), terms));
+            apr_psprintf(p, "the CA %s requires agreement to its terms of service (%s)",
+                         acme_ca_url(ca), terms));
         return APR_EGENERAL;
     }
     if (acme_ca_eab_required(ca) && !req->eab_kid) {
         *prob = local_problem(p, ACME_EAB_REQUIRED_TYPE,
-            apr_psprintf(p, "the CA %s requires External Account Binding: "
-                         "set ACMEExternalAccountBinding", acme_ca_url(ca)));
+            apr_psprintf(p, "the CA %s requires External Account Binding", acme_ca_url(ca)));
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -569,4 +577,38 @@ apr_status_t acme_account_ensure(acme_ca_t *ca, acme_store_t *store, apr_pool_t 
     store->unlock(lock);
     acme_ca_account_unlock(ca);
     return rv;
+}
+
+/* ---- the CA's trust file, kept next to the account ------------------------ */
+
+apr_status_t acme_account_trust_save(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca,
+                                     const char *ca_file)
+{
+    json_t *t = NULL;
+    const char *old = NULL;
+
+    if (!ca_file || !*ca_file) {
+        return APR_SUCCESS;
+    }
+    if (acme_store_load_json(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), TRUST_ITEM, &t)
+            == APR_SUCCESS
+        && acme_json_get_str(t, "ca_file", &old) == APR_SUCCESS && old && !strcmp(old, ca_file)) {
+        return APR_SUCCESS;
+    }
+    t = acme_json_own(p, json_pack("{s:s,s:s}", "url", acme_ca_url(ca), "ca_file", ca_file));
+    return t ? acme_store_save_json(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), TRUST_ITEM, t, 0)
+             : APR_ENOMEM;
+}
+
+const char *acme_account_trust_load(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca)
+{
+    json_t *t = NULL;
+    const char *path = NULL;
+
+    if (acme_store_load_json(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), TRUST_ITEM, &t)
+            != APR_SUCCESS
+        || acme_json_get_str(t, "ca_file", &path) != APR_SUCCESS || !path || path[0] != '/') {
+        return NULL;
+    }
+    return path;
 }

@@ -24,7 +24,7 @@ typedef struct acme_account_req_t {
 } acme_account_req_t;
 
 /* newAccount. When the CA has terms and !tos_agreed, fails with a problem of
- * type "urn:mod_acme:tosNotAgreed" whose detail says to set ACMETermsOfService. */
+ * type "urn:mod_acme:tosNotAgreed" (the drive adds the hint, acme_hint.h). */
 apr_status_t acme_account_register(acme_ca_t *ca, apr_pool_t *p, acme_key_t *key,
                                    const acme_account_req_t *req,
                                    acme_account_t **acct, acme_problem_t **prob);
@@ -39,12 +39,25 @@ apr_status_t acme_account_deactivate(acme_ca_t *ca, apr_pool_t *p, acme_account_
 apr_status_t acme_account_rollover(acme_ca_t *ca, apr_pool_t *p, acme_account_t *acct,
                                    acme_key_t *new_key, acme_problem_t **prob);
 
+/* What newAccount would refuse locally: a contact address it does not accept,
+ * an EAB HMAC key that is not base64url (padding and the standard alphabet
+ * are tolerated). 1 when fine. Front ends check options with these first. */
+int acme_account_email_ok(const char *email);
+int acme_account_eab_key_ok(apr_pool_t *p, const char *b64);
+
 /* Load the account kept for this CA from accounts/<ca-id>/ (account.pem,
  * account.json) — APR_ENOENT when none — or save it there (key 0600). */
 apr_status_t acme_account_load(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca,
                                acme_account_t **acct);
 apr_status_t acme_account_save(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca,
                                const acme_account_t *acct);
+
+/* The file that verifies the CA's HTTPS server (its absolute path), kept in
+ * accounts/<ca-id>/trust.json by the drive that used it, so that later
+ * commands for that CA need not be told again. Load: NULL when none. */
+apr_status_t acme_account_trust_save(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca,
+                                     const char *ca_file);
+const char *acme_account_trust_load(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca);
 
 /* The drive's entry point: the stored account if still valid (checked with
  * the CA at most once per process and CA), else find by key, else register

@@ -6,8 +6,10 @@
 #include "acme_account.h"
 #include "acme_dns_check.h"
 #include "acme_drive.h"
+#include "acme_hint.h"
 #include "acme_json.h"
 #include "acme_jws.h"
+#include "acme_mark.h"
 #include "acme_order.h"
 #include "acme_plan.h"
 #include "acme_time.h"
@@ -17,7 +19,7 @@
 
 #define STATUS_ITEM "status.json"
 #define ORDER_ITEM "order.json"
-#define RENEW_ITEM "renew"
+#define RENEW_ITEM ACME_MARK_RENEW_ITEM
 #define META_ITEM "meta.json"
 #define LOCK_WAIT apr_time_from_sec(1)
 #define DEFAULT_RETRY_DELAY apr_time_from_sec(5)
@@ -97,7 +99,21 @@ typedef struct ca_down_t {
     apr_time_t since, until;    /* this outage; until <= now: reachable */
     int failures;               /* attempts in a row that did not reach it */
     char detail[256];           /* the failure, for the status of waiting domains */
+    int reached;                /* the last attempt got an answer */
+    int probing;                /* a drive is trying it; the others wait for the outcome */
 } ca_down_t;
+
+/* The record of url, made when missing; call with reg->mutex held. */
+static ca_down_t *ca_record(acme_ca_registry_t *reg, const char *url)
+{
+    ca_down_t *t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
+
+    if (!t) {
+        t = apr_pcalloc(reg->pool, sizeof(*t));
+        apr_hash_set(reg->down, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, t);
+    }
+    return t;
+}
 
 static void ca_unreachable(acme_ca_registry_t *reg, const char *url, apr_time_t now,
                            apr_interval_time_t first_delay, const char *detail)
@@ -107,14 +123,11 @@ static void ca_unreachable(acme_ca_registry_t *reg, const char *url, apr_time_t 
     int i;
 
     apr_thread_mutex_lock(reg->mutex);
-    t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING);
-    if (!t) {
-        t = apr_pcalloc(reg->pool, sizeof(*t));
-        apr_hash_set(reg->down, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, t);
-    }
+    t = ca_record(reg, url);
+    t->reached = 0;
     if (t->until <= now) t->since = now;        /* a new outage */
     for (i = t->failures++; i > 0 && delay < CA_DOWN_MAX; --i) delay *= 2;
-    t->until = now + (delay < CA_DOWN_MAX ? delay : CA_DOWN_MAX);
+    t->until = acme_plan_whole_sec(now + (delay < CA_DOWN_MAX ? delay : CA_DOWN_MAX));
     apr_cpystrn(t->detail, detail ? detail : "", sizeof(t->detail));
     apr_thread_mutex_unlock(reg->mutex);
 }
@@ -124,10 +137,43 @@ static void ca_answered(acme_ca_registry_t *reg, const char *url)
     ca_down_t *t;
 
     apr_thread_mutex_lock(reg->mutex);
-    if ((t = apr_hash_get(reg->down, url, APR_HASH_KEY_STRING)) != NULL) {
-        t->until = 0;
-        t->failures = 0;
+    t = ca_record(reg, url);
+    t->until = 0;
+    t->failures = 0;
+    t->reached = 1;
+    apr_thread_mutex_unlock(reg->mutex);
+}
+
+#define PROBE_POLL apr_time_from_msec(100)
+#define PROBE_WAIT_MAX apr_time_from_sec(300)
+
+/* Before a drive talks to url: while another drive tries a CA whose state is
+ * not known, wait for its outcome (bounded; cancel ends the wait). 1 when
+ * this drive is the one that tries it now (it calls ca_leave afterwards). */
+static int ca_enter(acme_ca_registry_t *reg, const char *url, volatile int *cancel)
+{
+    apr_time_t deadline = apr_time_now() + PROBE_WAIT_MAX;
+    ca_down_t *t;
+    int probe = 0;
+
+    apr_thread_mutex_lock(reg->mutex);
+    t = ca_record(reg, url);
+    while (t->probing && !(cancel && *cancel) && apr_time_now() < deadline) {
+        apr_thread_mutex_unlock(reg->mutex);
+        apr_sleep(PROBE_POLL);
+        apr_thread_mutex_lock(reg->mutex);
     }
+    if (!t->probing && !t->reached && t->until <= apr_time_now()) {
+        t->probing = probe = 1;
+    }
+    apr_thread_mutex_unlock(reg->mutex);
+    return probe;
+}
+
+static void ca_leave(acme_ca_registry_t *reg, const char *url)
+{
+    apr_thread_mutex_lock(reg->mutex);
+    ca_record(reg, url)->probing = 0;
     apr_thread_mutex_unlock(reg->mutex);
 }
 
@@ -416,14 +462,18 @@ static int has_active(drive_t *dr)
            == APR_SUCCESS;
 }
 
+static const char *hint(drive_t *dr, acme_hint_e h, const char *a, const char *b, const char *c)
+{
+    return acme_hint(dr->p, dr->env->ui, h, a, b, c);
+}
+
 static void hint_transport(drive_t *dr, const acme_problem_t *pr)
 {
     if (pr && pr->type && !strcmp(pr->type, "urn:mod_acme:transport")) {
-        dr->hint = apr_psprintf(dr->p, "cannot reach the CA at %s: check the network, "
-                                "ACMEHttpProxy and ACMECACertificateFile", dr->ca_url);
+        dr->hint = hint(dr, ACME_HINT_UNREACHABLE, dr->ca_url, NULL, NULL);
     }
     else if (pr && acme_problem_is(pr, "rateLimited")) {
-        dr->hint = "the CA's rate limit was hit; the drive waits before trying again";
+        dr->hint = hint(dr, ACME_HINT_RATE_LIMITED, NULL, NULL, NULL);
     }
 }
 
@@ -442,13 +492,26 @@ static apr_status_t step_account(drive_t *dr, acme_problem_t **prob)
                              &dr->acct, prob);
     if (rv != APR_SUCCESS) {
         if (*prob && acme_problem_is(*prob, "externalAccountRequired")) {
-            dr->hint = "the CA requires External Account Binding: set ACMEExternalAccountBinding";
+            dr->hint = hint(dr, ACME_HINT_EAB_REQUIRED, NULL, NULL, NULL);
+        }
+        else if (*prob && (*prob)->type && !strcmp((*prob)->type, "urn:mod_acme:tosNotAgreed")) {
+            dr->hint = hint(dr, ACME_HINT_TOS, acme_ca_terms(dr->ca), NULL, NULL);
+        }
+        else if (*prob && d->eab_kid && (*prob)->status >= 400
+                 && !acme_problem_is(*prob, "rateLimited")) {
+            /* some CAs (step-ca) answer a bad binding with 500 serverInternal */
+            dr->hint = hint(dr, ACME_HINT_EAB_REJECTED, NULL, NULL, NULL);
         }
         else {
             hint_transport(dr, *prob);
         }
         return fail(dr, "account", prob, problem(dr->p, "urn:mod_acme:account",
                     "cannot get an ACME account"), rv);
+    }
+    /* acmectl's later commands for this CA find its trust file (README "acmectl") */
+    if (acme_account_trust_save(dr->env->store, dr->p, dr->ca, dr->env->ca_file) != APR_SUCCESS) {
+        acme_log(dr->env->log, ACME_LOG_WARN, 0, "%s: cannot record the CA's trust file in the "
+                 "store", d->id);
     }
     dr->octx.ca = dr->ca;
     dr->octx.acct = dr->acct;
@@ -547,27 +610,22 @@ static apr_status_t new_order(drive_t *dr, const char *tname, json_t *prog,
 
 static void challenge_hint(drive_t *dr, const setup_t *s, const acme_problem_t *pr)
 {
-    const char *detail = pr && pr->detail ? pr->detail : "no detail";
+    const char *detail = pr ? pr->detail : NULL;
     dr->hint_has_detail = 1;
     if (!strcmp(s->type, "http-01")) {
-        dr->hint = apr_psprintf(dr->p, "the CA could not reach http://%s/.well-known/"
-                                "acme-challenge/%s: %s", s->name, s->token, detail);
+        dr->hint = hint(dr, ACME_HINT_HTTP01, s->name, s->token, detail);
     }
     else if (!strcmp(s->type, "tkauth-01")) {
-        dr->hint = apr_psprintf(dr->p, "the CA did not accept the Authority Token for %s "
-                                "(see README \"STIR/SHAKEN certificates\"): %s",
-                                acme_tnauth_describe_value(dr->p, acme_tnauth_name_value(s->name)),
-                                detail);
+        dr->hint = hint(dr, ACME_HINT_TKAUTH01,
+                        acme_tnauth_describe_value(dr->p, acme_tnauth_name_value(s->name)), NULL,
+                        detail);
     }
     else if (!strcmp(s->type, "tls-alpn-01")) {
-        dr->hint = apr_psprintf(dr->p, "the CA could not validate %s on port 443 with ALPN "
-                                "acme-tls/1 (check that 443 reaches httpd, ACMEPortMap): %s",
-                                s->name, detail);
+        dr->hint = hint(dr, ACME_HINT_TLSALPN01, s->name, NULL, detail);
     }
     else {
-        dr->hint = apr_psprintf(dr->p, "the CA did not find the TXT record _acme-challenge.%s "
-                                "(check ACMEDNSCommand): %s",
-                                s->name[0] == '*' ? s->name + 2 : s->name, detail);
+        dr->hint = hint(dr, ACME_HINT_DNS01, s->name[0] == '*' ? s->name + 2 : s->name, NULL,
+                        detail);
     }
 }
 
@@ -627,10 +685,9 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     apr_status_t rv;
 
     if (!ch) {
-        dr->hint = a->wildcard ? "wildcard names need dns-01: set ACMEDNSCommand"
-                 : acme_tnauth_is_name(a->name)
-                 ? "a TNAuthList needs tkauth-01: give a token command or a token file"
-                 : "allow a challenge type this server can answer (ACMEChallenges)";
+        dr->hint = hint(dr, a->wildcard ? ACME_HINT_WILDCARD_DNS
+                            : acme_tnauth_is_name(a->name) ? ACME_HINT_TNAUTH_NEEDS_TOKEN
+                            : ACME_HINT_NO_CHALLENGE, NULL, NULL, NULL);
         return fail(dr, "challenge", prob, problem(dr->p, "urn:mod_acme:noChallenge",
                     apr_psprintf(dr->p, "no usable challenge for %s (the CA offers: %s)",
                                  a->name, offered_types(dr->p, a))), APR_ENOTIMPL);
@@ -651,8 +708,8 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
                     "cannot compute the key authorization"), rv);
     }
     if ((rv = r->setup(r, dr->p, s->type, s->name, s->token, s->keyauth)) != APR_SUCCESS) {
-        dr->hint = !strcmp(s->type, "dns-01") ? "the DNS command failed (see its output above)"
-                                              : "cannot publish the challenge answer";
+        dr->hint = hint(dr, !strcmp(s->type, "dns-01") ? ACME_HINT_DNS_COMMAND_FAILED
+                                                        : ACME_HINT_PUBLISH_FAILED, NULL, NULL, NULL);
         return fail(dr, "challenge setup", prob, problem(dr->p, "urn:mod_acme:challengeSetup",
                     apr_psprintf(dr->p, "%s setup for %s failed", s->type, s->name)), rv);
     }
@@ -1065,25 +1122,27 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     int n = dr->d->ca_urls ? dr->d->ca_urls->nelts : 1;
     int after = env->ca_failover_after > 0 ? env->ca_failover_after : DEFAULT_FAILOVER_AFTER;
     int failures = json_intval(dr->status, "failures") + 1;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = apr_time_now(), next;
     apr_interval_time_t delay;
+    const char *msg;
     json_t *err;
 
     if (!prob) prob = problem(dr->p, "urn:mod_acme:internal", "drive failed");
     delay = acme_plan_backoff(env->retry_delay > 0 ? env->retry_delay : DEFAULT_RETRY_DELAY,
                               failures, prob->retry_after);
+    next = acme_plan_whole_sec(now + delay);
     if (dr->hint && dr->hint_has_detail) {
-        acme_log(env->log, ACME_LOG_ERR, rv, "%s: %s failed at %s (%s): %s; next attempt at %s",
-                 dr->d->id, dr->step ? dr->step : "drive", dr->ca_url,
-                 prob->type ? prob->type : "about:blank", dr->hint,
-                 acme_time_rfc3339(dr->p, now + delay));
+        msg = apr_psprintf(dr->p, "%s failed at %s (%s): %s", dr->step ? dr->step : "drive",
+                           dr->ca_url, prob->type ? prob->type : "about:blank", dr->hint);
     }
     else {
-        acme_log(env->log, ACME_LOG_ERR, rv, "%s: %s failed at %s: %s%s%s; next attempt at %s",
-                 dr->d->id, dr->step ? dr->step : "drive", dr->ca_url,
-                 acme_problem_str(dr->p, prob), dr->hint ? "; " : "", dr->hint ? dr->hint : "",
-                 acme_time_rfc3339(dr->p, now + delay));
+        msg = apr_psprintf(dr->p, "%s failed at %s: %s%s%s", dr->step ? dr->step : "drive",
+                           dr->ca_url, acme_problem_str(dr->p, prob), dr->hint ? "; " : "",
+                           dr->hint ? dr->hint : "");
     }
+    /* the problem says what failed; an APR status next to it says nothing more */
+    acme_log(env->log, ACME_LOG_ERR, 0, "%s: %s; next attempt at %s", dr->d->id, msg,
+             acme_time_rfc3339(dr->p, next));
     if (n > 1 && failures % after == 0) {
         dr->ca_index = (dr->ca_index + 1) % n;
         env->store->remove(env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
@@ -1103,7 +1162,7 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     json_object_set_new(dr->status, "ca_index", json_integer(dr->ca_index));
     json_object_set_new(dr->status, "ca",
                         json_string(APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *)));
-    set_time(dr->p, dr->status, "next_attempt", now + delay);
+    set_time(dr->p, dr->status, "next_attempt", next);
     save_status(dr);
     if (prob->type && !strcmp(prob->type, "urn:mod_acme:transport")) {
         ca_unreachable(env->cas, dr->ca_url, now, env->retry_delay, prob->detail);
@@ -1112,7 +1171,8 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
         ca_answered(env->cas, dr->ca_url);
     }
     res->error = prob;
-    res->next_attempt = now + delay;
+    res->message = msg;
+    res->next_attempt = next;
 }
 
 /* status.json as it stands, adjusted for a changed configuration. */
@@ -1196,8 +1256,7 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
         || strcmp(json_str(err, "type"), "urn:mod_acme:transport")) {
         err = json_pack("{s:s,s:s,s:s,s:s}", "type", "urn:mod_acme:transport", "detail",
                         down->detail, "step", "directory", "hint",
-                        apr_psprintf(p, "cannot reach the CA at %s: check the network, "
-                                     "ACMEHttpProxy and ACMECACertificateFile", url));
+                        acme_hint(p, env->ui, ACME_HINT_UNREACHABLE, url, NULL, NULL));
         set_time(p, err, "at", down->since);
         json_object_set_new(status, "last_error", err);
         json_object_set_new(status, "state", json_string("error"));
@@ -1230,13 +1289,59 @@ apr_time_t acme_drive_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_d
     return first;
 }
 
+/* The CA the drive of d will use (status.json's ca_index, as drive_begin
+ * picks it), read without the lock: whose first attempt to wait for. */
+static const char *next_ca_url(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                               const char *entry)
+{
+    json_t *st = NULL;
+    const char *h;
+    int i = 0;
+
+    if (acme_store_load_json(env->store, p, ACME_SG_STATE, entry, STATUS_ITEM, &st) == APR_SUCCESS
+        && json_is_object(st)
+        && !((h = json_str(st, "config_hash")) && strcmp(h, acme_domain_config_hash(p, d)))) {
+        i = json_intval(st, "ca_index");
+    }
+    return APR_ARRAY_IDX(d->ca_urls, i < d->ca_urls->nelts ? i : 0, const char *);
+}
+
+/* acme_drive_run once the CA's first attempt (another drive's) is over. */
+static apr_status_t drive_gated(drive_t *dr, acme_drive_result_t *res)
+{
+    acme_drive_env_t *env = dr->env;
+    acme_store_t *st = env->store;
+    acme_store_lock_t *lock = NULL;
+    apr_status_t rv;
+
+    if (drive_cancelled(dr)) {
+        return APR_EINTR;
+    }
+    if ((res->next_attempt = acme_drive_ca_wait(env, dr->p, dr->d, apr_time_now(), 1)) != 0) {
+        acme_log(env->log, ACME_LOG_DEBUG, 0, "%s: no CA of this domain is reachable; the "
+                 "drive waits until %s", dr->d->id, acme_time_rfc3339(dr->p, res->next_attempt));
+        return APR_EAGAIN;
+    }
+    dr->hash = acme_domain_config_hash(dr->p, dr->d);
+    dr->setups = apr_array_make(dr->p, 4, sizeof(setup_t *));
+    rv = st->lock(st, dr->p, ACME_SG_STATE, dr->entry, LOCK_WAIT, &lock);
+    if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) return APR_EBUSY;
+    if (rv != APR_SUCCESS) {
+        acme_log(env->log, ACME_LOG_ERR, rv, "%s: cannot lock the store entry", dr->d->id);
+        return rv;
+    }
+    rv = drive_locked(dr, res);
+    st->unlock(lock);
+    return rv;
+}
+
 apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                             acme_drive_result_t *res)
 {
-    acme_store_t *st = env->store;
-    acme_store_lock_t *lock = NULL;
+    const char *url;
     drive_t dr;
     apr_status_t rv;
+    int probe;
 
     memset(res, 0, sizeof(*res));
     memset(&dr, 0, sizeof(dr));
@@ -1245,24 +1350,15 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
     dr.d = d;
     if (!env->store || !env->cas || !env->responder
         || !(dr.entry = acme_domain_dirname(p, d->id)) || n_key_types(d) == 0
-        || !d->names || d->names->nelts == 0) {
+        || !d->names || d->names->nelts == 0 || !d->ca_urls || d->ca_urls->nelts == 0) {
         return APR_EINVAL;
     }
-    if ((res->next_attempt = acme_drive_ca_wait(env, p, d, apr_time_now(), 1)) != 0) {
-        acme_log(env->log, ACME_LOG_DEBUG, 0, "%s: no CA of this domain is reachable; the "
-                 "drive waits until %s", d->id, acme_time_rfc3339(p, res->next_attempt));
-        return APR_EAGAIN;
+    url = next_ca_url(env, p, d, dr.entry);
+    probe = ca_enter(env->cas, url, env->cancel);
+    rv = drive_gated(&dr, res);
+    if (probe) {
+        ca_leave(env->cas, url);
     }
-    dr.hash = acme_domain_config_hash(p, d);
-    dr.setups = apr_array_make(p, 4, sizeof(setup_t *));
-    rv = st->lock(st, p, ACME_SG_STATE, dr.entry, LOCK_WAIT, &lock);
-    if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) return APR_EBUSY;
-    if (rv != APR_SUCCESS) {
-        acme_log(env->log, ACME_LOG_ERR, rv, "%s: cannot lock the store entry", d->id);
-        return rv;
-    }
-    rv = drive_locked(&dr, res);
-    st->unlock(lock);
     return rv;
 }
 
@@ -1538,4 +1634,51 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
     }
     if (n.can_save) st->unlock(lock);
     return res;
+}
+
+apr_time_t acme_drive_next_look(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                                apr_time_t now)
+{
+    apr_interval_time_t soon = env->retry_delay > 0 ? env->retry_delay : DEFAULT_RETRY_DELAY;
+    const char *entry = acme_domain_dirname(p, d->id);
+    apr_time_t times[2], next = 0;
+    json_t *st = NULL;
+    int i;
+
+    if (!entry || acme_store_load_json(env->store, p, ACME_SG_STATE, entry, STATUS_ITEM, &st)
+                  != APR_SUCCESS || !json_is_object(st)) {
+        return 0;
+    }
+    times[0] = json_time(st, "next_attempt");
+    times[1] = json_time(json_object_get(st, "renewal"), "at");
+    for (i = 0; i < 2; ++i) {
+        apr_time_t t = times[i];
+
+        if (t == 0) continue;
+        /* past and still not driven (held by something else): soon again, not never */
+        if (t <= now) t = now + soon;
+        if (next == 0 || t < next) next = t;
+    }
+    return next;
+}
+
+apr_time_t acme_drive_expires(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d)
+{
+    const char *entry = acme_domain_dirname(p, d->id);
+    apr_time_t first = 0;
+    int i;
+
+    for (i = 0; entry && i < n_key_types(d); ++i) {
+        apr_array_header_t *certs = NULL;
+        acme_cert_info_t *info = NULL;
+
+        if (load_chain(env->store, p, ACME_SG_DOMAINS, entry,
+                       acme_store_chain_item(p, key_type_at(d, i)), &certs, NULL, NULL)
+                != APR_SUCCESS
+            || leaf_info(p, certs, &info) != APR_SUCCESS) {
+            return 0;
+        }
+        if (first == 0 || info->not_after < first) first = info->not_after;
+    }
+    return first;
 }

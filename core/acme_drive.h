@@ -6,6 +6,7 @@
 #include <apr_thread_mutex.h>
 #include "acme_ca.h"
 #include "acme_domain.h"
+#include "acme_hint.h"
 #include "acme_log.h"
 #include "acme_responder.h"
 #include "acme_store.h"
@@ -30,11 +31,16 @@ typedef struct acme_drive_env_t {
     volatile int *cancel;             /* non-NULL and set: stop at the next step (httpd shutdown) */
     int no_ca_requests;               /* acme_drive_needed answers ACME_DRIVE_ASK_CA
                                        * instead of asking the CA (ARI) itself */
+    acme_ui_e ui;                     /* whose words the hints use (default httpd's) */
+    const char *ca_file;              /* the trust file the HTTP client uses for the CA
+                                       * (absolute path; NULL: system); recorded per CA */
 } acme_drive_env_t;
 
 typedef struct acme_drive_result_t {
     int staged;                       /* a new verified set is in staging */
     acme_problem_t *error;            /* NULL on success */
+    const char *message;              /* after an error: what failed, the CA's problem and
+                                       * the hint, one line (logged with the next attempt) */
     apr_time_t next_attempt;          /* after an error: when to try again */
 } acme_drive_result_t;
 
@@ -49,6 +55,18 @@ typedef struct acme_drive_result_t {
 int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                       apr_time_t now, const char **why);
 
+/* When to look at d again, from its record (state/<id>/status.json): the
+ * earliest future renewal time or next attempt; a recorded time already past
+ * (the domain was not driven then) gives now + the retry delay, so a domain
+ * past its renewal time is looked at again within ACMERetryDelay. 0: nothing
+ * recorded. The watchdog never sleeps past this. */
+apr_time_t acme_drive_next_look(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
+                                apr_time_t now);
+
+/* When d's first active certificate expires; 0 when one is missing or
+ * unreadable (it needs a certificate before any that expires). */
+apr_time_t acme_drive_expires(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d);
+
 /* Run (or resume) the drive for d under the store's per-domain lock. Each
  * step is persisted in state/<id>/order.json, so a killed drive resumes the
  * same order. On success the verified set is in staging/<id>/ and
@@ -60,7 +78,12 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
 apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                             acme_drive_result_t *res);
 
-/* A CA that a drive of env->cas could not reach is left alone for a while
+/* A CA whose state this registry does not know (never tried, or its wait is
+ * over) is tried by one drive at a time: acme_drive_run waits for that
+ * attempt's outcome before it talks to the CA itself, so an unreachable CA
+ * costs one attempt per retry period, also when many drives start at once.
+ *
+ * A CA that a drive of env->cas could not reach is left alone for a while
  * (its own backoff from env->retry_delay, doubling, at most 10 minutes); any
  * answer from it ends that. When every CA d may use is in such a wait: the
  * earliest retry time, else 0. record: d needs a drive, so its status.json

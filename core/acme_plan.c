@@ -1,6 +1,13 @@
 /* acme_plan.c: when to renew (share of lifetime, absolute window, or a pick inside an ARI window) and the retry backoff. */
 #include "acme_plan.h"
 
+apr_time_t acme_plan_whole_sec(apr_time_t t)
+{
+    apr_time_t r = t % APR_USEC_PER_SEC;
+
+    return t - (r < 0 ? r + APR_USEC_PER_SEC : r);
+}
+
 apr_time_t acme_plan_renew_at(apr_time_t not_before, apr_time_t not_after,
                               int pct, apr_interval_time_t window)
 {
@@ -8,10 +15,10 @@ apr_time_t acme_plan_renew_at(apr_time_t not_before, apr_time_t not_after,
     apr_interval_time_t before;
 
     if (window > 0) {
-        return not_after - window;
+        return acme_plan_whole_sec(not_after - window);
     }
     if (lifetime <= 0) {
-        return not_before;
+        return acme_plan_whole_sec(not_before);
     }
     if (pct < 0) {
         pct = 0;
@@ -21,7 +28,7 @@ apr_time_t acme_plan_renew_at(apr_time_t not_before, apr_time_t not_after,
     }
     /* Split the product so a century-long lifetime cannot overflow. */
     before = (lifetime / 100) * pct + ((lifetime % 100) * pct) / 100;
-    return not_after - before;
+    return acme_plan_whole_sec(not_after - before);
 }
 
 apr_time_t acme_plan_ari_pick(apr_time_t start, apr_time_t end, double rand01)
@@ -29,7 +36,7 @@ apr_time_t acme_plan_ari_pick(apr_time_t start, apr_time_t end, double rand01)
     double span;
 
     if (end <= start) {
-        return start;
+        return acme_plan_whole_sec(start);
     }
     if (!(rand01 >= 0.0)) {         /* also catches NaN */
         rand01 = 0.0;
@@ -38,7 +45,7 @@ apr_time_t acme_plan_ari_pick(apr_time_t start, apr_time_t end, double rand01)
         rand01 = 0.999999;
     }
     span = (double)(end - start) * rand01;
-    return start + (apr_time_t)span;
+    return acme_plan_whole_sec(start + (apr_time_t)span);
 }
 
 apr_interval_time_t acme_plan_backoff(apr_interval_time_t first, int failures,

@@ -6,6 +6,7 @@
 
 #include "acme_json.h"
 #include "acme_key.h"
+#include "acme_mark.h"
 #include "acme_plan.h"
 #include "acme_status.h"
 #include "acme_time.h"
@@ -111,17 +112,37 @@ static json_t *cert_json(apr_pool_t *p, const char *type, const acme_cert_info_t
     return obj;
 }
 
-/* "certificates" of the active set; *expired when one is past not_after,
- * *expiring when one is inside its warning window (ACMEWarnWindow). An
- * unreadable or broken file is left out rather than failing the status. */
-static json_t *active_certs(status_ctx_t *c, int *expired, int *expiring)
+static int in_strings(const json_t *arr, const char *s)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(arr, i, v) {
+        if (s && json_is_string(v) && !strcmp(json_string_value(v), s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What the certificates of the active set say about the domain. */
+typedef struct {
+    int expired;                /* one is past not_after */
+    int expiring;               /* one is inside its warning window (ACMEWarnWindow) */
+    int revoked;                /* `acmectl revoke` recorded one of them */
+} cert_flags_t;
+
+/* "certificates" of the active set and their flags. An unreadable or broken
+ * file is left out rather than failing the status. */
+static json_t *active_certs(status_ctx_t *c, cert_flags_t *f)
 {
     apr_array_header_t *types = key_type_names(c);
     json_t *arr = json_array();
+    json_t *rec = acme_mark_revoked_get(c->store, c->p, c->entry);
     int pct = c->d ? c->d->warn_window_pct : DEFAULT_WARN_PCT;
     apr_interval_time_t window = c->d ? c->d->warn_window : 0;
 
-    *expired = *expiring = 0;
+    memset(f, 0, sizeof(*f));
     for (int i = 0; i < types->nelts; i++) {
         const char *t = APR_ARRAY_IDX(types, i, const char *);
         acme_cert_info_t *ci;
@@ -131,11 +152,14 @@ static json_t *active_certs(status_ctx_t *c, int *expired, int *expiring)
             continue;
         }
         if (ci->not_after <= c->now) {
-            *expired = 1;
+            f->expired = 1;
+        }
+        if (rec && in_strings(json_object_get(rec, "serials"), ci->serial)) {
+            f->revoked = 1;
         }
         warn = warn_at(ci, pct, window);
         if (c->now >= warn) {
-            *expiring = 1;
+            f->expiring = 1;
         }
         json_array_append_new(arr, cert_json(c->p, t, ci, warn, c->now));
     }
@@ -165,14 +189,17 @@ static const char *state_str(status_ctx_t *c, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* SPEC §5 state: expired > (with an active certificate) renewing | valid;
- * without one: error after a failed attempt, pending otherwise. */
-static const char *overall_state(status_ctx_t *c, int active, int expired)
+/* SPEC §5 state: revoked > expired > (with an active certificate) renewing |
+ * valid; without one: error after a failed attempt, pending otherwise. */
+static const char *overall_state(status_ctx_t *c, int active, int expired, int revoked)
 {
     const char *drive = state_str(c, "state");
     int drive_busy = drive && (!strcmp(drive, "pending") || !strcmp(drive, "renewing")
                                || !strcmp(drive, "error"));
 
+    if (active && revoked) {
+        return "revoked";
+    }
     if (active && expired) {
         return "expired";
     }
@@ -255,7 +282,8 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
     status_ctx_t c = { p, store, NULL, d, NULL, apr_time_now() };
     json_t *obj, *certs;
     const char *name;
-    int expired, expiring;
+    apr_time_t renew_at;
+    cert_flags_t flags;
 
     *out = NULL;
     if (store == NULL || id == NULL || (c.entry = acme_domain_dirname(p, id)) == NULL) {
@@ -266,16 +294,22 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
         c.state = NULL;     /* never driven yet, or unreadable: report what is on disk */
     }
     name = domain_name(&c);
-    certs = active_certs(&c, &expired, &expiring);
+    certs = active_certs(&c, &flags);
     obj = json_pack("{s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "name", name,
                     "names", names_json(&c, name),
-                    "state", overall_state(&c, json_array_size(certs) > 0, expired),
+                    "state", overall_state(&c, json_array_size(certs) > 0, flags.expired,
+                                           flags.revoked),
                     "ca", str_or_null(ca_url(&c)), "certificates", certs,
-                    "staged", is_staged(&c), "expiring", expiring);
+                    "staged", is_staged(&c), "expiring", flags.expiring);
     if (obj == NULL) {
         return APR_ENOMEM;
     }
     copy_member(&c, obj, "renewal", is_obj);
+    if ((renew_at = acme_mark_renew_at(store, p, c.entry)) != 0) {
+        /* `acmectl renew`: due from then on, until a drive takes it */
+        json_object_set_new(obj, "renewal", json_pack("{s:s,s:s}", "at",
+                            acme_time_rfc3339(p, renew_at), "source", "manual"));
+    }
     copy_member(&c, obj, "last_error", is_obj);
     copy_member(&c, obj, "next_attempt", is_str);
     copy_member(&c, obj, "last_success", is_str);

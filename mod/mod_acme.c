@@ -26,16 +26,20 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_post_config(acme_serve_report, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_post_config(acme_redirect_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_ssl_add_cert_files(acme_serve_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_ssl_add_fallback_cert_files(acme_serve_add_fallback_cert_files, NULL, NULL,
-                                        APR_HOOK_MIDDLE);
+    /* the temporary certificate only when no module (nor SSLCertificateFile) gave one */
+    ap_hook_ssl_add_cert_files(acme_serve_add_fallback_last, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_ssl_answer_challenge(acme_challenge_answer_tls_alpn, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_protocol_propose(acme_challenge_protocol_propose, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_protocol_switch(acme_challenge_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_protocol_get(acme_challenge_protocol_get, NULL, NULL, APR_HOOK_MIDDLE);
     /* challenge answers before redirects, access control and rewrites */
     ap_hook_post_read_request(acme_challenge_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    /* ACMERequireHttps: after the challenge answers, before others' redirects */
-    ap_hook_post_read_request(acme_redirect_post_read_request, NULL, NULL, APR_HOOK_FIRST);
+    /* ... and every other spelling of their path, once httpd normalised it */
+    ap_hook_translate_name(acme_challenge_translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* ACMERequireHttps: right after the challenge answers (on the normalised
+     * path), before any other module's translate_name (mod_rewrite: FIRST) */
+    ap_hook_translate_name(acme_redirect_translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST + 1);
+
     ap_hook_handler(acme_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(acme_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_hook, NULL, NULL, APR_HOOK_MIDDLE);

@@ -21,8 +21,11 @@
 
 APLOG_USE_MODULE(acme);
 
-#define WATCHER_QUIET apr_time_from_sec(5)
 #define WATCHER_MAX_FORKS 20
+#define WATCHER_QUIET apr_time_from_sec(5)
+/* The watcher's exit status that asks the parent for a graceful restart
+ * (above any signal number, so it cannot be mistaken for one). */
+#define WATCHER_RESTART 75
 #define STAGED_SETTLE apr_time_from_sec(3)
 #define RESTART_AGAIN apr_time_from_sec(60)
 
@@ -58,7 +61,9 @@ static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
     acme_store_t *st = rt->store;
     acme_store_lock_t *lock = NULL;
     const char *why = NULL;
+    apr_time_t mtime;
     apr_status_t rv;
+    int had_active = 0;
 
     /* a drive still writing this set: leave it to the monitor */
     if (st->lock(st, p, ACME_SG_STATE, d->id, 0, &lock) != APR_SUCCESS) {
@@ -81,16 +86,22 @@ static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
             acme_notify_vars(rt, p, "errored", d->id, vars);
         }
     }
-    else if ((rv = st->promote(st, p, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE, d->id))) {
+    else if ((had_active = st->mtime(st, p, ACME_SG_DOMAINS, d->id, NULL, &mtime) == APR_SUCCESS),
+             (rv = st->promote(st, p, ACME_SG_STAGING, ACME_SG_DOMAINS, ACME_SG_ARCHIVE, d->id))) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
                      "ACMEDomain %s: cannot move the staged certificate into %s/domains/; check "
                      "the store's permissions (domains/ and archive/ must be writable by root)",
                      d->id, rt->store_dir);
     }
-    else {
+    else if (had_active) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
                      "ACMEDomain %s: new certificate activated (the previous one is in %s/archive/)",
                      d->id, rt->store_dir);
+        acme_notify(rt, p, "activated", d->id);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
+                     "ACMEDomain %s: first certificate activated", d->id);
         acme_notify(rt, p, "activated", d->id);
     }
     if (lock) {
@@ -125,10 +136,12 @@ void acme_activate_staged(acme_rt_t *rt, apr_pool_t *ptemp)
 
 /* ---- the watcher (ACMEActivation auto) ---------------------------------- */
 
+/* Waits for the drive's wake-up, then exits with WATCHER_RESTART: the
+ * parent notices within a second (the other-child check of its main loop),
+ * logs the restart with the domains and signals itself. */
 static void watcher_main(int rfd, int wfd)
 {
     char buf[64];
-    apr_time_t quiet_until = 0;
 
     reset_signals();
     /* httpd signals its process group on restarts; the parent stops us itself */
@@ -146,23 +159,15 @@ static void watcher_main(int rfd, int wfd)
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        if (n <= 0) {
+        if (n <= 0 || getppid() <= 1) {
             _exit(0);
         }
-        /* one restart for a burst of wake-ups */
-        if (apr_time_now() >= quiet_until) {
-            pid_t parent = getppid();
-
-            if (parent <= 1) {
-                _exit(0);
-            }
-            kill(parent, AP_SIG_GRACEFUL);
-            quiet_until = apr_time_now() + WATCHER_QUIET;
-        }
+        _exit(WATCHER_RESTART);
     }
 }
 
 static apr_status_t fork_watcher(acme_rt_t *rt);
+static void request_graceful(acme_rt_t *rt, apr_time_t now);
 
 static void watcher_maint(int reason, void *data, apr_wait_t status)
 {
@@ -172,9 +177,21 @@ static void watcher_maint(int reason, void *data, apr_wait_t status)
         rt->watcher_registered = 0;
     }
     else if (reason == APR_OC_REASON_DEATH || reason == APR_OC_REASON_LOST) {
+        int restart = reason == APR_OC_REASON_DEATH && status == WATCHER_RESTART;
+
         apr_proc_other_child_unregister(rt);   /* sets watcher_registered = 0 */
         rt->watcher = NULL;
-        if (rt->watcher_forks < WATCHER_MAX_FORKS) {
+        if (restart) {
+            apr_time_t now = apr_time_now();
+
+            /* The restart starts a new watcher (a watcher forked now could be
+             * told to stop before it even set up its signals). One restart
+             * activates everything staged by then. */
+            if (!rt->restart_requested || now - rt->restart_requested >= WATCHER_QUIET) {
+                request_graceful(rt, now);
+            }
+        }
+        else if (rt->watcher_forks < WATCHER_MAX_FORKS) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                          "mod_acme: the activation watcher exited; starting it again");
             fork_watcher(rt);
@@ -221,7 +238,9 @@ static apr_status_t watcher_cleanup(void *data)
         /* APR dereferences NULL when asked to unregister an unknown child */
         apr_proc_other_child_unregister(rt);
     }
-    kill(proc->pid, SIGTERM);
+    /* SIGKILL: it holds nothing to clean up, and a just forked one might
+     * still run httpd's handler for SIGTERM (which only sets a flag) */
+    kill(proc->pid, SIGKILL);
     while (waitpid(proc->pid, NULL, 0) < 0 && errno == EINTR)
         ;
     rt->watcher = NULL;
@@ -336,10 +355,35 @@ static int count_pending(acme_rt_t *rt, apr_pool_t *p, apr_time_t now)
     return pending;
 }
 
+/* The configured domains with a staged set, "a.test, b.test". */
+static const char *staged_names(acme_rt_t *rt, apr_pool_t *p)
+{
+    apr_array_header_t *staged = NULL;
+    const char *names = NULL;
+    int i;
+
+    if (rt->store->list(rt->store, p, ACME_SG_STAGING, NULL, &staged) == APR_SUCCESS && staged) {
+        for (i = 0; i < staged->nelts; i++) {
+            const acme_domain_t *d = domain_of_entry(rt, p, APR_ARRAY_IDX(staged, i, const char *));
+
+            if (d) {
+                names = names ? apr_pstrcat(p, names, ", ", d->id, NULL) : d->id;
+            }
+        }
+    }
+    return names ? names : "(none staged)";
+}
+
 static void request_graceful(acme_rt_t *rt, apr_time_t now)
 {
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
-                 "mod_acme: graceful restart to activate new certificates");
+    apr_pool_t *p;
+
+    if (apr_pool_create(&p, rt->pool) == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
+                     "mod_acme: graceful restart to activate the new certificates of: %s",
+                     staged_names(rt, p));
+        apr_pool_destroy(p);
+    }
     rt->restart_requested = now;
     kill(getpid(), AP_SIG_GRACEFUL);
 }

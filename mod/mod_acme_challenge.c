@@ -90,6 +90,29 @@ static int http01(request_rec *r, acme_rt_t *rt, const char *token)
     return send_keyauth(r, data, len);
 }
 
+#define PREFIX_LEN (sizeof(ACME_HTTP01_PREFIX) - 1)
+
+static int is_challenge_path(const char *path)
+{
+    return path && !strncmp(path, ACME_HTTP01_PREFIX, PREFIX_LEN);
+}
+
+/* The token of a raw challenge path whose last part is not a plain token
+ * ("./T", "T%2D"), as httpd's own normalisation spells it; NULL when that is
+ * not a challenge path any more ("../../x"): the module answers 404 then. */
+static const char *normalised_token(request_rec *r, const char *path)
+{
+    char *copy = apr_pstrdup(r->pool, path);
+
+    if (!ap_normalize_path(copy, AP_NORMALIZE_NOT_ABOVE_ROOT | AP_NORMALIZE_DECODE_UNRESERVED
+                                 | AP_NORMALIZE_MERGE_SLASHES)
+        || ap_unescape_url(copy) != OK || !is_challenge_path(copy)) {
+        return NULL;
+    }
+    return copy + PREFIX_LEN;
+}
+
+/* The raw path: the usual spelling is answered before any other module runs. */
 int acme_challenge_post_read_request(request_rec *r)
 {
     const acme_sconf_t *sc = acme_sconf(r->server);
@@ -99,13 +122,33 @@ int acme_challenge_post_read_request(request_rec *r)
         return DECLINED;
     }
     path = r->parsed_uri.path;
-    if (path && !strncmp(path, ACME_HTTP01_PREFIX, sizeof(ACME_HTTP01_PREFIX) - 1)) {
-        int rc = http01(r, sc->rt, path + sizeof(ACME_HTTP01_PREFIX) - 1);
-        if (rc != DECLINED) {
+    if (is_challenge_path(path)) {
+        const char *token = path + PREFIX_LEN;
+        int rc;
+
+        if (!acme_b64u_is_token(token) && (token = normalised_token(r, path)) == NULL) {
+            token = path + PREFIX_LEN;      /* not a token: 404 for managed names */
+        }
+        if ((rc = http01(r, sc->rt, token)) != DECLINED) {
             return rc;
         }
     }
     return acme_serve_unavailable(r);
+}
+
+/* The path as httpd maps it (dot segments, doubled slashes and percent-
+ * encoding resolved, r->uri), first of all translate_name hooks: every other
+ * spelling of a challenge URL is answered here, never from the file system,
+ * by a redirect or another handler. */
+int acme_challenge_translate_name(request_rec *r)
+{
+    const acme_sconf_t *sc;
+
+    if (!is_challenge_path(r->uri) || r->main || r->proxyreq
+        || !(sc = acme_sconf(r->server)) || !sc->rt) {
+        return DECLINED;
+    }
+    return http01(r, sc->rt, r->uri + PREFIX_LEN);
 }
 
 /* ---- tls-alpn-01 -------------------------------------------------------- */

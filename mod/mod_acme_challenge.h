@@ -10,6 +10,8 @@
 
 /* post_read_request, APR_HOOK_REALLY_FIRST: http-01 answers, then the fallback 503. */
 int acme_challenge_post_read_request(request_rec *r);
+/* translate_name (REALLY_FIRST): the other spellings of the same path. */
+int acme_challenge_translate_name(request_rec *r);
 
 int acme_challenge_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
                                     const apr_array_header_t *offers,

@@ -170,6 +170,7 @@ static acme_dset_t *new_set(cmd_parms *cmd)
 
     set->names = apr_array_make(cmd->pool, 4, sizeof(const char *));
     set->where = where(cmd);
+    set->directive = cmd->directive;
     dconf_init(&set->dc);
     return set;
 }
@@ -1165,9 +1166,63 @@ static int listens_on(int port)
     return 0;
 }
 
+/* Document order of the configuration tree (httpd keeps the vhosts' list
+ * in reverse): every directive node -> its position. */
+static void number_directives(const ap_directive_t *dir, apr_hash_t *order, int *n)
+{
+    for (; dir; dir = dir->next) {
+        apr_pool_t *p = apr_hash_pool_get(order);
+        const ap_directive_t **key = apr_palloc(p, sizeof(*key));  /* the hash keeps it */
+        int *pos = apr_palloc(p, sizeof(*pos));
+
+        *key = dir;
+        *pos = (*n)++;
+        apr_hash_set(order, key, sizeof(*key), pos);   /* keyed by the node's address */
+        number_directives(dir->first_child, order, n);
+    }
+}
+
+typedef struct {
+    acme_dset_t *set;
+    server_rec *s;
+    int pos;
+} placed_set_t;
+
+static int placed_cmp(const void *a, const void *b)
+{
+    return ((const placed_set_t *)a)->pos - ((const placed_set_t *)b)->pos;
+}
+
+/* Every ACMEDomain / <ACMEDomainSet> with its server, as written. */
+static apr_array_header_t *sets_in_order(apr_pool_t *p, server_rec *base)
+{
+    apr_array_header_t *all = apr_array_make(p, 8, sizeof(placed_set_t));
+    apr_hash_t *order = apr_hash_make(p);
+    server_rec *s;
+    int n = 0, i;
+
+    number_directives(ap_conftree, order, &n);
+    for (s = base; s; s = s->next) {
+        acme_sconf_t *sc = acme_sconf(s);
+
+        for (i = 0; i < sc->sets->nelts; i++) {
+            placed_set_t *ps = apr_array_push(all);
+            const int *pos;
+
+            ps->set = APR_ARRAY_IDX(sc->sets, i, acme_dset_t *);
+            ps->s = s;
+            pos = ps->set->directive ? apr_hash_get(order, &ps->set->directive,
+                                                    sizeof(ps->set->directive)) : NULL;
+            ps->pos = pos ? *pos : n + all->nelts;
+        }
+    }
+    qsort(all->elts, (size_t)all->nelts, sizeof(placed_set_t), placed_cmp);
+    return all;
+}
+
 apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec *base)
 {
-    server_rec *s;
+    apr_array_header_t *sets;
     apr_status_t rv;
     int i;
 
@@ -1176,19 +1231,16 @@ apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec 
     rt->by_name = apr_hash_make(p);
     rt->can_http01 = listens_on(acme_cfg_port(rt->g, 80));
     rt->can_tlsalpn01 = listens_on(acme_cfg_port(rt->g, 443));
-    for (s = base; s; s = s->next) {
-        acme_sconf_t *sc = acme_sconf(s);
+    sets = sets_in_order(p, base);
+    for (i = 0; i < sets->nelts; i++) {
+        const placed_set_t *ps = &APR_ARRAY_IDX(sets, i, placed_set_t);
+        apr_array_header_t *names = ps->set->names;
 
-        for (i = 0; i < sc->sets->nelts; i++) {
-            acme_dset_t *set = APR_ARRAY_IDX(sc->sets, i, acme_dset_t *);
-            apr_array_header_t *names = set->names;
-
-            if (names->nelts == 0 && (rv = vhost_names(p, s, set, &names))) {
-                return rv;
-            }
-            if ((rv = add_domain(rt, p, set, names))) {
-                return rv;
-            }
+        if (names->nelts == 0 && (rv = vhost_names(p, ps->s, ps->set, &names))) {
+            return rv;
+        }
+        if ((rv = add_domain(rt, p, ps->set, names))) {
+            return rv;
         }
     }
     for (i = 0; i < rt->domains->nelts; i++) {

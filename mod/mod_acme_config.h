@@ -50,6 +50,7 @@ typedef struct acme_dset_t {
     apr_array_header_t *names;          /* const char*, lower-cased; empty: the vhost's names */
     server_rec *vhost;                  /* declared inside this <VirtualHost>, else NULL */
     const char *where;                  /* "file:line" for messages */
+    const ap_directive_t *directive;    /* its place in the configuration tree */
     acme_dconf_t dc;
 } acme_dset_t;
 
@@ -157,8 +158,9 @@ static inline acme_sconf_t *acme_sconf(const server_rec *s)
 /* check_config: what can be checked only with the whole config (also in -t). */
 int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 
-/* Builds rt->domains from every ACMEDomain with the effective settings.
- * Implicit names come from the declaring vhost's ServerName/ServerAlias. */
+/* Builds rt->domains from every ACMEDomain with the effective settings, in
+ * the order they are written (Includes in place). Implicit names come from
+ * the declaring vhost's ServerName/ServerAlias. */
 apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec *base);
 
 /* Effective global settings with defaults. */

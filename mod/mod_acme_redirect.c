@@ -116,8 +116,9 @@ static int redirect(request_rec *r, const acme_rt_t *rt, int permanent)
     const char *host = r->hostname, *path = r->unparsed_uri, *loc;
     int get = r->method_number == M_GET;
 
-    if (r->parsed_uri.path
-        && !strncmp(r->parsed_uri.path, ACME_HTTP01_PREFIX, sizeof(ACME_HTTP01_PREFIX) - 1)) {
+    /* the normalised path: a challenge request, in any spelling, was answered
+     * (or refused) by the hook before; one for another name is never redirected */
+    if (r->uri && !strncmp(r->uri, ACME_HTTP01_PREFIX, sizeof(ACME_HTTP01_PREFIX) - 1)) {
         return DECLINED;
     }
     if (!path || path[0] != '/') {
@@ -140,13 +141,13 @@ static int redirect(request_rec *r, const acme_rt_t *rt, int permanent)
     return permanent ? HTTP_PERMANENT_REDIRECT : HTTP_TEMPORARY_REDIRECT;
 }
 
-int acme_redirect_post_read_request(request_rec *r)
+int acme_redirect_translate_name(request_rec *r)
 {
     const acme_sconf_t *sc = acme_sconf(r->server);
     const acme_mdomain_t *md;
     int permanent;
 
-    if (!sc || !sc->require_https) {
+    if (!sc || !sc->require_https || r->main || r->proxyreq) {
         return DECLINED;
     }
     md = request_domain(r, sc->rt);

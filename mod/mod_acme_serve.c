@@ -41,8 +41,10 @@ static void log_to_httpd(void *baton, acme_log_level_e level, apr_status_t rv, c
 {
     server_rec *s = baton;
 
-    /* no file(line) of this function in every core message */
-    ap_log_error_(NULL, 0, APLOG_MODULE_INDEX, (int)level, rv, s, "%s", msg);
+    /* no file(line) of this function in every core message; APR_EGENERAL
+     * ("Internal error (specific information not available)") says nothing */
+    ap_log_error_(NULL, 0, APLOG_MODULE_INDEX, (int)level, rv == APR_EGENERAL ? 0 : rv, s,
+                  "%s", msg);
 }
 
 static int any_sets(server_rec *base)
@@ -634,8 +636,9 @@ static void report_vhost(acme_rt_t *rt, server_rec *s, apr_pool_t *p)
 int acme_serve_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     acme_rt_t *rt = acme_sconf(s)->rt;
+    const char *first = NULL;
     server_rec *v;
-    int i;
+    int i, fallback = 0;
 
     if (!rt || !rt->startup) {
         return OK;
@@ -652,6 +655,16 @@ int acme_serve_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
     }
     for (v = s; v; v = v->next) {
         report_vhost(rt, v, ptemp);
+        if (acme_sconf(v)->fallback) {
+            fallback++;
+            if (!first) first = v->server_hostname;
+        }
+    }
+    if (fallback > 0) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "mod_acme: %d SSL <VirtualHost>(s) (%s%s) have no certificate yet: they serve "
+                     "a temporary self-signed one and answer 503 until mod_acme obtains theirs",
+                     fallback, first ? first : "?", fallback > 1 ? ", ..." : "");
     }
     return OK;
 }
@@ -697,14 +710,17 @@ int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *
     return OK;
 }
 
-int acme_serve_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
-                                       apr_array_header_t *cert_files,
-                                       apr_array_header_t *key_files)
+/* The fallback goes in as an ordinary certificate, after every other module
+ * had its say: through mod_ssl's fallback hook, mod_ssl would log AH10085
+ * ("will respond with 503") for each such vhost on each start, although
+ * mod_acme answers the 503 itself (acme_serve_unavailable). */
+int acme_serve_add_fallback_last(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                                 apr_array_header_t *key_files)
 {
     acme_sconf_t *sc = acme_sconf(s);
     const char *cert;
 
-    if (!sc || !sc->rt || !sc->md || sc->static_cert) {
+    if (!sc || !sc->rt || !sc->md || sc->static_cert || cert_files->nelts > 0) {
         return DECLINED;
     }
     cert = sc->md->fallback_cert;
@@ -714,7 +730,7 @@ int acme_serve_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
     push_pair(cert_files, key_files, cert, sc->rt->fallback_key_path);
     sc->fallback = 1;
     if (sc->rt->startup) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
                      "<VirtualHost> %s: no certificate for %s yet; serving a temporary "
                      "self-signed one and answering 503 until it is obtained",
                      s->server_hostname, sc->md->d->id);

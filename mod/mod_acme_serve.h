@@ -13,9 +13,10 @@ int acme_serve_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
 
 int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                               apr_array_header_t *key_files);
-int acme_serve_add_fallback_cert_files(server_rec *s, apr_pool_t *p,
-                                       apr_array_header_t *cert_files,
-                                       apr_array_header_t *key_files);
+/* ssl_add_cert_files, REALLY_LAST: the temporary self-signed certificate for a
+ * managed vhost that got none (mod_ssl then logs no AH10085 for it). */
+int acme_serve_add_fallback_last(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                                 apr_array_header_t *key_files);
 
 /* 503 for requests on a vhost still on the fallback certificate. */
 int acme_serve_unavailable(request_rec *r);

@@ -11,6 +11,7 @@
 #include <apr_thread_pool.h>
 
 #include "acme_drive.h"
+#include "acme_mark.h"
 #include "acme_time.h"
 #include "acme_responder.h"
 #include "mod_acme_activate.h"
@@ -28,7 +29,6 @@ APLOG_USE_MODULE(acme);
 #define WD_TICK apr_time_from_msec(200)
 /* Several drives finishing close together share one graceful restart. */
 #define WAKE_HOLD apr_time_from_sec(10)
-#define STATUS_ITEM "status.json" /* the drive's record in state/<id>/ */
 /* Another process (an old generation's child) drives it: look again soon. */
 #define BUSY_RECHECK apr_time_from_sec(1)
 
@@ -46,6 +46,7 @@ typedef struct acme_wd_t {
     int cursor;                 /* next domain of the current pass; -1: no pass */
     apr_time_t next_check;      /* start of the next full pass */
     apr_time_t pass_next;       /* earliest future due time seen in this pass; 0: none */
+    apr_time_t marks_seen;      /* acmectl's last mark (renew, revoke) already acted on */
     int wake_pending;           /* staged sets the parent was not told about yet */
     apr_time_t wake_since;
     acme_warn_t *warn;          /* expiry warnings (ACMEWarnWindow, ACMEWatchStatic) */
@@ -56,8 +57,16 @@ typedef struct drive_task_t {
     acme_wd_t *wd;
     int idx;
     int ask_first;              /* only the CA's renewal information can tell if it is due */
-    char why[200];              /* why it is driven, for the `renewing` event */
+    char why[200];              /* why it needs a drive: "starting a drive", `renewing` */
 } drive_task_t;
+
+/* A domain of this pass that needs a drive, and where it goes in the queue. */
+typedef struct {
+    int idx;                    /* configuration order */
+    int ask_first;
+    apr_time_t expires;         /* 0: no certificate yet */
+    const char *why;
+} queued_t;
 
 static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
 {
@@ -68,37 +77,17 @@ static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
     env->retry_delay = acme_cfg_retry_delay(wd->rt->g);
     env->ca_failover_after = 3;
     env->cancel = &wd->cancel;
+    env->ca_file = wd->rt->g->ca_file;
 }
 
-static apr_time_t earliest_future(apr_time_t a, apr_time_t b, apr_time_t now)
-{
-    if (a <= now) return b > now ? b : 0;
-    if (b <= now) return a;
-    return a < b ? a : b;
-}
-
-/* The next time the domain's record says to look again (a retry after a
- * failure, the renewal time); 0: none in the future. */
+/* When the domain's record says to look again (acme_drive_next_look). */
 static apr_time_t status_due(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d,
                              apr_time_t now)
 {
-    json_t *st = NULL;
-    const char *s;
-    apr_time_t t, due = 0;
+    acme_drive_env_t env;
 
-    if (acme_store_load_json(wd->rt->store, p, ACME_SG_STATE, d->id, STATUS_ITEM, &st)
-        != APR_SUCCESS) {
-        return 0;
-    }
-    if ((s = json_string_value(json_object_get(st, "next_attempt")))
-        && acme_time_parse_rfc3339(s, &t) == APR_SUCCESS) {
-        due = earliest_future(due, t, now);
-    }
-    if ((s = json_string_value(json_object_get(json_object_get(st, "renewal"), "at")))
-        && acme_time_parse_rfc3339(s, &t) == APR_SUCCESS) {
-        due = earliest_future(due, t, now);
-    }
-    return due;
+    env_init(wd, &env);
+    return acme_drive_next_look(&env, p, d, now);
 }
 
 static void log_need(acme_wd_t *wd, const acme_domain_t *d, int need, const char *why)
@@ -144,7 +133,8 @@ static void drive_done(acme_wd_t *wd, int idx, apr_status_t rv, const acme_drive
     apr_thread_mutex_lock(wd->mutex);
     wd->running--;
     wd->busy[idx] = 0;
-    if (due > now && due < wd->next_check) {
+    /* the watchdog never sleeps past the domain's next renewal or retry time */
+    if (due > 0 && due < wd->next_check) {
         wd->next_check = due;
     }
     if (res->staged) {
@@ -188,13 +178,17 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
         const char *why = NULL;
         int need = acme_drive_needed(&env, p, d, apr_time_now(), &why);
 
-        log_need(wd, d, need, why);
         if (!need) {
+            log_need(wd, d, 0, why);
             drive_done(wd, t->idx, APR_SUCCESS, &res, status_due(wd, p, d, apr_time_now()));
             apr_pool_destroy(p);
             return NULL;
         }
         apr_cpystrn(t->why, why ? why : "", sizeof(t->why));
+    }
+    /* logged when it starts, not when it was queued */
+    if (!wd->cancel) {
+        log_need(wd, d, 1, t->why);
     }
     env.responder = acme_notify_responder(wd->rt, p, d->id, responder_for(wd, p, d),
                                           &wd->cancel);
@@ -217,7 +211,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
                        && !APR_STATUS_IS_EAGAIN(rv))) {
         acme_events_drive_end(wd->rt, p, d, rv, &res);
     }
-    drive_done(wd, t->idx, rv, &res, 0);
+    drive_done(wd, t->idx, rv, &res, wd->cancel ? 0 : status_due(wd, p, d, apr_time_now()));
     apr_pool_destroy(p);
     return NULL;
 }
@@ -289,12 +283,27 @@ static void end_pass(acme_wd_t *wd)
     wd->pass_next = 0;
 }
 
-/* One pass over the domains: every one that needs a drive is queued. */
+/* The queue order (README "Many domains"): the certificate that expires
+ * soonest first (none yet: first of all), then configuration order. */
+static int queue_cmp(const void *a, const void *b)
+{
+    const queued_t *x = a, *y = b;
+
+    if (x->expires != y->expires) {
+        return x->expires < y->expires ? -1 : 1;
+    }
+    return x->idx - y->idx;
+}
+
+/* One pass over the domains: every one that needs a drive is queued, in
+ * queue_cmp's order. */
 static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 {
     apr_array_header_t *domains = wd->rt->ddomains;
+    apr_array_header_t *queue = apr_array_make(ptick, 16, sizeof(queued_t));
     acme_drive_env_t env;
     apr_pool_t *p;
+    int i;
 
     env_init(wd, &env);
     env.no_ca_requests = 1;
@@ -304,7 +313,7 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
         const acme_domain_t *d = APR_ARRAY_IDX(domains, idx, acme_domain_t *);
         const char *why = NULL;
         apr_time_t ca_wait;
-        apr_status_t rv;
+        queued_t *q;
         int need;
 
         apr_pool_clear(p);
@@ -326,27 +335,51 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
             due_at(wd, status_due(wd, p, d, now), now);
             continue;
         }
-        if (need != ACME_DRIVE_ASK_CA) {
-            log_need(wd, d, 1, why);
-        }
-        if ((rv = submit(wd, idx, need == ACME_DRIVE_ASK_CA, why)) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, wd->rt->s,
-                         "ACMEDomain %s: cannot add a drive thread; the drive waits for a "
-                         "running one", d->id);
-        }
+        q = apr_array_push(queue);
+        q->idx = idx;
+        q->ask_first = need == ACME_DRIVE_ASK_CA;
+        q->expires = acme_drive_expires(&env, p, d);
+        q->why = apr_pstrdup(ptick, why ? why : "");
     }
     apr_pool_destroy(p);
+    qsort(queue->elts, (size_t)queue->nelts, sizeof(queued_t), queue_cmp);
+    for (i = 0; i < queue->nelts && !wd->cancel; i++) {
+        const queued_t *q = &APR_ARRAY_IDX(queue, i, queued_t);
+        apr_status_t rv = submit(wd, q->idx, q->ask_first, q->why);
+
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, wd->rt->s,
+                         "ACMEDomain %s: cannot add a drive thread; the drive waits for a "
+                         "running one", APR_ARRAY_IDX(domains, q->idx, acme_domain_t *)->id);
+        }
+    }
     if (wd->cursor >= domains->nelts) {
         end_pass(wd);
     }
 }
 
+/* acmectl left a mark (renew, revoke): look at every domain now. */
+static int marks_changed(acme_wd_t *wd, apr_pool_t *p)
+{
+    apr_time_t t = acme_mark_last(wd->rt->store, p);
+
+    if (t == wd->marks_seen) {
+        return 0;
+    }
+    wd->marks_seen = t;
+    return 1;
+}
+
 static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
+    int marked = marks_changed(wd, p);
 
     apr_thread_mutex_lock(wd->mutex);
     maybe_wake(wd, now);
+    if (marked) {
+        wd->next_check = now;
+    }
     if (wd->cursor < 0 && now >= wd->next_check) {
         wd->cursor = 0;
         wd->next_check = now + acme_cfg_check_interval(wd->rt->g);
@@ -398,6 +431,7 @@ static apr_status_t wd_start(acme_rt_t *rt)
     wd->tasks = apr_pcalloc(pool, sizeof(*wd->tasks) * (apr_size_t)(rt->ddomains->nelts + 1));
     wd->cursor = -1;
     wd->next_check = apr_time_now();
+    wd->marks_seen = acme_mark_last(rt->store, pool);
     if ((rv = apr_thread_mutex_create(&wd->mutex, APR_THREAD_MUTEX_DEFAULT, pool))
         || (rv = acme_ca_registry_create(pool, &opts, &rt->log, &wd->cas))
         || (rv = apr_thread_pool_create(&wd->tp, 0, (apr_size_t)wd->max, pool))) {

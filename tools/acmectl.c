@@ -4,10 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include <apr_file_info.h>
 #include <apr_general.h>
 #include <apr_getopt.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 #include <openssl/crypto.h>
 
 #include "acme_account.h"
@@ -18,6 +22,7 @@
 #include "acme_json.h"
 #include "acme_key.h"
 #include "acme_log.h"
+#include "acme_mark.h"
 #include "acme_order.h"
 #include "acme_responder.h"
 #include "acme_status.h"
@@ -31,7 +36,7 @@
 
 #define DEFAULT_STORE "acme"
 #define STATUS_ITEM "status.json"
-#define RENEW_ITEM "renew"
+#define META_ITEM "meta.json"
 #define EAB_FILE_MAX 4096
 
 typedef struct {
@@ -55,15 +60,22 @@ int fail(int code, const char *fmt, ...)
     return code;
 }
 
+/* The core's log on stderr. A failure reaches the user once, as the run's
+ * last line (fail()): the core's error lines repeat it and are shown only
+ * with -v. */
 static void log_to_stderr(void *baton, acme_log_level_e level, apr_status_t rv, const char *msg)
 {
     static const char *const names[] = { "error", "warn", "notice", "info", "debug", "trace" };
+    const acme_logger_t *log = baton;
     const char *name = (level >= ACME_LOG_ERR && level <= ACME_LOG_TRACE)
                        ? names[level - ACME_LOG_ERR] : "log";
     char err[128];
 
-    (void)baton;
-    if (rv != APR_SUCCESS) {
+    if (level == ACME_LOG_ERR && log && log->level < ACME_LOG_INFO) {
+        return;
+    }
+    /* APR_EGENERAL says nothing the message does not */
+    if (rv != APR_SUCCESS && rv != APR_EGENERAL) {
         fprintf(stderr, "[%s] %s (%s)\n", name, msg, apr_strerror(rv, err, sizeof(err)));
     }
     else {
@@ -151,28 +163,87 @@ int open_store(ctl_t *c, acme_store_t **store)
                                         errstr(c, rv));
 }
 
-static int make_registry(ctl_t *c, const char *ca_cert, acme_ca_registry_t **reg)
+/* How to reach the CA: --ca, --ca-cert, --http-proxy (every verb that talks to one). */
+typedef struct {
+    const char *url, *ca_cert, *proxy;
+} ca_opts_t;
+
+static int url_ok(ctl_t *c, const char *s, int proxy)
+{
+    apr_uri_t u;
+
+    if (apr_uri_parse(c->p, s, &u) != APR_SUCCESS || !u.scheme || !u.hostname || !*u.hostname) {
+        return 0;
+    }
+    return !strcasecmp(u.scheme, "https") || !strcasecmp(u.scheme, "http")
+           || (proxy && !strncasecmp(u.scheme, "socks", 5));
+}
+
+/* Refused before any request (exit 2): what cannot work. --ca-cert is made
+ * absolute, as the store records it for later commands. */
+static int ca_opts_check(ctl_t *c, ca_opts_t *co)
+{
+    apr_finfo_t fi;
+    char *abs = NULL;
+
+    if (co->url && !url_ok(c, co->url, 0)) {
+        return fail(EXIT_USAGE, "--ca '%s' is not an http(s) URL of an ACME directory", co->url);
+    }
+    if (co->proxy && !url_ok(c, co->proxy, 1)) {
+        return fail(EXIT_USAGE, "--http-proxy '%s' is not a proxy URL (http://host:port)",
+                    co->proxy);
+    }
+    if (co->ca_cert) {
+        if (apr_stat(&fi, co->ca_cert, APR_FINFO_TYPE, c->p) != APR_SUCCESS
+            || fi.filetype != APR_REG || access(co->ca_cert, R_OK) != 0) {
+            return fail(EXIT_USAGE, "--ca-cert '%s' is not a readable file", co->ca_cert);
+        }
+        if (apr_filepath_merge(&abs, NULL, co->ca_cert, APR_FILEPATH_NOTRELATIVE, c->p)
+            == APR_SUCCESS) {
+            co->ca_cert = abs;
+        }
+    }
+    return 0;
+}
+
+static int make_registry(ctl_t *c, const ca_opts_t *co, const char *ca_cert,
+                         acme_ca_registry_t **reg)
 {
     acme_http_opts_t opts;
     apr_status_t rv;
 
     memset(&opts, 0, sizeof(opts));
     opts.ca_file = ca_cert;
+    opts.proxy = co->proxy;
     rv = acme_ca_registry_create(c->p, &opts, &c->log, reg);
     return rv == APR_SUCCESS ? 0 : fail(1, "cannot set up the HTTP client: %s", errstr(c, rv));
 }
 
-static int get_ca(ctl_t *c, const char *url, const char *ca_cert, acme_ca_t **ca)
+/* The trust file for co->url: --ca-cert, else the one the store recorded
+ * for that CA when a certificate was issued from it (NULL: the system's). */
+static const char *trust_file(ctl_t *c, acme_store_t *store, const ca_opts_t *co)
+{
+    acme_ca_registry_t *reg;
+    acme_ca_t *ca;
+
+    if (co->ca_cert || !store || make_registry(c, co, NULL, &reg) != 0
+        || acme_ca_registry_get(reg, co->url, &ca) != APR_SUCCESS) {
+        return co->ca_cert;
+    }
+    return acme_account_trust_load(store, c->p, ca);
+}
+
+static int get_ca(ctl_t *c, acme_store_t *store, const ca_opts_t *co, acme_ca_t **ca)
 {
     acme_ca_registry_t *reg;
     apr_status_t rv;
-    int code = make_registry(c, ca_cert, &reg);
+    int code = make_registry(c, co, trust_file(c, store, co), &reg);
 
     if (code != 0) {
         return code;
     }
-    rv = acme_ca_registry_get(reg, url, ca);
-    return rv == APR_SUCCESS ? 0 : fail(1, "cannot use the CA %s: %s", url, errstr(c, rv));
+    rv = acme_ca_registry_get(reg, co->url, ca);
+    return rv == APR_SUCCESS ? 0 : fail(1, "cannot use the CA %s: %s", co->url, errstr(c, rv));
 }
 
 static const char *problem_text(ctl_t *c, apr_status_t rv, const acme_problem_t *prob)
@@ -248,8 +319,9 @@ static int verb_status(ctl_t *c, int argc, const char *const *argv)
 
 static const char usage_renew[] =
     "usage: acmectl [-s STORE] renew DOMAIN\n"
-    "  Mark DOMAIN for renewal at the next check (httpd's watchdog or the next\n"
-    "  'acmectl issue'), regardless of the renewal window.\n";
+    "  Mark DOMAIN for renewal at the next check (httpd's watchdog, woken at once,\n"
+    "  or the next 'acmectl issue'), regardless of the renewal window. Until then\n"
+    "  status shows the renewal due now, with source \"manual\".\n";
 
 static int verb_renew(ctl_t *c, int argc, const char *const *argv)
 {
@@ -257,7 +329,7 @@ static int verb_renew(ctl_t *c, int argc, const char *const *argv)
     apr_getopt_t *os = opt_init(c, argc, argv, 1);
     apr_array_header_t *args;
     acme_store_t *store;
-    const char *entry, *arg, *stamp;
+    const char *entry, *arg;
     apr_status_t rv;
     int optch, code;
 
@@ -275,8 +347,7 @@ static int verb_renew(ctl_t *c, int argc, const char *const *argv)
         || (code = known_entry(c, store, APR_ARRAY_IDX(args, 0, const char *), &entry)) != 0) {
         return code;
     }
-    stamp = apr_pstrcat(c->p, acme_time_rfc3339(c->p, apr_time_now()), "\n", NULL);
-    rv = store->save(store, c->p, ACME_SG_STATE, entry, RENEW_ITEM, stamp, strlen(stamp), 0);
+    rv = acme_mark_renew(store, c->p, entry, apr_time_now());
     if (rv != APR_SUCCESS) {
         return fail(1, "cannot mark %s for renewal: %s", entry, errstr(c, rv));
     }
@@ -286,17 +357,24 @@ static int verb_renew(ctl_t *c, int argc, const char *const *argv)
 /* ---------- revoke ---------- */
 
 static const char usage_revoke[] =
-    "usage: acmectl [-s STORE] revoke DOMAIN [--reason N] [--ca URL] [--ca-cert FILE]\n"
+    "usage: acmectl [-s STORE] revoke DOMAIN [--reason N] [--no-reissue] [--ca URL]\n"
+    "           [--ca-cert FILE] [--http-proxy URL]\n"
     "  Revoke the active certificates of DOMAIN (every key type; the staged ones\n"
     "  when none is active) with the account key, or with the certificate's own\n"
-    "  key when the store has no account for that CA.\n"
-    "  --reason N      RFC 5280 reason code (0-10, not 7)\n"
-    "  --ca URL        directory URL (default: the CA recorded for DOMAIN)\n"
-    "  --ca-cert FILE  PEM bundle to trust for the CA's HTTPS server\n";
+    "  key when the store has no account for that CA. Status then says \"revoked\"\n"
+    "  and the domain is renewed at the next check (httpd's watchdog, woken at\n"
+    "  once, or the next 'acmectl issue').\n"
+    "  --reason N        RFC 5280 reason code (0-10, not 7)\n"
+    "  --no-reissue      do not renew it\n"
+    "  --ca URL          directory URL (default: the CA DOMAIN's certificates are from)\n"
+    "  --ca-cert FILE    PEM bundle to trust for the CA's HTTPS server (default: the one\n"
+    "                    recorded for that CA when a certificate was issued)\n"
+    "  --http-proxy URL  reach the CA through this proxy\n";
 
 enum { OPT_CA = 256, OPT_CA_CERT, OPT_EMAIL, OPT_TOS, OPT_WEBROOT, OPT_DNS, OPT_KEY_TYPE,
        OPT_EAB_KID, OPT_EAB_HMAC, OPT_EAB_HMAC_FILE, OPT_PROFILE, OPT_CHAIN, OPT_REASON,
-       OPT_ACCT_KEY_TYPE, OPT_HOOK_TIMEOUT, OPT_TNAUTH, OPT_TOKEN_CMD, OPT_TOKEN_FILE };
+       OPT_ACCT_KEY_TYPE, OPT_HOOK_TIMEOUT, OPT_TNAUTH, OPT_TOKEN_CMD, OPT_TOKEN_FILE,
+       OPT_PROXY, OPT_NO_REISSUE };
 
 /* The certificate chain files of an entry in one group: "fullchain.<type>.pem". */
 static apr_array_header_t *chain_items(ctl_t *c, acme_store_t *store, acme_store_group_e g,
@@ -320,8 +398,10 @@ static apr_array_header_t *chain_items(ctl_t *c, acme_store_t *store, acme_store
 
 /* Revoke one stored chain's leaf; the key next to it signs when there is no account. */
 static int revoke_one(ctl_t *c, acme_store_t *store, acme_store_group_e g, const char *entry,
-                      const char *item, acme_ca_t *ca, const acme_account_t *acct, int reason)
+                      const char *item, acme_ca_t *ca, const acme_account_t *acct, int reason,
+                      apr_array_header_t *serials)
 {
+    acme_cert_info_t *info = NULL;
     apr_array_header_t *certs;
     acme_key_t *key = NULL;
     acme_problem_t *prob = NULL;
@@ -352,6 +432,10 @@ static int revoke_one(ctl_t *c, acme_store_t *store, acme_store_group_e g, const
     if (rv != APR_SUCCESS) {
         return fail(1, "revoking %s of %s failed: %s", item, entry, problem_text(c, rv, prob));
     }
+    if (acme_cert_info(c->p, APR_ARRAY_IDX(certs, 0, const acme_cert_t *), &info) == APR_SUCCESS
+        && info->serial) {
+        APR_ARRAY_PUSH(serials, const char *) = info->serial;
+    }
     fprintf(stdout, "revoked: %s\n", store->path(store, c->p, g, entry, item)
                                      ? store->path(store, c->p, g, entry, item) : item);
     return 0;
@@ -369,12 +453,18 @@ static int parse_reason(const char *s, int *reason)
     return 1;
 }
 
-/* The CA recorded in state/<entry>/status.json. */
-static const char *recorded_ca(ctl_t *c, acme_store_t *store, const char *entry)
+/* The CA DOMAIN's certificates in group g are from (the set's meta.json),
+ * else the one its drive used last (state/<entry>/status.json). */
+static const char *recorded_ca(ctl_t *c, acme_store_t *store, acme_store_group_e g,
+                               const char *entry)
 {
     json_t *st;
     const char *url = NULL;
 
+    if (acme_store_load_json(store, c->p, g, entry, META_ITEM, &st) == APR_SUCCESS
+        && acme_json_get_str(st, "ca", &url) == APR_SUCCESS && url) {
+        return url;
+    }
     if (acme_store_load_json(store, c->p, ACME_SG_STATE, entry, STATUS_ITEM, &st) == APR_SUCCESS
         && acme_json_get_str(st, "ca", &url) == APR_SUCCESS) {
         return url;
@@ -386,17 +476,19 @@ static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
 {
     static const apr_getopt_option_t opts[] = {
         { "reason", OPT_REASON, 1, "reason code" }, { "ca", OPT_CA, 1, "directory URL" },
-        { "ca-cert", OPT_CA_CERT, 1, "trust file" }, { "help", 'h', 0, "help" },
+        { "ca-cert", OPT_CA_CERT, 1, "trust file" }, { "http-proxy", OPT_PROXY, 1, "proxy" },
+        { "no-reissue", OPT_NO_REISSUE, 0, "no renewal" }, { "help", 'h', 0, "help" },
         { NULL, 0, 0, NULL } };
     apr_getopt_t *os = opt_init(c, argc, argv, 1);
-    apr_array_header_t *args, *items;
+    apr_array_header_t *args, *items, *serials;
     acme_store_group_e g = ACME_SG_DOMAINS;
     acme_store_t *store;
     acme_ca_t *ca;
     acme_account_t *acct = NULL;
-    const char *entry, *arg, *ca_url = NULL, *ca_cert = NULL;
+    ca_opts_t co = { NULL, NULL, NULL };
+    const char *entry, *arg;
     apr_status_t rv;
-    int optch, code, reason = -1;
+    int optch, code, reason = -1, reissue = 1;
 
     while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
         switch (optch) {
@@ -406,15 +498,17 @@ static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
                 return fail(EXIT_USAGE, "invalid --reason '%s' (0-10, except 7)", arg);
             }
             break;
-        case OPT_CA: ca_url = arg; break;
-        case OPT_CA_CERT: ca_cert = arg; break;
+        case OPT_CA: co.url = arg; break;
+        case OPT_CA_CERT: co.ca_cert = arg; break;
+        case OPT_PROXY: co.proxy = arg; break;
+        case OPT_NO_REISSUE: reissue = 0; break;
         }
     }
     args = positional(c, os);
     if (rv != APR_EOF || args->nelts != 1) {
         return usage_error(c, "revoke ");
     }
-    if ((code = open_store(c, &store)) != 0
+    if ((code = ca_opts_check(c, &co)) != 0 || (code = open_store(c, &store)) != 0
         || (code = known_entry(c, store, APR_ARRAY_IDX(args, 0, const char *), &entry)) != 0) {
         return code;
     }
@@ -426,29 +520,32 @@ static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
     if (items->nelts == 0) {
         return fail(1, "%s has no certificate to revoke", entry);
     }
-    if (ca_url == NULL && (ca_url = recorded_ca(c, store, entry)) == NULL) {
+    if (co.url == NULL && (co.url = recorded_ca(c, store, g, entry)) == NULL) {
         return fail(1, "the CA of %s is not recorded in the store: pass --ca URL", entry);
     }
-    if ((code = get_ca(c, ca_url, ca_cert, &ca)) != 0) {
+    if ((code = get_ca(c, store, &co, &ca)) != 0) {
         return code;
     }
     rv = acme_account_load(store, c->p, ca, &acct);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
-        return fail(1, "cannot load the account for %s: %s", ca_url, errstr(c, rv));
+        return fail(1, "cannot load the account for %s: %s", co.url, errstr(c, rv));
     }
+    serials = apr_array_make(c->p, 2, sizeof(const char *));
     for (int i = 0; i < items->nelts; i++) {
-        const char *it = APR_ARRAY_IDX(items, i, const char *);
-
-        /* fullchain.pem is a copy of the primary type's chain */
-        if (strcmp(it, "fullchain.pem") == 0 && items->nelts > 1) {
-            continue;
-        }
-        if ((code = revoke_one(c, store, g, entry, it, ca, rv == APR_SUCCESS ? acct : NULL,
-                               reason)) != 0) {
-            return code;
+        code = revoke_one(c, store, g, entry, APR_ARRAY_IDX(items, i, const char *), ca,
+                          rv == APR_SUCCESS ? acct : NULL, reason, serials);
+        if (code != 0) {
+            break;
         }
     }
-    return 0;
+    /* what was revoked is marked even when a later type failed */
+    if (serials->nelts > 0
+        && (rv = acme_mark_revoked(store, c->p, entry, serials, reason, apr_time_now(),
+                                   reissue)) != APR_SUCCESS && code == 0) {
+        return fail(1, "revoked, but the store was not updated (status, renewal): %s",
+                    errstr(c, rv));
+    }
+    return code;
 }
 
 /* ---------- issue ---------- */
@@ -458,7 +555,7 @@ static const char usage_issue[] =
     "           (--webroot DIR | --dns-command PATH) [--key-type T ...]\n"
     "           [--eab-kid KID (--eab-hmac-file FILE | --eab-hmac KEY)] [--profile NAME]\n"
     "           [--preferred-chain CN] [--account-key-type T] [--hook-timeout DURATION]\n"
-    "           NAME...\n"
+    "           [--http-proxy URL] NAME...\n"
     "       acmectl [-s STORE] issue --ca URL ... --tnauthlist SPC[,TN|FIRST-LAST...]\n"
     "           (--token-command PATH [--hook-timeout DURATION] | --token-file FILE)\n"
     "  Get a certificate for NAME... (DNS names, *.wildcards with dns-01, IP\n"
@@ -480,6 +577,7 @@ static const char usage_issue[] =
     "  --profile NAME         ACME profile to request\n"
     "  --preferred-chain CN   alternate chain whose top issuer has this common name\n"
     "  --account-key-type T   key type of a new account key (default ec256)\n"
+    "  --http-proxy URL       reach the CA through this proxy\n"
     "  --tnauthlist LIST      a STIR/SHAKEN certificate (RFC 9448) for a TNAuthList\n"
     "                         instead of NAME...: the SPC first, then telephone numbers\n"
     "                         and ranges (FIRST-LAST or FIRST+COUNT); 'tn:'/'spc:' mark\n"
@@ -487,11 +585,14 @@ static const char usage_issue[] =
     "  --token-command PATH   answer tkauth-01 with the Authority Token PATH prints for\n"
     "                         'PATH TNAUTHLIST FINGERPRINT TOKEN-AUTHORITY'\n"
     "  --token-file FILE      answer tkauth-01 with the Authority Token in FILE\n"
-    "  See README \"STIR/SHAKEN certificates\".\n";
+    "  See README \"STIR/SHAKEN certificates\".\n"
+    "  Bad values are refused before anything is sent (exit 2). The CA's URL and\n"
+    "  trust file are recorded in the store: revoke, renew and status need only\n"
+    "  -s STORE DOMAIN afterwards.\n";
 
 typedef struct {
     const char *ca_url, *ca_cert, *email, *webroot, *dns_cmd, *eab_kid, *eab_hmac;
-    const char *eab_hmac_file, *profile, *chain;
+    const char *eab_hmac_file, *profile, *chain, *proxy;
     const char *tnauth, *token_cmd, *token_file;  /* --tnauthlist and its token source */
     const char *tn_value, *tn_id;                 /* the identifier value and store id */
     apr_interval_time_t hook_timeout;
@@ -526,7 +627,7 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
         { "eab-kid", OPT_EAB_KID, 1, "" }, { "eab-hmac", OPT_EAB_HMAC, 1, "" },
         { "eab-hmac-file", OPT_EAB_HMAC_FILE, 1, "" },
         { "profile", OPT_PROFILE, 1, "" }, { "preferred-chain", OPT_CHAIN, 1, "" },
-        { "account-key-type", OPT_ACCT_KEY_TYPE, 1, "" },
+        { "account-key-type", OPT_ACCT_KEY_TYPE, 1, "" }, { "http-proxy", OPT_PROXY, 1, "" },
         { "hook-timeout", OPT_HOOK_TIMEOUT, 1, "" }, { "help", 'h', 0, "" },
         { "tnauthlist", OPT_TNAUTH, 1, "" }, { "token-command", OPT_TOKEN_CMD, 1, "" },
         { "token-file", OPT_TOKEN_FILE, 1, "" },
@@ -561,6 +662,7 @@ static int issue_parse(ctl_t *c, int argc, const char *const *argv, issue_opts_t
             break;
         case OPT_PROFILE: io->profile = arg; break;
         case OPT_CHAIN: io->chain = arg; break;
+        case OPT_PROXY: io->proxy = arg; break;
         case OPT_ACCT_KEY_TYPE:
             if (acme_key_type_parse(arg, &io->acct_type) != APR_SUCCESS) {
                 code = fail(EXIT_USAGE, "unknown key type '%s' (allowed: %s)", arg,
@@ -631,12 +733,37 @@ static int eab_key(ctl_t *c, issue_opts_t *io)
         return fail(EXIT_USAGE, "--eab-kid needs a MAC key (--eab-hmac-file FILE, "
                     "$ACMECTL_EAB_HMAC or --eab-hmac KEY) and a MAC key needs --eab-kid");
     }
+    if (io->eab_hmac && !acme_account_eab_key_ok(c->p, io->eab_hmac)) {
+        return fail(EXIT_USAGE, "the EAB MAC key (--eab-hmac, --eab-hmac-file or "
+                    "$ACMECTL_EAB_HMAC) is not base64url, as the CA gave it");
+    }
+    if (io->eab_kid && !*io->eab_kid) {
+        return fail(EXIT_USAGE, "--eab-kid is empty");
+    }
     return 0;
 }
 
-/* What the options must satisfy beyond their syntax. */
+/* A directory for --webroot, a program for --dns-command. */
+static int is_dir(ctl_t *c, const char *path)
+{
+    apr_finfo_t fi;
+
+    return apr_stat(&fi, path, APR_FINFO_TYPE, c->p) == APR_SUCCESS && fi.filetype == APR_DIR;
+}
+
+static int is_program(ctl_t *c, const char *path)
+{
+    apr_finfo_t fi;
+
+    return apr_stat(&fi, path, APR_FINFO_TYPE, c->p) == APR_SUCCESS && fi.filetype == APR_REG
+           && access(path, X_OK) == 0;
+}
+
+/* What the options must satisfy beyond their syntax: refused (exit 2) before
+ * any request. */
 static int issue_check(ctl_t *c, issue_opts_t *io)
 {
+    ca_opts_t co = { io->ca_url, io->ca_cert, io->proxy };
     int code;
 
     if (io->ca_url == NULL) {
@@ -648,11 +775,21 @@ static int issue_check(ctl_t *c, issue_opts_t *io)
     if (io->tnauth == NULL && io->webroot == NULL && io->dns_cmd == NULL) {
         return fail(EXIT_USAGE, "issue needs --webroot DIR or --dns-command PATH");
     }
-    if ((code = eab_key(c, io)) != 0) {
+    if ((code = eab_key(c, io)) != 0 || (code = ca_opts_check(c, &co)) != 0) {
         return code;
+    }
+    io->ca_cert = co.ca_cert;
+    if (io->email && !acme_account_email_ok(io->email)) {
+        return fail(EXIT_USAGE, "--email '%s' is not an e-mail address", io->email);
     }
     if (io->tnauth != NULL) {
         return tnauth_check(c, io);
+    }
+    if (io->webroot && !is_dir(c, io->webroot)) {
+        return fail(EXIT_USAGE, "--webroot '%s' is not a directory", io->webroot);
+    }
+    if (io->dns_cmd && !is_program(c, io->dns_cmd)) {
+        return fail(EXIT_USAGE, "--dns-command '%s' is not an executable file", io->dns_cmd);
     }
     if (io->names->nelts == 0) {
         return fail(EXIT_USAGE, "issue needs at least one NAME");
@@ -738,25 +875,19 @@ static acme_responder_t *issue_responder(ctl_t *c, const issue_opts_t *io)
     return n == 1 ? list[0] : acme_responder_chain(c->p, list, n);
 }
 
-/* The failure as one line, with the hint the drive recorded when there is one. */
-static const char *drive_error(ctl_t *c, acme_store_t *store, const acme_domain_t *d,
-                               apr_status_t rv, const acme_problem_t *prob)
+/* The failure as one line: the drive's own account of it (what failed, the
+ * CA's problem, the hint in acmectl's words), else the status. */
+static const char *drive_error(ctl_t *c, apr_status_t rv, const acme_drive_result_t *res)
 {
-    const char *msg = problem_text(c, rv, prob), *hint = NULL;
-    json_t *st, *err;
+    const char *msg = res->message ? res->message : problem_text(c, rv, res->error);
+    char *line = apr_pstrdup(c->p, msg);
 
-    if (acme_store_load_json(store, c->p, ACME_SG_STATE, acme_domain_dirname(c->p, d->id),
-                             STATUS_ITEM, &st) == APR_SUCCESS
-        && acme_json_get_obj(st, "last_error", &err) == APR_SUCCESS
-        && acme_json_get_str(err, "hint", &hint) == APR_SUCCESS && hint && *hint) {
-        msg = apr_pstrcat(c->p, msg, " -- ", hint, NULL);
-    }
-    for (char *q = (char *)msg; *q; q++) {
+    for (char *q = line; *q; q++) {
         if (*q == '\n' || *q == '\r') {
             *q = ' ';
         }
     }
-    return msg;
+    return line;
 }
 
 /* acmectl owns the store, so it activates at once: staging -> domains. */
@@ -790,6 +921,7 @@ static int activate(ctl_t *c, acme_store_t *store, const acme_domain_t *d)
 static int verb_issue(ctl_t *c, int argc, const char *const *argv)
 {
     issue_opts_t io;
+    ca_opts_t co;
     acme_drive_env_t env;
     acme_drive_result_t res;
     acme_domain_t *d;
@@ -813,7 +945,12 @@ static int verb_issue(ctl_t *c, int argc, const char *const *argv)
     env.store = store;
     env.log = &c->log;
     env.responder = issue_responder(c, &io);
-    if ((code = make_registry(c, io.ca_cert, &env.cas)) != 0) {
+    env.ui = ACME_UI_CLI;
+    co.url = io.ca_url;
+    co.ca_cert = io.ca_cert;
+    co.proxy = io.proxy;
+    env.ca_file = trust_file(c, store, &co);
+    if ((code = make_registry(c, &co, env.ca_file, &env.cas)) != 0) {
         return code;
     }
     rv = acme_drive_run(&env, c->p, d, &res);
@@ -821,7 +958,7 @@ static int verb_issue(ctl_t *c, int argc, const char *const *argv)
         return fail(1, "%s is being driven by another process; try again later", d->id);
     }
     if (rv != APR_SUCCESS || res.error != NULL) {
-        return fail(1, "%s: %s", d->id, drive_error(c, store, d, rv, res.error));
+        return fail(1, "%s: %s", d->id, drive_error(c, rv, &res));
     }
     if (!res.staged) {
         return fail(1, "%s: the drive ended without new certificates", d->id);
@@ -837,23 +974,25 @@ static int verb_issue(ctl_t *c, int argc, const char *const *argv)
 /* ---------- account maintenance ---------- */
 
 static const char usage_account_deactivate[] =
-    "usage: acmectl [-s STORE] account-deactivate --ca URL [--ca-cert FILE]\n"
+    "usage: acmectl [-s STORE] account-deactivate --ca URL [--ca-cert FILE] [--http-proxy URL]\n"
     "  Deactivate the store's account at that CA (irreversible).\n";
 
 static const char usage_account_rollover[] =
-    "usage: acmectl [-s STORE] account-rollover --ca URL [--ca-cert FILE]\n"
+    "usage: acmectl [-s STORE] account-rollover --ca URL [--ca-cert FILE] [--http-proxy URL]\n"
     "  Replace the store's account key at that CA by a new key of the same type\n"
-    "  (RFC 8555 keyChange).\n";
+    "  (RFC 8555 keyChange). When the CA does not implement keyChange, nothing\n"
+    "  changes (exit 1).\n";
 
 /* Shared option parsing and account loading of the account-* verbs. */
 static int account_setup(ctl_t *c, int argc, const char *const *argv, const char *usage,
                          acme_store_t **store, acme_ca_t **ca, acme_account_t **acct, int *help)
 {
     static const apr_getopt_option_t opts[] = {
-        { "ca", OPT_CA, 1, "" }, { "ca-cert", OPT_CA_CERT, 1, "" }, { "help", 'h', 0, "" },
-        { NULL, 0, 0, NULL } };
+        { "ca", OPT_CA, 1, "" }, { "ca-cert", OPT_CA_CERT, 1, "" },
+        { "http-proxy", OPT_PROXY, 1, "" }, { "help", 'h', 0, "" }, { NULL, 0, 0, NULL } };
     apr_getopt_t *os = opt_init(c, argc, argv, 1);
-    const char *arg, *ca_url = NULL, *ca_cert = NULL;
+    ca_opts_t co = { NULL, NULL, NULL };
+    const char *arg;
     apr_status_t rv;
     int optch, code;
 
@@ -861,24 +1000,26 @@ static int account_setup(ctl_t *c, int argc, const char *const *argv, const char
     while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
         switch (optch) {
         case 'h': fputs(usage, stdout); *help = 1; return 0;
-        case OPT_CA: ca_url = arg; break;
-        case OPT_CA_CERT: ca_cert = arg; break;
+        case OPT_CA: co.url = arg; break;
+        case OPT_CA_CERT: co.ca_cert = arg; break;
+        case OPT_PROXY: co.proxy = arg; break;
         }
     }
     if (rv != APR_EOF || os->ind != os->argc) {
         return usage_error(c, apr_pstrcat(c->p, argv[0], " ", NULL));
     }
-    if (ca_url == NULL) {
+    if (co.url == NULL) {
         return fail(EXIT_USAGE, "%s needs --ca URL", argv[0]);
     }
-    if ((code = open_store(c, store)) != 0 || (code = get_ca(c, ca_url, ca_cert, ca)) != 0) {
+    if ((code = ca_opts_check(c, &co)) != 0 || (code = open_store(c, store)) != 0
+        || (code = get_ca(c, *store, &co, ca)) != 0) {
         return code;
     }
     rv = acme_account_load(*store, c->p, *ca, acct);
     if (APR_STATUS_IS_ENOENT(rv)) {
-        return fail(1, "the store has no account for %s", ca_url);
+        return fail(1, "the store has no account for %s", co.url);
     }
-    return rv == APR_SUCCESS ? 0 : fail(1, "cannot load the account for %s: %s", ca_url,
+    return rv == APR_SUCCESS ? 0 : fail(1, "cannot load the account for %s: %s", co.url,
                                         errstr(c, rv));
 }
 
@@ -927,6 +1068,13 @@ static int verb_account_rollover(ctl_t *c, int argc, const char *const *argv)
         return fail(1, "cannot generate the new account key: %s", errstr(c, rv));
     }
     rv = acme_account_rollover(ca, c->p, acct, key, &prob);
+    if (APR_STATUS_IS_ENOTIMPL(rv) || (prob && prob->status == 501)) {
+        /* step-ca 0.19: the directory names keyChange, the request answers 501 */
+        return fail(1, "the CA %s does not implement account key rollover (%s); the account "
+                    "and its key are unchanged", acme_ca_url(ca),
+                    APR_STATUS_IS_ENOTIMPL(rv) ? "no keyChange in its directory"
+                                               : "keyChange answered 501 Not Implemented");
+    }
     if (rv != APR_SUCCESS) {
         return fail(1, "key rollover of %s failed: %s", acct->url, problem_text(c, rv, prob));
     }
@@ -1024,6 +1172,7 @@ int main(int argc, const char *const *argv)
     env = getenv("ACME_STORE");
     c.store_dir = (env && *env) ? env : DEFAULT_STORE;
     c.log.fn = log_to_stderr;
+    c.log.baton = &c.log;
     c.log.level = ACME_LOG_WARN;
     code = run(&c, argc, argv);
     fflush(stdout);

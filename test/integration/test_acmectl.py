@@ -1,4 +1,4 @@
-"""Integration tests of acmectl (SPEC §6, §7) against a real Pebble with challtestsrv: challenges, key types, EAB, accounts, revocation, chains, ARI, profiles and crash recovery."""
+"""Integration tests of acmectl (SPEC §6, §7) against real CAs (Pebble with challtestsrv; the core scenarios also against step-ca): challenges, key types, EAB, accounts, revocation, chains, ARI, profiles, crash recovery and the command line's own language."""
 import datetime
 import glob
 import json
@@ -12,7 +12,7 @@ import time
 import pytest
 
 from fixtures import certs
-from fixtures.ca import example_eab_keys, file_mode, make_dir, wait_for
+from fixtures.ca import DnsCommand, example_eab_keys, file_mode, make_dir, wait_for
 from fixtures.pyacme import AcmeError, Client
 
 EMAIL = "admin@example.org"
@@ -55,6 +55,22 @@ def assert_clean_failure(res):
     assert lines, "no error message on stderr"
     assert lines[-1].startswith("acmectl:"), res.stderr
     assert "Traceback" not in res.stderr and "Segmentation" not in res.stderr
+
+
+def assert_one_error_line(res, code=1):
+    """acmectl speaks acmectl: exactly one stderr line, "acmectl: ...", the
+    documented exit code, option names and no httpd directive, nothing of a
+    drive's log (next attempt, APR status strings)."""
+    assert res.returncode == code, (res.returncode, res.stderr)
+    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("acmectl: "), res.stderr
+    line = lines[0]
+    # an httpd directive (ACMEHttpProxy), not acmectl's own variable ACMECTL_EAB_HMAC
+    assert not re.search(r"\bACME(?!CTL_)[A-Z][A-Za-z]+", line), \
+        "names an httpd directive: " + line
+    assert "next attempt" not in line and "Internal error" not in line, line
+    assert "[error]" not in res.stderr, res.stderr
+    return line
 
 
 def domain_dir(store, name):
@@ -158,9 +174,13 @@ def order_urls_in(path):
 
 # -- challenges, identifiers, key types ---------------------------------------------
 
-def test_http01_webroot(acmectl, pebble, webroot_server, test_dir):
+@pytest.mark.parametrize("names", [["web.example"], ["web.example", "www.web.example",
+                                                    "static.web.example"]],
+                         ids=["one-name", "several-names"])
+def test_http01_webroot(acmectl, acme_ca, webroot_server_factory, test_dir, names):
+    pebble = acme_ca
+    webroot_server = webroot_server_factory(acme_ca)
     store = os.path.join(test_dir, "store")
-    names = ["web.example", "www.web.example"]
     res = issue(acmectl, store, pebble, names, webroot=webroot_server.root)
     assert_ok(res)
     assert "domains/web.example" in res.stdout, "issue must print where it stored the files"
@@ -207,7 +227,9 @@ def test_dns01_command(acmectl, pebble, dns_command, test_dir):
     check_store_hygiene(store)
 
 
-def test_wildcard(acmectl, pebble, dns_command, test_dir):
+def test_wildcard(acmectl, acme_ca, test_dir):
+    pebble = acme_ca
+    dns_command = DnsCommand(make_dir(test_dir, "dns"), acme_ca.challtestsrv_url)
     store = os.path.join(test_dir, "store")
     names = ["*.wild.example", "wild.example"]
     res = issue(acmectl, store, pebble, names, dns=dns_command.path)
@@ -226,7 +248,9 @@ def test_wildcard_needs_dns01(acmectl, pebble, webroot_server, test_dir):
     assert not os.path.exists(os.path.join(domain_dir(store, "*.nodns.example"), "fullchain.pem"))
 
 
-def test_ip_address_v4(acmectl, pebble, webroot_server, test_dir):
+def test_ip_address_v4(acmectl, acme_ca, webroot_server_factory, test_dir):
+    pebble = acme_ca
+    webroot_server = webroot_server_factory(acme_ca)
     store = os.path.join(test_dir, "store")
     res = issue(acmectl, store, pebble, ["127.0.0.1"], webroot=webroot_server.root)
     assert_ok(res)
@@ -243,7 +267,9 @@ def test_ip_address_v6(acmectl, pebble, webroot_server, test_dir):
     check_certificate(store, pebble, "::1", ["::1"])
 
 
-def test_two_key_types(acmectl, pebble, webroot_server, test_dir):
+def test_two_key_types(acmectl, acme_ca, webroot_server_factory, test_dir):
+    pebble = acme_ca
+    webroot_server = webroot_server_factory(acme_ca)
     store = os.path.join(test_dir, "store")
     names = ["dual.example"]
     res = issue(acmectl, store, pebble, names, webroot=webroot_server.root,
@@ -259,14 +285,15 @@ def test_two_key_types(acmectl, pebble, webroot_server, test_dir):
 
 # -- accounts ------------------------------------------------------------------
 
-def test_eab_required(acmectl, pebble_factory, webroot_server_factory, test_dir):
-    keys = example_eab_keys()
-    pebble = pebble_factory(eab=keys)
+def test_eab_required(acmectl, ca_factory, webroot_server_factory, test_dir):
+    pebble = ca_factory(eab=2)
+    keys = pebble.eab_keys
     web = webroot_server_factory(pebble)
     store = os.path.join(test_dir, "store")
     res = issue(acmectl, store, pebble, ["eab.example"], webroot=web.root)
-    assert_clean_failure(res)
-    assert "external" in res.stderr.lower() or "eab" in res.stderr.lower(), res.stderr
+    assert_one_error_line(res)
+    assert "External Account Binding" in res.stderr, res.stderr
+    assert "--eab-kid" in res.stderr and "--eab-hmac" in res.stderr, res.stderr
     assert not os.path.exists(os.path.join(domain_dir(store, "eab.example"), "fullchain.pem"))
     st = status_of(acmectl, store, "eab.example")
     assert st["state"] == "error", st
@@ -282,16 +309,22 @@ def test_eab_required(acmectl, pebble_factory, webroot_server_factory, test_dir)
     check_certificate(store, pebble, "eab.example", ["eab.example"])
 
 
-def test_eab_wrong_key_fails(acmectl, pebble_factory, webroot_server_factory, test_dir):
-    keys = example_eab_keys()
-    pebble = pebble_factory(eab=keys)
+def test_eab_wrong_key_fails(acmectl, ca_factory, webroot_server_factory, test_dir):
+    pebble = ca_factory(eab=2)
+    keys = pebble.eab_keys
     web = webroot_server_factory(pebble)
     store = os.path.join(test_dir, "store")
     kid = sorted(keys)[0]
     other = keys[sorted(keys)[1]]
     res = issue(acmectl, store, pebble, ["eab2.example"], webroot=web.root,
                 extra=["--eab-kid", kid, "--eab-hmac", other])
-    assert_clean_failure(res)
+    assert_one_error_line(res)
+    # step-ca answers a wrong binding with 500 serverInternal: the hint still says what to check
+    assert "--eab-kid" in res.stderr and "--eab-hmac" in res.stderr, res.stderr
+    assert not os.path.exists(os.path.join(domain_dir(store, "eab2.example"), "fullchain.pem"))
+    assert_ok(issue(acmectl, store, pebble, ["eab2.example"], webroot=web.root,
+                    extra=["--eab-kid", kid, "--eab-hmac", keys[kid]]))
+    check_certificate(store, pebble, "eab2.example", ["eab2.example"])
 
 
 def test_eab_key_from_file_or_environment(acmectl, pebble_factory, webroot_server_factory,
@@ -395,17 +428,59 @@ def test_account_deactivate(acmectl, pebble, webroot_server, test_dir):
 
 # -- revocation ------------------------------------------------------------------
 
-def test_revoke(acmectl, pebble, webroot_server, test_dir):
+def assert_revoked(ca, leaf, key_path):
+    """The CA knows leaf as revoked: revoking it again (with its own key) is refused so."""
+    with pytest.raises(AcmeError) as e:
+        Client.from_key_file(ca.directory_url, ca.ca_cert, key_path).revoke(leaf)
+    assert "alreadyRevoked" in json.dumps(e.value.problem), e.value.problem
+
+
+def test_revoke(acmectl, acme_ca, webroot_server_factory, test_dir):
+    """With the account key; only -s STORE DOMAIN: the store knows the CA and its trust file.
+    Status then says revoked and the domain is due (renewal source manual)."""
+    pebble = acme_ca
+    webroot_server = webroot_server_factory(acme_ca)
     store = os.path.join(test_dir, "store")
     assert_ok(issue(acmectl, store, pebble, ["revoke.example"], webroot=webroot_server.root))
     leaf = check_certificate(store, pebble, "revoke.example", ["revoke.example"])[0]
-    assert pebble.cert_status(leaf)["Status"] == "Valid"
-    res = acmectl("-s", store, "revoke", "revoke.example", "--reason", "4",
-                  "--ca-cert", pebble.ca_cert)
+    if pebble.name == "pebble":
+        assert pebble.cert_status(leaf)["Status"] == "Valid"
+    res = acmectl("-s", store, "revoke", "revoke.example", "--reason", "4")
     assert_ok(res)
-    st = pebble.cert_status(leaf)
-    assert st["Status"] == "Revoked", st
-    assert st.get("Reason") == 4, st
+    if pebble.name == "pebble":
+        st = pebble.cert_status(leaf)
+        assert st["Status"] == "Revoked", st
+        assert st.get("Reason") == 4, st
+    assert_revoked(pebble, leaf, os.path.join(domain_dir(store, "revoke.example"), "privkey.pem"))
+    st = status_of(acmectl, store, "revoke.example")
+    assert st["state"] == "revoked", st
+    assert st["renewal"]["source"] == "manual", st
+    # the next issue renews it, and the new certificate is not revoked
+    assert_ok(issue(acmectl, store, pebble, ["revoke.example"], webroot=webroot_server.root))
+    new = check_certificate(store, pebble, "revoke.example", ["revoke.example"])[0]
+    assert new.serial_number != leaf.serial_number
+    st = status_of(acmectl, store, "revoke.example")
+    assert st["state"] == "valid" and st["renewal"]["source"] == "window", st
+
+
+def test_revoke_with_certificate_key(acmectl, acme_ca, webroot_server_factory, test_dir):
+    """Without an account for that CA (only domains/ restored) the certificate's own key signs."""
+    web = webroot_server_factory(acme_ca)
+    store = os.path.join(test_dir, "store")
+    assert_ok(issue(acmectl, store, acme_ca, ["certkey.example"], webroot=web.root))
+    leaf = check_certificate(store, acme_ca, "certkey.example", ["certkey.example"])[0]
+    import shutil
+    shutil.rmtree(os.path.join(store, "accounts"))
+    shutil.rmtree(os.path.join(store, "state"))
+    # the CA comes from the active set; its trust file went with accounts/: pass it
+    res = acmectl("-s", store, "revoke", "certkey.example", "--no-reissue",
+                  "--ca-cert", acme_ca.ca_cert)
+    assert_ok(res)
+    assert_revoked(acme_ca, leaf, os.path.join(domain_dir(store, "certkey.example"), "privkey.pem"))
+    assert not account_key_paths(store), "revoking with the certificate key made an account"
+    st = status_of(acmectl, store, "certkey.example")
+    assert st["state"] == "revoked", st
+    assert (st.get("renewal") or {}).get("source") != "manual", "--no-reissue asked for a renewal"
 
 
 def test_revoke_unknown_domain_fails(acmectl, test_dir):
@@ -595,3 +670,110 @@ def test_status_empty_store(acmectl, test_dir):
     assert_ok(res)
     obj = json.loads(res.stdout)
     assert obj["domains"] == [] and "version" in obj
+
+
+# -- acmectl speaks acmectl ---------------------------------------------------------------
+
+def test_failure_is_one_line_with_option_names(acmectl, pebble, webroot_server, test_dir):
+    """A CA that cannot be reached: one line, the hint names --http-proxy and --ca-cert."""
+    from fixtures.ca import CountingListener
+    down = CountingListener().start()
+    try:
+        store = os.path.join(test_dir, "store")
+        res = acmectl(*issue_args(store, down.directory_url, pebble.ca_cert, ["down.example"],
+                                  webroot=webroot_server.root), timeout=180)
+    finally:
+        down.stop()
+    line = assert_one_error_line(res)
+    assert "--http-proxy" in line and "--ca-cert" in line, line
+    assert line.count("cannot reach the CA") == 1, line
+    # the same failure with -v shows the drive's log too
+    res = acmectl("-v", *issue_args(store, down.directory_url, pebble.ca_cert, ["down.example"],
+                                    webroot=webroot_server.root), timeout=180)
+    assert res.returncode == 1 and res.stderr.splitlines()[-1].startswith("acmectl: ")
+
+
+BAD_VALUES = [
+    ("--eab-hmac", "not base64!", "--eab-hmac"),
+    ("--ca", "not-a-url", "--ca"),
+    ("--ca", "ftp://127.0.0.1/dir", "--ca"),
+    ("--ca-cert", "/nonexistent/ca.pem", "--ca-cert"),
+    ("--email", "nobody", "--email"),
+    ("--webroot", "/nonexistent/webroot", "--webroot"),
+    ("--dns-command", "NOT-EXECUTABLE", "--dns-command"),
+    ("--http-proxy", "proxy without scheme", "--http-proxy"),
+    ("--key-type", "rsa1024", "rsa1024"),
+]
+
+
+@pytest.mark.parametrize("option,value,named", BAD_VALUES, ids=[b[0] + "=" + b[1] for b in BAD_VALUES])
+def test_bad_option_values_refused_before_any_request(acmectl, pebble, webroot_server, test_dir,
+                                                      option, value, named):
+    from fixtures.ca import CountingListener
+    ca = CountingListener().start()
+    try:
+        store = os.path.join(test_dir, "store")
+        args = {"--ca": ca.directory_url, "--ca-cert": pebble.ca_cert, "--email": EMAIL,
+                "--webroot": webroot_server.root}
+        extra = ["--eab-kid", "kid-1"] if option == "--eab-hmac" else []
+        if value == "NOT-EXECUTABLE":
+            value = os.path.join(test_dir, "hook.txt")
+            with open(value, "w") as f:
+                f.write("#!/bin/sh\n")
+            os.chmod(value, 0o644)
+            del args["--webroot"]
+        args[option] = value
+        cmd = ["-s", store, "issue", "--agree-tos"] + extra
+        for k, v in args.items():
+            cmd += [k, v]
+        if option not in args:
+            cmd += [option, value]
+        res = acmectl(*(cmd + ["bad.example"]))
+        line = assert_one_error_line(res, code=2)
+        assert named in line, line
+        assert ca.accepted == 0, "a request was sent before the options were checked"
+    finally:
+        ca.stop()
+    if option == "--ca":
+        res = acmectl("-s", store, "account-rollover", "--ca", value)
+        assert_one_error_line(res, code=2)
+
+
+def test_rollover_without_keychange(acmectl, acme_ca, webroot_server_factory, ari_proxy,
+                                    test_dir):
+    """step-ca names keyChange but answers 501; Pebble behind a proxy that leaves it out
+    of the directory: a clear error and the account untouched."""
+    ca = ari_proxy(acme_ca, ari=False, without=("keyChange",)) if acme_ca.name == "pebble" \
+        else acme_ca
+    web = webroot_server_factory(acme_ca)
+    store = os.path.join(test_dir, "store")
+    assert_ok(issue(acmectl, store, ca, ["nokc1.example"], webroot=web.root))
+    key_path = only_account_key(store)
+    files = {p: open(p, "rb").read() for p in glob.glob(os.path.join(store, "accounts", "*", "*"))}
+    res = acmectl("-s", store, "account-rollover", "--ca", ca.directory_url)
+    line = assert_one_error_line(res)
+    assert "does not implement account key rollover" in line, line
+    assert "unchanged" in line, line
+    assert {p: open(p, "rb").read() for p in glob.glob(os.path.join(store, "accounts", "*", "*"))} \
+        == files, "the account files changed"
+    # the account still works with its old key
+    Client.from_key_file(acme_ca.directory_url, acme_ca.ca_cert, key_path).new_account(
+        only_existing=True)
+    assert_ok(issue(acmectl, store, ca, ["nokc2.example"], webroot=web.root))
+    assert only_account_key(store) == key_path
+
+
+def test_renew_is_visible_at_once(acmectl, pebble, webroot_server, test_dir):
+    store = os.path.join(test_dir, "store")
+    assert_ok(issue(acmectl, store, pebble, ["visible.example"], webroot=webroot_server.root))
+    st = status_of(acmectl, store, "visible.example")
+    assert st["renewal"]["source"] == "window", st
+    before = datetime.datetime.utcnow().replace(microsecond=0)
+    assert_ok(acmectl("-s", store, "renew", "visible.example"))
+    st = status_of(acmectl, store, "visible.example")
+    assert st["renewal"]["source"] == "manual", st
+    at = parse_rfc3339(st["renewal"]["at"])
+    assert before <= at <= datetime.datetime.utcnow(), (before, at)
+    assert_ok(issue(acmectl, store, pebble, ["visible.example"], webroot=webroot_server.root))
+    st = status_of(acmectl, store, "visible.example")
+    assert st["renewal"]["source"] == "window", st

@@ -1,4 +1,4 @@
-"""Integration tests of mod_acme in a real httpd (Debian's apache2) against a real CA (Pebble): issuance, serving, renewal, activation, failures, config errors and hostile challenge requests."""
+"""Integration tests of mod_acme in a real httpd (Debian's apache2) against a real CA (Pebble; the challenge types also against step-ca): issuance, serving, renewal, activation, failures, config errors, hostile challenge requests and the logs an admin reads."""
 import base64
 import json
 import os
@@ -15,6 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from fixtures.ca import make_dir
 from fixtures.httpd import REPO as REPO_DIR
 from fixtures.httpd import cert_key_type, cert_names, live_processes, verify_chain, wait_for
 
@@ -37,10 +38,11 @@ def wait_served(h, name, names, key_type=None, not_serial=None, timeout=ISSUE_TI
     """Waits until SNI=name gets a Pebble certificate covering names (of
     key_type when given, with another serial than not_serial); returns it."""
     want = {n.lower() for n in names}
+    issued = h.pebble.issued_by if h.pebble else is_pebble
 
     def ok():
         c = h.served_cert(name, key_type=key_type)
-        if not is_pebble(c) or not want <= cert_names(c):
+        if not issued(c) or not want <= cert_names(c):
             return None
         if key_type and cert_key_type(c) != ("rsa" if key_type.startswith("rsa") else "ec"):
             return None
@@ -294,9 +296,10 @@ def test_normal_requests_unaffected(three):
 # -- 2. one challenge type only -----------------------------------------------------
 
 @pytest.mark.parametrize("challenge", ["http-01", "tls-alpn-01"])
-def test_single_challenge_type(httpd_factory, pebble, challenge):
+def test_single_challenge_type(httpd_factory, acme_ca, challenge):
+    """Served without a manual restart, by Pebble and by step-ca."""
     from fixtures.ca import free_port
-    h = httpd_factory(pebble)
+    h = httpd_factory(acme_ca)
     if challenge == "http-01":
         # HTTPS on a port Pebble does not use: tls-alpn-01 cannot succeed.
         h.https_port = free_port()
@@ -456,6 +459,40 @@ def test_ca_down_at_startup_then_recovers(httpd_factory, pebble):
         fwd.stop()
 
 
+def test_ca_down_at_cold_start_one_attempt(httpd_factory, pebble):
+    """Four domains, four parallel slots, the CA unreachable: one attempt per CA per
+    retry period (not one per slot), one error in the log, every domain's status
+    shows the outage."""
+    from fixtures.ca import CountingListener
+    down = CountingListener().start()
+    names = [f"cold{i}.test" for i in range(4)]
+    try:
+        h = httpd_factory(pebble, ca_url=down.directory_url)
+        h.acme["ACMERetryDelay"] = "60s"
+        h.add("ACMEMaxParallel 4")
+        for n in names:
+            h.ssl_vhost(n)
+        h.start()
+
+        def all_show_outage():
+            st = {d["name"]: d for d in h.status_json()["domains"]}
+            return all((st.get(n) or {}).get("last_error") and st[n].get("next_attempt")
+                       for n in names)
+        wait_for(all_show_outage, 90, interval=0.5, what="the outage in every domain's status")
+        time.sleep(3)       # any further attempt in this retry period would show now
+        errors = [l for l in h.error_log().splitlines()
+                  if "[acme:error]" in l and "failed at" in l]
+        assert len(errors) == 1, errors
+        # one drive's requests (it asks for the failed directory again within the drive)
+        assert 1 <= down.accepted <= 3, f"{down.accepted} connections in one retry period"
+        assert "Internal error" not in h.error_log()
+        for d in h.status_json()["domains"]:
+            assert d["last_error"]["type"] == "urn:mod_acme:transport", d
+            assert "ACMECACertificateFile" in d["last_error"].get("hint", ""), d
+    finally:
+        down.stop()
+
+
 def test_fallback_cut_short_is_remade(httpd_factory, pebble):
     """fallback.pem is written without fsync: a file cut short (a power cut)
     is noticed by its header's length at the next start and made again."""
@@ -588,6 +625,59 @@ def test_hostile_challenge_paths_get_404(httpd_factory, pebble):
     status, _, body = h.request("/", "ha.test", port=h.http_port)
     assert status == 200 and b"hello" in body
     status, _, body = h.request("/", "ha.test", tls=True)
+    assert status == 200 and b"hello" in body
+
+
+def spellings(token):
+    """Ways to write /.well-known/acme-challenge/<token> that httpd maps to that path
+    (dot segments, doubled slashes, percent-encoding)."""
+    enc = "%{:02X}".format(ord(token[0])) + token[1:]
+    return [
+        "/.well-known/./acme-challenge/" + token,
+        "/.well-known//acme-challenge/" + token,
+        "//.well-known/acme-challenge/" + token,
+        "/./.well-known/acme-challenge/" + token,
+        "/.well-known/a/../acme-challenge/" + token,
+        "/x/y/../../.well-known/acme-challenge/" + token,
+        "/%2Ewell-known/acme-challenge/" + token,
+        "/%2ewell-known/acme%2Dchallenge/" + token,
+        "/.well-known/acme-challenge/" + enc,
+        "/.well-known/acme-challenge/./" + token,
+        "/.well-known/acme-challenge//" + token,
+        "/.well-known/acme-challenge/x/../" + token,
+    ]
+
+
+def test_challenge_path_in_every_spelling(httpd_factory, pebble):
+    """The module owns its path: every spelling httpd maps to a challenge URL of a
+    managed name is answered by the module (the key authorization for a pending
+    token, 404 otherwise), never the file of that name under DocumentRoot."""
+    h = httpd_factory(pebble)
+    h.ssl_vhost("spell.test")
+    h.start()
+    wait_served(h, "spell.test", ["spell.test"])
+    token = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    unknown = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    keyauth = token + "." + base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+    chdir = h.root / "htdocs" / ".well-known" / "acme-challenge"
+    for t in (token, unknown):
+        (chdir / t).write_text("FROM DISK\n")
+    plant_http01(h, "spell.test", token, keyauth)
+    for path in spellings(token):
+        status, hdrs, body = h.request(path, "spell.test", port=h.http_port)
+        assert b"FROM DISK" not in body, f"GET {path}: served from DocumentRoot"
+        assert status == 200 and body.decode().strip() == keyauth, (path, status, body[:80])
+        assert hdrs.get("content-type", "").startswith("text/plain"), path
+    for path in spellings(unknown):
+        status, _, body = h.request(path, "spell.test", port=h.http_port)
+        assert b"FROM DISK" not in body, f"GET {path}: served from DocumentRoot"
+        assert status == 404, (path, status)
+    # a name mod_acme does not manage keeps its own /.well-known
+    status, _, body = h.request("/.well-known/./acme-challenge/" + unknown, "other.test",
+                                port=h.http_port)
+    assert status == 200 and b"FROM DISK" in body
+    # ordinary requests are untouched
+    status, _, body = h.request("/./index.html", "spell.test", port=h.http_port)
     assert status == 200 and b"hello" in body
 
 
@@ -859,3 +949,67 @@ def test_demo_entry_point():
     assert '"state": "valid"' in r.stdout
     left = [d for d in set(os.listdir("/tmp")) - before if d.startswith("mod_acme-demo-")]
     assert not left, f"demo left {left}"
+
+
+# -- 9. logs an admin can follow ------------------------------------------------------------
+
+def test_startup_logs_and_queue_order(httpd_factory, pebble, acmectl, test_dir):
+    """Drives start in queue order: no certificate yet first, then the soonest
+    expiry, ties in configuration order (not the reverse order httpd keeps
+    vhosts in); "starting a drive" is logged when each starts; the graceful
+    restart names the domains it activates; a first activation claims no
+    previous certificate; no AH10085 (mod_ssl's 503 warning) per vhost, one
+    summary line of mod_acme's instead."""
+    from fixtures.ca import DnsCommand
+    h = httpd_factory(pebble)
+    dns = DnsCommand(make_dir(test_dir, "dns"), pebble.challtestsrv_url)
+    # qb.test expires before qa.test: both issued beforehand by acmectl into the store
+    for name in ("qb.test", "qa.test"):
+        res = acmectl("-s", str(h.store), "issue", "--ca", pebble.directory_url, "--ca-cert",
+                      pebble.ca_cert, "--email", "admin@example.org", "--agree-tos",
+                      "--dns-command", dns.path, name)
+        assert res.returncode == 0, res.stderr
+        time.sleep(1.1)
+    # ... and due at start, both (acmectl renew)
+    for name in ("qa.test", "qb.test"):
+        assert acmectl("-s", str(h.store), "renew", name).returncode == 0
+    h.add("ACMEMaxParallel 1")
+    # configuration order: qa (server level), qb (in its vhost), qc (in its vhost),
+    # qd (server level), qe (in its vhost)
+    h.vhosts.append("ACMEDomain qa.test")
+    h.ssl_vhost("qa.test", body="")
+    h.ssl_vhost("qb.test")
+    h.ssl_vhost("qc.test")
+    h.vhosts.append("ACMEDomain qd.test")
+    h.ssl_vhost("qd.test", body="")
+    h.ssl_vhost("qe.test")
+    all_names = ("qa.test", "qb.test", "qc.test", "qd.test", "qe.test")
+    h.start()
+    before = {n: h.served_cert(n).serial_number for n in ("qa.test", "qb.test")}
+    for n in ("qc.test", "qd.test", "qe.test"):
+        wait_served(h, n, [n])
+    for n in ("qa.test", "qb.test"):
+        wait_served(h, n, [n], not_serial=before[n])
+    wait_for(lambda: all((h.domain_status(n) or {}).get("staged") is False for n in all_names),
+             60, what="every set activated")
+    log = h.error_log()
+    starts = re.findall(r"ACMEDomain (q[a-e]\.test): starting a drive", log)
+    first = []
+    for n in starts:
+        if n not in first:
+            first.append(n)
+    assert first == ["qc.test", "qd.test", "qe.test", "qb.test", "qa.test"], starts
+    assert "AH10085" not in log, "mod_ssl's per-vhost 503 warning"
+    assert len(re.findall(r"mod_acme: \d+ SSL <VirtualHost>\(s\) .*have no certificate yet", log)) \
+        >= 1
+    for n in ("qc.test", "qd.test", "qe.test"):
+        assert re.search(rf"ACMEDomain {re.escape(n)}: first certificate activated", log), n
+        assert not re.search(rf"ACMEDomain {re.escape(n)}: new certificate activated \(the previous",
+                             log), n
+    for n in ("qa.test", "qb.test"):
+        assert re.search(rf"ACMEDomain {re.escape(n)}: new certificate activated \(the previous "
+                         r"one is in", log), n
+    restarts = re.findall(r"graceful restart to activate the new certificates of: (.*)", log)
+    assert restarts, "the graceful restart mod_acme triggered is not logged"
+    named = set(", ".join(restarts).replace(",", " ").split())
+    assert set(all_names) <= named, restarts

@@ -8,7 +8,7 @@ sys.path.insert(0, HERE)
 
 import figures  # noqa: E402
 
-pytest_plugins = ["fixtures.ca", "fixtures.httpd"]
+pytest_plugins = ["fixtures.ca", "fixtures.httpd", "fixtures.stepca"]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -17,6 +17,7 @@
 #include "acme_json.h"
 #include "acme_jws.h"
 #include "acme_order.h"
+#include "acme_plan.h"
 #include "acme_time.h"
 #include "acme_x509.h"
 #include "testutil.h"
@@ -301,16 +302,24 @@ static acme_drive_env_t env_make(void)
     return env;
 }
 
-static void activate(const acme_domain_t *d, const ca_t *inter, const char *san,
-                     apr_time_t nb, apr_time_t na)
+/* An active set for d; flags (ACME_STORE_REGENERABLE) are added to every save. */
+static void activate_ex(const acme_domain_t *d, const ca_t *inter, const char *san,
+                        apr_time_t nb, apr_time_t na, int flags)
 {
     int i;
     for (i = 0; i < d->key_types->nelts; ++i) {
         const char *t = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
         set_t s = make_set(inter, APR_ARRAY_IDX(d->key_types, i, acme_key_type_e), san, nb, na);
-        put(ACME_SG_DOMAINS, d->id, acme_store_chain_item(pool, t), s.chain, 0);
-        put(ACME_SG_DOMAINS, d->id, acme_store_pkey_item(pool, t), s.key, 1);
+        put(ACME_SG_DOMAINS, d->id, acme_store_chain_item(pool, t), s.chain, flags);
+        put(ACME_SG_DOMAINS, d->id, acme_store_pkey_item(pool, t), s.key,
+            ACME_STORE_PRIVATE | flags);
     }
+}
+
+static void activate(const acme_domain_t *d, const ca_t *inter, const char *san,
+                     apr_time_t nb, apr_time_t na)
+{
+    activate_ex(d, inter, san, nb, na, 0);
 }
 
 static json_t *status_of(const char *id)
@@ -435,6 +444,96 @@ START_TEST(needed_and_run_respect_lock)
     ck_assert_ptr_nonnull(strstr(why, "progress"));
     ck_assert_int_eq(acme_drive_run(&env, pool, d, &res), APR_EBUSY);
     store->unlock(lock);
+}
+END_TEST
+
+/* README "Renewal": while the CA is reachable, no managed certificate is
+ * served past its renewal time plus one retry delay. A watchdog on a fake
+ * clock (it wakes at the next look or after the check interval, seen at its
+ * 200 ms tick with a sub-second phase) over odd lifetimes, windows, issue
+ * times (also around the DST changes of local time: the arithmetic is UTC)
+ * and wake phases: the drive starts no earlier than the renewal time's
+ * second, within one retry delay and a tick after it, and before expiry. */
+START_TEST(renewal_never_missed_fake_clock)
+{
+    static const long lifetimes[] = { 31, 47, 100, 361, 3607, 86400 + 7, 90 * 86400 };
+    static const long phases_ms[] = { 0, 37, 200, 501, 999 };
+    static const int pcts[] = { 33, 80 };
+    /* now, and the EU DST changes of 2026 (01:00 UTC) one second away */
+    apr_time_t starts[] = { apr_time_from_sec(apr_time_sec(apr_time_now())),
+                            apr_time_from_sec(1774745999), apr_time_from_sec(1792889999) };
+    const apr_interval_time_t tick = apr_time_from_msec(200);
+    const apr_interval_time_t interval = apr_time_from_sec(12 * 3600);   /* the default */
+    ca_t *root = make_ca("Test Root", NULL), *inter = make_ca("Test Inter", root);
+    acme_drive_env_t env = env_make();
+    size_t li, pi, ci, si;
+    int n = 0;
+
+    for (li = 0; li < sizeof(lifetimes) / sizeof(lifetimes[0]); ++li)
+    for (ci = 0; ci < sizeof(pcts) / sizeof(pcts[0]); ++ci)
+    for (si = 0; si < sizeof(starts) / sizeof(starts[0]); ++si)
+    for (pi = 0; pi < sizeof(phases_ms) / sizeof(phases_ms[0]); ++pi) {
+        apr_interval_time_t life = apr_time_from_sec(lifetimes[li]);
+        apr_time_t nb = starts[si], na = nb + life;
+        /* the exact time: lifetime * pct / 100 before the end, to the microsecond */
+        apr_time_t exact = na - life / 100 * pcts[ci] - life % 100 * pcts[ci] / 100;
+        apr_time_t phase = nb + apr_time_from_msec(phases_ms[pi]), t = phase;
+        const char *id = apr_psprintf(pool, "r%d.example", n++), *why = NULL;
+        acme_domain_t *d = acme_domain_create(pool, id);
+        int need = 0, steps = 0;
+
+        d->renew_window_pct = pcts[ci];
+        /* no fsync: hundreds of sets */
+        activate_ex(d, inter, apr_pstrcat(pool, "DNS:", id, NULL), nb, na,
+                    ACME_STORE_REGENERABLE);
+        while (steps++ < 1000) {
+            apr_time_t next, wake;
+
+            if ((need = acme_drive_needed(&env, pool, d, t, &why)) != 0) {
+                break;
+            }
+            next = acme_drive_next_look(&env, pool, d, t);
+            ck_assert_msg(next > t, "%s: no future look (%s)", id, why);
+            wake = next < t + interval ? next : t + interval;
+            /* the watchdog sees it at its first tick at or after wake */
+            t = phase + (wake - phase + tick - 1) / tick * tick;
+        }
+        ck_assert_msg(need == 1, "%s: never renewed", id);
+        ck_assert_msg(t >= acme_plan_whole_sec(exact), "%s (%lds, %d%%): renewed %" APR_TIME_T_FMT
+                      " us before its window", id, lifetimes[li], pcts[ci], exact - t);
+        ck_assert_msg(t <= exact + env.retry_delay + tick, "%s (%lds, %d%%, phase %ldms): renewed %"
+                      APR_TIME_T_FMT " us after its time", id, lifetimes[li], pcts[ci],
+                      phases_ms[pi], t - exact);
+        ck_assert(t < na);
+    }
+}
+END_TEST
+
+/* A renewal time already past that was not acted on (the watchdog looked a
+ * moment before it, or a drive held the domain) is looked at again within
+ * the retry delay, never dropped. */
+START_TEST(next_look_never_drops_a_past_time)
+{
+    acme_drive_env_t env = env_make();
+    acme_domain_t *d = domain2();
+    apr_time_t now = apr_time_from_sec(apr_time_sec(apr_time_now())) + apr_time_from_msec(300);
+    json_t *st = json_pack("{s:{s:s,s:s}}", "renewal", "at", acme_time_rfc3339(pool, now),
+                           "source", "window");
+
+    ck_assert_int_eq(acme_drive_next_look(&env, pool, d, now), 0);   /* nothing recorded */
+    ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "example.org",
+                                          "status.json", st, 0), APR_SUCCESS);
+    ck_assert_int_eq(acme_drive_next_look(&env, pool, d, now), now + env.retry_delay);
+    ck_assert_int_eq(acme_drive_next_look(&env, pool, d, now - apr_time_from_sec(10)),
+                     now - apr_time_from_msec(300));
+    json_object_set_new(st, "next_attempt", json_string(acme_time_rfc3339(pool, now + 2 * DAY)));
+    json_object_set_new(json_object_get(st, "renewal"), "at",
+                        json_string(acme_time_rfc3339(pool, now + DAY)));
+    ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "example.org",
+                                          "status.json", st, 0), APR_SUCCESS);
+    ck_assert_int_eq(acme_drive_next_look(&env, pool, d, now),
+                     now - apr_time_from_msec(300) + DAY);
+    json_decref(st);
 }
 END_TEST
 
@@ -1776,6 +1875,8 @@ static Suite *suite(void)
     tcase_add_test(tc, needed_marker_staging_backoff_config);
     tcase_add_test(tc, needed_config_hash_of_active_set);
     tcase_add_test(tc, needed_and_run_respect_lock);
+    tcase_add_test(tc, renewal_never_missed_fake_clock);
+    tcase_add_test(tc, next_look_never_drops_a_past_time);
     tcase_add_test(tc, run_failure_backoff_failover);
     tcase_add_test(tc, ca_outage_one_attempt_per_retry);
     tcase_add_test(tc, store_responder_http01);

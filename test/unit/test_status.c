@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "acme_json.h"
+#include "acme_mark.h"
 #include "acme_status.h"
 #include "acme_time.h"
 #include "acme_version.h"
@@ -195,6 +196,56 @@ START_TEST(valid_cert)
 }
 END_TEST
 
+/* acmectl's marks: renew shows at once as due (source manual); a revoked
+ * certificate makes the state "revoked" while it is the active one; each mark
+ * moves the watchdog's wake-up. */
+START_TEST(marks_renew_and_revoked)
+{
+    test_cert_t c = make_cert("example.org", -3600, 30 * 86400, 0, 0x1234abcdL);
+    test_cert_t next = make_cert("example.org", -60, 30 * 86400, 0, 0x5678L);
+    apr_array_header_t *serials = apr_array_make(pool, 1, sizeof(const char *));
+    apr_time_t now = apr_time_from_sec(apr_time_sec(apr_time_now())), wake0, wake1;
+    json_t *j, *rec;
+
+    put(ACME_SG_DOMAINS, "example.org", "fullchain.ec256.pem", c.pem);
+    put_state("example.org", "{\"names\":[\"example.org\"],\"state\":\"valid\","
+              "\"renewal\":{\"at\":\"2027-01-16T00:00:00Z\",\"source\":\"window\"}}");
+    wake0 = acme_mark_last(st, pool);
+    ck_assert_int_eq(acme_mark_renew(st, pool, "example.org", now), APR_SUCCESS);
+    j = status_of("example.org", NULL);
+    ck_assert_str_eq(sget(j, "state"), "valid");
+    ck_assert_str_eq(sget(json_object_get(j, "renewal"), "source"), "manual");
+    ck_assert_str_eq(sget(json_object_get(j, "renewal"), "at"), acme_time_rfc3339(pool, now));
+    ck_assert_int_eq(acme_mark_renew_at(st, pool, "example.org"), now);
+    wake1 = acme_mark_last(st, pool);
+    ck_assert(wake1 != 0 && wake1 != wake0);
+
+    /* revoked, no reissue: state revoked, the renew mark stays as it was */
+    st->remove(st, pool, ACME_SG_STATE, "example.org", ACME_MARK_RENEW_ITEM);
+    APR_ARRAY_PUSH(serials, const char *) = "1234abcd";
+    apr_sleep(apr_time_from_msec(20));
+    ck_assert_int_eq(acme_mark_revoked(st, pool, "example.org", serials, 4, now, 0), APR_SUCCESS);
+    ck_assert(acme_mark_last(st, pool) != wake1);
+    j = status_of("example.org", NULL);
+    ck_assert_str_eq(sget(j, "state"), "revoked");
+    ck_assert_str_eq(sget(json_object_get(j, "renewal"), "source"), "window");
+    ck_assert_int_eq(acme_mark_renew_at(st, pool, "example.org"), 0);
+    rec = acme_mark_revoked_get(st, pool, "example.org");
+    ck_assert_int_eq(json_integer_value(json_object_get(rec, "reason")), 4);
+
+    /* with reissue: revoked and due */
+    ck_assert_int_eq(acme_mark_revoked(st, pool, "example.org", serials, -1, now, 1), APR_SUCCESS);
+    j = status_of("example.org", NULL);
+    ck_assert_str_eq(sget(j, "state"), "revoked");
+    ck_assert_str_eq(sget(json_object_get(j, "renewal"), "source"), "manual");
+
+    /* a new certificate is active: valid again, the record stays for the old one */
+    put(ACME_SG_DOMAINS, "example.org", "fullchain.ec256.pem", next.pem);
+    j = status_of("example.org", NULL);
+    ck_assert_str_eq(sget(j, "state"), "valid");
+}
+END_TEST
+
 START_TEST(renewing_and_expired)
 {
     test_cert_t c = make_cert("example.org", -3600, 86400, 0, 7);
@@ -351,6 +402,7 @@ static Suite *suite(void)
     tcase_add_test(tc, error_without_cert);
     tcase_add_test(tc, valid_cert);
     tcase_add_test(tc, renewing_and_expired);
+    tcase_add_test(tc, marks_renew_and_revoked);
     tcase_add_test(tc, staged_and_dual);
     tcase_add_test(tc, broken_files_tolerated);
     tcase_add_test(tc, wildcard_name);
