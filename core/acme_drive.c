@@ -408,6 +408,7 @@ typedef struct {
     const char *step;            /* what failed */
     const char *hint;            /* what to do about it */
     int hint_has_detail;         /* the hint already quotes the CA's detail */
+    const char *probe_url;       /* this drive is the first to try that CA (ca_enter) */
 } drive_t;
 
 static int drive_cancelled(const drive_t *dr)
@@ -1048,6 +1049,13 @@ static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
     int i;
 
     if ((rv = step_account(dr, prob)) != APR_SUCCESS) return rv;
+    if (dr->probe_url) {
+        /* The CA answers: the drives waiting for that need not wait for the
+         * rest of this one (a DNS hook, the propagation check). */
+        ca_answered(dr->env->cas, dr->probe_url);
+        ca_leave(dr->env->cas, dr->probe_url);
+        dr->probe_url = NULL;
+    }
     load_order_state(dr);
     for (i = 0; i < n_key_types(dr->d); ++i) {
         if (drive_cancelled(dr)) return APR_EINTR;
@@ -1355,8 +1363,9 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
     }
     url = next_ca_url(env, p, d, dr.entry);
     probe = ca_enter(env->cas, url, env->cancel);
+    dr.probe_url = probe ? url : NULL;
     rv = drive_gated(&dr, res);
-    if (probe) {
+    if (dr.probe_url) {
         ca_leave(env->cas, url);
     }
     return rv;
