@@ -9,9 +9,9 @@
 int acme_redirect_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s);
 
-/* translate_name, right after the challenge answers (the path is
- * normalised then): the redirect (plain HTTP) or the HSTS header (HTTPS,
- * permanent). A vhost that is not marked costs one flag test. */
+/* translate_name, right after the challenge answers (mod_acme.c calls it;
+ * the path is normalised then): the redirect (plain HTTP) or the HSTS header
+ * (HTTPS, permanent). A vhost that is not marked costs one flag test. */
 int acme_redirect_translate_name(request_rec *r);
 
 #endif
