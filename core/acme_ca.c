@@ -36,6 +36,7 @@ struct acme_ca_t {
     char nonces[ACME_NONCE_POOL_MAX][ACME_NONCE_MAX_LEN + 1];
     int nonce_start, nonce_count;
     const char *acct_verified;
+    acme_ca_observer_t obs;         /* request == NULL: nobody watches */
 };
 
 /* ---- problems ---------------------------------------------------------- */
@@ -286,6 +287,51 @@ apr_status_t acme_ca_create(apr_pool_t *p, const char *directory_url, acme_http_
     return APR_SUCCESS;
 }
 
+void acme_ca_set_observer(acme_ca_t *ca, const acme_ca_observer_t *obs)
+{
+    if (obs) ca->obs = *obs;
+    else memset(&ca->obs, 0, sizeof(ca->obs));
+}
+
+static json_t *current_directory(acme_ca_t *ca, int *stale);
+
+/* The directory's name for url, without fetching anything. */
+static const char *endpoint_of(acme_ca_t *ca, const char *url)
+{
+    static const char *const names[] = { "newNonce", "newAccount", "newOrder", "revokeCert",
+                                         "keyChange", NULL };
+    const char *s;
+    json_t *dir;
+    int stale, i;
+
+    if (!strcmp(url, ca->url)) return "directory";
+    if (!(dir = current_directory(ca, &stale))) return NULL;
+    for (i = 0; names[i]; ++i) {
+        if ((s = json_string_value(json_object_get(dir, names[i]))) && !strcmp(s, url)) {
+            return names[i];
+        }
+    }
+    s = json_string_value(json_object_get(dir, "renewalInfo"));
+    return s && !strncmp(url, s, strlen(s)) ? "renewalInfo" : NULL;
+}
+
+static void observe(acme_ca_t *ca, const char *url, apr_status_t rv,
+                    const acme_http_response_t *resp)
+{
+    if (ca->obs.request) {
+        ca->obs.request(ca->obs.baton, ca->url, url, endpoint_of(ca, url),
+                        rv == APR_SUCCESS && resp ? resp->status : 0);
+    }
+}
+
+static void observe_object(acme_ca_t *ca, const char *url, const acme_http_response_t *resp,
+                           const json_t *obj)
+{
+    if (ca->obs.object) {
+        ca->obs.object(ca->obs.baton, url, apr_table_get(resp->headers, "Location"), obj);
+    }
+}
+
 const char *acme_ca_url(const acme_ca_t *ca)
 {
     return ca->url;
@@ -323,7 +369,9 @@ static apr_status_t ca_request(acme_ca_t *ca, apr_pool_t *p, const char *method,
     if (!acme_ca_url_allowed(ca, url)) {
         return refuse_url(ca, p, url, prob);
     }
+    *resp = NULL;
     rv = acme_http_request(ca->http, p, method, url, content_type, body, body_len, resp, &err);
+    observe(ca, url, rv, *resp);
     if (rv != APR_SUCCESS) {
         *prob = transport_problem(p, err);
     }
@@ -456,7 +504,7 @@ static const char *check_directory(acme_ca_t *ca, apr_pool_t *p, const json_t *d
 
 static apr_status_t fetch_directory(acme_ca_t *ca, apr_pool_t *p, json_t **out, acme_problem_t **prob)
 {
-    acme_http_response_t *resp;
+    acme_http_response_t *resp = NULL;
     const char *why = NULL;
     json_t *dir;
     apr_status_t rv;
@@ -707,7 +755,10 @@ apr_status_t acme_ca_post_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return response_json(ca, p, "POST", url, *resp, json, prob);
+    if ((rv = response_json(ca, p, "POST", url, *resp, json, prob)) == APR_SUCCESS) {
+        observe_object(ca, url, *resp, *json);
+    }
+    return rv;
 }
 
 apr_status_t acme_ca_get_json(acme_ca_t *ca, apr_pool_t *p, const char *url,

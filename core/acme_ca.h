@@ -74,6 +74,22 @@ apr_status_t acme_ca_post_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
 apr_status_t acme_ca_get_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
                               acme_http_response_t **resp, json_t **json, acme_problem_t **prob);
 
+/* Who watches a CA's traffic (metrics). Called from the requesting thread;
+ * must be thread-safe and cheap. request: every HTTP request, status 0 when
+ * no response came; endpoint is the directory's name of the URL
+ * ("directory", "newNonce", "newAccount", "newOrder", "revokeCert",
+ * "keyChange", "renewalInfo") or NULL. object: every JSON object a request
+ * answered with, and the Location header, so URLs can be told apart. */
+typedef struct acme_ca_observer_t {
+    void (*request)(void *baton, const char *ca_url, const char *url, const char *endpoint,
+                    int status);
+    void (*object)(void *baton, const char *url, const char *location, const json_t *obj);
+    void *baton;
+} acme_ca_observer_t;
+
+/* Set before the CA is shared between threads. NULL: none. */
+void acme_ca_set_observer(acme_ca_t *ca, const acme_ca_observer_t *obs);
+
 /* Serializes account setup per CA across threads (acme_account_ensure). */
 apr_status_t acme_ca_account_lock(acme_ca_t *ca);
 void acme_ca_account_unlock(acme_ca_t *ca);

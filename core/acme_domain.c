@@ -1,4 +1,5 @@
 /* acme_domain.c: domain defaults, the store directory name of a domain, its config fingerprint and identifier checks. */
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -40,6 +41,8 @@ acme_domain_t *acme_domain_create(apr_pool_t *p, const char *first_name)
     APR_ARRAY_PUSH(d->challenges, const char *) = "tls-alpn-01";
     APR_ARRAY_PUSH(d->challenges, const char *) = "dns-01";
     d->renew_window_pct = 33;
+    d->renew_via_ari = 1;
+    d->warn_window_pct = 10;
     d->account_key_type = ACME_KEY_EC256;
     return d;
 }
@@ -205,4 +208,20 @@ int acme_identifier_valid(const char *name)
         return 0;
     }
     return is_ip_literal(name) || dns_name_valid(name);
+}
+
+int acme_port_parse(const char *s, int *port)
+{
+    char *end;
+    long v;
+
+    if (s == NULL || !apr_isdigit(*s)) {
+        return 0;
+    }
+    v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > 65535) {
+        return 0;
+    }
+    *port = (int)v;
+    return 1;
 }

@@ -5,6 +5,7 @@
 #include <apr_thread_mutex.h>
 #include "acme_account.h"
 #include "acme_activate.h"
+#include "acme_dns_check.h"
 #include "acme_drive.h"
 #include "acme_hint.h"
 #include "acme_json.h"
@@ -25,6 +26,7 @@
 #define DEFAULT_RETRY_DELAY apr_time_from_sec(5)
 #define DEFAULT_FAILOVER_AFTER 3
 #define ARI_ERROR_RETRY apr_time_from_sec(3600)
+#define MAX_EXPLANATION_URL 1024
 
 static int put_renewal(apr_pool_t *p, json_t *status, apr_time_t at, const char *source);
 static apr_time_t ari_ask(acme_ca_t *ca, apr_pool_t *p, const acme_logger_t *log,
@@ -39,6 +41,7 @@ struct acme_ca_registry_t {
     apr_hash_t *down;           /* url -> ca_down_t*: unreachable until then */
     acme_http_t *http;
     const acme_logger_t *log;
+    acme_ca_observer_t obs;
 };
 
 apr_status_t acme_ca_registry_create(apr_pool_t *p, const acme_http_opts_t *http_opts,
@@ -69,11 +72,19 @@ apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme
         /* Created under the mutex: the registry's pool is not thread-safe. */
         rv = acme_ca_create(reg->pool, url, reg->http, reg->log, ca);
         if (rv == APR_SUCCESS) {
+            acme_ca_set_observer(*ca, &reg->obs);
             apr_hash_set(reg->cas, apr_pstrdup(reg->pool, url), APR_HASH_KEY_STRING, *ca);
         }
     }
     apr_thread_mutex_unlock(reg->mutex);
     return rv;
+}
+
+void acme_ca_registry_set_observer(acme_ca_registry_t *reg, const acme_ca_observer_t *obs)
+{
+    apr_thread_mutex_lock(reg->mutex);
+    if (obs) reg->obs = *obs;
+    apr_thread_mutex_unlock(reg->mutex);
 }
 
 /* A CA that could not be reached is left alone for a while: the drives of
@@ -261,6 +272,8 @@ static apr_status_t leaf_info(apr_pool_t *p, const apr_array_header_t *certs,
 
 typedef struct {
     const char *type, *name, *token, *keyauth;
+    const acme_challenge_t *ch;
+    int answered;                /* the CA was told already (tkauth-01) */
 } setup_t;
 
 typedef struct {
@@ -280,6 +293,7 @@ typedef struct {
     const char *step;            /* what failed */
     const char *hint;            /* what to do about it */
     int hint_has_detail;         /* the hint already quotes the CA's detail */
+    const char *probe_url;       /* this drive is the first to try that CA (ca_enter) */
 } drive_t;
 
 static int drive_cancelled(const drive_t *dr)
@@ -428,7 +442,7 @@ static const char *replaces_id(drive_t *dr, const char *tname)
 {
     apr_array_header_t *certs = NULL;
     const char *id = NULL;
-    if (!acme_ca_endpoint(dr->ca, "renewalInfo")) return NULL;
+    if (!dr->d->renew_via_ari || !acme_ca_endpoint(dr->ca, "renewalInfo")) return NULL;
     if (load_chain(dr->env->store, dr->p, ACME_SG_DOMAINS, dr->entry,
                    acme_store_chain_item(dr->p, tname), &certs, NULL, NULL) != APR_SUCCESS
         || acme_cert_ari_id(dr->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
@@ -445,6 +459,14 @@ static apr_status_t new_order(drive_t *dr, const char *tname, json_t *prog,
     apr_status_t rv;
 
     if (d->profile && acme_ca_has_profile(dr->ca, d->profile)) profile = d->profile;
+    else if (d->profile && d->profile_mandatory) {
+        dr->hint = apr_psprintf(dr->p, "use a profile the CA offers (see \"profiles\" in its "
+                                "directory), or drop 'mandatory' from ACMEProfile %s to order "
+                                "without one", d->profile);
+        return fail(dr, "newOrder", prob, problem(dr->p, "urn:mod_acme:profileUnavailable",
+                    apr_psprintf(dr->p, "the CA %s does not offer the profile \"%s\"",
+                                 dr->ca_url, d->profile)), APR_ENOTIMPL);
+    }
     else if (d->profile) {
         acme_log(dr->env->log, ACME_LOG_WARN, 0, "%s: the CA %s does not offer the profile "
                  "\"%s\"; ordering without a profile", d->id, dr->ca_url, d->profile);
@@ -538,7 +560,8 @@ static apr_status_t start_tkauth(drive_t *dr, const acme_authz_t *a,
     return APR_SUCCESS;
 }
 
-/* Set up the answer for one pending authz and tell the CA; records the setup. */
+/* Set up the answer for one pending authz; records the setup. tkauth-01 is
+ * answered here: its token travels in the challenge POST itself. */
 static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **out,
                                 acme_problem_t **prob)
 {
@@ -559,8 +582,10 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     s->type = ch->type;
     s->name = a->name;
     s->token = ch->token;
+    s->ch = ch;
     if (!strcmp(ch->type, "tkauth-01")) {
         *out = s;
+        s->answered = 1;            /* respond_authz has nothing left to do */
         return start_tkauth(dr, a, ch, prob);
     }
     if ((rv = acme_key_authorization(dr->p, ch->token, dr->acct->key, &s->keyauth))
@@ -576,10 +601,63 @@ static apr_status_t start_authz(drive_t *dr, const acme_authz_t *a, setup_t **ou
     }
     APR_ARRAY_PUSH(dr->setups, setup_t *) = s;
     *out = s;
-    if (strcmp(ch->status, "pending")) return APR_SUCCESS;  /* answered before a restart */
-    if ((rv = acme_challenge_respond(&dr->octx, dr->p, ch, prob)) != APR_SUCCESS) {
+    return APR_SUCCESS;
+}
+
+/* Tell the CA to validate (not when it was told before a restart). */
+static apr_status_t respond_authz(drive_t *dr, const setup_t *s, acme_problem_t **prob)
+{
+    apr_status_t rv;
+
+    if (s->answered || strcmp(s->ch->status, "pending")) return APR_SUCCESS;
+    if ((rv = acme_challenge_respond(&dr->octx, dr->p, s->ch, prob)) != APR_SUCCESS) {
         hint_transport(dr, *prob);
         return fail(dr, "challenge", prob, NULL, rv);
+    }
+    return APR_SUCCESS;
+}
+
+#define DNS_POLL_INTERVAL apr_time_from_sec(2)
+
+/* ACMEDNSPropagation: the CA is asked to validate a dns-01 answer only once
+ * its TXT record is visible at the zone's authoritative servers; a hook that
+ * did not publish it fails here, clearly, instead of at the CA. */
+static apr_status_t wait_propagation(drive_t *dr, setup_t *const *started, int n,
+                                     acme_problem_t **prob)
+{
+    apr_array_header_t *names = apr_array_make(dr->p, 2, sizeof(const char *));
+    apr_array_header_t *values = apr_array_make(dr->p, 2, sizeof(const char *));
+    acme_dns_check_t *check = NULL;
+    const char *why = NULL;
+    apr_status_t rv;
+    int i;
+
+    if (dr->d->dns_propagation <= 0) return APR_SUCCESS;
+    for (i = 0; i < n; ++i) {
+        const setup_t *s = started[i];
+        const char *value;
+        if (!s || strcmp(s->type, "dns-01") || strcmp(s->ch->status, "pending")) continue;
+        if (!(value = acme_dns01_value(dr->p, s->keyauth))) return APR_EINVAL;
+        APR_ARRAY_PUSH(names, const char *) = apr_pstrcat(dr->p, "_acme-challenge.",
+            strncmp(s->name, "*.", 2) ? s->name : s->name + 2, NULL);
+        APR_ARRAY_PUSH(values, const char *) = value;
+    }
+    if (names->nelts == 0) return APR_SUCCESS;
+    if ((rv = acme_dns_check_create(dr->p, dr->d->dns_resolver, dr->env->log, &check))) {
+        return fail(dr, "dns propagation", prob, problem(dr->p, "urn:mod_acme:internal",
+                    "invalid DNS resolver for the propagation check"), rv);
+    }
+    rv = acme_dns_wait(check, dr->p, names, values, apr_time_now() + dr->d->dns_propagation,
+                       DNS_POLL_INTERVAL, dr->env->cancel, &why);
+    if (rv == APR_EINTR) return rv;
+    if (rv != APR_SUCCESS) {
+        dr->hint = "the DNS command exited 0 but the record did not reach the zone's "
+                   "authoritative servers: check what it updates (the zone's primary server, "
+                   "the transfer to the secondaries), or allow more time with ACMEDNSPropagation";
+        return fail(dr, "dns propagation", prob, problem(dr->p, "urn:mod_acme:dnsPropagation",
+                    apr_psprintf(dr->p, "the TXT record was not visible at the authoritative "
+                                 "servers within %" APR_TIME_T_FMT " s; %s",
+                                 apr_time_sec(dr->d->dns_propagation), why ? why : "")), rv);
     }
     return APR_SUCCESS;
 }
@@ -610,7 +688,8 @@ static apr_status_t check_identifier(drive_t *dr, acme_authz_t *a, acme_problem_
 }
 
 /* Every authorization: all fetched and checked first, then valid ones are
- * reused, the others answered, then polled. */
+ * reused, the answers of the others published, dns-01 ones waited for until
+ * visible (ACMEDNSPropagation), the CA told, then all polled. */
 static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_problem_t **prob)
 {
     int n = order->authz_urls->nelts, i;
@@ -638,6 +717,10 @@ static apr_status_t step_authzs(drive_t *dr, const acme_order_t *order, acme_pro
                         APR_EGENERAL);
         }
         if ((rv = start_authz(dr, a, &started[i], prob)) != APR_SUCCESS) return rv;
+    }
+    if ((rv = wait_propagation(dr, started, n, prob)) != APR_SUCCESS) return rv;
+    for (i = 0; i < n; ++i) {
+        if (started[i] && (rv = respond_authz(dr, started[i], prob)) != APR_SUCCESS) return rv;
     }
     for (i = 0; i < n; ++i) {
         acme_authz_t *a = NULL;
@@ -867,6 +950,13 @@ static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
     int i;
 
     if ((rv = step_account(dr, prob)) != APR_SUCCESS) return rv;
+    if (dr->probe_url) {
+        /* The CA answers: the drives waiting for that need not wait for the
+         * rest of this one (a DNS hook, the propagation check). */
+        ca_answered(dr->env->cas, dr->probe_url);
+        ca_leave(dr->env->cas, dr->probe_url);
+        dr->probe_url = NULL;
+    }
     load_order_state(dr);
     for (i = 0; i < n_key_types(dr->d); ++i) {
         if (drive_cancelled(dr)) return APR_EINTR;
@@ -906,7 +996,7 @@ static void record_renewal(drive_t *dr)
     at = acme_plan_renew_at(info->not_before, info->not_after, dr->d->renew_window_pct,
                             dr->d->renew_window);
     put_renewal(dr->p, dr->status, at, "window");
-    if (acme_ca_endpoint(dr->ca, "renewalInfo")
+    if (dr->d->renew_via_ari && acme_ca_endpoint(dr->ca, "renewalInfo")
         && acme_cert_ari_id(dr->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) == APR_SUCCESS) {
         ari_ask(dr->ca, dr->p, dr->env->log, dr->d->id, dr->status, id, apr_time_now());
     }
@@ -922,6 +1012,7 @@ static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
     json_object_set_new(dr->status, "state", json_string("valid"));
     json_object_set_new(dr->status, "failures", json_integer(0));
     json_object_del(dr->status, "last_error");
+    json_object_del(dr->status, "failing_since");
     json_object_del(dr->status, "next_attempt");
     json_object_del(dr->status, "ari");
     set_time(dr->p, dr->status, "last_success", now);
@@ -976,6 +1067,7 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     json_object_set_new(dr->status, "last_error", err);
     json_object_set_new(dr->status, "state", json_string("error"));
     json_object_set_new(dr->status, "failures", json_integer(failures));
+    if (!json_str(dr->status, "failing_since")) set_time(dr->p, dr->status, "failing_since", now);
     json_object_set_new(dr->status, "ca_index", json_integer(dr->ca_index));
     json_object_set_new(dr->status, "ca",
                         json_string(APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *)));
@@ -1077,6 +1169,7 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
         set_time(p, err, "at", down->since);
         json_object_set_new(status, "last_error", err);
         json_object_set_new(status, "state", json_string("error"));
+        if (!json_str(status, "failing_since")) set_time(p, status, "failing_since", down->since);
         set_time(p, status, "next_attempt", until);
         acme_store_save_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, status,
                              ACME_STORE_REGENERABLE);
@@ -1174,8 +1267,9 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
     }
     url = next_ca_url(env, p, d, dr.entry);
     probe = ca_enter(env->cas, url, env->cancel);
+    dr.probe_url = probe ? url : NULL;
     rv = drive_gated(&dr, res);
-    if (probe) {
+    if (dr.probe_url) {
         ca_leave(env->cas, url);
     }
     return rv;
@@ -1321,6 +1415,13 @@ static apr_time_t ari_ask(acme_ca_t *ca, apr_pool_t *p, const acme_logger_t *log
     json_object_set_new(status, "ari", ari);
     at = acme_plan_ari_pick(win->start, win->end, random01());
     put_renewal(p, status, at, "ari");
+    if (win->explanation_url && strlen(win->explanation_url) <= MAX_EXPLANATION_URL
+        && (!strncmp(win->explanation_url, "https://", 8)
+            || !strncmp(win->explanation_url, "http://", 7))) {
+        /* the CA's page about why it wants this renewal (e.g. a mass revocation) */
+        json_object_set_new(json_object_get(status, "renewal"), "explanation_url",
+                            json_string(win->explanation_url));
+    }
     return at;
 }
 
@@ -1340,7 +1441,8 @@ static apr_time_t ari_at(need_t *n, const apr_array_header_t *certs)
     json_t *dir = NULL;
     acme_problem_t *prob = NULL;
 
-    if (acme_cert_ari_id(n->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
+    if (!n->d->renew_via_ari
+        || acme_cert_ari_id(n->p, APR_ARRAY_IDX(certs, 0, acme_cert_t *), &id) != APR_SUCCESS) {
         return 0;
     }
     if (json_is_object(ari) && json_str(ari, "cert_id") && !strcmp(json_str(ari, "cert_id"), id)

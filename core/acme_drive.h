@@ -17,6 +17,8 @@ typedef struct acme_ca_registry_t acme_ca_registry_t;
 apr_status_t acme_ca_registry_create(apr_pool_t *p, const acme_http_opts_t *http_opts,
                                      const acme_logger_t *log, acme_ca_registry_t **reg);
 apr_status_t acme_ca_registry_get(acme_ca_registry_t *reg, const char *url, acme_ca_t **ca);
+/* Every CA the registry creates from now on reports its traffic to obs. */
+void acme_ca_registry_set_observer(acme_ca_registry_t *reg, const acme_ca_observer_t *obs);
 
 
 typedef struct acme_drive_env_t {

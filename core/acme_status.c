@@ -1,17 +1,21 @@
 /* acme_status.c: builds the status JSON of SPEC §5 from the active certificates, staging and state/<id>/status.json. */
 #include <string.h>
 
+#include <apr_file_info.h>
 #include <apr_strings.h>
 
 #include "acme_json.h"
 #include "acme_key.h"
 #include "acme_mark.h"
+#include "acme_plan.h"
 #include "acme_status.h"
 #include "acme_time.h"
 #include "acme_version.h"
 #include "acme_x509.h"
 
 #define STATUS_ITEM "status.json"
+#define DEFAULT_WARN_PCT 10
+#define STATIC_FILE_MAX (256 * 1024)
 
 /* What one domain's object is built from. */
 typedef struct {
@@ -79,14 +83,33 @@ static apr_status_t load_leaf(status_ctx_t *c, acme_store_group_e g, const char 
     return rv;
 }
 
-static json_t *cert_json(apr_pool_t *p, const char *type, const acme_cert_info_t *ci)
+/* When a certificate enters its warning window. */
+static apr_time_t warn_at(const acme_cert_info_t *ci, int pct, apr_interval_time_t window)
 {
-    return json_pack("{s:s, s:o, s:s, s:s, s:o, s:o}", "key_type", type,
-                     "serial", str_or_null(ci->serial),
-                     "not_before", acme_time_rfc3339(p, ci->not_before),
-                     "not_after", acme_time_rfc3339(p, ci->not_after),
-                     "issuer", str_or_null(ci->issuer),
-                     "sha256_fingerprint", str_or_null(ci->sha256_fingerprint));
+    if (pct <= 0 && window <= 0) {
+        pct = DEFAULT_WARN_PCT;
+    }
+    return acme_plan_renew_at(ci->not_before, ci->not_after, pct, window);
+}
+
+static json_t *cert_json(apr_pool_t *p, const char *type, const acme_cert_info_t *ci,
+                         apr_time_t warn, apr_time_t now)
+{
+    json_t *obj = json_object();
+
+    if (obj && type) {
+        json_object_set_new(obj, "key_type", json_string(type));
+    }
+    if (obj) {
+        json_object_set_new(obj, "serial", str_or_null(ci->serial));
+        json_object_set_new(obj, "not_before", json_string(acme_time_rfc3339(p, ci->not_before)));
+        json_object_set_new(obj, "not_after", json_string(acme_time_rfc3339(p, ci->not_after)));
+        json_object_set_new(obj, "issuer", str_or_null(ci->issuer));
+        json_object_set_new(obj, "sha256_fingerprint", str_or_null(ci->sha256_fingerprint));
+        json_object_set_new(obj, "warn_at", json_string(acme_time_rfc3339(p, warn)));
+        json_object_set_new(obj, "expiring", json_boolean(now >= warn));
+    }
+    return obj;
 }
 
 static int in_strings(const json_t *arr, const char *s)
@@ -102,30 +125,43 @@ static int in_strings(const json_t *arr, const char *s)
     return 0;
 }
 
-/* "certificates" of the active set; *expired when one is past not_after,
- * *revoked when `acmectl revoke` recorded one of them. An unreadable or
- * broken file is left out rather than failing the status. */
-static json_t *active_certs(status_ctx_t *c, int *expired, int *revoked)
+/* What the certificates of the active set say about the domain. */
+typedef struct {
+    int expired;                /* one is past not_after */
+    int expiring;               /* one is inside its warning window (ACMEWarnWindow) */
+    int revoked;                /* `acmectl revoke` recorded one of them */
+} cert_flags_t;
+
+/* "certificates" of the active set and their flags. An unreadable or broken
+ * file is left out rather than failing the status. */
+static json_t *active_certs(status_ctx_t *c, cert_flags_t *f)
 {
     apr_array_header_t *types = key_type_names(c);
     json_t *arr = json_array();
     json_t *rec = acme_mark_revoked_get(c->store, c->p, c->entry);
+    int pct = c->d ? c->d->warn_window_pct : DEFAULT_WARN_PCT;
+    apr_interval_time_t window = c->d ? c->d->warn_window : 0;
 
-    *expired = *revoked = 0;
+    memset(f, 0, sizeof(*f));
     for (int i = 0; i < types->nelts; i++) {
         const char *t = APR_ARRAY_IDX(types, i, const char *);
         acme_cert_info_t *ci;
+        apr_time_t warn;
 
         if (t == NULL || load_leaf(c, ACME_SG_DOMAINS, t, &ci) != APR_SUCCESS) {
             continue;
         }
         if (ci->not_after <= c->now) {
-            *expired = 1;
+            f->expired = 1;
         }
         if (rec && in_strings(json_object_get(rec, "serials"), ci->serial)) {
-            *revoked = 1;
+            f->revoked = 1;
         }
-        json_array_append_new(arr, cert_json(c->p, t, ci));
+        warn = warn_at(ci, pct, window);
+        if (c->now >= warn) {
+            f->expiring = 1;
+        }
+        json_array_append_new(arr, cert_json(c->p, t, ci, warn, c->now));
     }
     return arr;
 }
@@ -247,7 +283,7 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
     json_t *obj, *certs;
     const char *name;
     apr_time_t renew_at;
-    int expired, revoked;
+    cert_flags_t flags;
 
     *out = NULL;
     if (store == NULL || id == NULL || (c.entry = acme_domain_dirname(p, id)) == NULL) {
@@ -258,12 +294,13 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
         c.state = NULL;     /* never driven yet, or unreadable: report what is on disk */
     }
     name = domain_name(&c);
-    certs = active_certs(&c, &expired, &revoked);
-    obj = json_pack("{s:s, s:o, s:s, s:o, s:o, s:b}", "name", name,
+    certs = active_certs(&c, &flags);
+    obj = json_pack("{s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "name", name,
                     "names", names_json(&c, name),
-                    "state", overall_state(&c, json_array_size(certs) > 0, expired, revoked),
+                    "state", overall_state(&c, json_array_size(certs) > 0, flags.expired,
+                                           flags.revoked),
                     "ca", str_or_null(ca_url(&c)), "certificates", certs,
-                    "staged", is_staged(&c));
+                    "staged", is_staged(&c), "expiring", flags.expiring);
     if (obj == NULL) {
         return APR_ENOMEM;
     }
@@ -277,6 +314,7 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
     copy_member(&c, obj, "next_attempt", is_str);
     copy_member(&c, obj, "last_success", is_str);
     copy_member(&c, obj, "failures", is_int);
+    copy_member(&c, obj, "failing_since", is_str);
     *out = acme_json_own(p, obj);
     return APR_SUCCESS;
 }
@@ -305,8 +343,9 @@ static apr_array_header_t *store_entries(apr_pool_t *p, acme_store_t *store)
         const char *n = APR_ARRAY_IDX(all, i, const char *);
         const char *canon = acme_domain_dirname(p, n);
 
-        /* Only what a domain maps to; stray directories made by hand are not domains. */
-        if (canon == NULL || strcmp(canon, n) != 0) {
+        /* Only what a domain maps to; stray directories made by hand and the
+         * module's own "_" entries (a wildcard's is "_.") are not domains. */
+        if (canon == NULL || strcmp(canon, n) != 0 || (n[0] == '_' && n[1] != '.')) {
             continue;
         }
         if (uniq->nelts == 0 || strcmp(APR_ARRAY_IDX(uniq, uniq->nelts - 1, const char *), n)) {
@@ -354,4 +393,44 @@ apr_status_t acme_status_all(apr_pool_t *p, acme_store_t *store,
         *out = obj;
     }
     return rv;
+}
+
+apr_status_t acme_status_cert_file(apr_pool_t *p, const char *path, int warn_pct,
+                                   apr_interval_time_t warn_window, apr_time_t now,
+                                   json_t **out)
+{
+    apr_array_header_t *certs = NULL;
+    acme_cert_info_t *ci = NULL;
+    json_t *obj, *names;
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    *out = NULL;
+    if ((rv = apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (fi.filetype != APR_REG || fi.size > STATIC_FILE_MAX) {
+        return APR_EINVAL;
+    }
+    if ((rv = acme_cert_load_chain(p, path, &certs)) != APR_SUCCESS
+        || (rv = acme_cert_info(p, APR_ARRAY_IDX(certs, 0, const acme_cert_t *), &ci))) {
+        return rv;
+    }
+    obj = cert_json(p, NULL, ci, warn_at(ci, warn_pct, warn_window), now);
+    names = json_array();
+    for (int i = 0; ci->dns_names && i < ci->dns_names->nelts; i++) {
+        json_array_append_new(names, json_string(APR_ARRAY_IDX(ci->dns_names, i, const char *)));
+    }
+    for (int i = 0; ci->ip_addrs && i < ci->ip_addrs->nelts; i++) {
+        json_array_append_new(names, json_string(APR_ARRAY_IDX(ci->ip_addrs, i, const char *)));
+    }
+    if (!obj) {
+        json_decref(names);
+        return APR_ENOMEM;
+    }
+    json_object_set_new(obj, "file", json_string(path));
+    json_object_set_new(obj, "names", names);
+    json_object_set_new(obj, "expired", json_boolean(ci->not_after <= now));
+    *out = acme_json_own(p, obj);
+    return APR_SUCCESS;
 }

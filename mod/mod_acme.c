@@ -7,12 +7,35 @@
 #include <mpm_common.h>
 #include <mod_status.h>
 #include <apr_optional.h>
+#include <apr_strings.h>
 
 #include "mod_acme_activate.h"
 #include "mod_acme_challenge.h"
 #include "mod_acme_config.h"
+#include "mod_acme_metrics.h"
+#include "mod_acme_redirect.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
+
+/* One hook per phase for the request path: every request that is no
+ * challenge and not on an ACMERequireHttps vhost pays one call and two tests.
+ * The challenge answers first (on the normalised path), then the redirect,
+ * before any other module's translate_name. */
+static int acme_translate_name(request_rec *r)
+{
+    int rc = acme_challenge_translate_name(r);
+
+    return rc != DECLINED ? rc : acme_redirect_translate_name(r);
+}
+
+/* SetHandler acme-status and acme-metrics: one look at the handler's name. */
+static int acme_handler(request_rec *r)
+{
+    if (!r->handler || strncmp(r->handler, "acme-", 5)) {
+        return DECLINED;
+    }
+    return r->handler[5] == 'm' ? acme_metrics_handler(r) : acme_status_handler(r);
+}
 
 static void acme_register_hooks(apr_pool_t *p)
 {
@@ -22,6 +45,7 @@ static void acme_register_hooks(apr_pool_t *p)
     /* before mod_ssl asks for certificates; the report after it has */
     ap_hook_post_config(acme_serve_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
     ap_hook_post_config(acme_serve_report, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_post_config(acme_redirect_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_ssl_add_cert_files(acme_serve_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     /* the temporary certificate only when no module (nor SSLCertificateFile) gave one */
     ap_hook_ssl_add_cert_files(acme_serve_add_fallback_last, NULL, NULL, APR_HOOK_REALLY_LAST);
@@ -31,9 +55,10 @@ static void acme_register_hooks(apr_pool_t *p)
     ap_hook_protocol_get(acme_challenge_protocol_get, NULL, NULL, APR_HOOK_MIDDLE);
     /* challenge answers before redirects, access control and rewrites */
     ap_hook_post_read_request(acme_challenge_post_read_request, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    /* ... and every other spelling of their path, once httpd normalised it */
-    ap_hook_translate_name(acme_challenge_translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_handler(acme_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* ... and every other spelling of their path, once httpd normalised it;
+     * then ACMERequireHttps */
+    ap_hook_translate_name(acme_translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_handler(acme_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, acme_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(acme_activate_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(acme_activate_child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -76,14 +76,18 @@ static int refused_before(acme_rt_t *rt, const acme_domain_t *d, const char *key
     return 0;
 }
 
-static void refuse(acme_rt_t *rt, const acme_domain_t *d, const acme_cert_set_t *set,
+static void refuse(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d, const acme_cert_set_t *set,
                    const char *why)
 {
     if (!refused_before(rt, d, set ? set->digest : why)) {
+        const char *vars[] = { "ACME_PROBLEM_TYPE", "urn:mod_acme:verifyFailed",
+                               "ACME_PROBLEM_DETAIL", why ? why : "unknown reason", NULL };
+
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
                      "ACMEDomain %s: the staged certificate is NOT activated: %s; the current "
                      "certificate stays in use and the drive will request a new one", d->id,
                      why ? why : "unknown reason");
+        acme_notify_vars(rt, p, "errored", d->id, vars);
     }
 }
 
@@ -96,7 +100,7 @@ static acme_staged_e check_staged(acme_rt_t *rt, apr_pool_t *p, const acme_domai
     const char *slot = apr_hash_get(rt->refused, d->id, APR_HASH_KEY_STRING);
 
     if (state == ACME_STAGED_BAD) {
-        refuse(rt, d, *set, why);
+        refuse(rt, p, d, *set, why);
     }
     else if (state == ACME_STAGED_NEW && slot && !strcmp(slot, (*set)->digest)) {
         state = ACME_STAGED_BAD;    /* verified, but could not be written: not again */

@@ -9,6 +9,7 @@
 #include <apr_lib.h>
 
 #include "acme_base64.h"
+#include "acme_dns_check.h"
 #include "acme_domain.h"
 #include "acme_exec.h"
 #include "acme_file.h"
@@ -26,6 +27,8 @@ static const char *const challenge_types[] = { "http-01", "tls-alpn-01", "dns-01
 static void dconf_init(acme_dconf_t *dc)
 {
     dc->tos_agreed = ACME_UNSET;
+    dc->renew_via_ari = ACME_UNSET;
+    dc->require_https = ACME_UNSET;
 }
 
 void *acme_create_server_config(apr_pool_t *p, server_rec *s)
@@ -36,6 +39,7 @@ void *acme_create_server_config(apr_pool_t *p, server_rec *s)
     sc->account_key_type = ACME_UNSET;
     sc->activation = ACME_UNSET;
     sc->max_parallel = ACME_UNSET;
+    sc->watch_static = ACME_UNSET;
     sc->sets = apr_array_make(p, 2, sizeof(acme_dset_t *));
     return sc;
 }
@@ -426,16 +430,12 @@ static const char *cmd_key_type(cmd_parms *cmd, void *d, int argc, char *const a
     return NULL;
 }
 
-static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
+/* "33%" or a duration: the share (pct > 0, window 0) or the time (pct 0). */
+static const char *window_arg(cmd_parms *cmd, const char *arg, int *pct,
+                              apr_interval_time_t *window)
 {
-    acme_dconf_t *dc = NULL;
-    const char *err;
     apr_size_t len = strlen(arg);
 
-    if ((err = domain_conf(cmd, &dc))) {
-        return err;
-    }
-    dc->renew_set = 1;
     if (len > 1 && arg[len - 1] == '%') {
         char *end;
         long v = strtol(arg, &end, 10);
@@ -443,18 +443,129 @@ static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
         if (end != arg + len - 1 || v < 1 || v > 99 || !apr_isdigit(arg[0])) {
             return bad(cmd, arg, "a percentage must be between 1% and 99%");
         }
-        dc->renew_pct = (int)v;
-        dc->renew_window = 0;
+        *pct = (int)v;
+        *window = 0;
         return NULL;
     }
-    if (acme_duration_parse(arg, &dc->renew_window) != APR_SUCCESS) {
+    if (acme_duration_parse(arg, window) != APR_SUCCESS) {
         return bad(cmd, arg, "expected a percentage like 33% or a duration like 30d, 12h, 90m, 60s");
     }
-    dc->renew_pct = 0;
+    *pct = 0;
     return NULL;
 }
 
-static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg)
+static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    dc->renew_set = 1;
+    return window_arg(cmd, arg, &dc->renew_pct, &dc->renew_window);
+}
+
+static const char *cmd_warn_window(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    dc->warn_set = 1;
+    return window_arg(cmd, arg, &dc->warn_pct, &dc->warn_window);
+}
+
+/* on|off (any case) into *flag. */
+static const char *on_off(cmd_parms *cmd, const char *arg, int *flag)
+{
+    if (!strcasecmp(arg, "on")) {
+        *flag = 1;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        *flag = 0;
+    }
+    else {
+        return bad(cmd, arg, "expected 'on' or 'off'");
+    }
+    return NULL;
+}
+
+static const char *cmd_renew_via_ari(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    return on_off(cmd, arg, &dc->renew_via_ari);
+}
+
+static const char *cmd_require_https(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    if (!strcasecmp(arg, "off")) {
+        dc->require_https = ACME_HTTPS_OFF;
+    }
+    else if (!strcasecmp(arg, "temporary")) {
+        dc->require_https = ACME_HTTPS_TEMPORARY;
+    }
+    else if (!strcasecmp(arg, "permanent")) {
+        dc->require_https = ACME_HTTPS_PERMANENT;
+    }
+    else {
+        return bad(cmd, arg, "expected 'off', 'temporary' (redirect) or 'permanent' (redirect "
+                   "and Strict-Transport-Security)");
+    }
+    return NULL;
+}
+
+static const char *cmd_dns_propagation(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    dc->dns_propagation_set = 1;
+    if (!strcmp(arg, "0") || !strcasecmp(arg, "off")) {
+        dc->dns_propagation = 0;
+        return NULL;
+    }
+    if (acme_duration_parse(arg, &dc->dns_propagation) != APR_SUCCESS
+        || dc->dns_propagation > apr_time_from_sec(3600)) {
+        return bad(cmd, arg, "expected 0 (off) or a duration up to 1h like 60s, 2m");
+    }
+    return NULL;
+}
+
+static const char *cmd_dns_resolver(cmd_parms *cmd, void *d, const char *arg)
+{
+    acme_dconf_t *dc = NULL;
+    const char *err;
+    acme_dns_server_t srv;
+
+    if ((err = domain_conf(cmd, &dc))) {
+        return err;
+    }
+    if (acme_dns_server_parse(arg, &srv) != APR_SUCCESS) {
+        return bad(cmd, arg, "expected an IP address with an optional port: 192.0.2.53, "
+                   "192.0.2.53:5353, 2001:db8::53 or [2001:db8::53]:5353");
+    }
+    dc->dns_resolver = arg;
+    return NULL;
+}
+
+static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg, const char *flag)
 {
     acme_dconf_t *dc = NULL;
     const char *err, *p;
@@ -470,7 +581,11 @@ static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg)
     if (!*arg || *p || strlen(arg) > 64) {
         return bad(cmd, arg, "a profile name is letters, digits, '-', '_' and '.' (at most 64)");
     }
+    if (flag && strcasecmp(flag, "mandatory")) {
+        return bad(cmd, flag, "the only option after the profile name is 'mandatory'");
+    }
     dc->profile = arg;
+    dc->profile_mandatory = flag != NULL;
     return NULL;
 }
 
@@ -558,6 +673,13 @@ static const char *cmd_notify(cmd_parms *cmd, void *d, const char *arg)
     return err ? err : file_arg(cmd, arg, 1, &cmd_sconf(cmd)->notify_cmd);
 }
 
+static const char *cmd_watch_static(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+
+    return err ? err : on_off(cmd, arg, &cmd_sconf(cmd)->watch_static);
+}
+
 static const char *cmd_store_dir(cmd_parms *cmd, void *d, const char *arg)
 {
     const char *err = need_global(cmd);
@@ -641,22 +763,6 @@ static const char *cmd_max_parallel(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-static int port_num(const char *s, int *port)
-{
-    char *end;
-    long v;
-
-    if (!apr_isdigit(*s)) {
-        return 0;
-    }
-    v = strtol(s, &end, 10);
-    if (*end || v < 1 || v > 65535) {
-        return 0;
-    }
-    *port = (int)v;
-    return 1;
-}
-
 static const char *cmd_port_map(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
     acme_sconf_t *sc = cmd_sconf(cmd);
@@ -672,8 +778,8 @@ static const char *cmd_port_map(cmd_parms *cmd, void *d, int argc, char *const a
     for (i = 0; i < argc; i++) {
         const char *colon = strchr(argv[i], ':');
 
-        if (!colon || !port_num(apr_pstrndup(cmd->pool, argv[i], (apr_size_t)(colon - argv[i])), &ext)
-            || !port_num(colon + 1, &in) || (ext != 80 && ext != 443)) {
+        if (!colon || !acme_port_parse(apr_pstrndup(cmd->pool, argv[i], (apr_size_t)(colon - argv[i])), &ext)
+            || !acme_port_parse(colon + 1, &in) || (ext != 80 && ext != 443)) {
             return bad(cmd, argv[i], "expected ext:int with ext 80 or 443 (the ports the CA "
                        "connects to) and int the port httpd listens on, e.g. 80:8080 443:8443");
         }
@@ -726,12 +832,26 @@ const command_rec acme_cmds[] = {
     AP_INIT_TAKE1("ACMEAccountKeyType", cmd_account_key_type, NULL, RSRC_CONF, "Account key type"),
     AP_INIT_TAKE1("ACMERenewWindow", cmd_renew_window, NULL, RSRC_CONF,
                   "Renew when less than this share (33%) or time (30d) of the lifetime remains"),
-    AP_INIT_TAKE1("ACMEProfile", cmd_profile, NULL, RSRC_CONF, "ACME profile to request"),
+    AP_INIT_TAKE1("ACMEWarnWindow", cmd_warn_window, NULL, RSRC_CONF,
+                  "Warn when less than this share (10%) or time (7d) of the lifetime remains"),
+    AP_INIT_TAKE12("ACMEProfile", cmd_profile, NULL, RSRC_CONF,
+                   "ACME profile to request; 'mandatory': fail when the CA lacks it"),
+    AP_INIT_TAKE1("ACMERenewViaARI", cmd_renew_via_ari, NULL, RSRC_CONF,
+                  "on | off: use the CA's renewal information (ARI)"),
+    AP_INIT_TAKE1("ACMERequireHttps", cmd_require_https, NULL, RSRC_CONF,
+                  "off | temporary | permanent: redirect plain HTTP to HTTPS (permanent: + HSTS)"),
+    AP_INIT_TAKE1("ACMEDNSPropagation", cmd_dns_propagation, NULL, RSRC_CONF,
+                  "Wait up to this long for dns-01 records at the authoritative servers (0: off)"),
+    AP_INIT_TAKE1("ACMEDNSResolver", cmd_dns_resolver, NULL, RSRC_CONF,
+                  "DNS server (addr[:port]) the dns-01 propagation check asks instead of the "
+                  "system's"),
     AP_INIT_TAKE1("ACMEPreferredChain", cmd_preferred_chain, NULL, RSRC_CONF,
                   "Common name of the preferred chain's top issuer"),
     AP_INIT_TAKE1("ACMEActivation", cmd_activation, NULL, RSRC_CONF,
                   "auto | manual | HH:MM-HH:MM"),
     AP_INIT_TAKE1("ACMENotifyCmd", cmd_notify, NULL, RSRC_CONF, "Program run as: path EVENT DOMAIN"),
+    AP_INIT_TAKE1("ACMEWatchStatic", cmd_watch_static, NULL, RSRC_CONF,
+                  "on | off: warn before certificates of unmanaged SSL vhosts expire"),
     AP_INIT_TAKE1("ACMEHookTimeout", cmd_hook_timeout, NULL, RSRC_CONF,
                   "How long ACMEDNSCommand and ACMENotifyCmd may run before they are killed"),
     AP_INIT_TAKE1("ACMEStoreDir", cmd_store_dir, NULL, RSRC_CONF, "File store directory"),
@@ -773,6 +893,11 @@ apr_interval_time_t acme_cfg_hook_timeout(const acme_sconf_t *g)
 int acme_cfg_max_parallel(const acme_sconf_t *g)
 {
     return g->max_parallel > 0 ? g->max_parallel : 4;
+}
+
+int acme_cfg_watch_static(const acme_sconf_t *g)
+{
+    return g->watch_static != 0;
 }
 
 int acme_cfg_port(const acme_sconf_t *g, int ext)
@@ -845,6 +970,9 @@ static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_
     apr_array_header_t *a;
     const acme_dconf_t *eab = set->dc.eab_set ? &set->dc : &g->dc;
     const acme_dconf_t *rw = set->dc.renew_set ? &set->dc : &g->dc;
+    const acme_dconf_t *ww = set->dc.warn_set ? &set->dc : &g->dc;
+    const acme_dconf_t *dp = set->dc.dns_propagation_set ? &set->dc : &g->dc;
+    const acme_dconf_t *pf = set->dc.profile ? &set->dc : &g->dc;
 
     if ((a = PICK(ca_urls))) {
         d->ca_urls = a;
@@ -867,7 +995,16 @@ static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_
         d->renew_window_pct = rw->renew_pct;
         d->renew_window = rw->renew_window;
     }
-    d->profile = PICK(profile);
+    if (ww->warn_set) {
+        d->warn_window_pct = ww->warn_pct;
+        d->warn_window = ww->warn_window;
+    }
+    d->profile = pf->profile;
+    d->profile_mandatory = pf->profile_mandatory;
+    d->renew_via_ari = set->dc.renew_via_ari != ACME_UNSET ? set->dc.renew_via_ari
+                       : (g->dc.renew_via_ari != ACME_UNSET ? g->dc.renew_via_ari : 1);
+    d->dns_propagation = dp->dns_propagation;
+    d->dns_resolver = PICK(dns_resolver);
     d->preferred_chain = PICK(preferred_chain);
     if (g->account_key_type != ACME_UNSET) {
         d->account_key_type = (acme_key_type_e)g->account_key_type;
@@ -974,6 +1111,9 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
     md = apr_pcalloc(p, sizeof(*md));
     md->d = d;
     md->set = set;
+    md->require_https = set->dc.require_https != ACME_UNSET ? set->dc.require_https
+                        : (rt->g->dc.require_https != ACME_UNSET ? rt->g->dc.require_https
+                                                                  : ACME_HTTPS_OFF);
     for (i = 0; i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
         if (apr_hash_get(rt->by_name, n, APR_HASH_KEY_STRING)) {

@@ -30,8 +30,20 @@ typedef struct acme_dconf_t {
     int renew_pct;
     apr_interval_time_t renew_window;
     const char *profile;
+    int profile_mandatory;
+    int renew_via_ari;                  /* ACME_UNSET, 0, 1 */
+    int warn_set;
+    int warn_pct;
+    apr_interval_time_t warn_window;
+    int require_https;                  /* ACME_UNSET or acme_require_https_e */
+    int dns_propagation_set;
+    apr_interval_time_t dns_propagation;
+    const char *dns_resolver;
     const char *preferred_chain;
 } acme_dconf_t;
+
+/* ACMERequireHttps */
+typedef enum { ACME_HTTPS_OFF = 0, ACME_HTTPS_TEMPORARY, ACME_HTTPS_PERMANENT } acme_require_https_e;
 
 /* One ACMEDomain / <ACMEDomainSet> as written. */
 typedef struct acme_dset_t {
@@ -62,6 +74,7 @@ typedef struct acme_sconf_t {
     int max_parallel;
     int port_http, port_https;          /* where the CA's 80 / 443 arrive; 0: identity */
     const char *http_proxy;
+    int watch_static;                   /* ACMEWatchStatic: ACME_UNSET, 0, 1 */
 
     apr_array_header_t *sets;           /* acme_dset_t*, declared in this server */
     acme_dset_t *cur_set;               /* while parsing <ACMEDomainSet> */
@@ -73,12 +86,15 @@ typedef struct acme_sconf_t {
     int fallback;                       /* SSL vhost on the fallback certificate: answer 503 */
     int ssl_seen;                       /* mod_ssl asked for this vhost's certificates */
     int static_cert;                    /* vhost has its own SSLCertificateFile */
+    int require_https;                  /* some name of this vhost is on an ACMERequireHttps
+                                         * domain with a certificate: look closer per request */
 } acme_sconf_t;
 
 /* A managed domain at runtime. */
 typedef struct acme_mdomain_t {
     acme_domain_t *d;
     const acme_dset_t *set;
+    int require_https;                  /* acme_require_https_e */
     int ssl_vhosts;                     /* SSL vhosts using it (counted during mod_ssl init) */
     /* Found in the store by this config pass's post_config, for mod_ssl's
      * hooks right after it: active pairs, else the fallback certificate. */
@@ -118,7 +134,17 @@ typedef struct acme_rt_t {
     apr_time_t restart_requested;
     /* the child's watchdog */
     struct acme_wd_t *wd;
+    /* SSL vhosts with their own SSLCertificateFile that no ACMEDomain covers
+     * (acme_static_cert_t*), watched for expiry with ACMEWatchStatic on */
+    apr_array_header_t *static_certs;
+    int https_port;                     /* in ACMERequireHttps redirects; 0: the default 443 */
 } acme_rt_t;
+
+/* A certificate file of a vhost mod_acme does not manage. */
+typedef struct acme_static_cert_t {
+    const char *file;                   /* absolute path of the SSLCertificateFile */
+    const char *vhost;                  /* "name:port" of the first vhost using it */
+} acme_static_cert_t;
 
 extern module AP_MODULE_DECLARE_DATA acme_module;
 
@@ -145,6 +171,7 @@ apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g);
 apr_interval_time_t acme_cfg_hook_timeout(const acme_sconf_t *g);
 int acme_cfg_max_parallel(const acme_sconf_t *g);
 int acme_cfg_port(const acme_sconf_t *g, int ext);
+int acme_cfg_watch_static(const acme_sconf_t *g);
 
 /* The Let's Encrypt directory URLs behind the short names. */
 #define ACME_LE_URL "https://acme-v02.api.letsencrypt.org/directory"

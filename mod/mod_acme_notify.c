@@ -13,19 +13,24 @@
 #include <apr_strings.h>
 
 #include "acme_exec.h"
+#include "acme_jws.h"
+#include "acme_log.h"
 #include "mod_acme_config.h"
 #include "mod_acme_notify.h"
 
 APLOG_USE_MODULE(acme);
 
 /* Everything the supervisor needs, made before the fork. */
+#define NOTIFY_ENV_MAX 12           /* ACME_EVENT, ACME_DOMAIN, ACME_NAMES + the event's */
+#define NOTIFY_VALUE_MAX 1024        /* a CA's detail is cut there */
+
 typedef struct {
     const char *argv[4];
-    const char *env[4];
+    const char *env[NOTIFY_ENV_MAX + 1];
     acme_exec_t x;
     int log_fd;                      /* the main error log */
     long gmtoff;                     /* local time's offset, for the log line */
-    int debug;                       /* LogLevel acme:debug or more */
+    int info;                        /* LogLevel acme:info or more: log every exit status */
     const char *user;                /* ap_unixd_config, read before the fork */
     uid_t uid;
     gid_t gid;
@@ -46,18 +51,24 @@ static const char *names_of(const acme_rt_t *rt, apr_pool_t *p, const char *doma
 }
 
 static notify_run_t *prepare(const acme_rt_t *rt, apr_pool_t *p, const char *event,
-                             const char *domain)
+                             const char *domain, const char *const *vars)
 {
     notify_run_t *n = apr_pcalloc(p, sizeof(*n));
     apr_time_exp_t now;
     apr_os_file_t fd = 2;
+    int e = 0;
 
     n->argv[0] = rt->g->notify_cmd;
     n->argv[1] = event;
     n->argv[2] = domain;
-    n->env[0] = apr_pstrcat(p, "ACME_EVENT=", event, NULL);
-    n->env[1] = apr_pstrcat(p, "ACME_DOMAIN=", domain, NULL);
-    n->env[2] = apr_pstrcat(p, "ACME_NAMES=", names_of(rt, p, domain), NULL);
+    n->env[e++] = apr_pstrcat(p, "ACME_EVENT=", event, NULL);
+    n->env[e++] = apr_pstrcat(p, "ACME_DOMAIN=", domain, NULL);
+    n->env[e++] = apr_pstrcat(p, "ACME_NAMES=", names_of(rt, p, domain), NULL);
+    /* the event's own variables, one line each and bounded: a CA's detail too */
+    for (int i = 0; vars && vars[i] && vars[i + 1] && e < NOTIFY_ENV_MAX; i += 2) {
+        n->env[e++] = apr_pstrcat(p, vars[i], "=", acme_printable(p, vars[i + 1],
+                                                                   NOTIFY_VALUE_MAX), NULL);
+    }
     n->x.argv = n->argv;
     n->x.env = n->env;
     n->x.timeout = acme_cfg_hook_timeout(rt->g);
@@ -66,7 +77,7 @@ static notify_run_t *prepare(const acme_rt_t *rt, apr_pool_t *p, const char *eve
     }
     n->log_fd = fd;
     n->gmtoff = apr_time_exp_lt(&now, apr_time_now()) == APR_SUCCESS ? now.tm_gmtoff : 0;
-    n->debug = APLOG_IS_LEVEL(rt->s, APLOG_DEBUG);
+    n->info = APLOG_IS_LEVEL(rt->s, APLOG_INFO);
     n->user = ap_unixd_config.user_name;
     n->uid = ap_unixd_config.user_id;
     n->gid = ap_unixd_config.group_id;
@@ -176,9 +187,9 @@ static void supervise(notify_run_t *n)
     }
     rv = acme_exec_run(p, &n->x, &res);
     if (rv == APR_SUCCESS) {
-        if (n->debug) {
-            sup_log(n, "debug", "ACMENotifyCmd \"%s %s %s\" done", n->argv[0], n->argv[1],
-                    n->argv[2]);
+        if (n->info) {
+            sup_log(n, "info", "ACMENotifyCmd \"%s %s %s\" exited with status 0", n->argv[0],
+                    n->argv[1], n->argv[2]);
         }
     }
     else if (!res.started) {
@@ -194,6 +205,12 @@ static void supervise(notify_run_t *n)
 
 void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const char *domain)
 {
+    acme_notify_vars(rt, p, event, domain, NULL);
+}
+
+void acme_notify_vars(const acme_rt_t *rt, apr_pool_t *p, const char *event, const char *domain,
+                      const char *const *vars)
+{
     notify_run_t *n;
     pid_t mid;
     int status = 0;
@@ -201,7 +218,7 @@ void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const ch
     if (!rt->g->notify_cmd) {
         return;
     }
-    n = prepare(rt, p, event, domain);
+    n = prepare(rt, p, event, domain, vars);
     /* Double fork: the supervisor is adopted by init and outlives this
      * process (an httpd child ends at the next graceful restart); nothing
      * here waits for the program. */
@@ -227,4 +244,128 @@ void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const ch
                      "ACMENotifyCmd %s: cannot start its supervisor for event %s of %s",
                      n->argv[0], event, domain);
     }
+}
+
+apr_status_t acme_notify_wait(const acme_rt_t *rt, apr_pool_t *p, const char *event,
+                              const char *domain, const char *const *vars, volatile int *cancel,
+                              const char **why)
+{
+    notify_run_t *n;
+    acme_exec_result_t res;
+    apr_status_t rv;
+
+    *why = NULL;
+    if (!rt->g->notify_cmd) {
+        return APR_SUCCESS;
+    }
+    n = prepare(rt, p, event, domain, vars);
+    n->x.cancel = cancel;
+    rv = acme_exec_run(p, &n->x, &res);
+    if (rv == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, rt->s, "ACMENotifyCmd \"%s %s %s\" exited "
+                     "with status 0", n->argv[0], event, domain);
+        return APR_SUCCESS;
+    }
+    *why = res.started ? acme_exec_describe(p, &n->x, &res)
+                       : apr_psprintf(p, "could not be started (%pm)", &rv);
+    ap_log_error(APLOG_MARK, APLOG_WARNING, res.started ? 0 : rv, rt->s,
+                 "ACMENotifyCmd \"%s %s %s\" %s", n->argv[0], event, domain, *why);
+    return rv;
+}
+
+/* ---- challenge-setup ------------------------------------------------------------ */
+
+typedef struct {
+    const acme_rt_t *rt;
+    const char *domain;
+    acme_responder_t *inner;
+    volatile int *cancel;
+} notify_responder_t;
+
+static int nr_can(acme_responder_t *r, const char *type, const char *name)
+{
+    notify_responder_t *nr = r->baton;
+
+    return nr->inner->can(nr->inner, type, name);
+}
+
+/* What the program needs to copy the answer elsewhere (another node of a
+ * cluster, a load balancer): none of it is secret, the CA shows it to anyone. */
+static const char *const *challenge_vars(apr_pool_t *p, const char *type, const char *name,
+                                         const char *token, const char *keyauth)
+{
+    const char **v = apr_pcalloc(p, sizeof(*v) * 11);
+    int i = 0;
+
+    v[i++] = "ACME_CHALLENGE_TYPE";
+    v[i++] = type;
+    v[i++] = "ACME_IDENTIFIER";
+    v[i++] = name;
+    if (!strcmp(type, "dns-01")) {
+        v[i++] = "ACME_NAME";
+        v[i++] = apr_pstrcat(p, "_acme-challenge.", strncmp(name, "*.", 2) ? name : name + 2,
+                             NULL);
+        v[i++] = "ACME_VALUE";
+        v[i++] = acme_dns01_value(p, keyauth);
+    }
+    else {
+        v[i++] = "ACME_TOKEN";
+        v[i++] = token;
+        v[i++] = "ACME_KEY_AUTHORIZATION";
+        v[i++] = keyauth;
+    }
+    return v;
+}
+
+static apr_status_t nr_setup(acme_responder_t *r, apr_pool_t *p, const char *type,
+                             const char *name, const char *token, const char *keyauth)
+{
+    notify_responder_t *nr = r->baton;
+    const char *why = NULL;
+    apr_status_t rv = nr->inner->setup(nr->inner, p, type, name, token, keyauth);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* Waited for: a program that copies the answer elsewhere is done before
+     * the CA is told to look. Its failure is logged, not fatal: a notify
+     * program written before this event existed may well exit 1 for it. */
+    rv = acme_notify_wait(nr->rt, p, "challenge-setup", nr->domain,
+                          challenge_vars(p, type, name, token, keyauth), nr->cancel, &why);
+    if (rv == APR_EINTR) {
+        nr->inner->teardown(nr->inner, p, type, name, token, keyauth);
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t nr_teardown(acme_responder_t *r, apr_pool_t *p, const char *type,
+                                const char *name, const char *token, const char *keyauth)
+{
+    notify_responder_t *nr = r->baton;
+
+    return nr->inner->teardown(nr->inner, p, type, name, token, keyauth);
+}
+
+acme_responder_t *acme_notify_responder(const acme_rt_t *rt, apr_pool_t *p, const char *domain,
+                                        acme_responder_t *inner, volatile int *cancel)
+{
+    notify_responder_t *nr;
+    acme_responder_t *r;
+
+    if (!rt->g->notify_cmd) {
+        return inner;
+    }
+    nr = apr_pcalloc(p, sizeof(*nr));
+    nr->rt = rt;
+    nr->domain = domain;
+    nr->inner = inner;
+    nr->cancel = cancel;
+    r = apr_pcalloc(p, sizeof(*r));
+    r->baton = nr;
+    r->log = inner->log;
+    r->can = nr_can;
+    r->setup = nr_setup;
+    r->teardown = nr_teardown;
+    return r;
 }

@@ -23,6 +23,7 @@
 #include "mod_acme_config.h"
 #include "mod_acme_serve.h"
 #include "mod_acme_status.h"
+#include "mod_acme_warn.h"
 #include "mod_acme_watchdog.h"
 
 APLOG_USE_MODULE(acme);
@@ -642,7 +643,6 @@ int acme_serve_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     }
     find_served_files(rt, ptemp);
     assign_vhosts(rt, s, pconf);
-    acme_status_warn_expiring(rt, ptemp);
     if (rt->startup) {
         if (acme_activate_start(rt, pconf) != APR_SUCCESS) {
             return !OK;
@@ -729,7 +729,12 @@ int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *
     const acme_domain_t *d;
     int i;
 
-    if (!sc || !sc->rt || !sc->md) {
+    if (!sc || !sc->rt) {
+        return DECLINED;
+    }
+    /* every certificate a vhost brings itself is watched (ACMEWatchStatic) */
+    acme_warn_note_static(sc->rt, s, cert_files);
+    if (!sc->md) {
         return DECLINED;
     }
     d = sc->md->d;

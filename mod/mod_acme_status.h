@@ -1,14 +1,19 @@
-/* mod_acme_status.h: the acme-status handler (JSON or HTML), mod_status' ACME section, and the startup warning about expiring certificates. */
+/* mod_acme_status.h: the acme-status handler (JSON or HTML) and mod_status' ACME section. */
 #ifndef MOD_ACME_STATUS_H
 #define MOD_ACME_STATUS_H
 
 #include <httpd.h>
 #include "mod_acme_config.h"
 
-/* post_config at startup: warn (and notify "expiring") about active
- * certificates close to their end that were not renewed. The status itself
- * and renewal planning read domains/ directly (chains are public there). */
-void acme_status_warn_expiring(acme_rt_t *rt, apr_pool_t *ptemp);
+#include <jansson.h>
+
+/* The status JSON of every managed domain plus "static_certificates" (the
+ * vhosts' own certificates watched with ACMEWatchStatic); owned by p. */
+apr_status_t acme_status_build(apr_pool_t *p, const acme_rt_t *rt, json_t **out);
+
+/* The start of mod_acme's GET-only handlers: OK when r is for `handler`,
+ * DECLINED when it is not, 405 for another method. */
+int acme_handler_check(request_rec *r, const char *handler);
 
 /* Handler for `SetHandler acme-status`. */
 int acme_status_handler(request_rec *r);

@@ -16,6 +16,9 @@
 #include "acme_responder.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
+#include "mod_acme_events.h"
+#include "mod_acme_metrics.h"
+#include "mod_acme_warn.h"
 #include "mod_acme_notify.h"
 #include "mod_acme_watchdog.h"
 
@@ -48,13 +51,15 @@ typedef struct acme_wd_t {
     apr_time_t marks_seen;      /* acmectl's last mark (renew, revoke) already acted on */
     int wake_pending;           /* staged sets the parent was not told about yet */
     apr_time_t wake_since;
+    acme_warn_t *warn;          /* expiry warnings (ACMEWarnWindow, ACMEWatchStatic) */
+    acme_wd_metrics_t *metrics; /* counters behind acme-metrics */
 } acme_wd_t;
 
 typedef struct drive_task_t {
     acme_wd_t *wd;
     int idx;
     int ask_first;              /* only the CA's renewal information can tell if it is due */
-    char why[200];              /* why it needs a drive, for "starting a drive" */
+    char why[200];              /* why it needs a drive: "starting a drive", `renewing` */
 } drive_task_t;
 
 /* A domain of this pass that needs a drive, and where it goes in the queue. */
@@ -159,6 +164,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->ddomains, t->idx, acme_domain_t *);
     acme_drive_env_t env;
     acme_drive_result_t res;
+    apr_time_t started;
     apr_pool_t *p;
     apr_status_t rv;
 
@@ -186,17 +192,26 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     if (!wd->cancel) {
         log_need(wd, d, 1, t->why);
     }
-    env.responder = responder_for(wd, p, d);
+    env.responder = acme_notify_responder(wd->rt, p, d->id, responder_for(wd, p, d),
+                                          &wd->cancel);
+    if (!wd->cancel) {
+        acme_events_drive_start(wd->rt, p, d, t->why);
+    }
+    started = apr_time_now();
     rv = wd->cancel ? APR_EINTR : acme_drive_run(&env, p, d, &res);
+    if (rv != APR_EINTR && !APR_STATUS_IS_EBUSY(rv) && !APR_STATUS_IS_EAGAIN(rv)) {
+        acme_wd_metrics_drive(wd->metrics, apr_time_now() - started,
+                              rv == APR_SUCCESS && !res.error);
+        acme_wd_metrics_flush(wd->metrics, p, apr_time_now(), 1);
+    }
     if (res.staged) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->rt->s,
                      "ACMEDomain %s: new certificate obtained and verified; it is staged for "
                      "activation", d->id);
-        acme_notify(wd->rt, p, "issued", d->id);
     }
-    else if ((rv != APR_SUCCESS || res.error) && !wd->cancel && !APR_STATUS_IS_EBUSY(rv)
-             && !APR_STATUS_IS_EAGAIN(rv)) {
-        acme_notify(wd->rt, p, "renew-failed", d->id);
+    if (res.staged || (!wd->cancel && rv != APR_EINTR && !APR_STATUS_IS_EBUSY(rv)
+                       && !APR_STATUS_IS_EAGAIN(rv))) {
+        acme_events_drive_end(wd->rt, p, d, rv, &res);
     }
     drive_done(wd, t->idx, rv, &res, wd->cancel ? 0 : status_due(wd, p, d, apr_time_now()));
     apr_pool_destroy(p);
@@ -375,6 +390,8 @@ static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
     if (wd->cursor >= 0) {
         run_pass(wd, p, now);
     }
+    acme_warn_tick(wd->warn, p, now);
+    acme_wd_metrics_flush(wd->metrics, p, now, 0);
     return APR_SUCCESS;
 }
 
@@ -388,6 +405,7 @@ static apr_status_t wd_stop(void *data)
         apr_thread_pool_destroy(wd->tp);
         wd->tp = NULL;
     }
+    acme_wd_metrics_flush(wd->metrics, NULL, apr_time_now(), 1);
     return APR_SUCCESS;
 }
 
@@ -454,6 +472,8 @@ static apr_status_t wd_start(acme_rt_t *rt)
         apr_pool_destroy(pool);
         return rv;
     }
+    wd->warn = acme_warn_create(rt, pool);
+    wd->metrics = acme_wd_metrics_start(rt, pool, wd->cas);
     apr_pool_pre_cleanup_register(pool, wd, wd_stop);
     rt->wd = wd;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->s,

@@ -1,9 +1,10 @@
-/* fuzz_config_values.c: libFuzzer target for configuration values: durations, key type names, identifiers and the store directory name of a domain. */
+/* fuzz_config_values.c: libFuzzer target for configuration values: durations, key type names, identifiers, DNS server addresses and the store directory name of a domain. */
 /* fuzz: max_len=512 */
 #include <stdlib.h>
 #include <string.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include "acme_dns_check.h"
 #include "acme_domain.h"
 #include "acme_key.h"
 #include "acme_time.h"
@@ -60,6 +61,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         }
     }
     check_dirname(p, s);
+    {
+        acme_dns_server_t srv;
+        /* ACMEDNSResolver: an IP literal that fits, a port in range */
+        if (acme_dns_server_parse(s, &srv) == APR_SUCCESS
+            && (srv.port < 1 || srv.port > 65535 || !srv.host[0]
+                || strlen(srv.host) >= sizeof(srv.host))) {
+            abort();
+        }
+    }
     if (acme_identifier_valid(s)) {
         /* A valid identifier always has a store directory. */
         if (!acme_domain_dirname(p, s)) {

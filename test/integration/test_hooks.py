@@ -14,6 +14,10 @@ ISSUE_TIMEOUT = 180
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DNS_ENV = {"PATH", "ACME_ACTION", "ACME_IDENTIFIER", "ACME_NAME", "ACME_VALUE"}
 NOTIFY_ENV = {"PATH", "ACME_EVENT", "ACME_DOMAIN", "ACME_NAMES"}
+# README "Events": each event's own variables besides NOTIFY_ENV
+EVENT_ENV = {"renewing": {"ACME_REASON"},
+             "challenge-setup": {"ACME_CHALLENGE_TYPE", "ACME_IDENTIFIER", "ACME_NAME",
+                                 "ACME_VALUE", "ACME_TOKEN", "ACME_KEY_AUTHORIZATION"}}
 
 # One script for every hook: records what it sees as one JSON line, then
 # does its job (dns: the TXT record in challtestsrv) or hangs (with a
@@ -143,8 +147,10 @@ def test_module_hooks_run_as_user_with_stdio_and_documented_env(httpd_factory, p
         assert name == "_acme-challenge.hk.test"
     # issued (child) and activated (root parent): both as the User
     for r in notify.records():
-        check_record(r, uid, gid, groups, NOTIFY_ENV)
         event, domain = r["argv"]
+        extra = set(r["env"]) - NOTIFY_ENV
+        assert extra <= EVENT_ENV.get(event, set()), (event, extra)
+        check_record(r, uid, gid, groups, NOTIFY_ENV | extra)
         assert domain == "hk.test"
         assert r["env"]["ACME_EVENT"] == event
         assert r["env"]["ACME_DOMAIN"] == "hk.test"

@@ -128,6 +128,8 @@ def test_files_of_the_package(built, tmp_path):
     assert "ACME_PURGE_STORE" in (tmp_path / "DEBIAN" / "postrm").read_text()
     assert (tree / "usr/share/doc" / PKG / "copyright").is_file()
     assert (tree / "usr/share/doc" / PKG / "examples/mod_acme.conf.example").is_file()
+    for hook in ("nsupdate-hook", "acme-dns-hook"):        # README "dns-01 with a real DNS server"
+        assert (tree / "usr/share/doc" / PKG / "examples" / hook).is_file(), hook
 
 
 # -- installed for real ---------------------------------------------------------------------

@@ -17,10 +17,32 @@ START_TEST(defaults)
     ck_assert_int_eq(d->account_key_type, ACME_KEY_EC256);
     ck_assert_int_eq(d->renew_window_pct, 33);
     ck_assert_int_eq(d->renew_window, 0);
+    ck_assert_int_eq(d->warn_window_pct, 10);
+    ck_assert_int_eq(d->warn_window, 0);
+    ck_assert_int_eq(d->renew_via_ari, 1);
+    ck_assert_int_eq(d->profile_mandatory, 0);
+    ck_assert_int_eq(d->dns_propagation, 0);
+    ck_assert_ptr_null(d->dns_resolver);
     ck_assert_int_eq(d->challenges->nelts, 3);
     ck_assert_int_eq(d->ca_urls->nelts, 1);
     ck_assert_ptr_null(d->contact_email);
     ck_assert_int_eq(d->tos_agreed, 0);
+}
+END_TEST
+
+START_TEST(port_parse)
+{
+    int port = 0;
+
+    ck_assert(acme_port_parse("1", &port) && port == 1);
+    ck_assert(acme_port_parse("65535", &port) && port == 65535);
+    ck_assert(acme_port_parse("8080", &port) && port == 8080);
+    const char *bad[] = { "", "0", "65536", "-1", "+80", " 80", "80 ", "8o", "0x50",
+                          "99999999999999999999", NULL };
+    for (int i = 0; bad[i]; i++) {
+        ck_assert_msg(!acme_port_parse(bad[i], &port), "accepted '%s'", bad[i]);
+    }
+    ck_assert(!acme_port_parse(NULL, &port));
 }
 END_TEST
 
@@ -159,6 +181,7 @@ static Suite *suite(void)
     TCase *tc = tu_tcase(s, "domain", 0, tu_setup, tu_teardown);
 
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, port_parse);
     tcase_add_test(tc, dirname_map);
     tcase_add_test(tc, dirname_hostile);
     tcase_add_test(tc, identifiers);
