@@ -10,7 +10,7 @@
 #include "acme_hint.h"
 #include "acme_json.h"
 #include "acme_jws.h"
-#include "acme_mark.h"
+#include "acme_record.h"
 #include "acme_order.h"
 #include "acme_plan.h"
 #include "acme_time.h"
@@ -18,9 +18,6 @@
 #include "acme_tnauth.h"
 #include "acme_x509.h"
 
-#define STATUS_ITEM "status.json"
-#define ORDER_ITEM "order.json"
-#define RENEW_ITEM ACME_MARK_RENEW_ITEM
 #define META_ITEM ACME_SET_META
 #define LOCK_WAIT apr_time_from_sec(1)
 #define DEFAULT_RETRY_DELAY apr_time_from_sec(5)
@@ -305,8 +302,7 @@ static int drive_cancelled(const drive_t *dr)
 /* The status record is rewritten by every drive: atomic, not worth an fsync. */
 static apr_status_t save_status(drive_t *dr)
 {
-    return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, STATUS_ITEM,
-                                dr->status, ACME_STORE_REGENERABLE, NULL);
+    return acme_record_save(dr->env->store, dr->p, dr->entry, dr->status);
 }
 
 static int order_holds_key(drive_t *dr)
@@ -326,9 +322,8 @@ static int order_holds_key(drive_t *dr)
  * Before that, an order URL lost to a power cut is just ordered again. */
 static apr_status_t save_order(drive_t *dr)
 {
-    return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM,
-                                dr->order, ACME_STORE_PRIVATE
-                                | (order_holds_key(dr) ? 0 : ACME_STORE_REGENERABLE), dr->lock);
+    return acme_record_order_save(dr->env->store, dr->p, dr->entry, dr->order, order_holds_key(dr),
+                                  dr->lock);
 }
 
 static apr_status_t fail(drive_t *dr, const char *step, acme_problem_t **prob, acme_problem_t *pr,
@@ -411,8 +406,7 @@ static apr_status_t step_account(drive_t *dr, acme_problem_t **prob)
 static void load_order_state(drive_t *dr)
 {
     json_t *o = NULL;
-    if (acme_store_load_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM, &o)
-            == APR_SUCCESS
+    if (acme_record_order_load(dr->env->store, dr->p, dr->entry, &o) == APR_SUCCESS
         && json_is_object(o)
         && json_str(o, "ca") && !strcmp(json_str(o, "ca"), dr->ca_url)
         && json_str(o, "config_hash") && !strcmp(json_str(o, "config_hash"), dr->hash)
@@ -937,7 +931,7 @@ static apr_status_t step_stage(drive_t *dr, acme_problem_t **prob)
     if ((rv = verify_staged(dr, &why)) != APR_SUCCESS) {
         st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL, NULL);
         /* A bad result must not be resumed forever. */
-        st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM, dr->lock);
+        acme_record_order_drop(st, dr->p, dr->entry, dr->lock);
         return fail(dr, "verify", prob, problem(dr->p, "urn:mod_acme:verifyFailed",
                     apr_psprintf(dr->p, "the new certificates failed verification: %s", why)),
                     rv);
@@ -1008,13 +1002,13 @@ static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
     acme_store_t *st = dr->env->store;
     apr_time_t now = apr_time_now();
 
-    st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM, dr->lock);
-    st->remove(st, dr->p, ACME_SG_STATE, dr->entry, RENEW_ITEM, NULL);
+    acme_record_order_drop(st, dr->p, dr->entry, dr->lock);
+    acme_record_renew_done(st, dr->p, dr->entry);
     json_object_set_new(dr->status, "state", json_string("valid"));
     json_object_set_new(dr->status, "failures", json_integer(0));
     json_object_del(dr->status, "last_error");
     json_object_del(dr->status, "failing_since");
-    json_object_del(dr->status, "next_attempt");
+    acme_record_set_next_attempt(dr->p, dr->status, 0);
     json_object_del(dr->status, "ari");
     set_time(dr->p, dr->status, "last_success", now);
     ca_answered(dr->env->cas, dr->ca_url);
@@ -1055,7 +1049,7 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
              acme_time_rfc3339(dr->p, next));
     if (n > 1 && failures % after == 0) {
         dr->ca_index = (dr->ca_index + 1) % n;
-        env->store->remove(env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM, dr->lock);
+        acme_record_order_drop(env->store, dr->p, dr->entry, dr->lock);
         acme_log(env->log, ACME_LOG_WARN, 0, "%s: %d failures with %s; switching to %s",
                  dr->d->id, failures, dr->ca_url,
                  APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *));
@@ -1072,7 +1066,7 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
     json_object_set_new(dr->status, "ca_index", json_integer(dr->ca_index));
     json_object_set_new(dr->status, "ca",
                         json_string(APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *)));
-    set_time(dr->p, dr->status, "next_attempt", next);
+    acme_record_set_next_attempt(dr->p, dr->status, next);
     save_status(dr);
     if (prob->type && !strcmp(prob->type, "urn:mod_acme:transport")) {
         ca_unreachable(env->cas, dr->ca_url, now, env->retry_delay, prob->detail);
@@ -1095,8 +1089,7 @@ static apr_status_t drive_begin(drive_t *dr)
     apr_status_t rv;
 
     if (n == 0) return APR_EINVAL;
-    if (acme_store_load_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, STATUS_ITEM, &st)
-            != APR_SUCCESS || !json_is_object(st)) {
+    if (acme_record_load(dr->env->store, dr->p, dr->entry, &st) != APR_SUCCESS) {
         st = acme_json_own(dr->p, json_object());
     }
     dr->status = st;
@@ -1155,8 +1148,7 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
     if (!entry || st->lock(st, p, ACME_SG_STATE, entry, 0, &lock) != APR_SUCCESS) {
         return;
     }
-    if (acme_store_load_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, &status) != APR_SUCCESS
-        || !json_is_object(status)) {
+    if (acme_record_load(st, p, entry, &status) != APR_SUCCESS) {
         status = acme_json_own(p, json_object());
     }
     err = json_object_get(status, "last_error");
@@ -1171,9 +1163,8 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
         json_object_set_new(status, "last_error", err);
         json_object_set_new(status, "state", json_string("error"));
         if (!json_str(status, "failing_since")) set_time(p, status, "failing_since", down->since);
-        set_time(p, status, "next_attempt", until);
-        acme_store_save_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, status,
-                             ACME_STORE_REGENERABLE, NULL);
+        acme_record_set_next_attempt(p, status, until);
+        acme_record_save(st, p, entry, status);
     }
     st->unlock(lock);
 }
@@ -1208,8 +1199,7 @@ static const char *next_ca_url(acme_drive_env_t *env, apr_pool_t *p, const acme_
     const char *h, *hash;
     int i = 0;
 
-    if (acme_store_load_json(env->store, p, ACME_SG_STATE, entry, STATUS_ITEM, &st) == APR_SUCCESS
-        && json_is_object(st)
+    if (acme_record_load(env->store, p, entry, &st) == APR_SUCCESS
         && !((h = json_str(st, "config_hash")) && (hash = acme_domain_config_hash(p, d))
              && strcmp(h, hash))) {
         i = json_intval(st, "ca_index");
@@ -1495,23 +1485,18 @@ static int needed_locked(need_t *n, const char **why)
 {
     acme_store_t *st = n->env->store;
     apr_array_header_t *primary = NULL;
-    char *data = NULL;
-    apr_size_t len = 0;
     const char *old, *unfit;
     int changed;
 
-    if (acme_store_load_json(st, n->p, ACME_SG_STATE, n->entry, STATUS_ITEM, &n->status)
-            != APR_SUCCESS || !json_is_object(n->status)) {
-        n->status = NULL;
-    }
+    (void)acme_record_load(st, n->p, n->entry, &n->status);
     old = n->status ? json_str(n->status, "config_hash") : NULL;
     changed = old && strcmp(old, n->hash);
-    if (n->status && !changed && json_time(n->status, "next_attempt") > n->now) {
+    if (n->status && !changed && acme_record_next_attempt(n->status) > n->now) {
         *why = apr_psprintf(n->p, "waiting after a failure until %s",
                             json_str(n->status, "next_attempt"));
         return 0;
     }
-    if (st->load(st, n->p, ACME_SG_STATE, n->entry, RENEW_ITEM, &data, &len) == APR_SUCCESS) {
+    if (acme_record_renew_at(st, n->p, n->entry) != 0) {
         *why = "renewal requested";
         return 1;
     }
@@ -1571,8 +1556,7 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
     n.can_save = (rv == APR_SUCCESS);
     res = needed_locked(&n, why);
     if (n.dirty && n.can_save && n.status) {
-        acme_store_save_json(st, p, ACME_SG_STATE, n.entry, STATUS_ITEM, n.status,
-                             ACME_STORE_REGENERABLE, NULL);
+        acme_record_save(st, p, n.entry, n.status);
     }
     if (n.can_save) st->unlock(lock);
     return res;
@@ -1587,12 +1571,11 @@ apr_time_t acme_drive_next_look(acme_drive_env_t *env, apr_pool_t *p, const acme
     json_t *st = NULL;
     int i;
 
-    if (!entry || acme_store_load_json(env->store, p, ACME_SG_STATE, entry, STATUS_ITEM, &st)
-                  != APR_SUCCESS || !json_is_object(st)) {
+    if (!entry || acme_record_load(env->store, p, entry, &st) != APR_SUCCESS) {
         return 0;
     }
-    times[0] = json_time(st, "next_attempt");
-    times[1] = json_time(json_object_get(st, "renewal"), "at");
+    times[0] = acme_record_next_attempt(st);
+    times[1] = acme_record_renewal_at(st);
     for (i = 0; i < 2; ++i) {
         apr_time_t t = times[i];
 

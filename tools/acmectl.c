@@ -23,7 +23,7 @@
 #include "acme_json.h"
 #include "acme_key.h"
 #include "acme_log.h"
-#include "acme_mark.h"
+#include "acme_record.h"
 #include "acme_order.h"
 #include "acme_responder.h"
 #include "acme_status.h"
@@ -36,7 +36,6 @@
 #include "acmectl.h"
 
 #define DEFAULT_STORE "acme"
-#define STATUS_ITEM "status.json"
 #define META_ITEM "meta.json"
 #define EAB_FILE_MAX 4096
 
@@ -347,7 +346,7 @@ static int verb_renew(ctl_t *c, int argc, const char *const *argv)
         || (code = known_entry(c, store, APR_ARRAY_IDX(args, 0, const char *), &entry)) != 0) {
         return code;
     }
-    rv = acme_mark_renew(store, c->p, entry, apr_time_now());
+    rv = acme_record_mark_renew(store, c->p, entry, apr_time_now());
     if (rv != APR_SUCCESS) {
         return fail(1, "cannot mark %s for renewal: %s", entry, errstr(c, rv));
     }
@@ -464,11 +463,7 @@ static const char *recorded_ca(ctl_t *c, acme_store_t *store, acme_store_group_e
         && acme_json_get_str(st, "ca", &url) == APR_SUCCESS && url) {
         return url;
     }
-    if (acme_store_load_json(store, c->p, ACME_SG_STATE, entry, STATUS_ITEM, &st) == APR_SUCCESS
-        && acme_json_get_str(st, "ca", &url) == APR_SUCCESS) {
-        return url;
-    }
-    return NULL;
+    return acme_record_load(store, c->p, entry, &st) == APR_SUCCESS ? acme_record_ca(st) : NULL;
 }
 
 static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
@@ -539,7 +534,7 @@ static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
     }
     /* what was revoked is marked even when a later type failed */
     if (serials->nelts > 0
-        && (rv = acme_mark_revoked(store, c->p, entry, serials, reason, apr_time_now(),
+        && (rv = acme_record_mark_revoked(store, c->p, entry, serials, reason, apr_time_now(),
                                    reissue)) != APR_SUCCESS && code == 0) {
         return fail(1, "revoked, but the store was not updated (status, renewal): %s",
                     errstr(c, rv));
