@@ -118,7 +118,6 @@ typedef struct acme_rt_t {
     int can_http01, can_tlsalpn01;      /* a listener exists on the mapped port */
     int startup;                        /* the real (second) config pass, not the dry run */
     /* fallback certificate material */
-    acme_key_t *fallback_key;
     const char *fallback_key_path;
     /* activation: pipe from the drives (children) to the watcher, a helper
      * run as the User whose exit makes the parent look (mod_acme_activate.c) */
