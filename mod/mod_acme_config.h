@@ -172,8 +172,8 @@ int acme_cfg_max_parallel(const acme_sconf_t *g);
 int acme_cfg_port(const acme_sconf_t *g, int ext);
 int acme_cfg_watch_static(const acme_sconf_t *g);
 
-/* The Let's Encrypt directory URLs behind the short names. */
-#define ACME_LE_URL "https://acme-v02.api.letsencrypt.org/directory"
+/* The Let's Encrypt directory URLs behind the short names (production:
+ * ACME_DEFAULT_CA_URL). */
 #define ACME_LE_STAGING_URL "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 #endif

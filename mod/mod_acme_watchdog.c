@@ -77,7 +77,7 @@ static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
     env->cas = wd->cas;
     env->log = &wd->rt->log;
     env->retry_delay = acme_cfg_retry_delay(wd->rt->g);
-    env->ca_failover_after = 3;
+    env->ca_failover_after = ACME_DEFAULT_FAILOVER_AFTER;
     env->cancel = &wd->cancel;
     env->ca_file = wd->rt->g->ca_file;
 }

@@ -814,18 +814,7 @@ static acme_domain_t *issue_domain(ctl_t *c, const issue_opts_t *io)
         APR_ARRAY_PUSH(d->names, const char *) = acme_tnauth_name(c->p, io->tn_value);
     }
     for (int i = 1; i < io->names->nelts; i++) {
-        char *n = apr_pstrdup(c->p, APR_ARRAY_IDX(io->names, i, const char *));
-        int dup = 0;
-
-        for (char *q = n; *q; q++) {
-            *q = (char)apr_tolower(*q);
-        }
-        for (int j = 0; j < d->names->nelts; j++) {
-            dup = dup || !strcmp(APR_ARRAY_IDX(d->names, j, const char *), n);
-        }
-        if (!dup) {
-            APR_ARRAY_PUSH(d->names, const char *) = n;
-        }
+        (void)acme_names_add(c->p, d->names, APR_ARRAY_IDX(io->names, i, const char *));
     }
     d->key_types = io->key_types;
     apr_array_clear(d->ca_urls);
