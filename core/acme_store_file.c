@@ -89,7 +89,7 @@ static int item_name_ok(const char *s)
     return name_ok(s) && !is_temp_name(s);
 }
 
-/* SPEC §7: a leading wildcard label is written as "_" on disk. */
+/* A leading wildcard label is written as "_" on disk (README "Store layout and ownership"). */
 static const char *entry_dirname(apr_pool_t *p, const char *entry)
 {
     if (!name_ok(entry)) {
