@@ -183,14 +183,6 @@ static void active_files(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
     }
 }
 
-int acme_serve_has_active(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
-{
-    apr_array_header_t *certs, *keys;
-
-    active_files(rt, p, d, &certs, &keys);
-    return certs != NULL;
-}
-
 /* Fallback certificates already checked by this process, retained across
  * config passes and graceful restarts. */
 #define FALLBACK_MEMO_KEY "mod_acme_fallback_memo_v2"
