@@ -23,7 +23,7 @@
 #include "acme_json.h"
 #include "acme_key.h"
 #include "acme_log.h"
-#include "acme_mark.h"
+#include "acme_record.h"
 #include "acme_order.h"
 #include "acme_responder.h"
 #include "acme_status.h"
@@ -36,7 +36,6 @@
 #include "acmectl.h"
 
 #define DEFAULT_STORE "acme"
-#define STATUS_ITEM "status.json"
 #define META_ITEM "meta.json"
 #define EAB_FILE_MAX 4096
 
@@ -158,7 +157,7 @@ apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 
 int open_store(ctl_t *c, acme_store_t **store)
 {
-    apr_status_t rv = acme_store_file_open(c->p, c->store_dir, store);
+    apr_status_t rv = acme_store_file_open(c->p, c->store_dir, 0, store);
 
     return rv == APR_SUCCESS ? 0 : fail(1, "cannot open the store %s: %s", c->store_dir,
                                         errstr(c, rv));
@@ -256,14 +255,13 @@ static const char *problem_text(ctl_t *c, apr_status_t rv, const acme_problem_t 
 static int known_entry(ctl_t *c, acme_store_t *store, const char *name, const char **entry)
 {
     static const acme_store_group_e groups[] = { ACME_SG_DOMAINS, ACME_SG_STAGING, ACME_SG_STATE };
-    apr_time_t mt;
 
-    *entry = acme_domain_dirname(c->p, name);
+    *entry = acme_store_entry(c->p, name);
     if (*entry == NULL) {
         return fail(EXIT_USAGE, "invalid domain name '%s'", name);
     }
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-        if (store->mtime(store, c->p, groups[i], *entry, NULL, &mt) == APR_SUCCESS) {
+        if (acme_store_has_entry(store, c->p, groups[i], *entry)) {
             return 0;
         }
     }
@@ -349,7 +347,7 @@ static int verb_renew(ctl_t *c, int argc, const char *const *argv)
         || (code = known_entry(c, store, APR_ARRAY_IDX(args, 0, const char *), &entry)) != 0) {
         return code;
     }
-    rv = acme_mark_renew(store, c->p, entry, apr_time_now());
+    rv = acme_record_mark_renew(store, c->p, entry, apr_time_now());
     if (rv != APR_SUCCESS) {
         return fail(1, "cannot mark %s for renewal: %s", entry, errstr(c, rv));
     }
@@ -438,8 +436,7 @@ static int revoke_one(ctl_t *c, acme_store_t *store, acme_store_group_e g, const
         && info->serial) {
         APR_ARRAY_PUSH(serials, const char *) = info->serial;
     }
-    fprintf(stdout, "revoked: %s\n", store->path(store, c->p, g, entry, item)
-                                     ? store->path(store, c->p, g, entry, item) : item);
+    fprintf(stdout, "revoked: %s\n", store->where(store, c->p, g, entry, item));
     return 0;
 }
 
@@ -467,11 +464,7 @@ static const char *recorded_ca(ctl_t *c, acme_store_t *store, acme_store_group_e
         && acme_json_get_str(st, "ca", &url) == APR_SUCCESS && url) {
         return url;
     }
-    if (acme_store_load_json(store, c->p, ACME_SG_STATE, entry, STATUS_ITEM, &st) == APR_SUCCESS
-        && acme_json_get_str(st, "ca", &url) == APR_SUCCESS) {
-        return url;
-    }
-    return NULL;
+    return acme_record_load(store, c->p, entry, &st) == APR_SUCCESS ? acme_record_ca(st) : NULL;
 }
 
 static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
@@ -542,7 +535,7 @@ static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
     }
     /* what was revoked is marked even when a later type failed */
     if (serials->nelts > 0
-        && (rv = acme_mark_revoked(store, c->p, entry, serials, reason, apr_time_now(),
+        && (rv = acme_record_mark_revoked(store, c->p, entry, serials, reason, apr_time_now(),
                                    reissue)) != APR_SUCCESS && code == 0) {
         return fail(1, "revoked, but the store was not updated (status, renewal): %s",
                     errstr(c, rv));
@@ -822,18 +815,7 @@ static acme_domain_t *issue_domain(ctl_t *c, const issue_opts_t *io)
         APR_ARRAY_PUSH(d->names, const char *) = acme_tnauth_name(c->p, io->tn_value);
     }
     for (int i = 1; i < io->names->nelts; i++) {
-        char *n = apr_pstrdup(c->p, APR_ARRAY_IDX(io->names, i, const char *));
-        int dup = 0;
-
-        for (char *q = n; *q; q++) {
-            *q = (char)apr_tolower(*q);
-        }
-        for (int j = 0; j < d->names->nelts; j++) {
-            dup = dup || !strcmp(APR_ARRAY_IDX(d->names, j, const char *), n);
-        }
-        if (!dup) {
-            APR_ARRAY_PUSH(d->names, const char *) = n;
-        }
+        (void)acme_names_add(c->p, d->names, APR_ARRAY_IDX(io->names, i, const char *));
     }
     d->key_types = io->key_types;
     apr_array_clear(d->ca_urls);
@@ -897,7 +879,7 @@ static const char *drive_error(ctl_t *c, apr_status_t rv, const acme_drive_resul
  * staged set itself. */
 static int activate(ctl_t *c, acme_store_t *store, const acme_domain_t *d)
 {
-    const char *entry = acme_domain_dirname(c->p, d->id), *why = NULL;
+    const char *entry = acme_store_entry(c->p, d->id), *why = NULL;
     apr_array_header_t *items;
     acme_staged_e state;
     apr_status_t rv = acme_activate(store, c->p, d, &state, &why);
@@ -909,15 +891,11 @@ static int activate(ctl_t *c, acme_store_t *store, const acme_domain_t *d)
     if (rv != APR_SUCCESS) {
         return fail(1, "cannot activate the certificates of %s: %s", d->id, errstr(c, rv));
     }
-    (void)store->remove(store, c->p, ACME_SG_STAGING, entry, NULL);
+    (void)store->remove(store, c->p, ACME_SG_STAGING, entry, NULL, NULL);
     if (store->list(store, c->p, ACME_SG_DOMAINS, entry, &items) == APR_SUCCESS) {
         for (int i = 0; i < items->nelts; i++) {
-            const char *path = store->path(store, c->p, ACME_SG_DOMAINS, entry,
-                                           APR_ARRAY_IDX(items, i, const char *));
-
-            if (path) {
-                printf("stored: %s\n", path);
-            }
+            printf("stored: %s\n", store->where(store, c->p, ACME_SG_DOMAINS, entry,
+                                                 APR_ARRAY_IDX(items, i, const char *)));
         }
     }
     return 0;
@@ -1046,7 +1024,7 @@ static int verb_account_deactivate(ctl_t *c, int argc, const char *const *argv)
         return fail(1, "deactivating %s failed: %s", acct->url, problem_text(c, rv, prob));
     }
     acct->status = "deactivated";
-    rv = acme_account_save(store, c->p, ca, acct);
+    rv = acme_account_save(store, c->p, ca, acct, NULL);
     if (rv != APR_SUCCESS) {
         return fail(1, "deactivated, but the store was not updated: %s", errstr(c, rv));
     }
@@ -1083,7 +1061,7 @@ static int verb_account_rollover(ctl_t *c, int argc, const char *const *argv)
     if (rv != APR_SUCCESS) {
         return fail(1, "key rollover of %s failed: %s", acct->url, problem_text(c, rv, prob));
     }
-    rv = acme_account_save(store, c->p, ca, acct);
+    rv = acme_account_save(store, c->p, ca, acct, NULL);
     if (rv != APR_SUCCESS) {
         /* The CA knows only the new key now: losing it loses the account. */
         return fail(1, "the CA switched %s to a new key but saving it failed: %s", acct->url,

@@ -19,7 +19,7 @@ static void setup(void)
 {
     tu_setup();
     tu_scratch_create("test_account");
-    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), &store),
+    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), 0, &store),
                      APR_SUCCESS);
 }
 
@@ -102,7 +102,7 @@ START_TEST(stored_per_ca)
     acct.url = "https://ca.example/acct/1";
     acct.obj = parse("{\"status\":\"valid\",\"contact\":[\"mailto:admin@example.org\"]}");
     ck_assert(APR_STATUS_IS_ENOENT(acme_account_load(store, pool, ca, &back)));
-    ck_assert_int_eq(acme_account_save(store, pool, ca, &acct), APR_SUCCESS);
+    ck_assert_int_eq(acme_account_save(store, pool, ca, &acct, NULL), APR_SUCCESS);
 
     ck_assert_int_eq(acme_account_load(store, pool, ca, &back), APR_SUCCESS);
     ck_assert_str_eq(back->url, acct.url);

@@ -22,7 +22,7 @@ static void setup(void)
     tu_setup();
     tu_scratch_create("test_responder");
     store_dir = apr_pstrcat(pool, tmpdir, "/store", NULL);
-    ck_assert_int_eq(acme_store_file_open(pool, store_dir, &store), APR_SUCCESS);
+    ck_assert_int_eq(acme_store_file_open(pool, store_dir, 0, &store), APR_SUCCESS);
 }
 
 static void teardown(void)
