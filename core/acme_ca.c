@@ -1,4 +1,4 @@
-/* acme_ca.c: one ACME server: cached directory, bounded nonce pool, JWS-signed POSTs with badNonce retry, RFC 7807 problems. */
+/* acme_ca.c: one ACME server: cached directory, bounded nonce pool, JWS-signed POSTs with badNonce retry (its problem documents: acme_ca_problem.c). */
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
@@ -7,6 +7,7 @@
 #include <apr_allocator.h>
 #include <openssl/evp.h>
 #include "acme_ca.h"
+#include "acme_ca_int.h"
 #include "acme_base64.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -19,8 +20,6 @@
  * (~15 POSTs) failing at ~1e-5 even then; each retry costs one round trip. */
 #define ACME_BADNONCE_TRIES 20
 #define ACME_DIR_MAX_AGE apr_time_from_sec(24 * 3600)
-#define ACME_MAX_SUBPROBLEMS 100
-#define ACME_ERR_NS "urn:ietf:params:acme:error:"
 
 struct acme_ca_t {
     apr_pool_t *pool;               /* own allocator; used under `mutex` only after create */
@@ -38,160 +37,6 @@ struct acme_ca_t {
     const char *acct_verified;
     acme_ca_observer_t obs;         /* request == NULL: nobody watches */
 };
-
-/* ---- problems ---------------------------------------------------------- */
-
-static acme_problem_t *problem_make(apr_pool_t *p, const char *type, int status, const char *detail)
-{
-    acme_problem_t *prob = apr_pcalloc(p, sizeof(*prob));
-
-    prob->type = type ? type : "about:blank";
-    prob->status = status;
-    prob->detail = detail;
-    prob->subproblems = apr_array_make(p, 0, sizeof(acme_problem_t *));
-    return prob;
-}
-
-static void problem_fill(apr_pool_t *p, acme_problem_t *prob, const json_t *obj, int with_subs);
-
-static void problem_subs(apr_pool_t *p, acme_problem_t *prob, const json_t *arr)
-{
-    size_t i;
-    json_t *item;
-
-    json_array_foreach(arr, i, item) {
-        acme_problem_t *sub;
-        if (i >= ACME_MAX_SUBPROBLEMS) {
-            break;
-        }
-        if (!json_is_object(item)) {
-            continue;
-        }
-        sub = problem_make(p, NULL, prob->status, NULL);
-        problem_fill(p, sub, item, 0);
-        APR_ARRAY_PUSH(prob->subproblems, acme_problem_t *) = sub;
-    }
-}
-
-static void problem_fill(apr_pool_t *p, acme_problem_t *prob, const json_t *obj, int with_subs)
-{
-    const char *s;
-    json_t *j;
-    json_int_t st;
-
-    if (acme_json_get_str(obj, "type", &s) == APR_SUCCESS && *s) {
-        prob->type = s;
-    }
-    if (acme_json_get_str(obj, "detail", &s) == APR_SUCCESS) {
-        prob->detail = s;
-    }
-    if (prob->status == 0 && acme_json_get_int(obj, "status", &st) == APR_SUCCESS
-        && st >= 100 && st <= 599) {
-        prob->status = (int)st;
-    }
-    if (acme_json_get_obj(obj, "identifier", &j) == APR_SUCCESS
-        && acme_json_get_str(j, "value", &s) == APR_SUCCESS) {
-        prob->identifier = s;
-    }
-    if (with_subs && acme_json_get_arr(obj, "subproblems", &j) == APR_SUCCESS) {
-        problem_subs(p, prob, j);
-    }
-}
-
-/* A malformed document still yields a usable *prob (type about:blank, detail
- * saying so) besides the APR_EINVAL, so callers can always report it. */
-apr_status_t acme_problem_parse(apr_pool_t *p, const char *body, apr_size_t len,
-                                int status, acme_problem_t **pprob)
-{
-    acme_problem_t *prob = problem_make(p, NULL, status, NULL);
-    const char *err = NULL;
-    json_t *obj = NULL;
-
-    *pprob = prob;
-    if (!body || acme_json_parse(p, body, len, &obj, &err) != APR_SUCCESS || !json_is_object(obj)) {
-        prob->detail = apr_psprintf(p, "malformed problem document%s%s", err ? ": " : "",
-                                    err ? err : "");
-        return APR_EINVAL;
-    }
-    problem_fill(p, prob, obj, 1);
-    return APR_SUCCESS;
-}
-
-/* Control characters from the CA must not split or forge log lines. */
-static const char *printable(apr_pool_t *p, const char *s)
-{
-    return acme_printable(p, s, 4096);
-}
-
-const char *acme_problem_str(apr_pool_t *p, const acme_problem_t *prob)
-{
-    const char *s;
-    int i;
-
-    if (!prob) {
-        return "no problem";
-    }
-    s = apr_pstrcat(p, printable(p, prob->type), ": ", printable(p, prob->detail), NULL);
-    if (prob->status) {
-        s = apr_psprintf(p, "%s (status %d)", s, prob->status);
-    }
-    for (i = 0; prob->subproblems && i < prob->subproblems->nelts; ++i) {
-        const acme_problem_t *sub = APR_ARRAY_IDX(prob->subproblems, i, const acme_problem_t *);
-        s = apr_pstrcat(p, s, " [", printable(p, sub->identifier ? sub->identifier : "?"), ": ",
-                        printable(p, sub->type), ": ", printable(p, sub->detail), "]", NULL);
-    }
-    return s;
-}
-
-int acme_problem_is(const acme_problem_t *prob, const char *name)
-{
-    size_t n = sizeof(ACME_ERR_NS) - 1;
-
-    return prob && prob->type && name && !strncmp(prob->type, ACME_ERR_NS, n)
-           && !strcmp(prob->type + n, name);
-}
-
-static acme_problem_t *transport_problem(apr_pool_t *p, const char *err)
-{
-    return problem_make(p, "urn:mod_acme:transport", 0, err ? err : "request failed");
-}
-
-static int is_json_type(const char *ct)
-{
-    return ct && (!strcmp(ct, "application/json") || !strcmp(ct, "application/problem+json"));
-}
-
-static void set_retry_after(const acme_http_response_t *resp, acme_problem_t *prob)
-{
-    const char *v = apr_table_get(resp->headers, "Retry-After");
-    apr_interval_time_t delay;
-
-    if ((resp->status == 429 || resp->status == 503) && v
-        && acme_retry_after_parse(v, apr_time_now(), &delay) == APR_SUCCESS) {
-        prob->retry_after = delay;
-    }
-}
-
-/* The problem an error response (>= 400) stands for. */
-static acme_problem_t *response_problem(apr_pool_t *p, const char *url,
-                                        const acme_http_response_t *resp)
-{
-    acme_problem_t *prob;
-
-    if (is_json_type(resp->content_type)) {
-        acme_problem_parse(p, resp->body, resp->body_len, resp->status, &prob);
-    }
-    else {
-        prob = problem_make(p, NULL, resp->status,
-                            apr_psprintf(p, "HTTP %d from %s (content type %s)", resp->status,
-                                         url, resp->content_type ? resp->content_type : "none"));
-    }
-    if (!prob->detail || !*prob->detail) {
-        prob->detail = apr_psprintf(p, "HTTP %d from %s", resp->status, url);
-    }
-    set_retry_after(resp, prob);
-    return prob;
-}
 
 /* ---- the CA object ------------------------------------------------------ */
 
@@ -347,7 +192,7 @@ const char *acme_ca_id(const acme_ca_t *ca)
 static apr_status_t refuse_url(acme_ca_t *ca, apr_pool_t *p, const char *url,
                                acme_problem_t **prob)
 {
-    *prob = problem_make(p, ACME_PROBLEM_BAD_URL, 0, apr_psprintf(p,
+    *prob = acme_problem_make(p, ACME_PROBLEM_BAD_URL, 0, apr_psprintf(p,
                          "the CA handed over the URL %s, which does not use the scheme of its "
                          "directory %s; refused, nothing was sent to it",
                          acme_printable(p, url ? url : "(none)", 300), ca->url));
@@ -373,7 +218,7 @@ static apr_status_t ca_request(acme_ca_t *ca, apr_pool_t *p, const char *method,
     rv = acme_http_request(ca->http, p, method, url, content_type, body, body_len, resp, &err);
     observe(ca, url, rv, *resp);
     if (rv != APR_SUCCESS) {
-        *prob = transport_problem(p, err);
+        *prob = acme_problem_transport(p, err);
     }
     return rv;
 }
@@ -441,7 +286,7 @@ static apr_status_t fresh_nonce(acme_ca_t *ca, apr_pool_t *p, const char **nonce
     }
     v = apr_table_get(resp->headers, "Replay-Nonce");
     if ((resp->status != 200 && resp->status != 204) || !nonce_valid(v)) {
-        *prob = problem_make(p, "urn:mod_acme:transport", resp->status,
+        *prob = acme_problem_make(p, "urn:mod_acme:transport", resp->status,
                              apr_psprintf(p, "HEAD %s: no valid Replay-Nonce (status %d)", url, resp->status));
         acme_log(&ca->log, ACME_LOG_INFO, APR_EGENERAL, "%s", (*prob)->detail);
         return APR_EGENERAL;
@@ -515,7 +360,7 @@ static apr_status_t fetch_directory(acme_ca_t *ca, apr_pool_t *p, json_t **out, 
     }
     if (resp->status != 200 || (why = check_directory(ca, p, dir)) != NULL) {
         why = resp->status != 200 ? apr_psprintf(p, "status %d", resp->status) : why;
-        *prob = problem_make(p, "urn:mod_acme:badDirectory", resp->status,
+        *prob = acme_problem_make(p, "urn:mod_acme:badDirectory", resp->status,
                              apr_psprintf(p, "invalid ACME directory at %s: %s", ca->url, why));
         acme_log(&ca->log, ACME_LOG_INFO, APR_EINVAL, "%s", (*prob)->detail);
         return APR_EINVAL;
@@ -669,7 +514,7 @@ static apr_status_t post_once(acme_ca_t *ca, apr_pool_t *p, const char *url, con
     }
     rv = acme_jws_sign_text(p, key, kid, nonce, url, payload, &body);
     if (rv != APR_SUCCESS) {
-        *prob = problem_make(p, "urn:mod_acme:internal", 0,
+        *prob = acme_problem_make(p, "urn:mod_acme:internal", 0,
                              apr_psprintf(p, "cannot sign the request to %s", url));
         return rv;
     }
@@ -679,7 +524,7 @@ static apr_status_t post_once(acme_ca_t *ca, apr_pool_t *p, const char *url, con
     }
     keep_nonce(ca, *resp);
     if ((*resp)->status >= 400) {
-        *prob = response_problem(p, url, *resp);
+        *prob = acme_problem_of_response(p, url, *resp);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -695,7 +540,7 @@ apr_status_t acme_ca_post(acme_ca_t *ca, apr_pool_t *p, const char *url,
     *resp = NULL;
     *prob = NULL;
     if (!url || !key) {
-        *prob = problem_make(p, "urn:mod_acme:internal", 0, "POST without URL or key");
+        *prob = acme_problem_make(p, "urn:mod_acme:internal", 0, "POST without URL or key");
         return APR_EINVAL;
     }
     for (attempt = 1; attempt <= ACME_BADNONCE_TRIES; ++attempt) {
@@ -736,7 +581,7 @@ static apr_status_t response_json(acme_ca_t *ca, apr_pool_t *p, const char *meth
     }
     if (why) {
         *json = NULL;
-        *prob = problem_make(p, "urn:mod_acme:malformed", resp->status,
+        *prob = acme_problem_make(p, "urn:mod_acme:malformed", resp->status,
                              apr_psprintf(p, "%s %s: %s", method, url, why));
         acme_log(&ca->log, ACME_LOG_INFO, APR_EINVAL, "%s", (*prob)->detail);
         return APR_EINVAL;
@@ -773,7 +618,7 @@ apr_status_t acme_ca_get_json(acme_ca_t *ca, apr_pool_t *p, const char *url,
     }
     keep_nonce(ca, *resp);
     if ((*resp)->status >= 400) {
-        *prob = response_problem(p, url, *resp);
+        *prob = acme_problem_of_response(p, url, *resp);
         log_problem(ca, p, ACME_LOG_INFO, "GET", url, *prob);
         return APR_EGENERAL;
     }

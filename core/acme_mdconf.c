@@ -1,161 +1,17 @@
 /* acme_mdconf.c: httpd configuration text with mod_md directives in, the same text with mod_acme's out (a table of what each mod_md directive becomes). */
-#include <stdarg.h>
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include "acme_import.h"
-#include "acme_log.h"
 #include "acme_mdconf.h"
+#include "acme_mdconf_int.h"
 
 #define INPUT_MAX (4 * 1024 * 1024)
-#define WORDS_MAX 1000
 
 /* Where mod_acme takes a directive (README "Directives"). */
 #define CTX_S 0x1   /* server config */
 #define CTX_V 0x2   /* <VirtualHost> */
 #define CTX_D 0x4   /* <ACMEDomainSet> */
-
-/* One logical line of the input (continuation lines joined). */
-typedef struct {
-    int lineno;                 /* its first physical line */
-    const char *raw;            /* the physical lines, joined by "\n" */
-    const char *indent;
-    enum { L_OTHER, L_DIRECTIVE, L_OPEN, L_CLOSE } kind;
-    const char *name;           /* directive or section name, without '<', '</', '>' */
-    apr_array_header_t *args;   /* const char*, unquoted */
-} cline_t;
-
-typedef struct {
-    apr_pool_t *p;
-    apr_array_header_t *lines;      /* cline_t */
-    apr_array_header_t *out;        /* const char*: output lines */
-    acme_mdconf_t *res;
-    /* what the whole file says */
-    apr_array_header_t *vhosts;     /* apr_array_header_t* of names, one per <VirtualHost> */
-    int members_auto;               /* MDMembers at server level: 1 auto (mod_md's default), 0 manual */
-    int global_pkeys;               /* MDPrivateKeys at server level */
-    int has_msg_cmd;                /* MDMessageCmd somewhere */
-    int mandatory_global;           /* MDProfileMandatory on at server level */
-    int keytype_pending;            /* ACMEKeyType rsa2048 (mod_md's default) still to write */
-    /* the block being converted */
-    int in_set, in_vhost, set_mandatory;
-} conv_t;
-
-/* ---- reading ----------------------------------------------------------------- */
-
-/* ap_getword_conf's rules: whitespace separates, "..." and '...' quote, a
- * backslash before the quote character escapes it. */
-static const char *getword(apr_pool_t *p, const char **line)
-{
-    const char *s = *line;
-    char *w, *o;
-
-    while (apr_isspace(*s)) s++;
-    if (!*s) {
-        *line = s;
-        return NULL;
-    }
-    w = o = apr_palloc(p, strlen(s) + 1);
-    if (*s == '"' || *s == '\'') {
-        char q = *s++;
-
-        while (*s && *s != q) {
-            if (*s == '\\' && s[1] == q) s++;
-            *o++ = *s++;
-        }
-        if (*s == q) s++;
-    }
-    else {
-        while (*s && !apr_isspace(*s)) *o++ = *s++;
-    }
-    *o = '\0';
-    *line = s;
-    return w;
-}
-
-static apr_status_t parse_line(apr_pool_t *p, cline_t *l, const char *text)
-{
-    const char *s = text, *w;
-    apr_size_t n;
-
-    while (*s == ' ' || *s == '\t') s++;
-    l->indent = apr_pstrmemdup(p, text, (apr_size_t)(s - text));
-    l->args = apr_array_make(p, 4, sizeof(const char *));
-    l->kind = L_OTHER;
-    if (!*s || *s == '#') {
-        return APR_SUCCESS;
-    }
-    if (s[0] == '<' && s[1] == '/') {
-        const char *e = strchr(s, '>');
-
-        l->kind = L_CLOSE;
-        l->name = apr_pstrmemdup(p, s + 2, e ? (apr_size_t)(e - s - 2) : strlen(s + 2));
-        return APR_SUCCESS;
-    }
-    if (s[0] == '<') {
-        const char *e = strrchr(s, '>');
-        char *inner;
-
-        l->kind = L_OPEN;
-        inner = apr_pstrmemdup(p, s + 1, e ? (apr_size_t)(e - s - 1) : strlen(s + 1));
-        s = inner;
-        l->name = getword(p, &s);
-        if (!l->name) {
-            return APR_EINVAL;
-        }
-    }
-    else {
-        l->kind = L_DIRECTIVE;
-        l->name = getword(p, &s);
-        if (!l->name) {
-            return APR_EINVAL;  /* only blanks httpd's reader also skips */
-        }
-    }
-    while ((w = getword(p, &s)) != NULL) {
-        if (l->args->nelts >= WORDS_MAX) {
-            return APR_EINVAL;
-        }
-        APR_ARRAY_PUSH(l->args, const char *) = w;
-    }
-    n = strlen(l->name);
-    return n > 0 && n < 256 ? APR_SUCCESS : APR_EINVAL;
-}
-
-/* Splits the text into logical lines: a line ending in a backslash continues. */
-static void read_lines(conv_t *cv, const char *data, apr_size_t len)
-{
-    const char *s = data, *end = data + len;
-    int lineno = 0;
-
-    while (s < end) {
-        cline_t *l = apr_array_push(cv->lines);
-        apr_array_header_t *phys = apr_array_make(cv->p, 1, sizeof(const char *));
-        char *logical = "";
-
-        memset(l, 0, sizeof(*l));
-        l->lineno = lineno + 1;
-        for (;;) {
-            const char *nl = memchr(s, '\n', (size_t)(end - s));
-            apr_size_t n = (apr_size_t)((nl ? nl : end) - s);
-            char *one = apr_pstrmemdup(cv->p, s, n);
-
-            lineno++;
-            s = nl ? nl + 1 : end;
-            if (n > 0 && one[n - 1] == '\r') one[--n] = '\0';
-            APR_ARRAY_PUSH(phys, const char *) = one;
-            if (n > 0 && one[n - 1] == '\\' && s < end) {
-                logical = apr_pstrcat(cv->p, logical, apr_pstrmemdup(cv->p, one, n - 1), " ", NULL);
-                continue;
-            }
-            logical = apr_pstrcat(cv->p, logical, one, NULL);
-            break;
-        }
-        l->raw = apr_array_pstrcat(cv->p, phys, '\n');
-        if (parse_line(cv->p, l, logical) != APR_SUCCESS) {
-            l->kind = L_OTHER;      /* not ours to judge: kept as it is */
-        }
-    }
-}
 
 static int is(const char *a, const char *b)
 {
@@ -171,112 +27,6 @@ static int is_md_set(const cline_t *l)
 static int is_transitive_word(const char *w)
 {
     return is(w, "auto") || is(w, "manual");
-}
-
-/* ---- writing ----------------------------------------------------------------- */
-
-static void emit(conv_t *cv, const char *line)
-{
-    APR_ARRAY_PUSH(cv->out, const char *) = line;
-}
-
-/* A word as httpd reads it back: quoted when it holds blanks or quotes. */
-static const char *quote(apr_pool_t *p, const char *w)
-{
-    char *o, *q;
-
-    if (*w && !strpbrk(w, " \t\"'\\")) {
-        return w;
-    }
-    o = q = apr_palloc(p, 2 * strlen(w) + 3);
-    *q++ = '"';
-    for (; *w; w++) {
-        if (*w == '"' || *w == '\\') *q++ = '\\';
-        *q++ = *w;
-    }
-    *q++ = '"';
-    *q = '\0';
-    return o;
-}
-
-static const char *joined(apr_pool_t *p, const apr_array_header_t *words)
-{
-    apr_array_header_t *q = apr_array_make(p, words->nelts, sizeof(const char *));
-
-    for (int i = 0; i < words->nelts; i++) {
-        APR_ARRAY_PUSH(q, const char *) = quote(p, APR_ARRAY_IDX(words, i, const char *));
-    }
-    return apr_array_pstrcat(p, q, ' ');
-}
-
-static void comment(conv_t *cv, const cline_t *l, const char *fmt, ...) ACME_PRINTF(3, 4);
-
-/* "# mod_acme: <text>" above a converted line. */
-static void comment(conv_t *cv, const cline_t *l, const char *fmt, ...)
-{
-    va_list ap;
-    char *text;
-
-    va_start(ap, fmt);
-    text = apr_pvsprintf(cv->p, fmt, ap);
-    va_end(ap);
-    emit(cv, apr_pstrcat(cv->p, l->indent, "# mod_acme: ", text, NULL));
-}
-
-/* A converted line (with ACMEKeyType rsa2048 first when mod_md's default key
- * type still has to be written at server level). */
-static void converted(conv_t *cv, const cline_t *l, const char *text)
-{
-    if (cv->keytype_pending && !cv->in_set && !cv->in_vhost) {
-        cv->keytype_pending = 0;
-        comment(cv, l, "mod_md's default key type is RSA 2048 (mod_acme's own is ec256)");
-        emit(cv, apr_pstrcat(cv->p, l->indent, "ACMEKeyType rsa2048", NULL));
-    }
-    emit(cv, apr_pstrcat(cv->p, l->indent, text, NULL));
-    cv->res->converted++;
-}
-
-static void directive(conv_t *cv, const cline_t *l, const char *name,
-                      const apr_array_header_t *args)
-{
-    converted(cv, l, apr_pstrcat(cv->p, name, args->nelts ? " " : "", joined(cv->p, args), NULL));
-}
-
-static void directive1(conv_t *cv, const cline_t *l, const char *name, const char *arg)
-{
-    apr_array_header_t *a = apr_array_make(cv->p, 1, sizeof(const char *));
-
-    APR_ARRAY_PUSH(a, const char *) = arg;
-    directive(cv, l, name, a);
-}
-
-/* The original commented out, with the reason, and noted as a gap. */
-static void gap(conv_t *cv, const cline_t *l, const char *why)
-{
-    acme_mdconf_gap_t *g = apr_pcalloc(cv->p, sizeof(*g));
-    const char *s = l->raw;
-
-    g->line = l->lineno;
-    g->directive = l->name;
-    g->why = why;
-    APR_ARRAY_PUSH(cv->res->gaps, acme_mdconf_gap_t *) = g;
-    emit(cv, apr_pstrcat(cv->p, l->indent, "# no mod_acme equivalent: ", why, NULL));
-    while (s) {
-        const char *nl = strchr(s, '\n');
-        const char *one = nl ? apr_pstrmemdup(cv->p, s, (apr_size_t)(nl - s)) : s;
-
-        while (*one == ' ' || *one == '\t') one++;
-        emit(cv, apr_pstrcat(cv->p, l->indent, "# ", one, NULL));
-        s = nl ? nl + 1 : NULL;
-    }
-}
-
-/* A mod_md directive made unneeded by mod_acme's behaviour: a comment stays. */
-static void dropped(conv_t *cv, const cline_t *l, const char *why)
-{
-    emit(cv, apr_pstrcat(cv->p, l->indent, "# mod_acme: not needed (", why, "): ",
-                         l->name, " ", joined(cv->p, l->args), NULL));
-    cv->res->converted++;
 }
 
 /* ---- the names of a managed domain -------------------------------------------- */
@@ -518,25 +268,25 @@ static void conv_notify(conv_t *cv, const cline_t *l, const entry_t *e)
     int message = is(l->name, "MDMessageCmd");
 
     if (l->args->nelts != 1) {
-        gap(cv, l, "mod_acme runs the program without arguments of its own: put them in a "
-            "script and name that");
+        acme_mdconf_gap(cv, l, "mod_acme runs the program without arguments of its own: put them in a "
+                        "script and name that");
         return;
     }
     if (!message && cv->has_msg_cmd) {
-        gap(cv, l, "mod_acme has one ACMENotifyCmd, made from MDMessageCmd here: run this "
-            "program from it on the event issued");
+        acme_mdconf_gap(cv, l, "mod_acme has one ACMENotifyCmd, made from MDMessageCmd here: run this "
+                        "program from it on the event issued");
         return;
     }
     if (message) {
-        comment(cv, l, "run as 'PATH EVENT DOMAIN' (the events are in mod_acme(8)); "
-                "mod_md's 'renewed' is the event issued, 'installed' is activated, and there "
-                "are no ocsp-* events");
+        acme_mdconf_comment(cv, l, "run as 'PATH EVENT DOMAIN' (the events are in mod_acme(8)); "
+                            "mod_md's 'renewed' is the event issued, 'installed' is activated, and there "
+                            "are no ocsp-* events");
     }
     else {
-        comment(cv, l, "run as 'PATH EVENT DOMAIN' for every event; mod_md ran 'PATH DOMAIN' "
-                "after a renewal: act on the event issued");
+        acme_mdconf_comment(cv, l, "run as 'PATH EVENT DOMAIN' for every event; mod_md ran 'PATH DOMAIN' "
+                            "after a renewal: act on the event issued");
     }
-    directive(cv, l, e->acme, l->args);
+    acme_mdconf_directive(cv, l, e->acme, l->args);
 }
 
 static void conv_portmap(conv_t *cv, const cline_t *l, const entry_t *e)
@@ -550,31 +300,31 @@ static void conv_portmap(conv_t *cv, const cline_t *l, const entry_t *e)
         if (is(ext, "http")) ext = "80";
         else if (is(ext, "https")) ext = "443";
         if (!c || (strcmp(ext, "80") && strcmp(ext, "443"))) {
-            gap(cv, l, apr_psprintf(cv->p, "'%s' is not a mapping of port 80 or 443", w));
+            acme_mdconf_gap(cv, l, apr_psprintf(cv->p, "'%s' is not a mapping of port 80 or 443", w));
             return;
         }
         if (!strcmp(c + 1, "-")) {
-            comment(cv, l, "port %s is not reachable from outside: leave %s out of ACMEChallenges",
-                    ext, strcmp(ext, "80") ? "tls-alpn-01" : "http-01");
+            acme_mdconf_comment(cv, l, "port %s is not reachable from outside: leave %s out of ACMEChallenges",
+                                ext, strcmp(ext, "80") ? "tls-alpn-01" : "http-01");
             continue;
         }
         APR_ARRAY_PUSH(maps, const char *) = apr_pstrcat(cv->p, ext, ":", c + 1, NULL);
     }
-    if (maps->nelts > 0) directive(cv, l, e->acme, maps);
-    else dropped(cv, l, "no port is mapped");
+    if (maps->nelts > 0) acme_mdconf_directive(cv, l, e->acme, maps);
+    else acme_mdconf_dropped(cv, l, "no port is mapped");
 }
 
 static void conv_eab(conv_t *cv, const cline_t *l, const entry_t *e)
 {
     if (l->args->nelts == 2) {
-        directive(cv, l, e->acme, l->args);
+        acme_mdconf_directive(cv, l, e->acme, l->args);
     }
     else if (l->args->nelts == 1 && is(APR_ARRAY_IDX(l->args, 0, const char *), "none")) {
-        directive1(cv, l, e->acme, "none");
+        acme_mdconf_directive1(cv, l, e->acme, "none");
     }
     else {
-        gap(cv, l, "mod_md's JSON file with kid and hmac: write 'ACMEExternalAccountBinding KID "
-            "HMAC' (or 'KID file:PATH' with a file holding the HMAC key alone)");
+        acme_mdconf_gap(cv, l, "mod_md's JSON file with kid and hmac: write 'ACMEExternalAccountBinding KID "
+                        "HMAC' (or 'KID file:PATH' with a file holding the HMAC key alone)");
     }
 }
 
@@ -586,16 +336,16 @@ static void conv_profile(conv_t *cv, const cline_t *l, const entry_t *e)
     if (mandatory && a->nelts == 1) {
         APR_ARRAY_PUSH(a, const char *) = "mandatory";
     }
-    directive(cv, l, e->acme, a);
+    acme_mdconf_directive(cv, l, e->acme, a);
 }
 
 static void conv_members(conv_t *cv, const cline_t *l)
 {
     if (l->args->nelts == 1 && is_transitive_word(APR_ARRAY_IDX(l->args, 0, const char *))) {
-        dropped(cv, l, "the names of matching vhosts are listed in ACMEDomain");
+        acme_mdconf_dropped(cv, l, "the names of matching vhosts are listed in ACMEDomain");
     }
     else {
-        gap(cv, l, "names belong inside <MDomainSet> (they go into <ACMEDomainSet>)");
+        acme_mdconf_gap(cv, l, "names belong inside <MDomainSet> (they go into <ACMEDomainSet>)");
     }
 }
 
@@ -604,14 +354,14 @@ static void conv_renew_mode(conv_t *cv, const cline_t *l)
     const char *v = l->args->nelts ? APR_ARRAY_IDX(l->args, 0, const char *) : "";
 
     if (is(v, "auto") || is(v, "automatic")) {
-        dropped(cv, l, "mod_acme always renews automatically");
+        acme_mdconf_dropped(cv, l, "mod_acme always renews automatically");
     }
     else if (is(v, "always")) {
-        dropped(cv, l, "mod_acme manages every ACMEDomain, used by a vhost or not");
+        acme_mdconf_dropped(cv, l, "mod_acme manages every ACMEDomain, used by a vhost or not");
     }
     else {
-        gap(cv, l, "mod_acme always renews; 'ACMEActivation manual' only holds new "
-            "certificates back until a restart");
+        acme_mdconf_gap(cv, l, "mod_acme always renews; 'ACMEActivation manual' only holds new "
+                        "certificates back until a restart");
     }
 }
 
@@ -624,11 +374,11 @@ static void special(conv_t *cv, const cline_t *l, const entry_t *e)
         apr_array_header_t *names = domain_names(cv, l->args, &transitive);
 
         if (names->nelts == 0) {
-            gap(cv, l, "it names no domain");
+            acme_mdconf_gap(cv, l, "it names no domain");
             return;
         }
         if (transitive) add_vhost_names(cv, names);
-        directive(cv, l, e->acme, names);
+        acme_mdconf_directive(cv, l, e->acme, names);
     }
     else if (is(e->md, "MDMember") || is(e->md, "MDMembers")) {
         conv_members(cv, l);
@@ -639,10 +389,10 @@ static void special(conv_t *cv, const cline_t *l, const entry_t *e)
         for (int i = 0; i < l->args->nelts; i++) {
             APR_ARRAY_PUSH(urls, const char *) = ca_url(APR_ARRAY_IDX(l->args, i, const char *));
         }
-        directive(cv, l, e->acme, urls);
+        acme_mdconf_directive(cv, l, e->acme, urls);
     }
     else if (is(e->md, "MDCertificateAgreement")) {
-        directive1(cv, l, e->acme, "accepted");
+        acme_mdconf_directive1(cv, l, e->acme, "accepted");
     }
     else if (is(e->md, "MDCAChallenges")) {
         apr_array_header_t *types = apr_array_make(cv->p, 3, sizeof(const char *));
@@ -654,41 +404,41 @@ static void special(conv_t *cv, const cline_t *l, const entry_t *e)
                 add_unique(types, apr_pstrdup(cv->p, t));
             }
         }
-        if (types->nelts) directive(cv, l, e->acme, types);
-        else gap(cv, l, "mod_acme answers http-01, tls-alpn-01 and dns-01 only");
+        if (types->nelts) acme_mdconf_directive(cv, l, e->acme, types);
+        else acme_mdconf_gap(cv, l, "mod_acme answers http-01, tls-alpn-01 and dns-01 only");
     }
     else if (is(e->md, "MDPrivateKeys")) {
         apr_array_header_t *types = key_types(cv, l->args, &bad);
 
         if (bad && types->nelts == 0) {
-            gap(cv, l, apr_psprintf(cv->p, "key type '%s': mod_acme has ec256, ec384, rsa2048, "
-                                    "rsa3072, rsa4096", bad));
+            acme_mdconf_gap(cv, l, apr_psprintf(cv->p, "key type '%s': mod_acme has ec256, ec384, rsa2048, "
+                                                "rsa3072, rsa4096", bad));
             return;
         }
         if (bad) {
-            comment(cv, l, "key type '%s' has no equivalent and is left out", bad);
+            acme_mdconf_comment(cv, l, "key type '%s' has no equivalent and is left out", bad);
         }
         if (!cv->in_set && !cv->in_vhost) cv->keytype_pending = 0;
-        directive(cv, l, e->acme, types);
+        acme_mdconf_directive(cv, l, e->acme, types);
     }
     else if (is(e->md, "MDProfile")) {
         conv_profile(cv, l, e);
     }
     else if (is(e->md, "MDProfileMandatory")) {
-        dropped(cv, l, "'mandatory' is written after the name in ACMEProfile");
+        acme_mdconf_dropped(cv, l, "'mandatory' is written after the name in ACMEProfile");
     }
     else if (is(e->md, "MDExternalAccountBinding")) {
         conv_eab(cv, l, e);
     }
     else if (is(e->md, "MDChallengeDns01")) {
         if (l->args->nelts != 1) {
-            gap(cv, l, "mod_acme runs the program without arguments of its own: put them in a "
-                "script and name that");
+            acme_mdconf_gap(cv, l, "mod_acme runs the program without arguments of its own: put them in a "
+                            "script and name that");
             return;
         }
-        comment(cv, l, "run as 'PATH setup _acme-challenge.NAME VALUE' and 'PATH teardown "
-                "_acme-challenge.NAME VALUE'; mod_md passed NAME without _acme-challenge.");
-        directive(cv, l, e->acme, l->args);
+        acme_mdconf_comment(cv, l, "run as 'PATH setup _acme-challenge.NAME VALUE' and 'PATH teardown "
+                            "_acme-challenge.NAME VALUE'; mod_md passed NAME without _acme-challenge.");
+        acme_mdconf_directive(cv, l, e->acme, l->args);
     }
     else if (is(e->md, "MDMessageCmd") || is(e->md, "MDNotifyCmd")) {
         conv_notify(cv, l, e);
@@ -708,42 +458,42 @@ static void convert_directive(conv_t *cv, const cline_t *l)
     const char *v, *span;
 
     if (!e) {
-        gap(cv, l, "not a mod_md directive acmectl knows");
+        acme_mdconf_gap(cv, l, "not a mod_md directive acmectl knows");
         return;
     }
     if (e->acme && cv->in_set && !(e->ctx & CTX_D)) {
-        gap(cv, l, apr_psprintf(cv->p, "mod_acme takes %s at server level only", e->acme));
+        acme_mdconf_gap(cv, l, apr_psprintf(cv->p, "mod_acme takes %s at server level only", e->acme));
         return;
     }
     if (e->acme && cv->in_vhost && !cv->in_set && !(e->ctx & CTX_V)) {
-        gap(cv, l, apr_psprintf(cv->p, "mod_acme takes %s at server level (or in "
-                                "<ACMEDomainSet>), not in <VirtualHost>", e->acme));
+        acme_mdconf_gap(cv, l, apr_psprintf(cv->p, "mod_acme takes %s at server level (or in "
+                                            "<ACMEDomainSet>), not in <VirtualHost>", e->acme));
         return;
     }
     v = l->args->nelts ? APR_ARRAY_IDX(l->args, 0, const char *) : "";
     switch (e->kind) {
     case K_SAME:
-        directive(cv, l, e->acme, l->args);
+        acme_mdconf_directive(cv, l, e->acme, l->args);
         break;
     case K_WINDOW:
     case K_DURATION:
         if (acme_import_md_timespan(cv->p, v, e->kind == K_WINDOW ? 'd' : 's', &span)
             != APR_SUCCESS || (e->kind == K_DURATION && strchr(span, '%'))) {
-            gap(cv, l, apr_psprintf(cv->p, "'%s' has no mod_acme form", v));
+            acme_mdconf_gap(cv, l, apr_psprintf(cv->p, "'%s' has no mod_acme form", v));
         }
         else {
-            directive1(cv, l, e->acme, span);
+            acme_mdconf_directive1(cv, l, e->acme, span);
         }
         break;
     case K_OFF_OR_GAP:
-        if (is(v, "off")) dropped(cv, l, "off is mod_acme's behaviour");
-        else gap(cv, l, e->text);
+        if (is(v, "off")) acme_mdconf_dropped(cv, l, "off is mod_acme's behaviour");
+        else acme_mdconf_gap(cv, l, e->text);
         break;
     case K_GAP:
-        gap(cv, l, e->text);
+        acme_mdconf_gap(cv, l, e->text);
         break;
     case K_DROP:
-        dropped(cv, l, e->text);
+        acme_mdconf_dropped(cv, l, e->text);
         break;
     case K_SPECIAL:
         special(cv, l, e);
@@ -794,11 +544,11 @@ static void convert_set(conv_t *cv, int open, int close)
     }
     if (transitive) add_vhost_names(cv, names);
     if (names->nelts == 0) {
-        gap(cv, ol, "the section names no domain");
+        acme_mdconf_gap(cv, ol, "the section names no domain");
         return;
     }
     cv->in_set = 0;         /* the tag itself is at server level */
-    converted(cv, ol, apr_pstrcat(cv->p, "<ACMEDomainSet ", joined(cv->p, names), ">", NULL));
+    acme_mdconf_converted(cv, ol, apr_pstrcat(cv->p, "<ACMEDomainSet ", acme_mdconf_joined(cv->p, names), ">", NULL));
     cv->in_set = 1;
     for (int i = open + 1; i < close; i++) {
         const cline_t *l = &APR_ARRAY_IDX(cv->lines, i, cline_t);
@@ -810,11 +560,11 @@ static void convert_set(conv_t *cv, int open, int close)
             convert_directive(cv, l);
         }
         else {
-            emit(cv, l->raw);
+            acme_mdconf_emit(cv, l->raw);
         }
     }
     cv->in_set = 0;
-    emit(cv, apr_pstrcat(cv->p, cl->indent, "</ACMEDomainSet>", NULL));
+    acme_mdconf_emit(cv, apr_pstrcat(cv->p, cl->indent, "</ACMEDomainSet>", NULL));
 }
 
 /* LoadModule md_module and <IfModule md_module> become mod_acme's. */
@@ -831,13 +581,13 @@ static int convert_module_line(conv_t *cv, const cline_t *l)
 
         APR_ARRAY_PUSH(a, const char *) = "acme_module";
         APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(cv->p, dir, "mod_acme.so", NULL);
-        comment(cv, l, "on Debian: a2dismod md; a2enmod acme");
-        emit(cv, apr_pstrcat(cv->p, l->indent, "LoadModule ", joined(cv->p, a), NULL));
+        acme_mdconf_comment(cv, l, "on Debian: a2dismod md; a2enmod acme");
+        acme_mdconf_emit(cv, apr_pstrcat(cv->p, l->indent, "LoadModule ", acme_mdconf_joined(cv->p, a), NULL));
         return 1;
     }
     if (l->kind == L_OPEN && is(l->name, "IfModule")
         && (is(arg + strlen(neg), "md_module") || is(arg + strlen(neg), "mod_md.c"))) {
-        emit(cv, apr_pstrcat(cv->p, l->indent, "<IfModule ", neg, "acme_module>", NULL));
+        acme_mdconf_emit(cv, apr_pstrcat(cv->p, l->indent, "<IfModule ", neg, "acme_module>", NULL));
         return 1;
     }
     return 0;
@@ -916,7 +666,7 @@ apr_status_t acme_mdconf_convert(apr_pool_t *p, const char *data, apr_size_t len
     cv.vhosts = apr_array_make(p, 8, sizeof(apr_array_header_t *));
     cv.res = apr_pcalloc(p, sizeof(*cv.res));
     cv.res->gaps = apr_array_make(p, 4, sizeof(acme_mdconf_gap_t *));
-    read_lines(&cv, data, len);
+    acme_mdconf_read_lines(&cv, data, len);
     collect_vhosts(&cv);
     survey(&cv);
     for (int i = 0; i < cv.lines->nelts; i++) {
@@ -944,7 +694,7 @@ apr_status_t acme_mdconf_convert(apr_pool_t *p, const char *data, apr_size_t len
             convert_directive(&cv, l);
         }
         else {
-            emit(&cv, l->raw);
+            acme_mdconf_emit(&cv, l->raw);
         }
     }
     header(&cv, name);
