@@ -820,8 +820,10 @@ static void hand_over(int dfd, uid_t uid, gid_t gid, int depth)
         else {
             continue;
         }
-        if (fd >= 0 && fstat(fd, &st) == 0 && (S_ISDIR(st.st_mode) || st.st_nlink == 1)) {
-            (void)fchown(fd, uid, gid);
+        if (fd >= 0 && fstat(fd, &st) == 0 && (S_ISDIR(st.st_mode) || st.st_nlink == 1)
+            && fchown(fd, uid, gid) != 0) {
+            /* Best effort: the group check at startup reports what the
+             * user still cannot read. */
         }
         if (fd >= 0) {
             close(fd);
