@@ -18,6 +18,7 @@
 #include "acme_jws.h"
 #include "acme_key.h"
 #include "acme_store.h"
+#include "acme_store_redis.h"
 #include "acme_x509.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
@@ -85,7 +86,8 @@ static apr_status_t prepare_store(acme_rt_t *rt, apr_pool_t *p)
                          rt->store_dir, bad, why);
             return APR_EACCES;
         }
-        if ((rv = acme_store_file_set_owner(rt->store, p, (long)uid, (long)gid, &bad))) {
+        if ((rv = acme_store_file_set_owner(acme_store_local(rt->store), p, (long)uid, (long)gid,
+                                            &bad))) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
                          "ACMEStoreDir %s: cannot make %s a directory of the expected owner "
                          "(root for domains, archive and fallback; the httpd User for staging, "
@@ -103,20 +105,74 @@ static apr_status_t prepare_store(acme_rt_t *rt, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+/* This node's name in the fleet: the host and its store directory (several
+ * servers on one host have their own stores). */
+static const char *node_name(apr_pool_t *p, const char *store_dir)
+{
+    char host[APRMAXHOSTLEN + 1];
+    char *name, *c;
+
+    if (apr_gethostname(host, sizeof(host), p) != APR_SUCCESS) {
+        apr_cpystrn(host, "localhost", sizeof(host));
+    }
+    name = apr_pstrcat(p, host, ":", store_dir, NULL);
+    for (c = name; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) *c = '_';
+    }
+    return name;
+}
+
+/* ACMEStore redis://: the fleet store (README "Running a fleet"). The key
+ * file is read here, by the parent (root), and inherited by the children. */
+static apr_status_t open_fleet_store(acme_rt_t *rt, apr_pool_t *p)
+{
+    const acme_sconf_t *g = rt->g;
+    acme_store_redis_opts_t o;
+    acme_seal_keys_t *keys = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (!g->store_key_file) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s, "ACMEStore %s: ACMEStoreKeyFile is "
+                     "required with a Redis store (private keys are kept there only sealed); "
+                     "see README \"Running a fleet\"", g->store_url);
+        return APR_EINVAL;
+    }
+    rv = acme_seal_keys_read(p, g->store_key_file, geteuid() == 0 ? ACME_SEAL_ROOT_OWNED : 0,
+                             &keys, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s, "ACMEStoreKeyFile %s: %s",
+                     g->store_key_file, err ? err : "cannot be read");
+        return rv;
+    }
+    memset(&o, 0, sizeof(o));
+    o.url = g->store_url;
+    o.dir = rt->store_dir;
+    o.file_flags = ACME_STORE_OPEN_NOSWEEP;
+    o.keys = keys;
+    o.node = node_name(p, rt->store_dir);
+    o.lock_ttl = acme_cfg_fleet_lock_ttl(g);
+    o.log = &rt->log;
+    if ((rv = acme_store_redis_open(p, &o, &rt->store, &err)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s, "ACMEStore %s: %s", g->store_url,
+                     err ? err : "cannot open the fleet store");
+    }
+    return rv;
+}
+
 static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
 {
     const acme_sconf_t *g = rt->g;
     apr_status_t rv;
 
-    if (g->store_url && strcmp(g->store_url, "file")) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
-                     "ACMEStore %s: the Redis store is not available in this build of "
-                     "mod_acme; use 'ACMEStore file'", g->store_url);
-        return APR_ENOTIMPL;
-    }
     rt->store_dir = g->store_dir ? g->store_dir : ap_server_root_relative(p, "acme");
-    rv = acme_store_file_open_ex(p, rt->store_dir, ACME_STORE_OPEN_NOSWEEP, &rt->store);
-    if (rv != APR_SUCCESS) {
+    if (g->store_url && strcmp(g->store_url, "file")) {
+        if ((rv = open_fleet_store(rt, p)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    else if ((rv = acme_store_file_open_ex(p, rt->store_dir, ACME_STORE_OPEN_NOSWEEP,
+                                           &rt->store)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
                      "ACMEStoreDir %s: cannot open or create the certificate store; check "
                      "that the directory is writable by root", rt->store_dir);
