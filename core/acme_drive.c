@@ -7,6 +7,8 @@
 #include "acme_activate.h"
 #include "acme_dns_check.h"
 #include "acme_drive.h"
+#include "acme_fleet.h"
+#include "acme_fleet_sync.h"
 #include "acme_hint.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -944,6 +946,47 @@ static apr_status_t step_stage(drive_t *dr, acme_problem_t **prob)
     return APR_SUCCESS;
 }
 
+/* In a fleet, the staged set becomes the fleet's only as a fenced publish: a
+ * node that lost its lock (paused, cut off) drops what it staged, so every
+ * node ends on the set the live lock holder published. */
+static apr_status_t step_publish(drive_t *dr, acme_problem_t **prob)
+{
+    acme_store_t *st = dr->env->store;
+    apr_status_t rv = acme_fleet_publish_staged(st, dr->p, dr->d, dr->env->log);
+
+    if (rv == APR_SUCCESS) return APR_SUCCESS;
+    st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL);
+    return fail(dr, "publish", prob, problem(dr->p, "urn:mod_acme:fleet",
+                rv == ACME_FLEET_EFENCED ? "this node lost the domain's fleet lock before it "
+                "could publish; the set of the node that holds it now is served"
+                : rv == ACME_FLEET_ESTALE ? "another node published a set for this domain "
+                "first; that one is served" : "the new certificates cannot be published to "
+                "the fleet store"), rv);
+}
+
+/* After taking the lock: a set another node of the fleet published is taken
+ * as it is, no order at the CA. 1 when staged. */
+static int drive_synced(drive_t *dr, acme_drive_result_t *res)
+{
+    acme_cert_set_t *set = NULL;
+    const char *from = NULL;
+    apr_status_t rv;
+
+    if (!acme_fleet_newer(dr->env->store, dr->p, dr->d, apr_time_now(), dr->env->log, &set,
+                          &from)) {
+        return 0;
+    }
+    if ((rv = acme_fleet_stage(dr->env->store, dr->p, set)) != APR_SUCCESS) {
+        acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: the fleet's set (%s) cannot be staged",
+                 dr->d->id, from);
+        return 0;
+    }
+    res->staged = 1;
+    acme_log(dr->env->log, ACME_LOG_NOTICE, 0, "%s: certificates published in the fleet (%s) "
+             "are staged", dr->d->id, from);
+    return 1;
+}
+
 static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
 {
     apr_status_t rv;
@@ -963,7 +1006,8 @@ static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
         if ((rv = step_type(dr, key_type_at(dr->d, i), prob)) != APR_SUCCESS) return rv;
     }
     if (drive_cancelled(dr)) return APR_EINTR;
-    return step_stage(dr, prob);
+    if ((rv = step_stage(dr, prob)) != APR_SUCCESS) return rv;
+    return step_publish(dr, prob);
 }
 
 static void teardown_all(drive_t *dr)
@@ -1122,9 +1166,10 @@ static apr_status_t drive_begin(drive_t *dr)
 static apr_status_t drive_locked(drive_t *dr, acme_drive_result_t *res)
 {
     acme_problem_t *prob = NULL;
-    apr_status_t rv = drive_begin(dr);
+    apr_status_t rv;
 
-    if (rv != APR_SUCCESS) {
+    if (drive_synced(dr, res)) return APR_SUCCESS;
+    if ((rv = drive_begin(dr)) != APR_SUCCESS) {
         acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: cannot start the drive (CA list or "
                  "store state)", dr->d->id);
         return rv;
@@ -1495,9 +1540,10 @@ static int needed_locked(need_t *n, const char **why)
 {
     acme_store_t *st = n->env->store;
     apr_array_header_t *primary = NULL;
+    acme_cert_set_t *set = NULL;
     char *data = NULL;
     apr_size_t len = 0;
-    const char *old, *unfit;
+    const char *old, *unfit, *from = NULL;
     int changed;
 
     if (acme_store_load_json(st, n->p, ACME_SG_STATE, n->entry, STATUS_ITEM, &n->status)
@@ -1518,6 +1564,10 @@ static int needed_locked(need_t *n, const char **why)
     if (staged_waiting(n)) {
         *why = "new certificates are staged, waiting for activation";
         return 0;
+    }
+    if (acme_fleet_newer(st, n->p, n->d, n->now, n->env->log, &set, &from)) {
+        *why = apr_psprintf(n->p, "newer certificates were published in the fleet (%s)", from);
+        return 1;
     }
     if ((unfit = active_unfit(n, &primary))) {
         *why = unfit;

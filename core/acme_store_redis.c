@@ -405,6 +405,129 @@ static apr_status_t rs_unlock(acme_store_lock_t *lk)
     return apr_pool_cleanup_run(lk->pool, lk, lease_cleanup);
 }
 
+/* ---- published sets ---------------------------------------------------- */
+
+static redis_store_t *fleet_of(acme_store_t *s)
+{
+    return s && s->kind && !strcmp(s->kind, "redis") ? s->baton : NULL;
+}
+
+static const char *pub_name(apr_pool_t *p, const char *entry, const char *item)
+{
+    return apr_pstrcat(p, "published/", entry, "/", item, NULL);
+}
+
+apr_status_t acme_store_publish(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                const apr_array_header_t *items, apr_uint64_t *generation)
+{
+    redis_store_t *rs = fleet_of(s);
+    const char *scope = scope_of(p, ACME_SG_STATE, entry);
+    acme_fleet_item_t *out;
+    acme_fleet_set_t *cur = NULL;
+    acme_redis_conn_t *c;
+    acme_lease_t lease;
+    apr_uint64_t gen = 1;
+    int lost = 0;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if (!scope) return APR_EINVAL;
+    if (!held_lease(rs, scope, &lease, &lost) || lost) return ACME_FLEET_EFENCED;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_published(c->r, p, scope, &cur);
+    if (rv == APR_SUCCESS) gen = cur->generation + 1;
+    else if (APR_STATUS_IS_ENOENT(rv)) rv = APR_SUCCESS;
+    out = apr_pcalloc(p, sizeof(*out) * (apr_size_t)(items->nelts ? items->nelts : 1));
+    for (int i = 0; rv == APR_SUCCESS && i < items->nelts; i++) {
+        const acme_store_item_t *it = &APR_ARRAY_IDX(items, i, acme_store_item_t);
+        out[i].name = it->name;
+        out[i].data = it->data;
+        out[i].len = it->len;
+        if (it->flags & ACME_STORE_PRIVATE) {
+            unsigned char *blob = NULL;
+            if (!rs->keys) rv = APR_EACCES;
+            else rv = acme_seal(p, rs->keys, pub_name(p, entry, it->name), gen, it->data,
+                                it->len, &blob, &out[i].len);
+            out[i].data = blob;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_redis_publish(c->r, p, &lease, rs->node, gen, out, items->nelts, NULL);
+    }
+    if (rv != APR_SUCCESS) {
+        acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: publishing generation %"
+                 APR_UINT64_T_FMT " of %s: %s", gen, scope,
+                 rv == ACME_FLEET_EFENCED ? "this node's lease is no longer the live one"
+                 : rv == ACME_FLEET_ESTALE ? "another node published since"
+                 : acme_redis_error(c->r));
+    }
+    acme_redis_pool_give(rs->drive, c, rv);
+    if (rv == APR_SUCCESS && generation) *generation = gen;
+    return rv;
+}
+
+apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                  apr_array_header_t **items, apr_uint64_t *generation,
+                                  const char **node)
+{
+    redis_store_t *rs = fleet_of(s);
+    const char *scope = scope_of(p, ACME_SG_STATE, entry), *err = NULL;
+    acme_fleet_set_t *set = NULL;
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if (!scope) return APR_EINVAL;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_published(c->r, p, scope, &set);
+    acme_redis_pool_give(rs->drive, c, rv);
+    if (rv != APR_SUCCESS) return rv;
+    *items = apr_array_make(p, set->items->nelts, sizeof(acme_store_item_t));
+    for (int i = 0; i < set->items->nelts; i++) {
+        const acme_fleet_item_t *fi = &APR_ARRAY_IDX(set->items, i, acme_fleet_item_t);
+        acme_store_item_t *it = apr_array_push(*items);
+        char *plain;
+
+        it->name = fi->name;
+        it->data = fi->data;
+        it->len = fi->len;
+        it->flags = 0;
+        if (acme_seal_is_sealed(fi->data, fi->len)) {
+            if (!rs->keys) return APR_EACCES;
+            rv = acme_unseal(p, rs->keys, pub_name(p, entry, fi->name), set->generation,
+                             fi->data, fi->len, &plain, &it->len, &err);
+            if (rv != APR_SUCCESS) {
+                acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: published %s %s: %s", scope,
+                         fi->name, err ? err : "cannot be opened");
+                return rv;
+            }
+            it->data = plain;
+            it->flags = ACME_STORE_PRIVATE;
+        }
+        else if (strstr(fi->data, "PRIVATE KEY")) {
+            acme_log(rs->log, ACME_LOG_ERR, APR_EACCES, "fleet store: published %s %s holds "
+                     "a private key that is not sealed; refused", scope, fi->name);
+            return APR_EACCES;
+        }
+    }
+    *generation = set->generation;
+    *node = set->node;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_store_fleet_seq(acme_store_t *s, apr_uint64_t *seq)
+{
+    redis_store_t *rs = fleet_of(s);
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_fleet_seq(c->r, seq);
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv;
+}
+
 /* ---- open -------------------------------------------------------------- */
 
 apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_redis_opts_t *o,
@@ -462,7 +585,9 @@ apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_redis_opts_t 
 
 acme_store_t *acme_store_local(acme_store_t *s)
 {
-    return s && s->kind && !strcmp(s->kind, "redis") ? ((redis_store_t *)s->baton)->local : s;
+    redis_store_t *rs = fleet_of(s);
+
+    return rs ? rs->local : s;
 }
 
 const char *acme_store_redis_url(const acme_store_t *s)

@@ -42,6 +42,26 @@ typedef struct acme_store_redis_opts_t {
 apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_redis_opts_t *opts,
                                    acme_store_t **store, const char **err);
 
+/* Publishes the items (acme_store_item_t, a verified certificate set) of a
+ * domain's entry as its next generation: a fenced write with the lease this
+ * process holds on the entry (state lock), private items sealed for
+ * "published/<entry>/<item>" and the generation. ACME_FLEET_EFENCED when
+ * the lease is lost, ACME_FLEET_ESTALE when another node published since;
+ * APR_ENOTIMPL for a store that is not a fleet store. */
+apr_status_t acme_store_publish(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                const apr_array_header_t *items, apr_uint64_t *generation);
+
+/* The published set of a domain's entry: items (acme_store_item_t, sorted,
+ * private ones opened), its generation and publishing node. APR_ENOENT when
+ * none; APR_ENOTIMPL for a store that is not a fleet store. */
+apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                  apr_array_header_t **items, apr_uint64_t *generation,
+                                  const char **node);
+
+/* The fleet sequence number (raised by every publish); APR_ENOTIMPL for a
+ * store that is not a fleet store. */
+apr_status_t acme_store_fleet_seq(acme_store_t *s, apr_uint64_t *seq);
+
 /* The file store below s that holds its local groups (s itself for a file store). */
 acme_store_t *acme_store_local(acme_store_t *s);
 
