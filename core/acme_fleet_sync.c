@@ -9,11 +9,11 @@
 #include "acme_x509.h"
 
 apr_status_t acme_fleet_publish_staged(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d,
+                                       const acme_store_lock_t *fence,
                                        const acme_logger_t *log)
 {
     acme_cert_set_t *set = NULL;
     const char *why = NULL;
-    apr_uint64_t gen = 0;
     apr_status_t rv;
 
     if (!acme_store_redis_url(st)) return APR_SUCCESS;
@@ -22,11 +22,7 @@ apr_status_t acme_fleet_publish_staged(acme_store_t *st, apr_pool_t *p, const ac
                  d->id, why ? why : "incomplete");
         return rv;
     }
-    if ((rv = acme_store_publish(st, p, set->entry, set->items, &gen)) == APR_SUCCESS) {
-        acme_log(log, ACME_LOG_NOTICE, 0, "%s: published to the fleet as generation %"
-                 APR_UINT64_T_FMT, d->id, gen);
-    }
-    return rv;
+    return st->replace(st, p, ACME_SG_PUBLISHED, set->entry, set->items, ACME_SG_COUNT, fence);
 }
 
 /* notBefore of the leaf of a chain's PEM; 0 when it cannot be read. */
@@ -48,7 +44,7 @@ int acme_fleet_newer(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d, ap
     apr_array_header_t *items = NULL, *names;
     acme_cert_set_t *set;
     apr_uint64_t gen = 0;
-    const char *node = NULL, *bad, *entry = acme_domain_dirname(p, d->id);
+    const char *node = NULL, *bad, *entry = acme_store_entry(p, d->id);
     const acme_store_item_t *chain = NULL;
     char *active;
     apr_size_t alen;
@@ -111,7 +107,7 @@ apr_status_t acme_fleet_stage(acme_store_t *st, apr_pool_t *p, const acme_cert_s
     apr_status_t rv = APR_SUCCESS;
     int i;
 
-    st->remove(st, p, ACME_SG_STAGING, set->entry, NULL);
+    st->remove(st, p, ACME_SG_STAGING, set->entry, NULL, NULL);
     for (i = 0; rv == APR_SUCCESS && i < set->items->nelts; i++) {
         const acme_store_item_t *it = &APR_ARRAY_IDX(set->items, i, acme_store_item_t);
         if (!strcmp(it->name, ACME_SET_META)) {
@@ -119,11 +115,12 @@ apr_status_t acme_fleet_stage(acme_store_t *st, apr_pool_t *p, const acme_cert_s
             continue;
         }
         rv = st->save(st, p, ACME_SG_STAGING, set->entry, it->name, it->data, it->len,
-                      it->flags & ACME_STORE_PRIVATE);
+                      it->flags & ACME_STORE_PRIVATE, NULL);
     }
     if (rv == APR_SUCCESS && meta) {
-        rv = st->save(st, p, ACME_SG_STAGING, set->entry, meta->name, meta->data, meta->len, 0);
+        rv = st->save(st, p, ACME_SG_STAGING, set->entry, meta->name, meta->data, meta->len, 0,
+                      NULL);
     }
-    if (rv != APR_SUCCESS) st->remove(st, p, ACME_SG_STAGING, set->entry, NULL);
+    if (rv != APR_SUCCESS) st->remove(st, p, ACME_SG_STAGING, set->entry, NULL, NULL);
     return rv;
 }

@@ -6,10 +6,11 @@
 #include "acme_log.h"
 
 /* Publishes d's staged set (read back with its keys) from the drive that
- * holds d's lock. APR_SUCCESS at once for a store that is not a fleet
- * store; ACME_FLEET_EFENCED / ACME_FLEET_ESTALE when the lock was lost or
- * another node published since (the staged set must then be dropped). */
+ * holds d's lock (fence). APR_SUCCESS at once for a store that is not a
+ * fleet store; ACME_STORE_ELOST / ACME_FLEET_ESTALE when the lock was lost
+ * or another node published since (the staged set must then be dropped). */
 apr_status_t acme_fleet_publish_staged(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d,
+                                       const acme_store_lock_t *fence,
                                        const acme_logger_t *log);
 
 /* A published set of d this node should take: complete for d's current

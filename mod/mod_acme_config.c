@@ -1139,7 +1139,7 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
     acme_domain_t *d;
     int i;
 
-    if (!acme_domain_dirname(p, first)) {
+    if (!acme_store_entry(p, first)) {
         return APR_EINVAL;
     }
     md = apr_hash_get(rt->by_name, first, APR_HASH_KEY_STRING);
