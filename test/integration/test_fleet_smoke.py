@@ -85,3 +85,7 @@ def test_fleet_store_two_nodes_one_order(httpd_factory, pebble, redis, workdir):
     assert cb.serial_number == cert.serial_number
     assert orders(a, b) == 1
     assert "published in the fleet" in b.error_log()
+    # both nodes report their active serial in the fleet view
+    serial = format(cert.serial_number, "x").encode()
+    wait_for(lambda: cli("HGETALL", "acme:{fleet}:nodes").count(serial) >= 2, 30,
+             what="both nodes' heartbeats")
