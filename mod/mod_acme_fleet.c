@@ -60,15 +60,17 @@ apr_interval_time_t acme_fleet_wd_restart_jitter(const acme_fleet_wd_t *f)
     return f ? f->restart_jitter : 0;
 }
 
-/* The settings of the Redis server that break the fleet's guarantees: once. */
-static void check_server(acme_fleet_wd_t *f, apr_pool_t *p)
+/* The settings of the Redis server that break the fleet's guarantees: once.
+ * 1 when Redis is reachable again after it was not (drives that failed
+ * closed meanwhile should run now). */
+static int check_server(acme_fleet_wd_t *f, apr_pool_t *p)
 {
     apr_array_header_t *warnings = NULL;
     const char *url = acme_store_redis_url(f->rt->store);
     apr_status_t rv = acme_store_fleet_check(f->rt->store, p, &warnings);
     acme_redis_url_t u;
     const char *err;
-    int i;
+    int i, back;
 
     if (acme_redis_url_parse(p, url, &u, &err) == APR_SUCCESS) url = acme_redis_url_show(p, &u);
     if (rv != APR_SUCCESS) {
@@ -78,9 +80,10 @@ static void check_server(acme_fleet_wd_t *f, apr_pool_t *p)
                          "ordered until it is back (README \"Running a fleet\")", url);
         }
         f->unreachable = 1;
-        return;
+        return 0;
     }
-    if (f->unreachable) {
+    back = f->unreachable;
+    if (back) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, f->rt->s, "ACMEStore %s: Redis is reachable "
                      "again", url);
     }
@@ -90,6 +93,7 @@ static void check_server(acme_fleet_wd_t *f, apr_pool_t *p)
                      "\"Running a fleet\")", url, APR_ARRAY_IDX(warnings, i, const char *));
     }
     f->checked = 1;
+    return back;
 }
 
 /* This node's record for the fleet view: the serial of each active set. */
@@ -134,10 +138,10 @@ int acme_fleet_wd_tick(acme_fleet_wd_t *f, apr_pool_t *p, apr_time_t now)
     }
     if (now < f->next_poll) return 0;
     f->next_poll = now + f->interval + jitter(f->interval / 5);
-    check_server(f, p);
+    changed = check_server(f, p);
     if (f->unreachable) return 0;
     if (acme_store_fleet_seq(st, &seq) == APR_SUCCESS) {
-        changed = f->seq_known && seq != f->seq;
+        changed |= f->seq_known && seq != f->seq;
         f->seq = seq;
         f->seq_known = 1;
     }

@@ -4,6 +4,7 @@ import re
 import os
 import secrets
 import shutil
+import time
 import subprocess
 
 import pytest
@@ -31,6 +32,7 @@ def redis(workdir):
                               capture_output=True, timeout=10).stdout
 
     wait_for(lambda: b"PONG" in cli("PING"), 10, what="redis-server")
+    cli.proc = proc
     yield port, cli
     _stop_proc(proc)
 
@@ -89,3 +91,12 @@ def test_fleet_store_two_nodes_one_order(httpd_factory, pebble, redis, workdir):
     serial = format(cert.serial_number, "x").encode()
     wait_for(lambda: cli("HGETALL", "acme:{fleet}:nodes").count(serial) >= 2, 30,
              what="both nodes' heartbeats")
+
+    # Redis down: HTTPS from the local files, challenge lookups fail fast
+    _stop_proc(cli.proc)
+    for node in (a, b):
+        assert node.served_cert(name).serial_number == cert.serial_number
+        for _ in range(3):
+            t0 = time.monotonic()
+            status = node.request("/.well-known/acme-challenge/" + "x" * 43, name)[0]
+            assert status == 404 and time.monotonic() - t0 < 5.0, status  # a hang, not speed
