@@ -526,7 +526,7 @@ static apr_status_t published_item(acme_store_t *s, apr_pool_t *p, const char *e
     apr_array_header_t *items;
     apr_uint64_t gen;
     const char *node;
-    apr_status_t rv = acme_store_published(s, p, entry, &items, &gen, &node);
+    apr_status_t rv = acme_store_published(s, p, entry, &items, &gen, &node, NULL);
 
     if (rv != APR_SUCCESS) return rv;
     for (int i = 0; item && i < items->nelts; i++) {
@@ -564,7 +564,7 @@ static apr_status_t published_names(acme_store_t *s, apr_pool_t *p, const char *
         qsort((*names)->elts, (size_t)(*names)->nelts, sizeof(const char *), cmp_names);
         return rv;
     }
-    rv = acme_store_published(s, p, entry, &items, &gen, &node);
+    rv = acme_store_published(s, p, entry, &items, &gen, &node, NULL);
     if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
     for (int i = 0; rv == APR_SUCCESS && i < items->nelts; i++) {
         APR_ARRAY_PUSH(*names, const char *) = APR_ARRAY_IDX(items, i, acme_store_item_t).name;
@@ -574,7 +574,7 @@ static apr_status_t published_names(acme_store_t *s, apr_pool_t *p, const char *
 
 apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *entry,
                                   apr_array_header_t **items, apr_uint64_t *generation,
-                                  const char **node)
+                                  const char **node, apr_time_t *at)
 {
     redis_store_t *rs = fleet_of(s);
     const char *scope = scope_of(p, ACME_SG_PUBLISHED, entry), *err = NULL;
@@ -618,6 +618,7 @@ apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *en
     }
     *generation = set->generation;
     *node = set->node;
+    if (at) *at = set->published;
     return APR_SUCCESS;
 }
 

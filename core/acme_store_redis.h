@@ -36,15 +36,15 @@ apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_spec_t *spec,
                                    acme_store_t **store, const char **err);
 
 /* The published set of a domain's entry (group PUBLISHED): items
- * (acme_store_item_t, sorted, private ones opened), its generation and
- * publishing node, read at once. APR_ENOENT when none; APR_ENOTIMPL for a
+ * (acme_store_item_t, sorted, private ones opened), its generation,
+ * publishing node and time (at may be NULL), read at once. APR_ENOENT when none; APR_ENOTIMPL for a
  * store that is not a fleet store. A publish is replace(PUBLISHED, entry,
  * items, ACME_SG_COUNT, fence): a fenced write of the next generation,
  * ACME_STORE_ELOST when the lock is lost, ACME_FLEET_ESTALE when another
  * node published since. */
 apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *entry,
                                   apr_array_header_t **items, apr_uint64_t *generation,
-                                  const char **node);
+                                  const char **node, apr_time_t *at);
 
 /* The fleet sequence number (raised by every publish); APR_ENOTIMPL for a
  * store that is not a fleet store. */

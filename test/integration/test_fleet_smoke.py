@@ -92,6 +92,12 @@ def test_fleet_store_two_nodes_one_order(httpd_factory, pebble, redis, workdir):
     wait_for(lambda: cli("HGETALL", "acme:{fleet}:nodes").count(serial) >= 2, 30,
              what="both nodes' heartbeats")
 
+    # any node's acme-status shows the fleet view
+    fleet = a.status_json()["fleet"]
+    assert fleet["reachable"] and len(fleet["nodes"]) == 2, fleet
+    assert {n["serials"].get(name) for n in fleet["nodes"]} == {format(cert.serial_number, "x")}
+    assert [p["generation"] for p in fleet["published"] if p["domain"] == name] == [1], fleet
+
     # Redis down: HTTPS from the local files, challenge lookups fail fast
     _stop_proc(cli.proc)
     for node in (a, b):
