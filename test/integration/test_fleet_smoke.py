@@ -1,5 +1,6 @@
 """Smoke test of the Redis fleet store (ACMEStore redis://): a real redis-server with AOF, Pebble and two httpd nodes on one domain: one order at the CA, both nodes serve the same certificate, no private key in Redis in clear."""
 import base64
+import json
 import re
 import os
 import secrets
@@ -9,7 +10,7 @@ import subprocess
 
 import pytest
 
-from fixtures.ca import _spawn, _stop_proc, free_port, make_dir, wait_for
+from fixtures.ca import _spawn, _stop_proc, acmectl_path, free_port, make_dir, wait_for
 from test_module import ISSUE_TIMEOUT, wait_served
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -97,6 +98,13 @@ def test_fleet_store_two_nodes_one_order(httpd_factory, pebble, redis, workdir):
     assert fleet["reachable"] and len(fleet["nodes"]) == 2, fleet
     assert {n["serials"].get(name) for n in fleet["nodes"]} == {format(cert.serial_number, "x")}
     assert [p["generation"] for p in fleet["published"] if p["domain"] == name] == [1], fleet
+
+    # acmectl on the fleet's store shows the same view
+    r = subprocess.run([acmectl_path(), "-s", f"redis://127.0.0.1:{port}/0", "--store-key-file",
+                        keys, "status"], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "ACME_STORE": str(a.store)})
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["fleet"]["nodes"]) == 2, r.stdout
 
     # Redis down: HTTPS from the local files, challenge lookups fail fast
     _stop_proc(cli.proc)
