@@ -761,6 +761,12 @@ apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_spec_t *spec,
         return rv;
     }
     popts.patient = 0;
+    /* a short open period: once Redis is back, every child finds answers again
+     * within a second (a CA's validation may come right after); during an
+     * outage a child spends at most one 250 ms probe per second, and only on
+     * challenge requests */
+    popts.breaker.open_min = apr_time_from_msec(250);
+    popts.breaker.open_max = apr_time_from_sec(1);
     if ((rv = acme_redis_pool_create(p, spec->url, &popts, spec->log, &rs->quick, err))
         != APR_SUCCESS) {
         return rv;
