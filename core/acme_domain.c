@@ -10,16 +10,36 @@
 #include "acme_domain.h"
 #include "acme_tnauth.h"
 
-#define LETSENCRYPT_URL "https://acme-v02.api.letsencrypt.org/directory"
 
-static char *lowercase(apr_pool_t *p, const char *s)
+char *acme_name_lower(apr_pool_t *p, const char *name)
 {
-    char *r = apr_pstrdup(p, s);
+    char *r = apr_pstrdup(p, name);
 
     for (char *c = r; *c; c++) {
         *c = (char)apr_tolower(*c);
     }
     return r;
+}
+
+int acme_names_has(const apr_array_header_t *names, const char *s)
+{
+    for (int i = 0; names && i < names->nelts; i++) {
+        if (!strcmp(APR_ARRAY_IDX(names, i, const char *), s)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int acme_names_add(apr_pool_t *p, apr_array_header_t *names, const char *name)
+{
+    char *n = acme_name_lower(p, name);
+
+    if (acme_names_has(names, n)) {
+        return 0;
+    }
+    APR_ARRAY_PUSH(names, const char *) = n;
+    return 1;
 }
 
 acme_domain_t *acme_domain_create(apr_pool_t *p, const char *first_name)
@@ -28,13 +48,13 @@ acme_domain_t *acme_domain_create(apr_pool_t *p, const char *first_name)
 
     d->names = apr_array_make(p, 4, sizeof(const char *));
     if (first_name != NULL) {
-        d->id = lowercase(p, first_name);
+        d->id = acme_name_lower(p, first_name);
         APR_ARRAY_PUSH(d->names, const char *) = d->id;
     }
     d->key_types = apr_array_make(p, 2, sizeof(acme_key_type_e));
     APR_ARRAY_PUSH(d->key_types, acme_key_type_e) = ACME_KEY_EC256;
     d->ca_urls = apr_array_make(p, 2, sizeof(const char *));
-    APR_ARRAY_PUSH(d->ca_urls, const char *) = LETSENCRYPT_URL;
+    APR_ARRAY_PUSH(d->ca_urls, const char *) = ACME_DEFAULT_CA_URL;
     d->challenges = apr_array_make(p, 3, sizeof(const char *));
     APR_ARRAY_PUSH(d->challenges, const char *) = "http-01";
     APR_ARRAY_PUSH(d->challenges, const char *) = "tls-alpn-01";
@@ -73,7 +93,7 @@ static void hash_names(apr_pool_t *p, EVP_MD_CTX *ctx, const apr_array_header_t 
     for (int i = 0; names && i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
         APR_ARRAY_PUSH(sorted, char *) = acme_tnauth_is_name(n) ? apr_pstrdup(p, n)
-                                                                : lowercase(p, n);
+                                                                : acme_name_lower(p, n);
     }
     qsort(sorted->elts, (size_t)sorted->nelts, sizeof(char *), cmp_str);
     for (int i = 0; i < sorted->nelts; i++) {

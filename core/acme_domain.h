@@ -7,6 +7,13 @@
 #include <apr_time.h>
 #include "acme_key.h"
 
+/* The defaults every front end shares (README "Directives"): the CA when
+ * none is configured, the first retry delay after a failure, and the
+ * failures in a row after which a drive moves on to the next CA. */
+#define ACME_DEFAULT_CA_URL "https://acme-v02.api.letsencrypt.org/directory"
+#define ACME_DEFAULT_RETRY_DELAY apr_time_from_sec(5)
+#define ACME_DEFAULT_FAILOVER_AFTER 3
+
 typedef struct acme_domain_t {
     const char *id;                  /* first name, lower-cased: the domain's name everywhere */
     apr_array_header_t *names;       /* const char*: DNS names, "*.wildcards", IP addresses */
@@ -35,6 +42,13 @@ typedef struct acme_domain_t {
 /* The defaults: ec256 certificate and account keys, 33% renewal and 10% warning
  * windows, ARI used, all challenge types. */
 acme_domain_t *acme_domain_create(apr_pool_t *p, const char *first_name);
+
+/* The one name normaliser of acmectl and the module: a name lower-cased
+ * (as names are compared and kept); 1 when names holds exactly s; names
+ * gets name lower-cased unless it holds it already (1 when added). */
+char *acme_name_lower(apr_pool_t *p, const char *name);
+int acme_names_has(const apr_array_header_t *names, const char *s);
+int acme_names_add(apr_pool_t *p, apr_array_header_t *names, const char *name);
 
 /* A stable fingerprint of everything that changes what certificate must be
  * issued (names, key types, CA URLs, profile): a changed config means a new

@@ -6,7 +6,7 @@
 
 #include "acme_json.h"
 #include "acme_key.h"
-#include "acme_mark.h"
+#include "acme_record.h"
 #include "acme_plan.h"
 #include "acme_redis.h"
 #include "acme_status.h"
@@ -15,7 +15,6 @@
 #include "acme_version.h"
 #include "acme_x509.h"
 
-#define STATUS_ITEM "status.json"
 #define DEFAULT_WARN_PCT 10
 #define STATIC_FILE_MAX (256 * 1024)
 
@@ -140,7 +139,7 @@ static json_t *active_certs(status_ctx_t *c, cert_flags_t *f)
 {
     apr_array_header_t *types = key_type_names(c);
     json_t *arr = json_array();
-    json_t *rec = acme_mark_revoked_get(c->store, c->p, c->entry);
+    json_t *rec = acme_record_revoked(c->store, c->p, c->entry);
     int pct = c->d ? c->d->warn_window_pct : DEFAULT_WARN_PCT;
     apr_interval_time_t window = c->d ? c->d->warn_window : 0;
 
@@ -281,10 +280,8 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
     if (store == NULL || id == NULL || (c.entry = acme_store_entry(p, id)) == NULL) {
         return APR_EINVAL;
     }
-    if (acme_store_load_json(store, p, ACME_SG_STATE, c.entry, STATUS_ITEM, &c.state)
-            != APR_SUCCESS || !json_is_object(c.state)) {
-        c.state = NULL;     /* never driven yet, or unreadable: report what is on disk */
-    }
+    /* never driven yet, or unreadable (NULL): report what is on disk */
+    (void)acme_record_load(store, p, c.entry, &c.state);
     name = domain_name(&c);
     certs = active_certs(&c, &flags);
     obj = json_pack("{s:s, s:o, s:s, s:o, s:o, s:b, s:b}", "name", name,
@@ -297,7 +294,7 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
         return APR_ENOMEM;
     }
     copy_member(&c, obj, "renewal", is_obj);
-    if ((renew_at = acme_mark_renew_at(store, p, c.entry)) != 0) {
+    if ((renew_at = acme_record_renew_at(store, p, c.entry)) != 0) {
         /* `acmectl renew`: due from then on, until a drive takes it */
         json_object_set_new(obj, "renewal", json_pack("{s:s,s:s}", "at",
                             acme_time_rfc3339(p, renew_at), "source", "manual"));

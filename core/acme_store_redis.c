@@ -52,7 +52,7 @@ static const char *scope_of(apr_pool_t *p, acme_store_group_e g, const char *ent
     else if ((g == ACME_SG_STATE && entry[0] != '_') || g == ACME_SG_PUBLISHED) {
         s = apr_pstrcat(p, "d:", entry, NULL);
     }
-    /* acmectl's wake-up mark (acme_mark.c): every node's watchdog must see it */
+    /* acmectl's wake-up mark (acme_record.c): every node's watchdog must see it */
     else if (g == ACME_SG_STATE && !strcmp(entry, SHARED_MARKS)) s = "m:marks";
     else if (g == ACME_SG_CHALLENGES) s = apr_pstrcat(p, "c:", entry, NULL);
     return s && acme_fleet_scope_ok(s) ? s : NULL;

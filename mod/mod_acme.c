@@ -15,6 +15,7 @@
 #include "mod_acme_metrics.h"
 #include "mod_acme_redirect.h"
 #include "mod_acme_serve.h"
+#include "mod_acme_startup.h"
 #include "mod_acme_status.h"
 
 /* One hook per phase for the request path: every request that is no
@@ -43,8 +44,8 @@ static void acme_register_hooks(apr_pool_t *p)
 
     ap_hook_check_config(acme_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_ssl asks for certificates; the report after it has */
-    ap_hook_post_config(acme_serve_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
-    ap_hook_post_config(acme_serve_report, NULL, NULL, APR_HOOK_REALLY_LAST);
+    ap_hook_post_config(acme_startup_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
+    ap_hook_post_config(acme_startup_report, NULL, NULL, APR_HOOK_REALLY_LAST);
     ap_hook_post_config(acme_redirect_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_ssl_add_cert_files(acme_serve_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     /* the temporary certificate only when no module (nor SSLCertificateFile) gave one */

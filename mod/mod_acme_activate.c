@@ -141,15 +141,15 @@ static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
     if ((rv = acme_activate_install(rt->store, p, set)) != APR_SUCCESS) {
         (void)refused_before(rt, d, set->digest);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,
-                     "ACMEDomain %s: cannot write the new certificate into %s/domains/; check "
+                     "ACMEDomain %s: cannot write the new certificate into %s/; check "
                      "the store's permissions (domains/ and archive/ must be writable by root)",
-                     d->id, rt->store_dir);
+                     d->id, rt->store->where(rt->store, p, ACME_SG_DOMAINS, NULL, NULL));
         return;
     }
     if (had_active) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
                      "ACMEDomain %s: new certificate activated (the previous one is in "
-                     "%s/archive/)", d->id, rt->store_dir);
+                     "%s/)", d->id, rt->store->where(rt->store, p, ACME_SG_ARCHIVE, NULL, NULL));
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,

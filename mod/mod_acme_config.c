@@ -120,7 +120,7 @@ static const char *https_url(cmd_parms *cmd, const char *arg, const char **out)
     apr_uri_t uri;
 
     if (!strcmp(arg, "letsencrypt")) {
-        *out = ACME_LE_URL;
+        *out = ACME_DEFAULT_CA_URL;
         return NULL;
     }
     if (!strcmp(arg, "letsencrypt-staging")) {
@@ -140,22 +140,16 @@ static const char *https_url(cmd_parms *cmd, const char *arg, const char **out)
 
 static const char *add_names(cmd_parms *cmd, acme_dset_t *set, int argc, char *const argv[])
 {
-    int i, j;
+    int i;
 
     for (i = 0; i < argc; i++) {
-        char *name = apr_pstrdup(cmd->pool, argv[i]);
+        const char *name = acme_name_lower(cmd->pool, argv[i]);
 
-        ap_str_tolower(name);
         if (!acme_identifier_valid(name)) {
             return bad(cmd, argv[i], "expected a DNS name (a leading '*.' allowed), "
                        "an IPv4 or an IPv6 address");
         }
-        for (j = 0; j < set->names->nelts; j++) {
-            if (!strcmp(APR_ARRAY_IDX(set->names, j, const char *), name)) {
-                break;
-            }
-        }
-        if (j == set->names->nelts) {
+        if (!acme_names_has(set->names, name)) {
             if (set->names->nelts >= ACME_MAX_NAMES) {
                 return bad(cmd, argv[i], "at most 100 names per certificate");
             }
@@ -939,7 +933,7 @@ apr_interval_time_t acme_cfg_fleet_lock_ttl(const acme_sconf_t *g)
 
 apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g)
 {
-    return g->retry_delay > 0 ? g->retry_delay : apr_time_from_sec(5);
+    return g->retry_delay > 0 ? g->retry_delay : ACME_DEFAULT_RETRY_DELAY;
 }
 
 apr_interval_time_t acme_cfg_hook_timeout(const acme_sconf_t *g)
@@ -976,18 +970,6 @@ static const char *default_email(const server_rec *s)
         return NULL;
     }
     return !strncasecmp(a, "mailto:", 7) ? a + 7 : a;
-}
-
-static int str_in(const apr_array_header_t *a, const char *type)
-{
-    int i;
-
-    for (i = 0; a && i < a->nelts; i++) {
-        if (!strcmp(APR_ARRAY_IDX(a, i, const char *), type)) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 static int has_wildcard(const apr_array_header_t *names)
@@ -1036,7 +1018,7 @@ static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_
     }
     else {
         d->ca_urls = apr_array_make(p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(d->ca_urls, const char *) = ACME_LE_URL;
+        APR_ARRAY_PUSH(d->ca_urls, const char *) = ACME_DEFAULT_CA_URL;
     }
     d->contact_email = PICK(contact_email) ? PICK(contact_email) : default_email(rt->s);
     d->tos_agreed = set->dc.tos_agreed != ACME_UNSET ? set->dc.tos_agreed
@@ -1068,20 +1050,6 @@ static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_
     }
 }
 
-static void push_name(apr_pool_t *p, apr_array_header_t *names, const char *name)
-{
-    char *n = apr_pstrdup(p, name);
-    int i;
-
-    ap_str_tolower(n);
-    for (i = 0; i < names->nelts; i++) {
-        if (!strcmp(APR_ARRAY_IDX(names, i, const char *), n)) {
-            return;
-        }
-    }
-    APR_ARRAY_PUSH(names, const char *) = n;
-}
-
 /* ServerName + ServerAlias of the vhost (wildcard aliases only in "*.x" form). */
 static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const acme_dset_t *set,
                                 apr_array_header_t **out)
@@ -1090,13 +1058,13 @@ static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const acme_dset_t 
     int i;
 
     if (s->server_hostname) {
-        push_name(p, names, s->server_hostname);
+        (void)acme_names_add(p, names, s->server_hostname);
     }
     for (i = 0; s->names && i < s->names->nelts; i++) {
-        push_name(p, names, APR_ARRAY_IDX(s->names, i, const char *));
+        (void)acme_names_add(p, names, APR_ARRAY_IDX(s->names, i, const char *));
     }
     for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
-        push_name(p, names, APR_ARRAY_IDX(s->wild_names, i, const char *));
+        (void)acme_names_add(p, names, APR_ARRAY_IDX(s->wild_names, i, const char *));
     }
     for (i = 0; i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
@@ -1126,7 +1094,7 @@ static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
         return 0;
     }
     for (i = 0; i < a->nelts; i++) {
-        if (!str_in(b, APR_ARRAY_IDX(a, i, const char *))) {
+        if (!acme_names_has(b, APR_ARRAY_IDX(a, i, const char *))) {
             return 0;
         }
     }
@@ -1159,7 +1127,7 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
     d = acme_domain_create(p, first);
     d->names = names;
     apply_dconf(d, rt, rt->g, set, p);
-    if (has_wildcard(names) && (!d->dns_command || !str_in(d->challenges, "dns-01"))) {
+    if (has_wildcard(names) && (!d->dns_command || !acme_names_has(d->challenges, "dns-01"))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
                      "ACMEDomain at %s: a wildcard name (from ServerAlias?) needs dns-01: set "
                      "ACMEDNSCommand, or list the names without the wildcard", set->where);
@@ -1197,13 +1165,13 @@ static void warn_challenges(acme_rt_t *rt, const acme_mdomain_t *md)
                      "(see ACMEPortMap), dns-01 an ACMEDNSCommand", d->id, md->set->where,
                      acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 443));
     }
-    if (str_in(d->challenges, "http-01") && !rt->can_http01) {
+    if (acme_names_has(d->challenges, "http-01") && !rt->can_http01) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                      "ACMEDomain %s: http-01 is allowed but httpd does not listen on port %d "
                      "where the CA connects for it; add 'Listen %d' or an ACMEPortMap 80:PORT",
                      d->id, acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 80));
     }
-    if (str_in(d->challenges, "tls-alpn-01") && !rt->can_tlsalpn01) {
+    if (acme_names_has(d->challenges, "tls-alpn-01") && !rt->can_tlsalpn01) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                      "ACMEDomain %s: tls-alpn-01 is allowed but httpd does not listen on port %d "
                      "where the CA connects for it; add 'Listen %d https' or an ACMEPortMap "
@@ -1326,7 +1294,7 @@ static int check_set(apr_pool_t *p, server_rec *s, const acme_sconf_t *g, const 
                      "(in the server config or inside <ACMEDomainSet>)", set->where);
         return !OK;
     }
-    if (ch && !str_in(ch, "dns-01")) {
+    if (ch && !acme_names_has(ch, "dns-01")) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "ACMEChallenges for ACMEDomain at %s: a wildcard name needs dns-01 in the "
                      "list", set->where);

@@ -121,7 +121,6 @@ typedef struct acme_rt_t {
     int can_http01, can_tlsalpn01;      /* a listener exists on the mapped port */
     int startup;                        /* the real (second) config pass, not the dry run */
     /* fallback certificate material */
-    acme_key_t *fallback_key;
     const char *fallback_key_path;
     /* activation: pipe from the drives (children) to the watcher, a helper
      * run as the User whose exit makes the parent look (mod_acme_activate.c) */
@@ -178,8 +177,8 @@ int acme_cfg_max_parallel(const acme_sconf_t *g);
 int acme_cfg_port(const acme_sconf_t *g, int ext);
 int acme_cfg_watch_static(const acme_sconf_t *g);
 
-/* The Let's Encrypt directory URLs behind the short names. */
-#define ACME_LE_URL "https://acme-v02.api.letsencrypt.org/directory"
+/* The Let's Encrypt directory URLs behind the short names (production:
+ * ACME_DEFAULT_CA_URL). */
 #define ACME_LE_STAGING_URL "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 #endif

@@ -1,15 +1,17 @@
-/* mod_acme_serve.h: startup of the module in the parent and the hand-over of certificates to mod_ssl. */
+/* mod_acme_serve.h: which certificate each managed vhost serves and its hand-over to mod_ssl. */
 #ifndef MOD_ACME_SERVE_H
 #define MOD_ACME_SERVE_H
 
 #include <httpd.h>
 #include "mod_acme_config.h"
 
-/* post_config before mod_ssl: domains, store, activation, fallback material,
- * vhost assignment, acme-tls/1, the watcher and the watchdog. */
-int acme_serve_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-/* post_config after mod_ssl: reports names no SSL vhost serves and partly covered vhosts. */
-int acme_serve_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+/* At each config pass: each domain's active pairs, else its fallback
+ * certificate (made when missing); each vhost's domain, acme-tls/1 on those
+ * that allow tls-alpn-01. */
+void acme_serve_prepare(acme_rt_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp);
+
+/* The managed domain that serves name (a wildcard covers one more label), or NULL. */
+acme_mdomain_t *acme_serve_domain_of(const acme_rt_t *rt, const char *name, apr_pool_t *p);
 
 int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                               apr_array_header_t *key_files);

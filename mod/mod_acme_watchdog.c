@@ -11,7 +11,7 @@
 #include <apr_thread_pool.h>
 
 #include "acme_drive.h"
-#include "acme_mark.h"
+#include "acme_record.h"
 #include "acme_time.h"
 #include "acme_responder.h"
 #include "mod_acme_activate.h"
@@ -79,7 +79,7 @@ static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
     env->cas = wd->cas;
     env->log = &wd->rt->log;
     env->retry_delay = acme_cfg_retry_delay(wd->rt->g);
-    env->ca_failover_after = 3;
+    env->ca_failover_after = ACME_DEFAULT_FAILOVER_AFTER;
     env->cancel = &wd->cancel;
     env->ca_file = wd->rt->g->ca_file;
 }
@@ -368,7 +368,7 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 /* acmectl left a mark (renew, revoke): look at every domain now. */
 static int marks_changed(acme_wd_t *wd, apr_pool_t *p)
 {
-    apr_time_t t = acme_mark_last(wd->rt->store, p);
+    apr_time_t t = acme_record_last_mark(wd->rt->store, p);
 
     if (t == wd->marks_seen) {
         return 0;
@@ -466,7 +466,7 @@ static apr_status_t wd_start(acme_rt_t *rt)
     wd->tasks = apr_pcalloc(pool, sizeof(*wd->tasks) * (apr_size_t)(rt->ddomains->nelts + 1));
     wd->cursor = -1;
     wd->next_check = apr_time_now();
-    wd->marks_seen = acme_mark_last(rt->store, pool);
+    wd->marks_seen = acme_record_last_mark(rt->store, pool);
     if ((rv = apr_thread_mutex_create(&wd->mutex, APR_THREAD_MUTEX_DEFAULT, pool))
         || (rv = acme_ca_registry_create(pool, &opts, &rt->log, &wd->cas))
         || (rv = apr_thread_pool_create(&wd->tp, 0, (apr_size_t)wd->max, pool))) {

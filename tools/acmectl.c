@@ -24,7 +24,7 @@
 #include "acme_json.h"
 #include "acme_key.h"
 #include "acme_log.h"
-#include "acme_mark.h"
+#include "acme_record.h"
 #include "acme_order.h"
 #include "acme_responder.h"
 #include "acme_seal.h"
@@ -38,7 +38,6 @@
 #include "acmectl.h"
 
 #define DEFAULT_STORE "acme"
-#define STATUS_ITEM "status.json"
 #define META_ITEM "meta.json"
 #define EAB_FILE_MAX 4096
 
@@ -372,7 +371,7 @@ static int verb_renew(ctl_t *c, int argc, const char *const *argv)
         || (code = known_entry(c, store, APR_ARRAY_IDX(args, 0, const char *), &entry)) != 0) {
         return code;
     }
-    rv = acme_mark_renew(store, c->p, entry, apr_time_now());
+    rv = acme_record_mark_renew(store, c->p, entry, apr_time_now());
     if (rv != APR_SUCCESS) {
         return fail(1, "cannot mark %s for renewal: %s", entry, errstr(c, rv));
     }
@@ -489,11 +488,7 @@ static const char *recorded_ca(ctl_t *c, acme_store_t *store, acme_store_group_e
         && acme_json_get_str(st, "ca", &url) == APR_SUCCESS && url) {
         return url;
     }
-    if (acme_store_load_json(store, c->p, ACME_SG_STATE, entry, STATUS_ITEM, &st) == APR_SUCCESS
-        && acme_json_get_str(st, "ca", &url) == APR_SUCCESS) {
-        return url;
-    }
-    return NULL;
+    return acme_record_load(store, c->p, entry, &st) == APR_SUCCESS ? acme_record_ca(st) : NULL;
 }
 
 static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
@@ -564,7 +559,7 @@ static int verb_revoke(ctl_t *c, int argc, const char *const *argv)
     }
     /* what was revoked is marked even when a later type failed */
     if (serials->nelts > 0
-        && (rv = acme_mark_revoked(store, c->p, entry, serials, reason, apr_time_now(),
+        && (rv = acme_record_mark_revoked(store, c->p, entry, serials, reason, apr_time_now(),
                                    reissue)) != APR_SUCCESS && code == 0) {
         return fail(1, "revoked, but the store was not updated (status, renewal): %s",
                     errstr(c, rv));
@@ -844,18 +839,7 @@ static acme_domain_t *issue_domain(ctl_t *c, const issue_opts_t *io)
         APR_ARRAY_PUSH(d->names, const char *) = acme_tnauth_name(c->p, io->tn_value);
     }
     for (int i = 1; i < io->names->nelts; i++) {
-        char *n = apr_pstrdup(c->p, APR_ARRAY_IDX(io->names, i, const char *));
-        int dup = 0;
-
-        for (char *q = n; *q; q++) {
-            *q = (char)apr_tolower(*q);
-        }
-        for (int j = 0; j < d->names->nelts; j++) {
-            dup = dup || !strcmp(APR_ARRAY_IDX(d->names, j, const char *), n);
-        }
-        if (!dup) {
-            APR_ARRAY_PUSH(d->names, const char *) = n;
-        }
+        (void)acme_names_add(c->p, d->names, APR_ARRAY_IDX(io->names, i, const char *));
     }
     d->key_types = io->key_types;
     apr_array_clear(d->ca_urls);

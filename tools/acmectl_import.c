@@ -12,6 +12,7 @@
 #include "acme_drive.h"
 #include "acme_import.h"
 #include "acme_json.h"
+#include "acme_record.h"
 #include "acme_key.h"
 #include "acme_plan.h"
 #include "acme_store.h"
@@ -19,7 +20,6 @@
 #include "acme_x509.h"
 #include "acmectl.h"
 
-#define STATUS_ITEM "status.json"
 #define META_ITEM "meta.json"
 #define DEFAULT_WINDOW_PCT 33       /* ACMERenewWindow's default */
 
@@ -347,8 +347,7 @@ static const char *write_domain(import_t *im, const acme_import_domain_t *d, con
     }
     /* The status is rebuilt by the next check if this write is lost. */
     if (status) {
-        (void)acme_store_save_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, status,
-                                   ACME_STORE_REGENERABLE, NULL);
+        (void)acme_record_save(st, p, entry, status);
     }
     st->unlock(lock);
     return NULL;

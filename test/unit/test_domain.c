@@ -46,6 +46,24 @@ START_TEST(port_parse)
 }
 END_TEST
 
+/* One normaliser: lower-cased, each name once, in the order given. */
+START_TEST(names_normalised)
+{
+    apr_array_header_t *names = apr_array_make(pool, 2, sizeof(const char *));
+
+    ck_assert_str_eq(acme_name_lower(pool, "WWW.Example.ORG"), "www.example.org");
+    ck_assert_int_eq(acme_names_add(pool, names, "Example.org"), 1);
+    ck_assert_int_eq(acme_names_add(pool, names, "*.EXAMPLE.org"), 1);
+    ck_assert_int_eq(acme_names_add(pool, names, "example.ORG"), 0);
+    ck_assert_int_eq(names->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(names, 0, const char *), "example.org");
+    ck_assert_str_eq(APR_ARRAY_IDX(names, 1, const char *), "*.example.org");
+    ck_assert(acme_names_has(names, "*.example.org"));
+    ck_assert(!acme_names_has(names, "*.Example.org"));
+    ck_assert(!acme_names_has(NULL, "x"));
+}
+END_TEST
+
 START_TEST(identifiers)
 {
     static const char *const good[] = {
@@ -152,6 +170,7 @@ static Suite *suite(void)
 
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, port_parse);
+    tcase_add_test(tc, names_normalised);
     tcase_add_test(tc, identifiers);
     tcase_add_test(tc, config_hash);
     tcase_add_test(tc, config_hash_unambiguous);

@@ -11,7 +11,7 @@
 #include <openssl/x509.h>
 
 #include "acme_json.h"
-#include "acme_mark.h"
+#include "acme_record.h"
 #include "acme_status.h"
 #include "acme_time.h"
 #include "acme_version.h"
@@ -210,31 +210,31 @@ START_TEST(marks_renew_and_revoked)
     put(ACME_SG_DOMAINS, "example.org", "fullchain.ec256.pem", c.pem);
     put_state("example.org", "{\"names\":[\"example.org\"],\"state\":\"valid\","
               "\"renewal\":{\"at\":\"2027-01-16T00:00:00Z\",\"source\":\"window\"}}");
-    wake0 = acme_mark_last(st, pool);
-    ck_assert_int_eq(acme_mark_renew(st, pool, "example.org", now), APR_SUCCESS);
+    wake0 = acme_record_last_mark(st, pool);
+    ck_assert_int_eq(acme_record_mark_renew(st, pool, "example.org", now), APR_SUCCESS);
     j = status_of("example.org", NULL);
     ck_assert_str_eq(sget(j, "state"), "valid");
     ck_assert_str_eq(sget(json_object_get(j, "renewal"), "source"), "manual");
     ck_assert_str_eq(sget(json_object_get(j, "renewal"), "at"), acme_time_rfc3339(pool, now));
-    ck_assert_int_eq(acme_mark_renew_at(st, pool, "example.org"), now);
-    wake1 = acme_mark_last(st, pool);
+    ck_assert_int_eq(acme_record_renew_at(st, pool, "example.org"), now);
+    wake1 = acme_record_last_mark(st, pool);
     ck_assert(wake1 != 0 && wake1 != wake0);
 
     /* revoked, no reissue: state revoked, the renew mark stays as it was */
-    st->remove(st, pool, ACME_SG_STATE, "example.org", ACME_MARK_RENEW_ITEM, NULL);
+    st->remove(st, pool, ACME_SG_STATE, "example.org", ACME_RECORD_RENEW_ITEM, NULL);
     APR_ARRAY_PUSH(serials, const char *) = "1234abcd";
     apr_sleep(apr_time_from_msec(20));
-    ck_assert_int_eq(acme_mark_revoked(st, pool, "example.org", serials, 4, now, 0), APR_SUCCESS);
-    ck_assert(acme_mark_last(st, pool) != wake1);
+    ck_assert_int_eq(acme_record_mark_revoked(st, pool, "example.org", serials, 4, now, 0), APR_SUCCESS);
+    ck_assert(acme_record_last_mark(st, pool) != wake1);
     j = status_of("example.org", NULL);
     ck_assert_str_eq(sget(j, "state"), "revoked");
     ck_assert_str_eq(sget(json_object_get(j, "renewal"), "source"), "window");
-    ck_assert_int_eq(acme_mark_renew_at(st, pool, "example.org"), 0);
-    rec = acme_mark_revoked_get(st, pool, "example.org");
+    ck_assert_int_eq(acme_record_renew_at(st, pool, "example.org"), 0);
+    rec = acme_record_revoked(st, pool, "example.org");
     ck_assert_int_eq(json_integer_value(json_object_get(rec, "reason")), 4);
 
     /* with reissue: revoked and due */
-    ck_assert_int_eq(acme_mark_revoked(st, pool, "example.org", serials, -1, now, 1), APR_SUCCESS);
+    ck_assert_int_eq(acme_record_mark_revoked(st, pool, "example.org", serials, -1, now, 1), APR_SUCCESS);
     j = status_of("example.org", NULL);
     ck_assert_str_eq(sget(j, "state"), "revoked");
     ck_assert_str_eq(sget(json_object_get(j, "renewal"), "source"), "manual");
