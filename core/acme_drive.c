@@ -8,6 +8,8 @@
 #include "acme_dns_check.h"
 #include "acme_drive.h"
 #include "acme_drive_int.h"
+#include "acme_fleet.h"
+#include "acme_fleet_sync.h"
 #include "acme_hint.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -20,6 +22,8 @@
 #include "acme_x509.h"
 
 #define LOCK_WAIT apr_time_from_sec(1)
+/* lease left before newOrder or finalize (a fleet lease: at most half its TTL) */
+#define LEASE_NEED apr_time_from_sec(30)
 
 
 /* ---- the drive ---- */
@@ -147,12 +151,27 @@ static const char *replaces_id(drive_t *dr, const char *tname)
     return id;
 }
 
+/* Before a step the CA must see only once (newOrder, finalize): the lock
+ * must hold long enough for its answer to be saved under it. A file lock
+ * always does; a fleet lease that cannot be kept stops the drive here. */
+static apr_status_t lock_held(drive_t *dr, const char *step, acme_problem_t **prob)
+{
+    acme_store_t *st = dr->env->store;
+
+    if (!dr->lock || st->hold(dr->lock, LEASE_NEED) == APR_SUCCESS) return APR_SUCCESS;
+    return fail(dr, step, prob, problem(dr->p, "urn:mod_acme:fleet", "the domain's lock in "
+                "the fleet store is lost or cannot be extended; nothing is sent to the CA"),
+                ACME_STORE_ELOST);
+}
+
 static apr_status_t new_order(drive_t *dr, const char *tname, json_t *prog,
                               acme_order_t **order, acme_problem_t **prob)
 {
     const acme_domain_t *d = dr->d;
     const char *profile = NULL, *replaces = replaces_id(dr, tname);
     apr_status_t rv;
+
+    if ((rv = lock_held(dr, "newOrder", prob)) != APR_SUCCESS) return rv;
 
     if (d->profile && acme_ca_has_profile(dr->ca, d->profile)) profile = d->profile;
     else if (d->profile && d->profile_mandatory) {
@@ -223,6 +242,7 @@ static apr_status_t step_finalize(drive_t *dr, const char *tname, json_t *prog,
         return fail(dr, "finalize", prob, problem(dr->p, "urn:mod_acme:internal",
                     "cannot create the certificate key or CSR"), rv);
     }
+    if ((rv = lock_held(dr, "finalize", prob)) != APR_SUCCESS) return rv;
     if ((rv = acme_order_finalize(&dr->octx, dr->p, order, csr, csrlen, prob)) != APR_SUCCESS) {
         hint_transport(dr, *prob);
         return fail(dr, "finalize", prob, NULL, rv);
@@ -396,6 +416,49 @@ static apr_status_t step_stage(drive_t *dr, acme_problem_t **prob)
     return APR_SUCCESS;
 }
 
+/* In a fleet, the staged set becomes the fleet's only as a fenced publish: a
+ * node that lost its lock (paused, cut off) drops what it staged, so every
+ * node ends on the set the live lock holder published. */
+static apr_status_t step_publish(drive_t *dr, acme_problem_t **prob)
+{
+    acme_store_t *st = dr->env->store;
+    apr_status_t rv = acme_fleet_publish_staged(st, dr->p, dr->d, dr->lock, dr->env->log);
+
+    if (rv == APR_SUCCESS) return APR_SUCCESS;
+    st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL, NULL);
+    return fail(dr, "publish", prob, problem(dr->p, "urn:mod_acme:fleet",
+                rv == ACME_STORE_ELOST ? "this node lost the domain's fleet lock before it "
+                "could publish; the set of the node that holds it now is served"
+                : rv == ACME_FLEET_ESTALE ? "another node published a set for this domain "
+                "first; that one is served" : "the new certificates cannot be published to "
+                "the fleet store"), rv);
+}
+
+/* After taking the lock: a set another node of the fleet published is taken
+ * as it is, no order at the CA. 1 when staged; -1 when the fleet's set
+ * cannot be read (the drive must fail closed). */
+static int drive_synced(drive_t *dr, acme_drive_result_t *res)
+{
+    acme_cert_set_t *set = NULL;
+    const char *from = NULL;
+    apr_status_t rv;
+    int newer = acme_fleet_newer(dr->env->store, dr->p, dr->d, apr_time_now(), dr->env->log,
+                                 &set, &from);
+
+    if (newer <= 0) {
+        return newer;
+    }
+    if ((rv = acme_fleet_stage(dr->env->store, dr->p, set)) != APR_SUCCESS) {
+        acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: the fleet's set (%s) cannot be staged",
+                 dr->d->id, from);
+        return 0;
+    }
+    res->staged = 1;
+    acme_log(dr->env->log, ACME_LOG_NOTICE, 0, "%s: certificates published in the fleet (%s) "
+             "are staged", dr->d->id, from);
+    return 1;
+}
+
 static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
 {
     apr_status_t rv;
@@ -415,7 +478,8 @@ static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
         if ((rv = step_type(dr, key_type_at(dr->d, i), prob)) != APR_SUCCESS) return rv;
     }
     if (drive_cancelled(dr)) return APR_EINTR;
-    return step_stage(dr, prob);
+    if ((rv = step_stage(dr, prob)) != APR_SUCCESS) return rv;
+    return step_publish(dr, prob);
 }
 
 static void teardown_all(drive_t *dr)
@@ -574,10 +638,19 @@ static apr_status_t drive_locked(drive_t *dr, acme_drive_result_t *res)
 {
     acme_problem_t *prob = NULL;
     apr_status_t rv = drive_begin(dr);
+    int synced;
 
     if (rv != APR_SUCCESS) {
         acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: cannot start the drive (CA list or "
                  "store state)", dr->d->id);
+        return rv;
+    }
+    if ((synced = drive_synced(dr, res)) > 0) return APR_SUCCESS;
+    if (synced < 0) {
+        rv = fail(dr, "fleet", &prob, problem(dr->p, "urn:mod_acme:fleet", "the fleet's "
+                  "published certificates cannot be read or opened (see the error above); "
+                  "nothing is ordered until they can"), APR_EACCES);
+        drive_failed(dr, prob, rv, res);
         return rv;
     }
     rv = drive_steps(dr, &prob);

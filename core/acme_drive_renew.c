@@ -7,6 +7,7 @@
 #include "acme_activate.h"
 #include "acme_drive.h"
 #include "acme_drive_int.h"
+#include "acme_fleet_sync.h"
 #include "acme_json.h"
 #include "acme_plan.h"
 #include "acme_record.h"
@@ -235,7 +236,8 @@ static int needed_locked(need_t *n, const char **why)
 {
     acme_store_t *st = n->env->store;
     apr_array_header_t *primary = NULL;
-    const char *old, *unfit;
+    acme_cert_set_t *set = NULL;
+    const char *old, *unfit, *from = NULL;
     int changed;
 
     (void)acme_record_load(st, n->p, n->entry, &n->status);
@@ -253,6 +255,10 @@ static int needed_locked(need_t *n, const char **why)
     if (staged_waiting(n)) {
         *why = "new certificates are staged, waiting for activation";
         return 0;
+    }
+    if (acme_fleet_newer(st, n->p, n->d, n->now, n->env->log, &set, &from) > 0) {
+        *why = apr_psprintf(n->p, "newer certificates were published in the fleet (%s)", from);
+        return 1;
     }
     if ((unfit = active_unfit(n, &primary))) {
         *why = unfit;

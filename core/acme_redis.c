@@ -10,6 +10,10 @@
     "rediss:// (Redis over TLS) is not available: hiredis 0.14 (Debian 12) has no TLS. " \
     "Run a local TLS tunnel to the Redis server (stunnel or spiped listening on 127.0.0.1) " \
     "and use redis://127.0.0.1:PORT (README \"Running a fleet\")"
+#define NO_HIREDIS_MSG \
+    "mod_acme was built without hiredis, so the Redis store is not available: install the " \
+    "Debian package libhiredis-dev and build again (configure finds it; with apxs add " \
+    "-DACME_HAVE_HIREDIS -lhiredis)"
 
 #ifdef ACME_HAVE_HIREDIS
 
@@ -1039,10 +1043,6 @@ apr_status_t acme_redis_nodes(acme_redis_t *r, apr_pool_t *p, apr_array_header_t
 
 #else /* !ACME_HAVE_HIREDIS: every call says how to get the engine. */
 
-#define NO_HIREDIS_MSG \
-    "mod_acme was built without hiredis, so the Redis store is not available: install the " \
-    "Debian package libhiredis-dev and build again (configure finds it; with apxs add " \
-    "-DACME_HAVE_HIREDIS -lhiredis)"
 
 struct acme_redis_t {
     apr_pool_t *pool;
@@ -1144,6 +1144,28 @@ apr_status_t acme_redis_open(apr_pool_t *p, const char *url, const acme_redis_op
     }
     *out = r;
     return APR_SUCCESS;
+}
+
+apr_status_t acme_redis_usable(apr_pool_t *p, const char *url, const char **err)
+{
+    acme_redis_url_t u;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if ((rv = acme_redis_url_parse(p, url, &u, &why)) != APR_SUCCESS) {
+        if (err) *err = apr_psprintf(p, "invalid Redis URL: %s", why);
+        return rv;
+    }
+    if (u.tls) {
+        if (err) *err = NO_TLS_MSG;
+        return APR_ENOTIMPL;
+    }
+#ifndef ACME_HAVE_HIREDIS
+    if (err) *err = NO_HIREDIS_MSG;
+    return APR_ENOTIMPL;
+#else
+    return APR_SUCCESS;
+#endif
 }
 
 const char *acme_redis_error(const acme_redis_t *r)

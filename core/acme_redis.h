@@ -125,6 +125,9 @@ typedef struct acme_redis_t acme_redis_t;
 apr_status_t acme_redis_open(apr_pool_t *p, const char *url, const acme_redis_opts_t *opts,
                              const acme_logger_t *log, acme_redis_t **r, const char **err);
 void acme_redis_close(acme_redis_t *r);
+/* What acme_redis_open would refuse before connecting (a bad URL, rediss://,
+ * a build without hiredis), without connecting; *err says why. */
+apr_status_t acme_redis_usable(apr_pool_t *p, const char *url, const char **err);
 /* What the last failed call on r failed with (server named, no password). */
 const char *acme_redis_error(const acme_redis_t *r);
 

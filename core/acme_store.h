@@ -64,6 +64,7 @@ int acme_store_local_group(acme_store_group_e g);
 
 typedef struct acme_store_t acme_store_t;
 typedef struct acme_store_lock_t acme_store_lock_t;
+struct acme_seal_keys_t;
 
 /* One item of a whole entry written by replace. */
 typedef struct acme_store_item_t {
@@ -172,6 +173,10 @@ typedef struct acme_store_spec_t {
                                  * ("redis://..."), for the shared groups */
     int flags;                  /* ACME_STORE_OPEN_* */
     const acme_logger_t *log;   /* may be NULL */
+    /* a shared store only: */
+    const struct acme_seal_keys_t *keys;  /* seal private items (acme_seal.h); NULL: refused */
+    const char *node;           /* this node's name (lock owner, publisher) */
+    apr_interval_time_t lock_ttl;   /* lease time of a lock; 0: the engine's default */
 } acme_store_spec_t;
 
 /* Flags of acme_store_spec_t. */
@@ -204,7 +209,7 @@ apr_status_t acme_store_save_json(acme_store_t *s, apr_pool_t *p, acme_store_gro
                                   const char *entry, const char *item, const json_t *json,
                                   int flags, const acme_store_lock_t *fence);
 
-/* Item names of the certificate files (README "Store layout and ownership", mod_acme(8) STORE). */
+/* Item names of a certificate set (README "Store layout and ownership", mod_acme(8) STORE). */
 const char *acme_store_chain_item(apr_pool_t *p, const char *key_type); /* "fullchain.ec256.pem" */
 const char *acme_store_pkey_item(apr_pool_t *p, const char *key_type);  /* "privkey.ec256.pem" */
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "acme_store.h"
+#include "acme_store_redis.h"
 
 apr_status_t acme_store_open(apr_pool_t *p, const acme_store_spec_t *spec, acme_store_t **store,
                              const char **err)
@@ -13,10 +14,12 @@ apr_status_t acme_store_open(apr_pool_t *p, const acme_store_spec_t *spec, acme_
         *err = NULL;
     }
     if (spec->url && strcmp(spec->url, "file") != 0) {
+        const char *why = NULL;
+        rv = acme_store_redis_open(p, spec, store, &why);
         if (err) {
-            *err = "a shared store is not available in this build of mod_acme";
+            *err = why;
         }
-        return APR_ENOTIMPL;
+        return rv;
     }
     rv = acme_store_file_open(p, spec->dir, spec->flags, store);
     if (rv != APR_SUCCESS && err) {

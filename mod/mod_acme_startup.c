@@ -1,4 +1,5 @@
 /* mod_acme_startup.c: the module's start in the privileged parent: the runtime built from the configuration, the store opened and prepared, staged sets activated, what each vhost serves, the watcher and the watchdog; the report once mod_ssl has seen every vhost. */
+#include <string.h>
 #include <unistd.h>
 
 #include <httpd.h>
@@ -8,6 +9,7 @@
 #include <unixd.h>
 #include <apr_strings.h>
 
+#include "acme_seal.h"
 #include "acme_store.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
@@ -80,10 +82,58 @@ static apr_status_t prepare_store(acme_rt_t *rt, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+/* This node's name in the fleet: the host and its store directory (several
+ * servers on one host have their own stores). */
+static const char *node_name(apr_pool_t *p, const char *store_dir)
+{
+    char host[APRMAXHOSTLEN + 1];
+    char *name, *c;
+
+    if (apr_gethostname(host, sizeof(host), p) != APR_SUCCESS) {
+        apr_cpystrn(host, "localhost", sizeof(host));
+    }
+    name = apr_pstrcat(p, host, ":", store_dir, NULL);
+    for (c = name; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) *c = '_';
+    }
+    return name;
+}
+
+/* ACMEStore redis://: what the fleet store needs besides its URL (README
+ * "Running a fleet"). The key file is read here, by the parent (root), and
+ * the children inherit the keys. */
+static apr_status_t fleet_spec(acme_rt_t *rt, apr_pool_t *p, acme_store_spec_t *spec)
+{
+    const acme_sconf_t *g = rt->g;
+    acme_seal_keys_t *keys = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (!g->store_key_file) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s, "ACMEStore %s: ACMEStoreKeyFile is "
+                     "required with a Redis store (private keys are kept there only sealed); "
+                     "see README \"Running a fleet\"", g->store_url);
+        return APR_EINVAL;
+    }
+    rv = acme_seal_keys_read(p, g->store_key_file, geteuid() == 0 ? ACME_SEAL_ROOT_OWNED : 0,
+                             &keys, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s, "ACMEStoreKeyFile %s: %s",
+                     g->store_key_file, err ? err : "cannot be read");
+        return rv;
+    }
+    spec->keys = keys;
+    spec->node = node_name(p, rt->store_dir);
+    spec->lock_ttl = acme_cfg_fleet_lock_ttl(g);
+    return APR_SUCCESS;
+}
+
 static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
 {
     const acme_sconf_t *g = rt->g;
     acme_store_spec_t spec;
+    const char *err = NULL;
+    int fleet = g->store_url && strcmp(g->store_url, "file");
     apr_status_t rv;
 
     rt->store_dir = g->store_dir ? g->store_dir : ap_server_root_relative(p, "acme");
@@ -92,11 +142,13 @@ static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
     spec.url = g->store_url;
     spec.flags = ACME_STORE_OPEN_NOSWEEP;
     spec.log = &rt->log;
-    rv = acme_store_open(p, &spec, &rt->store, NULL);
-    if (rv == APR_ENOTIMPL) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
-                     "ACMEStore %s: the Redis store is not available in this build of "
-                     "mod_acme; use 'ACMEStore file'", g->store_url);
+    if (fleet && (rv = fleet_spec(rt, p, &spec)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = acme_store_open(p, &spec, &rt->store, &err);
+    if (rv != APR_SUCCESS && fleet) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s, "ACMEStore %s: %s", g->store_url,
+                     err ? err : "cannot open the fleet store");
         return rv;
     }
     if (rv != APR_SUCCESS) {

@@ -13,6 +13,8 @@
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include "acme_redis.h"
+#include "acme_redis_pool.h"
+#include "acme_store_redis.h"
 #include "testutil.h"
 #ifdef ACME_HAVE_HIREDIS
 #include <hiredis/hiredis.h>
@@ -158,6 +160,7 @@ END_TEST
 
 START_TEST(not_built)
 {
+    acme_redis_pool_t *rp = NULL;
     acme_redis_t *r = NULL;
     const char *err = NULL;
 
@@ -166,6 +169,9 @@ START_TEST(not_built)
     ck_assert_ptr_nonnull(strstr(err, "libhiredis-dev"));
     ck_assert_int_eq(acme_redis_open(pool, "rediss://127.0.0.1:6379", NULL, NULL, &r, &err), APR_ENOTIMPL);
     ck_assert_ptr_nonnull(strstr(err, "stunnel"));
+    ck_assert_int_eq(acme_redis_pool_create(pool, "redis://127.0.0.1:6379", NULL, NULL, &rp, &err),
+                     APR_ENOTIMPL);
+    ck_assert_ptr_nonnull(strstr(err, "libhiredis-dev"));
 }
 END_TEST
 
@@ -838,6 +844,252 @@ START_TEST(restart_without_persistence)
 }
 END_TEST
 
+/* ---- the request path's pool ------------------------------------------ */
+
+static acme_redis_pool_t *pool_on(int port, int threshold, int open_ms)
+{
+    acme_redis_pool_opts_t o;
+    acme_redis_pool_t *rp = NULL;
+    const char *err = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.timeout = apr_time_from_sec(5);       /* capped at 250 ms */
+    o.breaker.threshold = threshold;
+    o.breaker.open_min = apr_time_from_msec(open_ms);
+    ck_assert_msg(acme_redis_pool_create(pool, apr_psprintf(pool, "redis://127.0.0.1:%d", port),
+                                         &o, &logger, &rp, &err) == APR_SUCCESS, "pool: %s", err);
+    return rp;
+}
+
+static apr_status_t pool_get1(acme_redis_pool_t *rp, const char *scope, const char *name,
+                              const char **value)
+{
+    char *data = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv = acme_redis_pool_get(rp, pool, scope, name, &data, &len);
+
+    *value = rv == APR_SUCCESS ? data : NULL;
+    return rv;
+}
+
+START_TEST(pool_lookups)
+{
+    acme_redis_t *r = open_main();
+    acme_redis_pool_t *rp = pool_on(main_srv.port, 2, 1000);
+    const char *v;
+    const char *err = NULL;
+    int i;
+
+    ck_assert_int_eq(put1(r, "c:pool.example", NULL, "http-01.tok", "tok.thumb"), APR_SUCCESS);
+    for (i = 0; i < 10; i++) {
+        ck_assert_int_eq(pool_get1(rp, "c:pool.example", "http-01.tok", &v), APR_SUCCESS);
+        ck_assert_str_eq(v, "tok.thumb");
+        /* absent is an answer: the breaker stays closed */
+        ck_assert_int_eq(pool_get1(rp, "c:pool.example", "http-01.other", &v), APR_ENOENT);
+    }
+    ck_assert_int_eq(acme_redis_pool_open_until(rp), 0);
+    /* nothing is connected at creation: a pool for a server that is down is made */
+    ck_assert_int_eq(acme_redis_pool_create(pool, apr_psprintf(pool, "redis://127.0.0.1:%d",
+                                                               free_port()), NULL, NULL, &rp, &err),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_redis_pool_create(pool, "rediss://127.0.0.1:6379", NULL, NULL, &rp, &err),
+                     APR_ENOTIMPL);
+    ck_assert_ptr_nonnull(strstr(err, "stunnel"));
+}
+END_TEST
+
+/* Redis goes away: two failed lookups open the breaker, and from then on a
+ * lookup fails at once without a connection attempt until the probe after
+ * the open period finds the server back. */
+START_TEST(pool_breaker)
+{
+    server_t s;
+    acme_redis_t *r;
+    acme_redis_pool_t *rp;
+    const char *v;
+    apr_time_t t0;
+    int i;
+
+    ck_assert(server_start(&s, NULL));
+    r = open_on(s.port, NULL);
+    rp = pool_on(s.port, 2, 300);
+    ck_assert_int_eq(put1(r, "c:brk.example", NULL, "a", "1"), APR_SUCCESS);
+    ck_assert_int_eq(pool_get1(rp, "c:brk.example", "a", &v), APR_SUCCESS);
+    server_stop(&s, SIGKILL);
+
+    ck_assert_int_ne(pool_get1(rp, "c:brk.example", "a", &v), APR_SUCCESS);
+    ck_assert_int_eq(acme_redis_pool_open_until(rp), 0);
+    ck_assert_int_ne(pool_get1(rp, "c:brk.example", "a", &v), APR_SUCCESS);
+    ck_assert_int_ne(acme_redis_pool_open_until(rp), 0);
+    for (i = 0; i < 100; i++) {
+        ck_assert_int_eq(pool_get1(rp, "c:brk.example", "a", &v), APR_EAGAIN);
+    }
+
+    ck_assert(server_start_on(&s, s.port, NULL));
+    r = open_on(s.port, NULL);
+    ck_assert_int_eq(put1(r, "c:brk.example", NULL, "a", "2"), APR_SUCCESS);
+    t0 = apr_time_now();
+    while (pool_get1(rp, "c:brk.example", "a", &v) != APR_SUCCESS) {
+        ck_assert_msg(apr_time_now() - t0 < apr_time_from_sec(10), "the breaker never closed");
+        apr_sleep(apr_time_from_msec(20));
+    }
+    ck_assert_str_eq(v, "2");
+    ck_assert_int_eq(acme_redis_pool_open_until(rp), 0);
+    server_remove(&s);
+}
+END_TEST
+
+/* A server that stopped answering (SIGSTOP): a lookup ends at the pool's
+ * timeout, not the engine's default of 2 s, and then the breaker answers. */
+START_TEST(pool_stalled_server)
+{
+    server_t s;
+    acme_redis_t *r;
+    acme_redis_pool_t *rp;
+    const char *v;
+    apr_interval_time_t took;
+    apr_time_t t0;
+
+    ck_assert(server_start(&s, NULL));
+    r = open_on(s.port, NULL);
+    rp = pool_on(s.port, 1, 60000);
+    ck_assert_int_eq(put1(r, "c:stall.example", NULL, "a", "1"), APR_SUCCESS);
+    ck_assert_int_eq(pool_get1(rp, "c:stall.example", "a", &v), APR_SUCCESS);
+    kill(s.pid, SIGSTOP);
+    t0 = apr_time_now();
+    ck_assert_int_eq(pool_get1(rp, "c:stall.example", "a", &v), APR_TIMEUP);
+    took = apr_time_now() - t0;
+    /* generous bound (a loaded machine); the engine's default would be 2 s */
+    ck_assert_msg(took < apr_time_from_msec(1900), "a stalled lookup took %" APR_TIME_T_FMT " us",
+                  took);
+    ck_assert_int_eq(pool_get1(rp, "c:stall.example", "a", &v), APR_EAGAIN);
+    kill(s.pid, SIGCONT);
+    server_remove(&s);
+}
+END_TEST
+
+/* ---- the fleet store backend ------------------------------------------- */
+
+static acme_store_t *fleet_store(const char *node, const acme_seal_keys_t *keys)
+{
+    acme_store_spec_t o;
+    acme_store_t *st = NULL;
+    const char *err = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.url = apr_psprintf(pool, "redis://127.0.0.1:%d", main_srv.port);
+    o.dir = apr_pstrcat(pool, tmpdir, "/", node, NULL);
+    o.keys = keys;
+    o.node = node;
+    o.lock_ttl = apr_time_from_sec(5);
+    o.log = &logger;
+    ck_assert_msg(acme_store_open(pool, &o, &st, &err) == APR_SUCCESS, "open: %s", err);
+    return st;
+}
+
+START_TEST(store_backend)
+{
+    static const char pem[] = "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n";
+    const char *ktext = "k1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", *err = NULL;
+    acme_seal_keys_t *keys;
+    acme_store_t *a, *b, *nokey;
+    acme_store_lock_t *la = NULL, *lb = NULL;
+    apr_array_header_t *set, *got;
+    acme_store_item_t *it;
+    apr_uint64_t gen = 0;
+    const char *node = NULL;
+    redisReply *rep;
+    char *data;
+    apr_size_t len;
+
+    tu_scratch_create("test_store_redis");
+    ck_assert_int_eq(acme_seal_keys_parse(pool, ktext, strlen(ktext), &keys, &err), APR_SUCCESS);
+    a = fleet_store("node-a", keys);
+    b = fleet_store("node-b", keys);
+    nokey = fleet_store("node-c", NULL);
+    ck_assert_str_eq(a->kind, "redis");
+
+    /* a private item reaches Redis only sealed, and opens on another node */
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_ACCOUNTS, "ca1", "account.pem", pem,
+                             strlen(pem), ACME_STORE_PRIVATE, NULL), APR_SUCCESS);
+    rep = raw(main_srv.port, "GET acme:{a:ca1}:k:account.pem");
+    ck_assert_int_eq(rep->type, REDIS_REPLY_STRING);
+    ck_assert_ptr_null(memmem(rep->str, rep->len, "PRIVATE", 7));
+    freeReplyObject(rep);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_ACCOUNTS, "ca1", "account.pem", &data, &len),
+                     APR_SUCCESS);
+    ck_assert_str_eq(data, pem);
+    ck_assert_int_eq(nokey->load(nokey, pool, ACME_SG_ACCOUNTS, "ca1", "account.pem", &data,
+                                 &len), APR_EACCES);
+    ck_assert_int_eq(nokey->save(nokey, pool, ACME_SG_ACCOUNTS, "ca1", "x.pem", pem,
+                                 strlen(pem), ACME_STORE_PRIVATE, NULL), APR_EACCES);
+    /* moved to another entry: refused */
+    raw_ok(main_srv.port, "COPY acme:{a:ca1}:k:account.pem acme:{a:ca2}:k:account.pem");
+    raw_ok(main_srv.port, "ZADD acme:{a:ca2}:index +inf account.pem");
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_ACCOUNTS, "ca2", "account.pem", &data, &len),
+                     ACME_SEAL_EMISMATCH);
+
+    /* one lock holder fleet-wide; writes under it are fenced */
+    ck_assert_int_eq(a->lock(a, pool, ACME_SG_STATE, "example.org", 0, &la), APR_SUCCESS);
+    ck_assert_int_eq(b->lock(b, pool, ACME_SG_STATE, "example.org", 0, &lb), APR_TIMEUP);
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_STATE, "example.org", "order.json", "{}", 2, 0,
+                             la), APR_SUCCESS);
+    set = apr_array_make(pool, 2, sizeof(acme_store_item_t));
+    it = apr_array_push(set);
+    it->name = "fullchain.pem"; it->data = "chain"; it->len = 5; it->flags = 0;
+    it = apr_array_push(set);
+    it->name = "privkey.pem"; it->data = pem; it->len = strlen(pem);
+    it->flags = ACME_STORE_PRIVATE;
+    ck_assert_int_eq(a->replace(a, pool, ACME_SG_PUBLISHED, "example.org", set, ACME_SG_COUNT,
+                                la), APR_SUCCESS);
+    rep = raw(main_srv.port, "HGETALL acme:{d:example.org}:pub");
+    for (size_t i = 0; i < rep->elements; i++) {
+        ck_assert_ptr_null(memmem(rep->element[i]->str, rep->element[i]->len, "PRIVATE", 7));
+    }
+    freeReplyObject(rep);
+    ck_assert_int_eq(acme_store_published(b, pool, "example.org", &got, &gen, &node, NULL),
+                     APR_SUCCESS);
+    ck_assert_int_eq((int)gen, 1);
+    ck_assert_str_eq(node, "node-a");
+    ck_assert_int_eq(got->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(got, 1, acme_store_item_t).data, pem);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_PUBLISHED, "example.org", "fullchain.pem", &data,
+                             &len), APR_SUCCESS);
+    ck_assert_str_eq(data, "chain");
+    /* the lease is taken away (as after a pause past its TTL): a's writes fail */
+    raw_ok(main_srv.port, "DEL acme:{d:example.org}:lock");
+    ck_assert_int_eq(b->lock(b, pool, ACME_SG_STATE, "example.org", 0, &lb), APR_SUCCESS);
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_STATE, "example.org", "order.json", "{\"x\":1}",
+                             7, 0, la), ACME_STORE_ELOST);
+    ck_assert_int_eq(a->replace(a, pool, ACME_SG_PUBLISHED, "example.org", set, ACME_SG_COUNT,
+                                la), ACME_STORE_ELOST);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_STATE, "example.org", "order.json", &data, &len),
+                     APR_SUCCESS);
+    ck_assert_str_eq(data, "{}");
+    ck_assert_int_eq(b->hold(lb, apr_time_from_sec(1)), APR_SUCCESS);
+    b->unlock(lb);
+    a->unlock(la);
+
+    /* a challenge answer placed by a is found by b, which has no local copy */
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", "ka",
+                             2, ACME_STORE_REGENERABLE, NULL), APR_SUCCESS);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", &data,
+                             &len), APR_SUCCESS);
+    ck_assert_str_eq(data, "ka");
+    ck_assert_int_eq(a->remove(a, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", NULL),
+                     APR_SUCCESS);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", &data,
+                             &len), APR_ENOENT);
+
+    /* what mod_ssl loads stays in local files */
+    ck_assert_ptr_nonnull(strstr(a->where(a, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem"),
+                                 "node-a"));
+    ck_assert_ptr_nonnull(strstr(a->where(a, pool, ACME_SG_STATE, "example.org", "order.json"),
+                                 "Redis"));
+    tu_scratch_remove();
+}
+END_TEST
+
 #endif /* ACME_HAVE_HIREDIS */
 
 static Suite *suite(void)
@@ -873,6 +1125,10 @@ static Suite *suite(void)
     tcase_add_test(tc, connect_failures);
     tcase_add_test(tc, auth_and_db);
     tcase_add_test(tc, restart_without_persistence);
+    tcase_add_test(tc, pool_lookups);
+    tcase_add_test(tc, pool_breaker);
+    tcase_add_test(tc, pool_stalled_server);
+    tcase_add_test(tc, store_backend);
 #endif
     return s;
 }

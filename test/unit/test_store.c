@@ -465,7 +465,8 @@ START_TEST(fenced_writes)
 }
 END_TEST
 
-/* acme_store_open: the file backend; an engine this build lacks is refused. */
+/* acme_store_open: the file backend; an engine this build lacks (rediss://:
+ * hiredis without TLS) is refused. */
 START_TEST(open_by_spec)
 {
     acme_store_spec_t spec = { spath(""), NULL, ACME_STORE_OPEN_NOSWEEP, NULL };
@@ -476,7 +477,7 @@ START_TEST(open_by_spec)
     ck_assert_str_eq(s2->kind, "file");
     ck_assert_int_eq(s2->save(s2, pool, ACME_SG_PUBLISHED, "example.org", "x", "1", 1, 0, NULL),
                      APR_ENOTIMPL);
-    spec.url = "redis://127.0.0.1:1/";
+    spec.url = "rediss://127.0.0.1:1/";
     ck_assert_int_eq(acme_store_open(pool, &spec, &s2, &err), APR_ENOTIMPL);
     ck_assert_ptr_null(s2);
     ck_assert_ptr_nonnull(err);
