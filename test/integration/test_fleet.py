@@ -38,7 +38,7 @@ def hold_a_drive(fleet, name):
     assert fleet.proxy.held.wait(TIMEOUT), "no challenge request reached the CA\n" \
         + fleet.log_tails()
     driver = the_driver(fleet, name)
-    other = next(n for n in fleet.nodes if n is not driver)
+    other = next((n for n in fleet.nodes if n is not driver), driver)
     fleet.pebble.add_a(name, other.ip)
     return driver
 
@@ -378,3 +378,20 @@ def test_fleet_fixture_three_addresses(fleet_factory):
         assert status == 200
         assert "host=fixture.test" in node.access_log()
         assert node.pids()
+
+
+def test_fleet_fixture_proxy_holds_a_drive(fleet_factory):
+    """The recording proxy: holds a node's challenge request until released,
+    learns the challenge tokens, counts the one newOrder (file store, one node)."""
+    fleet = fleet_factory(n=1)
+    for d in ("ACMEStore", KEY_FILE, "ACMEFleetCheckInterval", "ACMEFleetLockTTL"):
+        fleet.set(d, None)
+    name = "held.fleet.test"
+    fleet.add_domain(name, points_at=0)
+    driver = hold_a_drive(fleet, name)
+    assert driver is fleet.nodes[0]
+    assert fleet.proxy.tokens.get(name)
+    assert fleet.serials(name) == {"127.0.0.1": None}
+    fleet.proxy.release()
+    fleet.wait_same_serial(name)
+    assert len(fleet.orders_for(name)) == 1 and len(fleet.proxy.order_times(name)) == 1
