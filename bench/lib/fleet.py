@@ -163,7 +163,7 @@ def latency_once(duration, conns):
         s.fleet.start()
         if not s.proxy.held.wait(120):
             raise RuntimeError("no challenge request reached the CA")
-        drivers = [nd for nd in s.fleet.nodes if nd.drove(name)]
+        drivers = [nd for nd in s.fleet.nodes if nd.placed_order(name)]
         if len(drivers) != 1:
             raise RuntimeError("not one driver: %r" % [d.ip for d in drivers])
         driver = drivers[0]
