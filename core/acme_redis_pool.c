@@ -31,12 +31,13 @@ apr_status_t acme_redis_pool_create(apr_pool_t *p, const char *url,
                                     const char **err)
 {
     acme_redis_pool_t *rp = apr_pcalloc(p, sizeof(*rp));
-    apr_interval_time_t t = opts && opts->timeout > 0 ? opts->timeout
-                                                     : ACME_REDIS_POOL_MAX_TIMEOUT;
+    int patient = opts && opts->patient;
+    apr_interval_time_t cap = patient ? apr_time_from_sec(2) : ACME_REDIS_POOL_MAX_TIMEOUT;
+    apr_interval_time_t t = opts && opts->timeout > 0 ? opts->timeout : cap;
     apr_status_t rv;
 
     if ((rv = acme_redis_usable(p, url, err)) != APR_SUCCESS) return rv;
-    if (t > ACME_REDIS_POOL_MAX_TIMEOUT) t = ACME_REDIS_POOL_MAX_TIMEOUT;
+    if (t > cap && !patient) t = cap;
     rp->url = apr_pstrdup(p, url);
     rp->ropts.connect_timeout = t;
     rp->ropts.timeout = t;

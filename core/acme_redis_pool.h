@@ -21,6 +21,8 @@ typedef struct acme_redis_pool_opts_t {
     apr_interval_time_t timeout;    /* connect and each command; default and cap 250 ms */
     int max_idle;                   /* connections kept between calls; default 4 */
     acme_breaker_opts_t breaker;    /* 0s: the breaker's defaults (2 failures, 1..30 s) */
+    int patient;                    /* for drives, not the request path: timeout not
+                                     * capped (default 2 s) */
 } acme_redis_pool_opts_t;
 
 typedef struct acme_redis_pool_t acme_redis_pool_t;

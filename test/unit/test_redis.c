@@ -14,6 +14,7 @@
 #include <apr_thread_proc.h>
 #include "acme_redis.h"
 #include "acme_redis_pool.h"
+#include "acme_store_redis.h"
 #include "testutil.h"
 #ifdef ACME_HAVE_HIREDIS
 #include <hiredis/hiredis.h>
@@ -967,6 +968,98 @@ START_TEST(pool_stalled_server)
 }
 END_TEST
 
+/* ---- the fleet store backend ------------------------------------------- */
+
+static acme_store_t *fleet_store(const char *node, const acme_seal_keys_t *keys)
+{
+    acme_store_redis_opts_t o;
+    acme_store_t *st = NULL;
+    const char *err = NULL;
+
+    memset(&o, 0, sizeof(o));
+    o.url = apr_psprintf(pool, "redis://127.0.0.1:%d", main_srv.port);
+    o.dir = apr_pstrcat(pool, tmpdir, "/", node, NULL);
+    o.keys = keys;
+    o.node = node;
+    o.lock_ttl = apr_time_from_sec(5);
+    o.log = &logger;
+    ck_assert_msg(acme_store_redis_open(pool, &o, &st, &err) == APR_SUCCESS, "open: %s", err);
+    return st;
+}
+
+START_TEST(store_backend)
+{
+    static const char pem[] = "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n";
+    const char *ktext = "k1 AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", *err = NULL;
+    acme_seal_keys_t *keys;
+    acme_store_t *a, *b, *nokey;
+    acme_store_lock_t *la = NULL, *lb = NULL;
+    redisReply *rep;
+    char *data;
+    apr_size_t len;
+
+    tu_scratch_create("test_store_redis");
+    ck_assert_int_eq(acme_seal_keys_parse(pool, ktext, strlen(ktext), &keys, &err), APR_SUCCESS);
+    a = fleet_store("node-a", keys);
+    b = fleet_store("node-b", keys);
+    nokey = fleet_store("node-c", NULL);
+    ck_assert_str_eq(a->kind, "redis");
+
+    /* a private item reaches Redis only sealed, and opens on another node */
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_ACCOUNTS, "ca1", "account.pem", pem,
+                             strlen(pem), ACME_STORE_PRIVATE), APR_SUCCESS);
+    rep = raw(main_srv.port, "GET acme:{a:ca1}:k:account.pem");
+    ck_assert_int_eq(rep->type, REDIS_REPLY_STRING);
+    ck_assert_ptr_null(memmem(rep->str, rep->len, "PRIVATE", 7));
+    freeReplyObject(rep);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_ACCOUNTS, "ca1", "account.pem", &data, &len),
+                     APR_SUCCESS);
+    ck_assert_str_eq(data, pem);
+    ck_assert_int_eq(nokey->load(nokey, pool, ACME_SG_ACCOUNTS, "ca1", "account.pem", &data,
+                                 &len), APR_EACCES);
+    ck_assert_int_eq(nokey->save(nokey, pool, ACME_SG_ACCOUNTS, "ca1", "x.pem", pem,
+                                 strlen(pem), ACME_STORE_PRIVATE), APR_EACCES);
+    /* moved to another entry: refused */
+    raw_ok(main_srv.port, "COPY acme:{a:ca1}:k:account.pem acme:{a:ca2}:k:account.pem");
+    raw_ok(main_srv.port, "ZADD acme:{a:ca2}:index +inf account.pem");
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_ACCOUNTS, "ca2", "account.pem", &data, &len),
+                     ACME_SEAL_EMISMATCH);
+
+    /* one lock holder fleet-wide; its writes are fenced */
+    ck_assert_int_eq(a->lock(a, pool, ACME_SG_STATE, "example.org", 0, &la), APR_SUCCESS);
+    ck_assert_int_eq(b->lock(b, pool, ACME_SG_STATE, "example.org", 0, &lb), APR_TIMEUP);
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_STATE, "example.org", "order.json", "{}", 2, 0),
+                     APR_SUCCESS);
+    /* the lease is taken away (as after a pause past its TTL): a's writes fail */
+    raw_ok(main_srv.port, "DEL acme:{d:example.org}:lock");
+    ck_assert_int_eq(b->lock(b, pool, ACME_SG_STATE, "example.org", 0, &lb), APR_SUCCESS);
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_STATE, "example.org", "order.json", "{\"x\":1}",
+                             7, 0), ACME_FLEET_EFENCED);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_STATE, "example.org", "order.json", &data, &len),
+                     APR_SUCCESS);
+    ck_assert_str_eq(data, "{}");
+    b->unlock(lb);
+    a->unlock(la);
+
+    /* a challenge answer placed by a is found by b, which has no local copy */
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", "ka",
+                             2, ACME_STORE_REGENERABLE), APR_SUCCESS);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", &data,
+                             &len), APR_SUCCESS);
+    ck_assert_str_eq(data, "ka");
+    ck_assert_int_eq(a->remove(a, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok"),
+                     APR_SUCCESS);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", &data,
+                             &len), APR_ENOENT);
+
+    /* what mod_ssl loads stays in local files */
+    ck_assert_ptr_nonnull(a->path(a, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem"));
+    ck_assert_ptr_null(a->path(a, pool, ACME_SG_STATE, "example.org", "order.json"));
+    ck_assert_ptr_eq(acme_store_local(acme_store_local(a)), acme_store_local(a));
+    tu_scratch_remove();
+}
+END_TEST
+
 #endif /* ACME_HAVE_HIREDIS */
 
 static Suite *suite(void)
@@ -1005,6 +1098,7 @@ static Suite *suite(void)
     tcase_add_test(tc, pool_lookups);
     tcase_add_test(tc, pool_breaker);
     tcase_add_test(tc, pool_stalled_server);
+    tcase_add_test(tc, store_backend);
 #endif
     return s;
 }

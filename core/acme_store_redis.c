@@ -1,0 +1,471 @@
+/* acme_store_redis.c: the fleet store backend of acme_store_redis.h (Redis for shared groups, the file store for local ones). */
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "acme_keeper.h"
+#include "acme_redis_pool.h"
+#include "acme_store_redis.h"
+
+#define LOCK_POLL apr_time_from_msec(200)
+/* Challenge answers outlive no pending authorization (7 days at most at
+ * Let's Encrypt); the drive removes them long before. */
+#define ANSWER_TTL apr_time_from_sec(8 * 24 * 3600)
+
+typedef struct redis_store_t {
+    apr_pool_t *pool;
+    acme_store_t *local;
+    const char *url;
+    const acme_seal_keys_t *keys;
+    const char *node;
+    const acme_logger_t *log;
+    acme_redis_pool_t *drive;         /* drives, watchdog: 2 s timeouts */
+    acme_redis_pool_t *quick;         /* challenge lookups: 250 ms */
+    acme_keeper_opts_t kopts;
+    apr_thread_mutex_t *mutex;        /* keeper start, held */
+    apr_pool_t *kpool;                /* the keeper's, made on the first lock */
+    acme_keeper_t *keeper;
+    apr_hash_t *held;                 /* scope -> acme_store_lock_t * (this process) */
+} redis_store_t;
+
+struct acme_store_lock_t {
+    redis_store_t *rs;
+    apr_pool_t *pool;
+    acme_store_lock_t *local;         /* a local entry's file lock */
+    acme_kept_t *kept;                /* a Redis scope's lease */
+    const char *scope;
+};
+
+/* The Redis scope of an entry of g; NULL for what stays local. */
+static const char *scope_of(apr_pool_t *p, acme_store_group_e g, const char *entry)
+{
+    const char *s = NULL;
+
+    if (!entry || !*entry) return NULL;
+    if (g == ACME_SG_ACCOUNTS) s = apr_pstrcat(p, "a:", entry, NULL);
+    else if (g == ACME_SG_STATE && entry[0] != '_') s = apr_pstrcat(p, "d:", entry, NULL);
+    else if (g == ACME_SG_CHALLENGES) s = apr_pstrcat(p, "c:", entry, NULL);
+    return s && acme_fleet_scope_ok(s) ? s : NULL;
+}
+
+static int shared_group(acme_store_group_e g)
+{
+    return g == ACME_SG_ACCOUNTS || g == ACME_SG_STATE;
+}
+
+/* The name a sealed item is bound to. */
+static const char *seal_name(apr_pool_t *p, acme_store_group_e g, const char *entry,
+                             const char *item)
+{
+    return apr_pstrcat(p, acme_store_group_name(g), "/", entry, "/", item, NULL);
+}
+
+/* The lease this process holds on scope, copied; 0 when none. */
+static int held_lease(redis_store_t *rs, const char *scope, acme_lease_t *out, int *lost)
+{
+    acme_store_lock_t *lk;
+    int found = 0;
+
+    apr_thread_mutex_lock(rs->mutex);
+    if ((lk = apr_hash_get(rs->held, scope, APR_HASH_KEY_STRING)) != NULL) {
+        *out = acme_keeper_lease(lk->kept);
+        *lost = acme_keeper_check(lk->kept, 0) == ACME_FLEET_EFENCED;
+        found = 1;
+    }
+    apr_thread_mutex_unlock(rs->mutex);
+    return found;
+}
+
+/* One write of items to scope: fenced when this process holds its lock. */
+static apr_status_t put_items(redis_store_t *rs, apr_pool_t *p, const char *scope,
+                              const acme_fleet_item_t *items, int n, apr_interval_time_t ttl)
+{
+    acme_redis_conn_t *c;
+    acme_lease_t lease;
+    int has, lost = 0;
+    apr_status_t rv;
+
+    has = held_lease(rs, scope, &lease, &lost);
+    if (lost) {
+        acme_log(rs->log, ACME_LOG_ERR, ACME_FLEET_EFENCED, "fleet store: the lease of %s is "
+                 "lost; nothing written", scope);
+        return ACME_FLEET_EFENCED;
+    }
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_put(c->r, p, scope, has ? &lease : NULL, items, n, ttl);
+    if (rv != APR_SUCCESS) {
+        acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: writing %s: %s", scope,
+                 acme_redis_error(c->r));
+    }
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv;
+}
+
+static apr_status_t rs_load(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, const char *item, char **data, apr_size_t *len)
+{
+    redis_store_t *rs = s->baton;
+    const char *scope = scope_of(p, g, entry), *err = NULL;
+    acme_redis_pool_t *pool = rs->drive;
+    char *raw;
+    apr_size_t rawlen;
+    apr_status_t rv;
+
+    if (!scope || g == ACME_SG_CHALLENGES) {
+        rv = rs->local->load(rs->local, p, g, entry, item, data, len);
+        if (!scope || !APR_STATUS_IS_ENOENT(rv)) return rv;
+        pool = rs->quick;   /* an answer another node placed: the request path */
+    }
+    if (!acme_fleet_name_ok(item)) return APR_EINVAL;
+    if (pool == rs->quick) {
+        rv = acme_redis_pool_get(pool, p, scope, item, &raw, &rawlen);
+    }
+    else {
+        acme_redis_conn_t *c;
+        if ((rv = acme_redis_pool_take(pool, &c)) != APR_SUCCESS) return rv;
+        rv = acme_redis_get(c->r, p, scope, item, &raw, &rawlen);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
+            acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: reading %s %s: %s", scope, item,
+                     acme_redis_error(c->r));
+        }
+        acme_redis_pool_give(pool, c, rv);
+    }
+    if (rv != APR_SUCCESS) return rv;
+    if (!acme_seal_is_sealed(raw, rawlen)) {
+        if (strstr(raw, "PRIVATE KEY")) {
+            acme_log(rs->log, ACME_LOG_ERR, APR_EACCES, "fleet store: %s %s holds a private "
+                     "key that is not sealed; refused", scope, item);
+            return APR_EACCES;
+        }
+        *data = raw;
+        *len = rawlen;
+        return APR_SUCCESS;
+    }
+    if (!rs->keys) {
+        acme_log(rs->log, ACME_LOG_ERR, APR_EACCES, "fleet store: %s %s is sealed and no "
+                 "ACMEStoreKeyFile is set", scope, item);
+        return APR_EACCES;
+    }
+    rv = acme_unseal(p, rs->keys, seal_name(p, g, entry, item), 0, raw, rawlen, data, len, &err);
+    if (rv != APR_SUCCESS) {
+        acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: %s %s: %s", scope, item,
+                 err ? err : "cannot be opened");
+    }
+    return rv;
+}
+
+static apr_status_t rs_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, const char *item, const void *data,
+                            apr_size_t len, int is_private)
+{
+    redis_store_t *rs = s->baton;
+    const char *scope = scope_of(p, g, entry);
+    acme_fleet_item_t it;
+    apr_status_t rv;
+
+    if (!scope) return rs->local->save(rs->local, p, g, entry, item, data, len, is_private);
+    if (!acme_fleet_name_ok(item)) return APR_EINVAL;
+    if (g == ACME_SG_CHALLENGES
+        && (rv = rs->local->save(rs->local, p, g, entry, item, data, len, is_private))
+           != APR_SUCCESS) {
+        return rv;
+    }
+    it.name = item;
+    it.data = data;
+    it.len = len;
+    if (is_private & ACME_STORE_PRIVATE) {
+        unsigned char *blob;
+        if (!rs->keys) {
+            acme_log(rs->log, ACME_LOG_ERR, APR_EACCES, "fleet store: %s %s is private and "
+                     "no ACMEStoreKeyFile is set to seal it; not written", scope, item);
+            return APR_EACCES;
+        }
+        if ((rv = acme_seal(p, rs->keys, seal_name(p, g, entry, item), 0, data, len, &blob,
+                            &it.len)) != APR_SUCCESS) {
+            return rv;
+        }
+        it.data = blob;
+    }
+    return put_items(rs, p, scope, &it, 1, g == ACME_SG_CHALLENGES ? ANSWER_TTL : 0);
+}
+
+static apr_status_t redis_names(redis_store_t *rs, apr_pool_t *p, const char *scope,
+                                apr_array_header_t **names)
+{
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_list(c->r, p, scope, names);
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv;
+}
+
+static apr_status_t rs_remove(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                              const char *entry, const char *item)
+{
+    redis_store_t *rs = s->baton;
+    const char *scope = scope_of(p, g, entry);
+    apr_array_header_t *names;
+    acme_fleet_item_t *items;
+    apr_status_t rv;
+
+    if (!scope || g == ACME_SG_CHALLENGES) {
+        rv = rs->local->remove(rs->local, p, g, entry, item);
+        if (!scope || rv != APR_SUCCESS) return rv;
+    }
+    if (item) {
+        names = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(names, const char *) = item;
+    }
+    else if ((rv = redis_names(rs, p, scope, &names)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (names->nelts == 0) return APR_SUCCESS;
+    items = apr_pcalloc(p, sizeof(*items) * (apr_size_t)names->nelts);
+    for (int i = 0; i < names->nelts; i++) items[i].name = APR_ARRAY_IDX(names, i, const char *);
+    return put_items(rs, p, scope, items, names->nelts, 0);
+}
+
+static apr_status_t rs_list(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, apr_array_header_t **names)
+{
+    redis_store_t *rs = s->baton;
+    const char *scope = scope_of(p, g, entry);
+
+    /* Entries of a group, and a challenge entry's items: what this node has
+     * locally (a drive removes its own answers). */
+    if (!scope || g == ACME_SG_CHALLENGES) return rs->local->list(rs->local, p, g, entry, names);
+    return redis_names(rs, p, scope, names);
+}
+
+static apr_status_t rs_mtime(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                             const char *entry, const char *item, apr_time_t *mtime)
+{
+    redis_store_t *rs = s->baton;
+
+    if (scope_of(p, g, entry) && shared_group(g)) return APR_ENOTIMPL;
+    return rs->local->mtime(rs->local, p, g, entry, item, mtime);
+}
+
+static apr_status_t rs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                               const char *entry, const apr_array_header_t *items,
+                               acme_store_group_e archive)
+{
+    redis_store_t *rs = s->baton;
+
+    if (scope_of(p, g, entry)) return APR_ENOTIMPL;
+    return rs->local->replace(rs->local, p, g, entry, items, archive);
+}
+
+static apr_status_t rs_sweep(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                             const char **odd)
+{
+    redis_store_t *rs = s->baton;
+
+    return rs->local->sweep(rs->local, p, g, odd);
+}
+
+static const char *rs_path(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                           const char *entry, const char *item)
+{
+    redis_store_t *rs = s->baton;
+
+    if (scope_of(p, g, entry) && shared_group(g)) return NULL;
+    return rs->local->path ? rs->local->path(rs->local, p, g, entry, item) : NULL;
+}
+
+/* ---- leases ------------------------------------------------------------ */
+
+static apr_status_t keeper_extend(void *baton, acme_lease_t *lease, apr_interval_time_t ttl)
+{
+    redis_store_t *rs = baton;
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_extend(c->r, lease, ttl);
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv;
+}
+
+static apr_status_t stop_keeper(void *data)
+{
+    redis_store_t *rs = data;
+
+    if (rs->kpool) apr_pool_destroy(rs->kpool);
+    rs->kpool = NULL;
+    rs->keeper = NULL;
+    return APR_SUCCESS;
+}
+
+/* The keeper thread, started by the first lock of this process (never in
+ * the parent before it forks). Called with the mutex held. */
+static apr_status_t need_keeper(redis_store_t *rs)
+{
+    apr_status_t rv;
+
+    if (rs->keeper) return APR_SUCCESS;
+    if ((rv = apr_pool_create(&rs->kpool, NULL)) != APR_SUCCESS) return rv;
+    rv = acme_keeper_start(rs->kpool, &rs->kopts, keeper_extend, rs, rs->log, &rs->keeper);
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(rs->kpool);
+        rs->kpool = NULL;
+    }
+    return rv;
+}
+
+static apr_status_t lease_cleanup(void *data)
+{
+    acme_store_lock_t *lk = data;
+    redis_store_t *rs = lk->rs;
+    acme_redis_conn_t *c;
+    acme_lease_t lease;
+    apr_status_t rv;
+
+    if (!lk->kept) return APR_SUCCESS;
+    apr_thread_mutex_lock(rs->mutex);
+    lease = acme_keeper_lease(lk->kept);
+    acme_keeper_drop(lk->kept);
+    lk->kept = NULL;
+    apr_hash_set(rs->held, lk->scope, APR_HASH_KEY_STRING, NULL);
+    apr_thread_mutex_unlock(rs->mutex);
+    /* A release that fails leaves the lease to run out by its TTL. */
+    if (acme_redis_pool_take(rs->drive, &c) == APR_SUCCESS) {
+        rv = acme_redis_release(c->r, &lease);
+        acme_redis_pool_give(rs->drive, c, rv);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t rs_lock(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, apr_interval_time_t wait,
+                            acme_store_lock_t **lock)
+{
+    redis_store_t *rs = s->baton;
+    const char *scope = scope_of(p, g, entry);
+    apr_time_t deadline = apr_time_now() + (wait > 0 ? wait : 0);
+    acme_store_lock_t *lk = apr_pcalloc(p, sizeof(*lk));
+    acme_lease_t *lease = NULL;
+    const char *owner = apr_psprintf(p, "%s/%" APR_PID_T_FMT, rs->node, getpid());
+    apr_status_t rv;
+
+    *lock = NULL;
+    lk->rs = rs;
+    lk->pool = p;
+    if (!scope || !shared_group(g)) {
+        if ((rv = rs->local->lock(rs->local, p, g, entry, wait, &lk->local)) == APR_SUCCESS) {
+            *lock = lk;
+        }
+        return rv;
+    }
+    apr_thread_mutex_lock(rs->mutex);
+    rv = need_keeper(rs);
+    apr_thread_mutex_unlock(rs->mutex);
+    if (rv != APR_SUCCESS) return rv;
+    for (;;) {
+        acme_redis_conn_t *c;
+
+        if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+        rv = acme_redis_acquire(c->r, p, scope, owner, rs->kopts.ttl, &lease);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EBUSY(rv)) {
+            acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: lock %s: %s", scope,
+                     acme_redis_error(c->r));
+        }
+        acme_redis_pool_give(rs->drive, c, rv);
+        if (rv == APR_SUCCESS) break;
+        if (!APR_STATUS_IS_EBUSY(rv)) return rv;
+        if (apr_time_now() >= deadline) return APR_TIMEUP;
+        apr_sleep(LOCK_POLL);
+    }
+    lk->scope = apr_pstrdup(p, scope);
+    apr_thread_mutex_lock(rs->mutex);
+    lk->kept = acme_keeper_add(rs->keeper, p, lease);
+    apr_hash_set(rs->held, lk->scope, APR_HASH_KEY_STRING, lk);
+    apr_thread_mutex_unlock(rs->mutex);
+    apr_pool_cleanup_register(p, lk, lease_cleanup, apr_pool_cleanup_null);
+    acme_log(rs->log, ACME_LOG_DEBUG, APR_SUCCESS, "fleet store: %s locked by %s, token %"
+             APR_UINT64_T_FMT, scope, owner, lease->token);
+    *lock = lk;
+    return APR_SUCCESS;
+}
+
+static apr_status_t rs_unlock(acme_store_lock_t *lk)
+{
+    if (lk == NULL) return APR_EINVAL;
+    if (lk->local) {
+        apr_status_t rv = lk->rs->local->unlock(lk->local);
+        lk->local = NULL;
+        return rv;
+    }
+    if (!lk->kept) return APR_EINVAL;
+    return apr_pool_cleanup_run(lk->pool, lk, lease_cleanup);
+}
+
+/* ---- open -------------------------------------------------------------- */
+
+apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_redis_opts_t *o,
+                                   acme_store_t **store, const char **err)
+{
+    redis_store_t *rs = apr_pcalloc(p, sizeof(*rs));
+    acme_redis_pool_opts_t popts;
+    acme_store_t *s;
+    apr_status_t rv;
+
+    *store = NULL;
+    *err = NULL;
+    rs->pool = p;
+    rs->url = apr_pstrdup(p, o->url);
+    rs->keys = o->keys;
+    rs->node = o->node && acme_fleet_name_ok(o->node) ? o->node : "node";
+    rs->log = o->log;
+    rs->kopts.ttl = o->lock_ttl > 0 ? o->lock_ttl : apr_time_from_sec(120);
+    rs->held = apr_hash_make(p);
+    memset(&popts, 0, sizeof(popts));
+    popts.patient = 1;
+    if ((rv = acme_redis_pool_create(p, o->url, &popts, o->log, &rs->drive, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    popts.patient = 0;
+    if ((rv = acme_redis_pool_create(p, o->url, &popts, o->log, &rs->quick, err))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = apr_thread_mutex_create(&rs->mutex, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = acme_store_file_open_ex(p, o->dir, o->file_flags, &rs->local)) != APR_SUCCESS) {
+        *err = apr_psprintf(p, "cannot open the local store %s", o->dir);
+        return rv;
+    }
+    apr_pool_cleanup_register(p, rs, stop_keeper, apr_pool_cleanup_null);
+    s = apr_pcalloc(p, sizeof(*s));
+    s->kind = "redis";
+    s->baton = rs;
+    s->load = rs_load;
+    s->save = rs_save;
+    s->remove = rs_remove;
+    s->list = rs_list;
+    s->mtime = rs_mtime;
+    s->replace = rs_replace;
+    s->sweep = rs_sweep;
+    s->lock = rs_lock;
+    s->unlock = rs_unlock;
+    s->path = rs_path;
+    *store = s;
+    return APR_SUCCESS;
+}
+
+acme_store_t *acme_store_local(acme_store_t *s)
+{
+    return s && s->kind && !strcmp(s->kind, "redis") ? ((redis_store_t *)s->baton)->local : s;
+}
+
+const char *acme_store_redis_url(const acme_store_t *s)
+{
+    return s && s->kind && !strcmp(s->kind, "redis") ? ((redis_store_t *)s->baton)->url : NULL;
+}
