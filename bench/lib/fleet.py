@@ -16,7 +16,7 @@ from fixtures.ca import Pebble, make_dir  # noqa: E402
 from fixtures.redis import RedisServer, redis_available  # noqa: E402
 
 WRK = "/usr/bin/wrk"
-FLEET_DIRECTIVES = (ffleet.STORE, ffleet.KEY_FILE, ffleet.CHECK_INTERVAL, ffleet.LOCK_TTL)
+FLEET_DIRECTIVES = ffleet.FLEET_DIRECTIVES
 
 
 def _names(n, tag):

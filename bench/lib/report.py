@@ -277,22 +277,18 @@ def write(results_dir, quick):
              m.get("certbot") or "no certbot", " ".join(str(x) for x in m.get("loadavg", [])))]
     parts = data["parts"]
     for name, fn in (("issuance", _issuance), ("start_time", _start), ("wrk", _wrk),
-                     ("micro", _micro)):
-        if name in parts:
-            if parts[name].get("error"):
-                md.append("### %s\n\nfailed: %s\n" % (name, parts[name]["error"]))
-            else:
-                fn(md, parts[name])
+                     ("micro", _micro), ("ceiling", None), ("fleet", _fleet)):
+        if name not in parts:
+            continue
+        if name == "ceiling":       # a broken ceiling run is left out, not reported
+            if not parts[name].get("error"):
+                _ceiling(md, parts[name], parts.get("issuance"))
                 _when(md, parts[name])
-    if "ceiling" in parts and not parts["ceiling"].get("error"):
-        _ceiling(md, parts["ceiling"], parts.get("issuance"))
-        _when(md, parts["ceiling"])
-    if "fleet" in parts:
-        if parts["fleet"].get("error"):
-            md.append("### fleet\n\nfailed: %s\n" % parts["fleet"]["error"])
+        elif parts[name].get("error"):
+            md.append("### %s\n\nfailed: %s\n" % (name, parts[name]["error"]))
         else:
-            _fleet(md, parts["fleet"])
-            _when(md, parts["fleet"])
+            fn(md, parts[name])
+            _when(md, parts[name])
     with open(os.path.join(results_dir, "results.json"), "w") as f:
         json.dump(data, f, indent=2, sort_keys=True)
     with open(os.path.join(results_dir, "results.md"), "w") as f:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from fixtures.fleet import KEY_FILE, TIMEOUT, http_get, write_key_file
+from fixtures.fleet import FLEET_DIRECTIVES, KEY_FILE, TIMEOUT, http_get, write_key_file
 from fixtures.httpd import wait_for
 
 pytestmark = pytest.mark.fleet
@@ -329,8 +329,8 @@ def test_fleet_key_file_must_be_private(fleet_factory):
 
 
 def test_fleet_short_lived_renewal(fleet_factory):
-    """Short-lived certificates: every renewal is one order (never two close
-    together), and all three nodes switch to each new serial on their own."""
+    """A short-lived certificate's renewal is one order (never two for one
+    renewal), and all three nodes switch to the new serial on their own."""
     validity = 40
     fleet = fleet_factory(validity=validity)
     fleet.set("ACMERenewWindow", "50%")
@@ -339,18 +339,24 @@ def test_fleet_short_lived_renewal(fleet_factory):
     fleet.start()
     first = fleet.wait_same_serial(name)
     starts = [n.starts() for n in fleet.nodes]
-    second = fleet.wait_same_serial(name, not_serial=first)
-    third = fleet.wait_same_serial(name, not_serial=second)
-    assert len({first, second, third}) == 3
+    fleet.wait_same_serial(name, not_serial=first)
+    time.sleep(5)           # a late second order for the same renewal would come now
     times = fleet.proxy.order_times(name)
-    assert 3 <= len(times) <= 4, len(times)
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    assert all(g >= validity * 0.25 for g in gaps), f"two orders for one renewal: gaps {gaps}"
+    assert len(times) == 2, f"{len(times)} orders for one issuance and one renewal"
+    assert times[1] - times[0] >= validity * 0.25, times
     for node, before in zip(fleet.nodes, starts):
-        assert node.starts() > before, f"node {node.ip} did not activate the renewals itself"
+        assert node.starts() > before, f"node {node.ip} did not activate the renewal itself"
 
 
 # -- the fixtures themselves ---------------------------------------------------
+
+def file_store_fleet(fleet_factory, n=3):
+    """A fleet's nodes without the fleet directives (each its own file store)."""
+    fleet = fleet_factory(n=n)
+    for d in FLEET_DIRECTIVES:
+        fleet.set(d, None)
+    return fleet
+
 
 def test_fleet_fixture_redis(redis_factory):
     """The Redis fixture: with AOF a key, its TTL and a function library survive
@@ -374,9 +380,7 @@ def test_fleet_fixture_redis(redis_factory):
 def test_fleet_fixture_three_addresses(fleet_factory):
     """The node fixture: three httpd on 127.0.0.1/.2/.3 with the same ports,
     each reached on its own address (file store: no fleet directives)."""
-    fleet = fleet_factory()
-    for d in ("ACMEStore", KEY_FILE, "ACMEFleetCheckInterval", "ACMEFleetLockTTL"):
-        fleet.set(d, None)
+    fleet = file_store_fleet(fleet_factory)
     fleet.start()
     assert len({(n.http_port, n.https_port) for n in fleet.nodes}) == 1
     for node in fleet.nodes:
@@ -389,9 +393,7 @@ def test_fleet_fixture_three_addresses(fleet_factory):
 def test_fleet_fixture_proxy_holds_a_drive(fleet_factory):
     """The recording proxy: holds a node's challenge request until released,
     learns the challenge tokens, counts the one newOrder (file store, one node)."""
-    fleet = fleet_factory(n=1)
-    for d in ("ACMEStore", KEY_FILE, "ACMEFleetCheckInterval", "ACMEFleetLockTTL"):
-        fleet.set(d, None)
+    fleet = file_store_fleet(fleet_factory, n=1)
     name = "held.fleet.test"
     fleet.add_domain(name, points_at=0)
     driver = hold_a_drive(fleet, name)
