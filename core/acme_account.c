@@ -393,7 +393,8 @@ apr_status_t acme_account_load(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca
     return APR_SUCCESS;
 }
 
-static apr_status_t save_key(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca, const acme_key_t *key)
+static apr_status_t save_key(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca, const acme_key_t *key,
+                             const acme_store_lock_t *fence)
 {
     char *pem;
     apr_size_t len;
@@ -403,16 +404,17 @@ static apr_status_t save_key(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca, 
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return store->save(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), ACCT_KEY_ITEM, pem, len, 1);
+    return store->save(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), ACCT_KEY_ITEM, pem, len,
+                       ACME_STORE_PRIVATE, fence);
 }
 
 apr_status_t acme_account_save(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca,
-                               const acme_account_t *acct)
+                               const acme_account_t *acct, const acme_store_lock_t *fence)
 {
     json_t *json;
     apr_status_t rv;
 
-    rv = save_key(store, p, ca, acct->key);
+    rv = save_key(store, p, ca, acct->key, fence);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -426,7 +428,8 @@ apr_status_t acme_account_save(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca
     if (acct->obj) {
         json_object_set(json, "object", acct->obj);
     }
-    return acme_store_save_json(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), ACCT_JSON_ITEM, json, 0);
+    return acme_store_save_json(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), ACCT_JSON_ITEM, json, 0,
+                                fence);
 }
 
 /* ---- ensure ------------------------------------------------------------- */
@@ -477,9 +480,9 @@ static acme_key_t *stored_key(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca)
 
 /* A new key, saved before registering so a crash cannot orphan an account. */
 static apr_status_t register_new(acme_ca_t *ca, acme_store_t *store, apr_pool_t *p,
-                                 acme_key_t *key, acme_key_type_e key_type,
-                                 const acme_account_req_t *req, acme_account_t **acct,
-                                 acme_problem_t **prob)
+                                 const acme_store_lock_t *lock, acme_key_t *key,
+                                 acme_key_type_e key_type, const acme_account_req_t *req,
+                                 acme_account_t **acct, acme_problem_t **prob)
 {
     apr_status_t rv;
 
@@ -488,7 +491,7 @@ static apr_status_t register_new(acme_ca_t *ca, acme_store_t *store, apr_pool_t 
             return rv;
         }
         if ((rv = acme_key_generate(p, key_type, &key)) != APR_SUCCESS
-            || (rv = save_key(store, p, ca, key)) != APR_SUCCESS) {
+            || (rv = save_key(store, p, ca, key, lock)) != APR_SUCCESS) {
             *prob = local_problem(p, "urn:mod_acme:store", "cannot create and save a new account key");
             return rv;
         }
@@ -499,9 +502,9 @@ static apr_status_t register_new(acme_ca_t *ca, acme_store_t *store, apr_pool_t 
 /* Finds the account of key at the CA, else registers one (with a new key
  * when the old key's account is no longer valid). */
 static apr_status_t find_or_register(acme_ca_t *ca, acme_store_t *store, apr_pool_t *p,
-                                     acme_key_t *key, acme_key_type_e key_type,
-                                     const acme_account_req_t *req, acme_account_t **acct,
-                                     acme_problem_t **prob)
+                                     const acme_store_lock_t *lock, acme_key_t *key,
+                                     acme_key_type_e key_type, const acme_account_req_t *req,
+                                     acme_account_t **acct, acme_problem_t **prob)
 {
     apr_status_t rv = APR_ENOENT;
 
@@ -517,12 +520,13 @@ static apr_status_t find_or_register(acme_ca_t *ca, acme_store_t *store, apr_poo
             return rv;
         }
     }
-    return register_new(ca, store, p, key, key_type, req, acct, prob);
+    return register_new(ca, store, p, lock, key, key_type, req, acct, prob);
 }
 
 static apr_status_t ensure_locked(acme_ca_t *ca, acme_store_t *store, apr_pool_t *p,
-                                  acme_key_type_e key_type, const acme_account_req_t *req,
-                                  acme_account_t **acct, acme_problem_t **prob)
+                                  const acme_store_lock_t *lock, acme_key_type_e key_type,
+                                  const acme_account_req_t *req, acme_account_t **acct,
+                                  acme_problem_t **prob)
 {
     const char *verified = acme_ca_account_verified(ca);
     acme_account_t *stored = NULL;
@@ -535,12 +539,12 @@ static apr_status_t ensure_locked(acme_ca_t *ca, acme_store_t *store, apr_pool_t
         return APR_SUCCESS;
     }
     key = stored ? (account_usable(stored) ? stored->key : NULL) : stored_key(store, p, ca);
-    rv = find_or_register(ca, store, p, key, key_type, req, acct, prob);
+    rv = find_or_register(ca, store, p, lock, key, key_type, req, acct, prob);
     if (rv == APR_SUCCESS) {
         rv = sync_contact(ca, p, *acct, req, prob);
     }
     if (rv == APR_SUCCESS) {
-        rv = acme_account_save(store, p, ca, *acct);
+        rv = acme_account_save(store, p, ca, *acct, lock);
         if (rv != APR_SUCCESS) {
             *prob = local_problem(p, "urn:mod_acme:store", "cannot save the account in the store");
         }
@@ -573,7 +577,7 @@ apr_status_t acme_account_ensure(acme_ca_t *ca, acme_store_t *store, apr_pool_t 
         acme_ca_account_unlock(ca);
         return rv;
     }
-    rv = ensure_locked(ca, store, p, key_type, req ? req : &no_req, acct, prob);
+    rv = ensure_locked(ca, store, p, lock, key_type, req ? req : &no_req, acct, prob);
     store->unlock(lock);
     acme_ca_account_unlock(ca);
     return rv;
@@ -596,7 +600,8 @@ apr_status_t acme_account_trust_save(acme_store_t *store, apr_pool_t *p, acme_ca
         return APR_SUCCESS;
     }
     t = acme_json_own(p, json_pack("{s:s,s:s}", "url", acme_ca_url(ca), "ca_file", ca_file));
-    return t ? acme_store_save_json(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), TRUST_ITEM, t, 0)
+    return t ? acme_store_save_json(store, p, ACME_SG_ACCOUNTS, acme_ca_id(ca), TRUST_ITEM, t, 0,
+                                    NULL)
              : APR_ENOMEM;
 }
 

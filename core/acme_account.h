@@ -46,11 +46,12 @@ int acme_account_email_ok(const char *email);
 int acme_account_eab_key_ok(apr_pool_t *p, const char *b64);
 
 /* Load the account kept for this CA from accounts/<ca-id>/ (account.pem,
- * account.json) — APR_ENOENT when none — or save it there (key 0600). */
+ * account.json) — APR_ENOENT when none — or save it there (key private);
+ * fence: the account's lock when the caller holds it (acme_store.h). */
 apr_status_t acme_account_load(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca,
                                acme_account_t **acct);
 apr_status_t acme_account_save(acme_store_t *store, apr_pool_t *p, acme_ca_t *ca,
-                               const acme_account_t *acct);
+                               const acme_account_t *acct, const acme_store_lock_t *fence);
 
 /* The file that verifies the CA's HTTPS server (its absolute path), kept in
  * accounts/<ca-id>/trust.json by the drive that used it, so that later

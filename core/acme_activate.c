@@ -121,7 +121,7 @@ apr_status_t acme_set_read(acme_store_t *st, apr_pool_t *p, acme_store_group_e g
     }
     s = apr_pcalloc(p, sizeof(*s));
     s->d = d;
-    if (!(s->entry = acme_domain_dirname(p, d->id))) {
+    if (!(s->entry = acme_store_entry(p, d->id))) {
         *why = "invalid domain name";
         return APR_EINVAL;
     }
@@ -336,7 +336,7 @@ acme_staged_e acme_activate_check(acme_store_t *st, apr_pool_t *p, const acme_do
 
 apr_status_t acme_activate_install(acme_store_t *st, apr_pool_t *p, const acme_cert_set_t *set)
 {
-    return st->replace(st, p, ACME_SG_DOMAINS, set->entry, set->items, ACME_SG_ARCHIVE);
+    return st->replace(st, p, ACME_SG_DOMAINS, set->entry, set->items, ACME_SG_ARCHIVE, NULL);
 }
 
 apr_status_t acme_activate(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d,

@@ -1,4 +1,4 @@
-/* acme_domain.c: domain defaults, the store directory name of a domain, its config fingerprint and identifier checks. */
+/* acme_domain.c: domain defaults, its config fingerprint and identifier checks. */
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -11,7 +11,6 @@
 #include "acme_tnauth.h"
 
 #define LETSENCRYPT_URL "https://acme-v02.api.letsencrypt.org/directory"
-#define MAX_DIRNAME 255
 
 static char *lowercase(apr_pool_t *p, const char *s)
 {
@@ -45,31 +44,6 @@ acme_domain_t *acme_domain_create(apr_pool_t *p, const char *first_name)
     d->warn_window_pct = 10;
     d->account_key_type = ACME_KEY_EC256;
     return d;
-}
-
-const char *acme_domain_dirname(apr_pool_t *p, const char *name)
-{
-    char *r;
-    apr_size_t len;
-
-    if (name == NULL || (len = strlen(name)) == 0 || len > MAX_DIRNAME) {
-        return NULL;
-    }
-    if (name[0] == '.' || strstr(name, "..") != NULL) {
-        return NULL;
-    }
-    for (const char *c = name; *c; c++) {
-        unsigned char u = (unsigned char)*c;
-
-        if (u < 0x20 || u == 0x7f || u == '/' || u == '\\') {
-            return NULL;
-        }
-    }
-    r = lowercase(p, name);
-    if (r[0] == '*' && (r[1] == '.' || r[1] == '\0')) {
-        r[0] = '_';
-    }
-    return r;
 }
 
 /* Length-prefixed so that ("ab","c") and ("a","bc") hash differently. */

@@ -36,11 +36,6 @@ typedef struct acme_domain_t {
  * windows, ARI used, all challenge types. */
 acme_domain_t *acme_domain_create(apr_pool_t *p, const char *first_name);
 
-/* The store directory name of a domain id (SPEC §7): lower-case, a leading
- * "*" label written as "_", IPv6 colons kept. NULL when the name could
- * escape its directory ("/", "..", NUL, control characters, empty). */
-const char *acme_domain_dirname(apr_pool_t *p, const char *name);
-
 /* A stable fingerprint of everything that changes what certificate must be
  * issued (names, key types, CA URLs, profile): a changed config means a new
  * certificate. Hex SHA-256. */

@@ -7,6 +7,8 @@
 #include "acme_activate.h"
 #include "acme_dns_check.h"
 #include "acme_drive.h"
+#include "acme_fleet.h"
+#include "acme_fleet_sync.h"
 #include "acme_hint.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -294,6 +296,7 @@ typedef struct {
     const char *hint;            /* what to do about it */
     int hint_has_detail;         /* the hint already quotes the CA's detail */
     const char *probe_url;       /* this drive is the first to try that CA (ca_enter) */
+    acme_store_lock_t *lock;     /* the domain's lock: order progress is written under it */
 } drive_t;
 
 static int drive_cancelled(const drive_t *dr)
@@ -305,7 +308,7 @@ static int drive_cancelled(const drive_t *dr)
 static apr_status_t save_status(drive_t *dr)
 {
     return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, STATUS_ITEM,
-                                dr->status, ACME_STORE_REGENERABLE);
+                                dr->status, ACME_STORE_REGENERABLE, NULL);
 }
 
 static int order_holds_key(drive_t *dr)
@@ -327,7 +330,7 @@ static apr_status_t save_order(drive_t *dr)
 {
     return acme_store_save_json(dr->env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM,
                                 dr->order, ACME_STORE_PRIVATE
-                                | (order_holds_key(dr) ? 0 : ACME_STORE_REGENERABLE));
+                                | (order_holds_key(dr) ? 0 : ACME_STORE_REGENERABLE), dr->lock);
 }
 
 static apr_status_t fail(drive_t *dr, const char *step, acme_problem_t **prob, acme_problem_t *pr,
@@ -872,7 +875,7 @@ static apr_status_t step_type(drive_t *dr, const char *tname, acme_problem_t **p
 static apr_status_t stage_save(drive_t *dr, const char *item, const char *data, int priv)
 {
     acme_store_t *st = dr->env->store;
-    return st->save(st, dr->p, ACME_SG_STAGING, dr->entry, item, data, strlen(data), priv);
+    return st->save(st, dr->p, ACME_SG_STAGING, dr->entry, item, data, strlen(data), priv, NULL);
 }
 
 static json_t *key_types_json(const acme_domain_t *d)
@@ -908,7 +911,7 @@ static apr_status_t step_stage(drive_t *dr, acme_problem_t **prob)
     apr_status_t rv = APR_SUCCESS;
     int i;
 
-    st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL);
+    st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL, NULL);
     for (i = 0; rv == APR_SUCCESS && i < n_key_types(dr->d); ++i) {
         const char *t = key_type_at(dr->d, i);
         json_t *prog = type_progress(dr, t);
@@ -926,22 +929,63 @@ static apr_status_t step_stage(drive_t *dr, acme_problem_t **prob)
                                               "key_types", key_types_json(dr->d),
                                               "config_hash", dr->hash, "ca", dr->ca_url));
         set_time(dr->p, meta, "created", apr_time_now());
-        rv = acme_store_save_json(st, dr->p, ACME_SG_STAGING, dr->entry, META_ITEM, meta, 0);
+        rv = acme_store_save_json(st, dr->p, ACME_SG_STAGING, dr->entry, META_ITEM, meta, 0, NULL);
     }
     if (rv != APR_SUCCESS) {
-        st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL);
+        st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL, NULL);
         return fail(dr, "staging", prob, problem(dr->p, "urn:mod_acme:store",
                     "cannot write the new certificates to staging"), rv);
     }
     if ((rv = verify_staged(dr, &why)) != APR_SUCCESS) {
-        st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL);
+        st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL, NULL);
         /* A bad result must not be resumed forever. */
-        st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
+        st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM, dr->lock);
         return fail(dr, "verify", prob, problem(dr->p, "urn:mod_acme:verifyFailed",
                     apr_psprintf(dr->p, "the new certificates failed verification: %s", why)),
                     rv);
     }
     return APR_SUCCESS;
+}
+
+/* In a fleet, the staged set becomes the fleet's only as a fenced publish: a
+ * node that lost its lock (paused, cut off) drops what it staged, so every
+ * node ends on the set the live lock holder published. */
+static apr_status_t step_publish(drive_t *dr, acme_problem_t **prob)
+{
+    acme_store_t *st = dr->env->store;
+    apr_status_t rv = acme_fleet_publish_staged(st, dr->p, dr->d, dr->lock, dr->env->log);
+
+    if (rv == APR_SUCCESS) return APR_SUCCESS;
+    st->remove(st, dr->p, ACME_SG_STAGING, dr->entry, NULL, NULL);
+    return fail(dr, "publish", prob, problem(dr->p, "urn:mod_acme:fleet",
+                rv == ACME_STORE_ELOST ? "this node lost the domain's fleet lock before it "
+                "could publish; the set of the node that holds it now is served"
+                : rv == ACME_FLEET_ESTALE ? "another node published a set for this domain "
+                "first; that one is served" : "the new certificates cannot be published to "
+                "the fleet store"), rv);
+}
+
+/* After taking the lock: a set another node of the fleet published is taken
+ * as it is, no order at the CA. 1 when staged. */
+static int drive_synced(drive_t *dr, acme_drive_result_t *res)
+{
+    acme_cert_set_t *set = NULL;
+    const char *from = NULL;
+    apr_status_t rv;
+
+    if (!acme_fleet_newer(dr->env->store, dr->p, dr->d, apr_time_now(), dr->env->log, &set,
+                          &from)) {
+        return 0;
+    }
+    if ((rv = acme_fleet_stage(dr->env->store, dr->p, set)) != APR_SUCCESS) {
+        acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: the fleet's set (%s) cannot be staged",
+                 dr->d->id, from);
+        return 0;
+    }
+    res->staged = 1;
+    acme_log(dr->env->log, ACME_LOG_NOTICE, 0, "%s: certificates published in the fleet (%s) "
+             "are staged", dr->d->id, from);
+    return 1;
 }
 
 static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
@@ -963,7 +1007,8 @@ static apr_status_t drive_steps(drive_t *dr, acme_problem_t **prob)
         if ((rv = step_type(dr, key_type_at(dr->d, i), prob)) != APR_SUCCESS) return rv;
     }
     if (drive_cancelled(dr)) return APR_EINTR;
-    return step_stage(dr, prob);
+    if ((rv = step_stage(dr, prob)) != APR_SUCCESS) return rv;
+    return step_publish(dr, prob);
 }
 
 static void teardown_all(drive_t *dr)
@@ -1007,8 +1052,8 @@ static void drive_succeeded(drive_t *dr, acme_drive_result_t *res)
     acme_store_t *st = dr->env->store;
     apr_time_t now = apr_time_now();
 
-    st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
-    st->remove(st, dr->p, ACME_SG_STATE, dr->entry, RENEW_ITEM);
+    st->remove(st, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM, dr->lock);
+    st->remove(st, dr->p, ACME_SG_STATE, dr->entry, RENEW_ITEM, NULL);
     json_object_set_new(dr->status, "state", json_string("valid"));
     json_object_set_new(dr->status, "failures", json_integer(0));
     json_object_del(dr->status, "last_error");
@@ -1054,7 +1099,7 @@ static void drive_failed(drive_t *dr, acme_problem_t *prob, apr_status_t rv,
              acme_time_rfc3339(dr->p, next));
     if (n > 1 && failures % after == 0) {
         dr->ca_index = (dr->ca_index + 1) % n;
-        env->store->remove(env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM);
+        env->store->remove(env->store, dr->p, ACME_SG_STATE, dr->entry, ORDER_ITEM, dr->lock);
         acme_log(env->log, ACME_LOG_WARN, 0, "%s: %d failures with %s; switching to %s",
                  dr->d->id, failures, dr->ca_url,
                  APR_ARRAY_IDX(dr->d->ca_urls, dr->ca_index, const char *));
@@ -1122,9 +1167,10 @@ static apr_status_t drive_begin(drive_t *dr)
 static apr_status_t drive_locked(drive_t *dr, acme_drive_result_t *res)
 {
     acme_problem_t *prob = NULL;
-    apr_status_t rv = drive_begin(dr);
+    apr_status_t rv;
 
-    if (rv != APR_SUCCESS) {
+    if (drive_synced(dr, res)) return APR_SUCCESS;
+    if ((rv = drive_begin(dr)) != APR_SUCCESS) {
         acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: cannot start the drive (CA list or "
                  "store state)", dr->d->id);
         return rv;
@@ -1148,7 +1194,7 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
 {
     acme_store_t *st = env->store;
     acme_store_lock_t *lock = NULL;
-    const char *entry = acme_domain_dirname(p, d->id);
+    const char *entry = acme_store_entry(p, d->id);
     json_t *status = NULL, *err;
 
     if (!entry || st->lock(st, p, ACME_SG_STATE, entry, 0, &lock) != APR_SUCCESS) {
@@ -1172,7 +1218,7 @@ static void record_ca_wait(acme_drive_env_t *env, apr_pool_t *p, const acme_doma
         if (!json_str(status, "failing_since")) set_time(p, status, "failing_since", down->since);
         set_time(p, status, "next_attempt", until);
         acme_store_save_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, status,
-                             ACME_STORE_REGENERABLE);
+                             ACME_STORE_REGENERABLE, NULL);
     }
     st->unlock(lock);
 }
@@ -1221,7 +1267,6 @@ static apr_status_t drive_gated(drive_t *dr, acme_drive_result_t *res)
 {
     acme_drive_env_t *env = dr->env;
     acme_store_t *st = env->store;
-    acme_store_lock_t *lock = NULL;
     apr_status_t rv;
 
     if (drive_cancelled(dr)) {
@@ -1236,14 +1281,14 @@ static apr_status_t drive_gated(drive_t *dr, acme_drive_result_t *res)
         return APR_ENOMEM;
     }
     dr->setups = apr_array_make(dr->p, 4, sizeof(setup_t *));
-    rv = st->lock(st, dr->p, ACME_SG_STATE, dr->entry, LOCK_WAIT, &lock);
+    rv = st->lock(st, dr->p, ACME_SG_STATE, dr->entry, LOCK_WAIT, &dr->lock);
     if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) return APR_EBUSY;
     if (rv != APR_SUCCESS) {
         acme_log(env->log, ACME_LOG_ERR, rv, "%s: cannot lock the store entry", dr->d->id);
         return rv;
     }
     rv = drive_locked(dr, res);
-    st->unlock(lock);
+    st->unlock(dr->lock);
     return rv;
 }
 
@@ -1261,7 +1306,7 @@ apr_status_t acme_drive_run(acme_drive_env_t *env, apr_pool_t *p, const acme_dom
     dr.p = p;
     dr.d = d;
     if (!env->store || !env->cas || !env->responder
-        || !(dr.entry = acme_domain_dirname(p, d->id)) || n_key_types(d) == 0
+        || !(dr.entry = acme_store_entry(p, d->id)) || n_key_types(d) == 0
         || !d->names || d->names->nelts == 0 || !d->ca_urls || d->ca_urls->nelts == 0) {
         return APR_EINVAL;
     }
@@ -1307,7 +1352,7 @@ static int staged_waiting(need_t *n)
     }
     if (rv == APR_SUCCESS && acme_set_same(st, n->p, set, ACME_SG_DOMAINS, 1)) {
         if (n->can_save) {
-            st->remove(st, n->p, ACME_SG_STAGING, n->entry, NULL);
+            st->remove(st, n->p, ACME_SG_STAGING, n->entry, NULL, NULL);
         }
         return 0;
     }
@@ -1323,7 +1368,7 @@ static int staged_waiting(need_t *n)
     if (n->can_save) {
         acme_log(n->env->log, ACME_LOG_WARN, 0, "%s: the staged certificates are removed, "
                  "they cannot be activated: %s", n->d->id, bad ? bad : "unknown reason");
-        st->remove(st, n->p, ACME_SG_STAGING, n->entry, NULL);
+        st->remove(st, n->p, ACME_SG_STAGING, n->entry, NULL, NULL);
     }
     return 0;
 }
@@ -1495,9 +1540,10 @@ static int needed_locked(need_t *n, const char **why)
 {
     acme_store_t *st = n->env->store;
     apr_array_header_t *primary = NULL;
+    acme_cert_set_t *set = NULL;
     char *data = NULL;
     apr_size_t len = 0;
-    const char *old, *unfit;
+    const char *old, *unfit, *from = NULL;
     int changed;
 
     if (acme_store_load_json(st, n->p, ACME_SG_STATE, n->entry, STATUS_ITEM, &n->status)
@@ -1518,6 +1564,10 @@ static int needed_locked(need_t *n, const char **why)
     if (staged_waiting(n)) {
         *why = "new certificates are staged, waiting for activation";
         return 0;
+    }
+    if (acme_fleet_newer(st, n->p, n->d, n->now, n->env->log, &set, &from)) {
+        *why = apr_psprintf(n->p, "newer certificates were published in the fleet (%s)", from);
+        return 1;
     }
     if ((unfit = active_unfit(n, &primary))) {
         *why = unfit;
@@ -1554,7 +1604,7 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
     n.d = d;
     n.now = now;
     *why = "";
-    if (!(n.entry = acme_domain_dirname(p, d->id)) || n_key_types(d) == 0) {
+    if (!(n.entry = acme_store_entry(p, d->id)) || n_key_types(d) == 0) {
         *why = "invalid domain";
         return 0;
     }
@@ -1572,7 +1622,7 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
     res = needed_locked(&n, why);
     if (n.dirty && n.can_save && n.status) {
         acme_store_save_json(st, p, ACME_SG_STATE, n.entry, STATUS_ITEM, n.status,
-                             ACME_STORE_REGENERABLE);
+                             ACME_STORE_REGENERABLE, NULL);
     }
     if (n.can_save) st->unlock(lock);
     return res;
@@ -1582,7 +1632,7 @@ apr_time_t acme_drive_next_look(acme_drive_env_t *env, apr_pool_t *p, const acme
                                 apr_time_t now)
 {
     apr_interval_time_t soon = env->retry_delay > 0 ? env->retry_delay : DEFAULT_RETRY_DELAY;
-    const char *entry = acme_domain_dirname(p, d->id);
+    const char *entry = acme_store_entry(p, d->id);
     apr_time_t times[2], next = 0;
     json_t *st = NULL;
     int i;
@@ -1606,7 +1656,7 @@ apr_time_t acme_drive_next_look(acme_drive_env_t *env, apr_pool_t *p, const acme
 
 apr_time_t acme_drive_expires(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d)
 {
-    const char *entry = acme_domain_dirname(p, d->id);
+    const char *entry = acme_store_entry(p, d->id);
     apr_time_t first = 0;
     int i;
 

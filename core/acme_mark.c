@@ -10,12 +10,15 @@
 #define WAKE_ENTRY "_marks"
 #define WAKE_ITEM "wake"
 
-static apr_status_t wake(acme_store_t *store, apr_pool_t *p, apr_time_t now)
+/* The item holds the time it was written in microseconds (the clock, not
+ * the mark's own time): a watchdog that saw one mark sees the next as a
+ * different value, whatever time the marks carry. */
+static apr_status_t wake(acme_store_t *store, apr_pool_t *p)
 {
-    const char *stamp = apr_pstrcat(p, acme_time_rfc3339(p, now), "\n", NULL);
+    const char *stamp = apr_psprintf(p, "%" APR_TIME_T_FMT "\n", apr_time_now());
 
     return store->save(store, p, ACME_SG_STATE, WAKE_ENTRY, WAKE_ITEM, stamp, strlen(stamp),
-                       ACME_STORE_REGENERABLE);
+                       ACME_STORE_REGENERABLE, NULL);
 }
 
 apr_status_t acme_mark_renew(acme_store_t *store, apr_pool_t *p, const char *entry,
@@ -23,9 +26,9 @@ apr_status_t acme_mark_renew(acme_store_t *store, apr_pool_t *p, const char *ent
 {
     const char *stamp = apr_pstrcat(p, acme_time_rfc3339(p, now), "\n", NULL);
     apr_status_t rv = store->save(store, p, ACME_SG_STATE, entry, ACME_MARK_RENEW_ITEM, stamp,
-                                  strlen(stamp), 0);
+                                  strlen(stamp), 0, NULL);
 
-    return rv == APR_SUCCESS ? wake(store, p, now) : rv;
+    return rv == APR_SUCCESS ? wake(store, p) : rv;
 }
 
 apr_status_t acme_mark_revoked(acme_store_t *store, apr_pool_t *p, const char *entry,
@@ -47,9 +50,9 @@ apr_status_t acme_mark_revoked(acme_store_t *store, apr_pool_t *p, const char *e
     if (reason >= 0) {
         json_object_set_new(rec, "reason", json_integer(reason));
     }
-    rv = acme_store_save_json(store, p, ACME_SG_STATE, entry, ACME_MARK_REVOKED_ITEM, rec, 0);
+    rv = acme_store_save_json(store, p, ACME_SG_STATE, entry, ACME_MARK_REVOKED_ITEM, rec, 0, NULL);
     if (rv == APR_SUCCESS) {
-        rv = reissue ? acme_mark_renew(store, p, entry, now) : wake(store, p, now);
+        rv = reissue ? acme_mark_renew(store, p, entry, now) : wake(store, p);
     }
     return rv;
 }
@@ -86,7 +89,14 @@ json_t *acme_mark_revoked_get(acme_store_t *store, apr_pool_t *p, const char *en
 
 apr_time_t acme_mark_last(acme_store_t *store, apr_pool_t *p)
 {
-    apr_time_t t = 0;
+    char *data = NULL, *end = NULL;
+    apr_size_t len = 0;
+    apr_int64_t t;
 
-    return store->mtime(store, p, ACME_SG_STATE, WAKE_ENTRY, WAKE_ITEM, &t) == APR_SUCCESS ? t : 0;
+    if (store->load(store, p, ACME_SG_STATE, WAKE_ENTRY, WAKE_ITEM, &data, &len) != APR_SUCCESS) {
+        return 0;
+    }
+    t = apr_strtoi64(data, &end, 10);
+    /* anything else there is still a mark, if one that never changes */
+    return end != data && t > 0 ? (apr_time_t)t : 1;
 }

@@ -39,7 +39,7 @@ static int store_can(acme_responder_t *r, const char *type, const char *name)
 
 static apr_status_t store_entry(apr_pool_t *p, const char *name, const char **entry)
 {
-    *entry = acme_domain_dirname(p, name);
+    *entry = acme_store_entry(p, name);
     return *entry ? APR_SUCCESS : APR_EINVAL;
 }
 
@@ -75,12 +75,12 @@ static apr_status_t store_setup(acme_responder_t *r, apr_pool_t *p, const char *
         if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
         /* answers live as long as a pending authorization: atomic, no fsync */
         return st->save(st, p, ACME_SG_CHALLENGES, entry, acme_responder_http01_item(p, token),
-                        keyauth, strlen(keyauth), ACME_STORE_REGENERABLE);
+                        keyauth, strlen(keyauth), ACME_STORE_REGENERABLE, NULL);
     }
     if (!strcmp(type, "tls-alpn-01")) {
         if ((rv = tlsalpn_pem(p, name, keyauth, &pem, &len)) != APR_SUCCESS) return rv;
         return st->save(st, p, ACME_SG_CHALLENGES, entry, ACME_TLSALPN01_ITEM, pem, len,
-                        ACME_STORE_PRIVATE | ACME_STORE_REGENERABLE);
+                        ACME_STORE_PRIVATE | ACME_STORE_REGENERABLE, NULL);
     }
     return APR_ENOTIMPL;
 }
@@ -97,10 +97,10 @@ static apr_status_t store_teardown(acme_responder_t *r, apr_pool_t *p, const cha
     if ((rv = store_entry(p, name, &entry)) != APR_SUCCESS) return rv;
     if (!strcmp(type, "http-01")) {
         if (!token || !acme_b64u_is_token(token)) return APR_EINVAL;
-        rv = st->remove(st, p, ACME_SG_CHALLENGES, entry, acme_responder_http01_item(p, token));
+        rv = st->remove(st, p, ACME_SG_CHALLENGES, entry, acme_responder_http01_item(p, token), NULL);
     }
     else if (!strcmp(type, "tls-alpn-01")) {
-        rv = st->remove(st, p, ACME_SG_CHALLENGES, entry, ACME_TLSALPN01_ITEM);
+        rv = st->remove(st, p, ACME_SG_CHALLENGES, entry, ACME_TLSALPN01_ITEM, NULL);
     }
     else {
         return APR_ENOTIMPL;
@@ -109,7 +109,7 @@ static apr_status_t store_teardown(acme_responder_t *r, apr_pool_t *p, const cha
     if (rv == APR_SUCCESS
         && st->list(st, p, ACME_SG_CHALLENGES, entry, &left) == APR_SUCCESS
         && left->nelts == 0) {
-        st->remove(st, p, ACME_SG_CHALLENGES, entry, NULL);
+        st->remove(st, p, ACME_SG_CHALLENGES, entry, NULL, NULL);
     }
     return rv;
 }

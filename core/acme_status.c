@@ -21,7 +21,7 @@
 typedef struct {
     apr_pool_t *p;
     acme_store_t *store;
-    const char *entry;          /* directory name in the store */
+    const char *entry;          /* its entry in the store */
     const acme_domain_t *d;     /* may be NULL */
     json_t *state;              /* state/<id>/status.json or NULL */
     apr_time_t now;
@@ -226,21 +226,10 @@ static json_t *names_json(status_ctx_t *c, const char *name)
     return json_pack("[s]", name);
 }
 
-/* The domain's name: configured id, else the first recorded name when it
- * maps to this entry (a wildcard's entry is "_.", its name "*."), else the entry. */
+/* The domain's name: the configured id, else its store entry. */
 static const char *domain_name(status_ctx_t *c)
 {
-    json_t *names = c->state ? json_object_get(c->state, "names") : NULL;
-    const char *first = json_string_value(json_array_get(names, 0));
-    const char *dn;
-
-    if (c->d && c->d->id) {
-        return c->d->id;
-    }
-    if (first && (dn = acme_domain_dirname(c->p, first)) && !strcmp(dn, c->entry)) {
-        return first;
-    }
-    return c->entry;
+    return c->d && c->d->id ? c->d->id : c->entry;
 }
 
 /* Copies of status.json members that pass through (only when well-formed). */
@@ -286,7 +275,7 @@ apr_status_t acme_status_domain(apr_pool_t *p, acme_store_t *store, const char *
     cert_flags_t flags;
 
     *out = NULL;
-    if (store == NULL || id == NULL || (c.entry = acme_domain_dirname(p, id)) == NULL) {
+    if (store == NULL || id == NULL || (c.entry = acme_store_entry(p, id)) == NULL) {
         return APR_EINVAL;
     }
     if (acme_store_load_json(store, p, ACME_SG_STATE, c.entry, STATUS_ITEM, &c.state)
@@ -341,11 +330,11 @@ static apr_array_header_t *store_entries(apr_pool_t *p, acme_store_t *store)
     qsort(all->elts, (size_t)all->nelts, sizeof(const char *), cmp_str);
     for (int i = 0; i < all->nelts; i++) {
         const char *n = APR_ARRAY_IDX(all, i, const char *);
-        const char *canon = acme_domain_dirname(p, n);
+        const char *canon = acme_store_entry(p, n);
 
-        /* Only what a domain maps to; stray directories made by hand and the
-         * module's own "_" entries (a wildcard's is "_.") are not domains. */
-        if (canon == NULL || strcmp(canon, n) != 0 || (n[0] == '_' && n[1] != '.')) {
+        /* Only what a domain maps to; stray entries made by hand and the
+         * module's own records ("_marks", "_watch") are not domains. */
+        if (canon == NULL || strcmp(canon, n) != 0 || n[0] == '_') {
             continue;
         }
         if (uniq->nelts == 0 || strcmp(APR_ARRAY_IDX(uniq, uniq->nelts - 1, const char *), n)) {

@@ -1,4 +1,4 @@
-/* acme_store_file.c: the file store backend: <dir>/<group>/<entry>/<item> through directory descriptors (never a path inside a group), atomic writes, flock-based entry locks and whole-entry replacement. */
+/* acme_store_file.c: the file store backend: <dir>/<group>/<entry>/<item> through directory descriptors (never a path inside a group), atomic writes, flock-based entry locks, whole-entry replacement and the checked files mod_ssl loads. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -89,23 +89,34 @@ static int item_name_ok(const char *s)
     return name_ok(s) && !is_temp_name(s);
 }
 
-/* SPEC §7: a leading wildcard label is written as "_" on disk. */
+/* A leading wildcard label is written as "_" on disk (README "Store layout
+ * and ownership"): "*" has no place in a file name many tools handle. */
 static const char *entry_dirname(apr_pool_t *p, const char *entry)
 {
     if (!name_ok(entry)) {
         return NULL;
     }
-    if (entry[0] == '*' && entry[1] == '.') {
+    if (entry[0] == '*' && (entry[1] == '.' || entry[1] == '\0')) {
         return apr_pstrcat(p, "_", entry + 1, NULL);
     }
     return entry;
 }
 
+/* The entry a directory name stands for (entry_dirname backwards). */
+static const char *dirname_entry(apr_pool_t *p, const char *name)
+{
+    return name[0] == '_' && name[1] == '.' ? apr_pstrcat(p, "*", name + 1, NULL) : name;
+}
+
+/* A group this backend holds: every one but PUBLISHED (shared stores only). */
+static int group_ok(acme_store_group_e g)
+{
+    return acme_store_group_name(g) != NULL && g != ACME_SG_PUBLISHED;
+}
+
 static const char *group_path(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g)
 {
-    const char *name = acme_store_group_name(g);
-
-    return name ? apr_pstrcat(p, fs->dir, "/", name, NULL) : NULL;
+    return group_ok(g) ? apr_pstrcat(p, fs->dir, "/", acme_store_group_name(g), NULL) : NULL;
 }
 
 /* ---------- directories by descriptor ---------- */
@@ -142,7 +153,7 @@ static apr_status_t open_group(const file_store_t *fs, apr_pool_t *p, acme_store
 
     *gfd = -1;
     if (gp == NULL) {
-        return APR_EINVAL;
+        return g == ACME_SG_PUBLISHED ? APR_ENOTIMPL : APR_EINVAL;
     }
     made = create && mkdir(gp, 0755) == 0;
     if ((*gfd = open(gp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
@@ -239,7 +250,9 @@ static apr_status_t list_fd(apr_pool_t *p, int dfd, mode_t type, apr_array_heade
     }
     while ((de = readdir(d)) != NULL) {
         if (item_name_ok(de->d_name) && entry_is(dfd, de, type)) {
-            APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, de->d_name);
+            const char *name = apr_pstrdup(p, de->d_name);
+
+            APR_ARRAY_PUSH(out, const char *) = type == S_IFDIR ? dirname_entry(p, name) : name;
         }
     }
     closedir(d);
@@ -333,6 +346,13 @@ static apr_status_t fs_sweep(acme_store_t *s, apr_pool_t *p, acme_store_group_e 
 
 /* ---------- the vtable ---------- */
 
+/* A write made under a lock needs the lock still held: a flock lasts as long
+ * as its descriptor, so only a lock already released is lost. */
+static apr_status_t fence_ok(const acme_store_lock_t *fence)
+{
+    return fence == NULL || fence->fd >= 0 ? APR_SUCCESS : ACME_STORE_ELOST;
+}
+
 static apr_status_t fs_load(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, const char *item, char **data, apr_size_t *len)
 {
@@ -359,7 +379,7 @@ static apr_status_t fs_load(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
 
 static apr_status_t fs_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, const char *item, const void *data,
-                            apr_size_t len, int is_private)
+                            apr_size_t len, int flags, const acme_store_lock_t *fence)
 {
     apr_status_t rv;
     uid_t uid;
@@ -369,13 +389,16 @@ static apr_status_t fs_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
     if (!item_name_ok(item)) {
         return APR_EINVAL;
     }
+    if ((rv = fence_ok(fence)) != APR_SUCCESS) {
+        return rv;
+    }
     if ((rv = open_entry(s->baton, p, g, entry, 1, &efd)) != APR_SUCCESS) {
         return rv;
     }
     adopt_ids(efd, &uid, &gid);
     rv = acme_file_write_at(p, efd, item, data, len,
-                            (is_private & ACME_STORE_PRIVATE) ? 0600 : 0644,
-                            (is_private & ACME_STORE_REGENERABLE) ? ACME_FILE_NOSYNC : 0,
+                            (flags & ACME_STORE_PRIVATE) ? 0600 : 0644,
+                            (flags & ACME_STORE_REGENERABLE) ? ACME_FILE_NOSYNC : 0,
                             uid, gid);
     close(efd);
     return rv;
@@ -395,7 +418,8 @@ static apr_status_t discard_entry(apr_pool_t *p, int gfd, const char *name)
 }
 
 static apr_status_t fs_remove(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
-                              const char *entry, const char *item)
+                              const char *entry, const char *item,
+                              const acme_store_lock_t *fence)
 {
     const char *e = entry_dirname(p, entry);
     apr_status_t rv;
@@ -403,6 +427,9 @@ static apr_status_t fs_remove(acme_store_t *s, apr_pool_t *p, acme_store_group_e
 
     if (e == NULL || (item != NULL && !item_name_ok(item))) {
         return APR_EINVAL;
+    }
+    if ((rv = fence_ok(fence)) != APR_SUCCESS) {
+        return rv;
     }
     if (item != NULL) {
         rv = open_entry(s->baton, p, g, entry, 0, &fd);
@@ -442,31 +469,6 @@ static apr_status_t fs_list(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
     if (rv == APR_SUCCESS) {
         qsort((*names)->elts, (size_t)(*names)->nelts, sizeof(const char *), cmp_names);
     }
-    return rv;
-}
-
-static apr_status_t fs_mtime(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
-                             const char *entry, const char *item, apr_time_t *mtime)
-{
-    const char *e = entry_dirname(p, entry);
-    struct stat st;
-    apr_status_t rv;
-    int fd;
-
-    if (e == NULL || (item != NULL && !item_name_ok(item))) {
-        return APR_EINVAL;
-    }
-    rv = item ? open_entry(s->baton, p, g, entry, 0, &fd) : open_group(s->baton, p, g, 0, &fd);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (fstatat(fd, item ? item : e, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        rv = (errno == ENOENT || errno == ENOTDIR) ? APR_ENOENT : errno_status();
-    }
-    else {
-        *mtime = apr_time_from_sec(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1000;
-    }
-    close(fd);
     return rv;
 }
 
@@ -550,7 +552,7 @@ static apr_status_t retire(apr_pool_t *p, int gfd, int afd, const char *old, con
  * leaves no active set, and the next activation writes it again. */
 static apr_status_t fs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                                const char *entry, const apr_array_header_t *items,
-                               acme_store_group_e archive)
+                               acme_store_group_e archive, const acme_store_lock_t *fence)
 {
     const char *name = entry_dirname(p, entry), *tmp;
     struct stat st;
@@ -558,8 +560,11 @@ static apr_status_t fs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_
     int gfd = -1, afd = -1, i;
 
     if (name == NULL || items == NULL || items->nelts == 0
-        || (archive != ACME_SG_COUNT && acme_store_group_name(archive) == NULL)) {
+        || (archive != ACME_SG_COUNT && !group_ok(archive))) {
         return APR_EINVAL;
+    }
+    if ((rv = fence_ok(fence)) != APR_SUCCESS) {
+        return rv;
     }
     for (i = 0; i < items->nelts; i++) {
         if (!item_name_ok(APR_ARRAY_IDX(items, i, acme_store_item_t).name)) {
@@ -709,6 +714,12 @@ static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
     return APR_SUCCESS;
 }
 
+static apr_status_t fs_hold(acme_store_lock_t *lk, apr_interval_time_t need)
+{
+    (void)need;     /* a flock has no time limit */
+    return lk != NULL && lk->fd >= 0 ? APR_SUCCESS : ACME_STORE_ELOST;
+}
+
 static apr_status_t fs_unlock(acme_store_lock_t *lk)
 {
     if (lk == NULL || lk->fd < 0) {
@@ -717,68 +728,59 @@ static apr_status_t fs_unlock(acme_store_lock_t *lk)
     return apr_pool_cleanup_run(lk->pool, lk, lock_cleanup);
 }
 
-static const char *fs_path(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
-                           const char *entry, const char *item)
+/* What root and mod_ssl load (README "Store layout and ownership"): nobody
+ * but the caller can change anything on the path. Checked by lstat on the
+ * path, every directory above the entry being the caller's already (the
+ * parent's prepare made sure). */
+static apr_status_t fs_file(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, const char *item, acme_store_file_t *f)
 {
     const char *gp = group_path(s->baton, p, g), *e = entry_dirname(p, entry);
+    struct stat st;
 
-    if (gp == NULL || e == NULL || !item_name_ok(item)) {
-        return NULL;
+    memset(f, 0, sizeof(*f));
+    if (!acme_store_root_group(g)) {
+        return APR_ENOTIMPL;
     }
-    return apr_pstrcat(p, gp, "/", e, "/", item, NULL);
-}
-
-apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, acme_store_t **store)
-{
-    return acme_store_file_open_ex(p, dir, 0, store);
-}
-
-apr_status_t acme_store_file_open_ex(apr_pool_t *p, const char *dir, int flags,
-                                     acme_store_t **store)
-{
-    file_store_t *fs;
-    acme_store_t *s;
-    apr_status_t rv;
-
-    *store = NULL;
-    if (dir == NULL || *dir == '\0') {
+    if (gp == NULL || e == NULL || !item_name_ok(item)) {
         return APR_EINVAL;
     }
-    rv = acme_file_mkdirs(p, dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE
-                          | APR_FPROT_GREAD | APR_FPROT_GEXECUTE | APR_FPROT_WREAD
-                          | APR_FPROT_WEXECUTE);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
-        return rv;
+    f->path = apr_pstrcat(p, gp, "/", e, NULL);
+    if (lstat(f->path, &st) != 0) {
+        return APR_ENOENT;
     }
-    fs = apr_pcalloc(p, sizeof(*fs));
-    fs->dir = apr_pstrdup(p, dir);
-    s = apr_pcalloc(p, sizeof(*s));
-    s->kind = "file";
-    s->baton = fs;
-    s->load = fs_load;
-    s->save = fs_save;
-    s->remove = fs_remove;
-    s->list = fs_list;
-    s->mtime = fs_mtime;
-    s->replace = fs_replace;
-    s->sweep = fs_sweep;
-    s->lock = fs_lock;
-    s->unlock = fs_unlock;
-    s->path = fs_path;
-    for (int g = 0; g < ACME_SG_COUNT; g++) {
-        const char *odd;
-        int gfd;
-
-        /* An unprivileged opener may not create root's groups: not an error. */
-        if (open_group(fs, p, (acme_store_group_e)g, 1, &gfd) == APR_SUCCESS) {
-            close(gfd);
-        }
-        if (!(flags & ACME_STORE_OPEN_NOSWEEP)) {
-            (void)fs_sweep(s, p, (acme_store_group_e)g, &odd);
-        }
+    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
+        f->expected = "a directory owned by root and writable by nobody else";
+        return APR_EINVAL;
     }
-    *store = s;
+    f->path = apr_pstrcat(p, f->path, "/", item, NULL);
+    if (lstat(f->path, &st) != 0) {
+        return APR_ENOENT;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+        f->expected = "a regular file owned by root with one link";
+        return APR_EINVAL;
+    }
+    f->version = apr_psprintf(p, "%lu:%lu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long)st.st_dev,
+                              (unsigned long)st.st_ino, (long long)st.st_size,
+                              (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                              (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
     return APR_SUCCESS;
+}
+
+static const char *fs_where(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, const char *item)
+{
+    const file_store_t *fs = s->baton;
+    const char *path = group_path(fs, p, g), *e = entry ? entry_dirname(p, entry) : NULL;
+
+    if (path == NULL) {
+        return apr_pstrcat(p, fs->dir, "/", acme_store_group_name(g), NULL);
+    }
+    if (e) {
+        path = apr_pstrcat(p, path, "/", e, item ? "/" : "", item, NULL);
+    }
+    return path;
 }
 
 /* The user could change what is in a directory with this owner and mode. */
@@ -866,32 +868,91 @@ static apr_status_t settle_group(int sfd, const char *name, uid_t uid, gid_t gid
     return rv;
 }
 
-apr_status_t acme_store_file_set_owner(acme_store_t *store, apr_pool_t *p, long uid, long gid,
-                                       const char **failed)
+/* The store directory out of the user's reach, then each group directory
+ * with its owner: root's groups the caller's, the others the user's. */
+static apr_status_t fs_prepare(acme_store_t *s, apr_pool_t *p, long uid, long gid,
+                               const char **place, const char **why)
 {
-    file_store_t *fs;
+    file_store_t *fs = s->baton;
     apr_status_t rv = APR_SUCCESS;
     int sfd;
 
-    *failed = NULL;
-    if (store == NULL || strcmp(store->kind, "file") != 0) {
-        return APR_EINVAL;
+    *place = *why = NULL;
+    if (uid != -1 && (*place = acme_file_writable_on_path(p, fs->dir, (uid_t)uid, (gid_t)gid,
+                                                           why)) != NULL) {
+        return APR_EACCES;
     }
-    fs = store->baton;
     if ((sfd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        *failed = fs->dir;
+        *place = fs->dir;
         return errno_status();
     }
     for (int g = 0; g < ACME_SG_COUNT && rv == APR_SUCCESS; g++) {
         int root = acme_store_root_group((acme_store_group_e)g);
 
+        if (!group_ok((acme_store_group_e)g)) {
+            continue;
+        }
         rv = settle_group(sfd, acme_store_group_name((acme_store_group_e)g),
                           root ? geteuid() : (uid_t)uid, root ? getegid() : (gid_t)gid,
                           !root && uid != -1);
         if (rv != APR_SUCCESS) {
-            *failed = group_path(fs, p, (acme_store_group_e)g);
+            *place = group_path(fs, p, (acme_store_group_e)g);
         }
     }
     close(sfd);
     return rv;
 }
+
+apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, int flags,
+                                  acme_store_t **store)
+{
+    file_store_t *fs;
+    acme_store_t *s;
+    apr_status_t rv;
+
+    *store = NULL;
+    if (dir == NULL || *dir == '\0') {
+        return APR_EINVAL;
+    }
+    rv = acme_file_mkdirs(p, dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE
+                          | APR_FPROT_GREAD | APR_FPROT_GEXECUTE | APR_FPROT_WREAD
+                          | APR_FPROT_WEXECUTE);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        return rv;
+    }
+    fs = apr_pcalloc(p, sizeof(*fs));
+    fs->dir = apr_pstrdup(p, dir);
+    s = apr_pcalloc(p, sizeof(*s));
+    s->kind = "file";
+    s->baton = fs;
+    s->load = fs_load;
+    s->save = fs_save;
+    s->remove = fs_remove;
+    s->list = fs_list;
+    s->replace = fs_replace;
+    s->sweep = fs_sweep;
+    s->lock = fs_lock;
+    s->hold = fs_hold;
+    s->unlock = fs_unlock;
+    s->file = fs_file;
+    s->where = fs_where;
+    s->prepare = fs_prepare;
+    for (int g = 0; g < ACME_SG_COUNT; g++) {
+        const char *odd;
+        int gfd;
+
+        if (!group_ok((acme_store_group_e)g)) {
+            continue;
+        }
+        /* An unprivileged opener may not create root's groups: not an error. */
+        if (open_group(fs, p, (acme_store_group_e)g, 1, &gfd) == APR_SUCCESS) {
+            close(gfd);
+        }
+        if (!(flags & ACME_STORE_OPEN_NOSWEEP)) {
+            (void)fs_sweep(s, p, (acme_store_group_e)g, &odd);
+        }
+    }
+    *store = s;
+    return APR_SUCCESS;
+}
+

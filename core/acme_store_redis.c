@@ -25,10 +25,9 @@ typedef struct redis_store_t {
     acme_redis_pool_t *drive;         /* drives, watchdog: 2 s timeouts */
     acme_redis_pool_t *quick;         /* challenge lookups: 250 ms */
     acme_keeper_opts_t kopts;
-    apr_thread_mutex_t *mutex;        /* keeper start, held */
+    apr_thread_mutex_t *mutex;        /* keeper start */
     apr_pool_t *kpool;                /* the keeper's, made on the first lock */
     acme_keeper_t *keeper;
-    apr_hash_t *held;                 /* scope -> acme_store_lock_t * (this process) */
 } redis_store_t;
 
 struct acme_store_lock_t {
@@ -46,14 +45,16 @@ static const char *scope_of(apr_pool_t *p, acme_store_group_e g, const char *ent
 
     if (!entry || !*entry) return NULL;
     if (g == ACME_SG_ACCOUNTS) s = apr_pstrcat(p, "a:", entry, NULL);
-    else if (g == ACME_SG_STATE && entry[0] != '_') s = apr_pstrcat(p, "d:", entry, NULL);
+    else if ((g == ACME_SG_STATE && entry[0] != '_') || g == ACME_SG_PUBLISHED) {
+        s = apr_pstrcat(p, "d:", entry, NULL);
+    }
     else if (g == ACME_SG_CHALLENGES) s = apr_pstrcat(p, "c:", entry, NULL);
     return s && acme_fleet_scope_ok(s) ? s : NULL;
 }
 
 static int shared_group(acme_store_group_e g)
 {
-    return g == ACME_SG_ACCOUNTS || g == ACME_SG_STATE;
+    return g == ACME_SG_ACCOUNTS || g == ACME_SG_STATE || g == ACME_SG_PUBLISHED;
 }
 
 /* The name a sealed item is bound to. */
@@ -63,46 +64,50 @@ static const char *seal_name(apr_pool_t *p, acme_store_group_e g, const char *en
     return apr_pstrcat(p, acme_store_group_name(g), "/", entry, "/", item, NULL);
 }
 
-/* The lease this process holds on scope, copied; 0 when none. */
-static int held_lease(redis_store_t *rs, const char *scope, acme_lease_t *out, int *lost)
+/* The lease of a fence: NULL for no fence or a local lock; *lost when the
+ * lease is gone. */
+static const acme_lease_t *fence_lease(const acme_store_lock_t *fence, acme_lease_t *copy,
+                                       int *lost)
 {
-    acme_store_lock_t *lk;
-    int found = 0;
-
-    apr_thread_mutex_lock(rs->mutex);
-    if ((lk = apr_hash_get(rs->held, scope, APR_HASH_KEY_STRING)) != NULL) {
-        *out = acme_keeper_lease(lk->kept);
-        *lost = acme_keeper_check(lk->kept, 0) == ACME_FLEET_EFENCED;
-        found = 1;
+    *lost = 0;
+    if (!fence || !fence->kept) {
+        *lost = fence && !fence->local;
+        return NULL;
     }
-    apr_thread_mutex_unlock(rs->mutex);
-    return found;
+    *copy = acme_keeper_lease(fence->kept);
+    *lost = acme_keeper_check(fence->kept, 0) != APR_SUCCESS;
+    return copy;
 }
 
-/* One write of items to scope: fenced when this process holds its lock. */
+/* One write of items to scope: fenced with the fence's lease. */
 static apr_status_t put_items(redis_store_t *rs, apr_pool_t *p, const char *scope,
-                              const acme_fleet_item_t *items, int n, apr_interval_time_t ttl)
+                              const acme_fleet_item_t *items, int n, apr_interval_time_t ttl,
+                              const acme_store_lock_t *fence)
 {
     acme_redis_conn_t *c;
-    acme_lease_t lease;
-    int has, lost = 0;
+    acme_lease_t copy;
+    const acme_lease_t *lease;
+    int lost;
     apr_status_t rv;
 
-    has = held_lease(rs, scope, &lease, &lost);
+    lease = fence_lease(fence, &copy, &lost);
     if (lost) {
-        acme_log(rs->log, ACME_LOG_ERR, ACME_FLEET_EFENCED, "fleet store: the lease of %s is "
+        acme_log(rs->log, ACME_LOG_ERR, ACME_STORE_ELOST, "fleet store: the lock of %s is "
                  "lost; nothing written", scope);
-        return ACME_FLEET_EFENCED;
+        return ACME_STORE_ELOST;
     }
     if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
-    rv = acme_redis_put(c->r, p, scope, has ? &lease : NULL, items, n, ttl);
+    rv = acme_redis_put(c->r, p, scope, lease, items, n, ttl);
     if (rv != APR_SUCCESS) {
         acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: writing %s: %s", scope,
                  acme_redis_error(c->r));
     }
     acme_redis_pool_give(rs->drive, c, rv);
-    return rv;
+    return rv == ACME_FLEET_EFENCED ? ACME_STORE_ELOST : rv;
 }
+
+static apr_status_t published_item(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                   const char *item, char **data, apr_size_t *len);
 
 static apr_status_t rs_load(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, const char *item, char **data, apr_size_t *len)
@@ -114,12 +119,13 @@ static apr_status_t rs_load(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
     apr_size_t rawlen;
     apr_status_t rv;
 
+    if (g == ACME_SG_PUBLISHED) return published_item(s, p, entry, item, data, len);
     if (!scope || g == ACME_SG_CHALLENGES) {
         rv = rs->local->load(rs->local, p, g, entry, item, data, len);
         if (!scope || !APR_STATUS_IS_ENOENT(rv)) return rv;
         pool = rs->quick;   /* an answer another node placed: the request path */
     }
-    if (!acme_fleet_name_ok(item)) return APR_EINVAL;
+    if (!item || !acme_fleet_name_ok(item)) return APR_EINVAL;
     if (pool == rs->quick) {
         rv = acme_redis_pool_get(pool, p, scope, item, &raw, &rawlen);
     }
@@ -157,19 +163,29 @@ static apr_status_t rs_load(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
     return rv;
 }
 
+/* The local lock inside a lock of this backend, for the file store. */
+static const acme_store_lock_t *local_fence(const acme_store_lock_t *fence)
+{
+    return fence ? fence->local : NULL;
+}
+
 static apr_status_t rs_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, const char *item, const void *data,
-                            apr_size_t len, int is_private)
+                            apr_size_t len, int is_private, const acme_store_lock_t *fence)
 {
     redis_store_t *rs = s->baton;
     const char *scope = scope_of(p, g, entry);
     acme_fleet_item_t it;
     apr_status_t rv;
 
-    if (!scope) return rs->local->save(rs->local, p, g, entry, item, data, len, is_private);
-    if (!acme_fleet_name_ok(item)) return APR_EINVAL;
+    if (g == ACME_SG_PUBLISHED) return APR_ENOTIMPL;    /* whole sets only: replace */
+    if (!scope) {
+        return rs->local->save(rs->local, p, g, entry, item, data, len, is_private,
+                               local_fence(fence));
+    }
+    if (!item || !acme_fleet_name_ok(item)) return APR_EINVAL;
     if (g == ACME_SG_CHALLENGES
-        && (rv = rs->local->save(rs->local, p, g, entry, item, data, len, is_private))
+        && (rv = rs->local->save(rs->local, p, g, entry, item, data, len, is_private, NULL))
            != APR_SUCCESS) {
         return rv;
     }
@@ -189,7 +205,7 @@ static apr_status_t rs_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
         }
         it.data = blob;
     }
-    return put_items(rs, p, scope, &it, 1, g == ACME_SG_CHALLENGES ? ANSWER_TTL : 0);
+    return put_items(rs, p, scope, &it, 1, g == ACME_SG_CHALLENGES ? ANSWER_TTL : 0, fence);
 }
 
 static apr_status_t redis_names(redis_store_t *rs, apr_pool_t *p, const char *scope,
@@ -205,7 +221,8 @@ static apr_status_t redis_names(redis_store_t *rs, apr_pool_t *p, const char *sc
 }
 
 static apr_status_t rs_remove(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
-                              const char *entry, const char *item)
+                              const char *entry, const char *item,
+                              const acme_store_lock_t *fence)
 {
     redis_store_t *rs = s->baton;
     const char *scope = scope_of(p, g, entry);
@@ -213,8 +230,9 @@ static apr_status_t rs_remove(acme_store_t *s, apr_pool_t *p, acme_store_group_e
     acme_fleet_item_t *items;
     apr_status_t rv;
 
+    if (g == ACME_SG_PUBLISHED) return APR_ENOTIMPL;
     if (!scope || g == ACME_SG_CHALLENGES) {
-        rv = rs->local->remove(rs->local, p, g, entry, item);
+        rv = rs->local->remove(rs->local, p, g, entry, item, scope ? NULL : local_fence(fence));
         if (!scope || rv != APR_SUCCESS) return rv;
     }
     if (item) {
@@ -227,8 +245,11 @@ static apr_status_t rs_remove(acme_store_t *s, apr_pool_t *p, acme_store_group_e
     if (names->nelts == 0) return APR_SUCCESS;
     items = apr_pcalloc(p, sizeof(*items) * (apr_size_t)names->nelts);
     for (int i = 0; i < names->nelts; i++) items[i].name = APR_ARRAY_IDX(names, i, const char *);
-    return put_items(rs, p, scope, items, names->nelts, 0);
+    return put_items(rs, p, scope, items, names->nelts, 0, fence);
 }
+
+static apr_status_t published_names(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                    apr_array_header_t **names);
 
 static apr_status_t rs_list(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, apr_array_header_t **names)
@@ -238,27 +259,23 @@ static apr_status_t rs_list(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
 
     /* Entries of a group, and a challenge entry's items: what this node has
      * locally (a drive removes its own answers). */
+    if (g == ACME_SG_PUBLISHED) return published_names(s, p, entry, names);
     if (!scope || g == ACME_SG_CHALLENGES) return rs->local->list(rs->local, p, g, entry, names);
     return redis_names(rs, p, scope, names);
 }
 
-static apr_status_t rs_mtime(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
-                             const char *entry, const char *item, apr_time_t *mtime)
-{
-    redis_store_t *rs = s->baton;
-
-    if (scope_of(p, g, entry) && shared_group(g)) return APR_ENOTIMPL;
-    return rs->local->mtime(rs->local, p, g, entry, item, mtime);
-}
+static apr_status_t publish(acme_store_t *s, apr_pool_t *p, const char *entry,
+                            const apr_array_header_t *items, const acme_store_lock_t *fence);
 
 static apr_status_t rs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                                const char *entry, const apr_array_header_t *items,
-                               acme_store_group_e archive)
+                               acme_store_group_e archive, const acme_store_lock_t *fence)
 {
     redis_store_t *rs = s->baton;
 
-    if (scope_of(p, g, entry)) return APR_ENOTIMPL;
-    return rs->local->replace(rs->local, p, g, entry, items, archive);
+    if (g == ACME_SG_PUBLISHED) return publish(s, p, entry, items, fence);
+    if (!acme_store_local_group(g)) return APR_ENOTIMPL;
+    return rs->local->replace(rs->local, p, g, entry, items, archive, local_fence(fence));
 }
 
 static apr_status_t rs_sweep(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
@@ -269,13 +286,32 @@ static apr_status_t rs_sweep(acme_store_t *s, apr_pool_t *p, acme_store_group_e 
     return rs->local->sweep(rs->local, p, g, odd);
 }
 
-static const char *rs_path(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
-                           const char *entry, const char *item)
+static apr_status_t rs_file(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, const char *item, acme_store_file_t *f)
 {
     redis_store_t *rs = s->baton;
 
-    if (scope_of(p, g, entry) && shared_group(g)) return NULL;
-    return rs->local->path ? rs->local->path(rs->local, p, g, entry, item) : NULL;
+    return rs->local->file(rs->local, p, g, entry, item, f);
+}
+
+static const char *rs_where(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
+                            const char *entry, const char *item)
+{
+    redis_store_t *rs = s->baton;
+    const char *scope = scope_of(p, g, entry);
+
+    if (!scope || g == ACME_SG_CHALLENGES) return rs->local->where(rs->local, p, g, entry, item);
+    return apr_psprintf(p, "Redis key acme:{%s}:%s%s", scope,
+                        g == ACME_SG_PUBLISHED ? "pub" : "k:", item && g != ACME_SG_PUBLISHED
+                        ? item : "");
+}
+
+static apr_status_t rs_prepare(acme_store_t *s, apr_pool_t *p, long uid, long gid,
+                               const char **place, const char **why)
+{
+    redis_store_t *rs = s->baton;
+
+    return rs->local->prepare(rs->local, p, uid, gid, place, why);
 }
 
 /* ---- leases ------------------------------------------------------------ */
@@ -327,12 +363,9 @@ static apr_status_t lease_cleanup(void *data)
     apr_status_t rv;
 
     if (!lk->kept) return APR_SUCCESS;
-    apr_thread_mutex_lock(rs->mutex);
     lease = acme_keeper_lease(lk->kept);
     acme_keeper_drop(lk->kept);
     lk->kept = NULL;
-    apr_hash_set(rs->held, lk->scope, APR_HASH_KEY_STRING, NULL);
-    apr_thread_mutex_unlock(rs->mutex);
     /* A release that fails leaves the lease to run out by its TTL. */
     if (acme_redis_pool_take(rs->drive, &c) == APR_SUCCESS) {
         rv = acme_redis_release(c->r, &lease);
@@ -382,15 +415,22 @@ static apr_status_t rs_lock(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
         apr_sleep(LOCK_POLL);
     }
     lk->scope = apr_pstrdup(p, scope);
-    apr_thread_mutex_lock(rs->mutex);
     lk->kept = acme_keeper_add(rs->keeper, p, lease);
-    apr_hash_set(rs->held, lk->scope, APR_HASH_KEY_STRING, lk);
-    apr_thread_mutex_unlock(rs->mutex);
     apr_pool_cleanup_register(p, lk, lease_cleanup, apr_pool_cleanup_null);
     acme_log(rs->log, ACME_LOG_DEBUG, APR_SUCCESS, "fleet store: %s locked by %s, token %"
              APR_UINT64_T_FMT, scope, owner, lease->token);
     *lock = lk;
     return APR_SUCCESS;
+}
+
+static apr_status_t rs_hold(acme_store_lock_t *lk, apr_interval_time_t need)
+{
+    if (lk == NULL) return ACME_STORE_ELOST;
+    if (lk->local) return lk->rs->local->hold(lk->local, need);
+    /* an extension that cannot be made (Redis unreachable) counts as lost:
+     * the step that asked must not start on a lease that may end */
+    return lk->kept && acme_keeper_check(lk->kept, need) == APR_SUCCESS ? APR_SUCCESS
+                                                                         : ACME_STORE_ELOST;
 }
 
 static apr_status_t rs_unlock(acme_store_lock_t *lk)
@@ -405,9 +445,193 @@ static apr_status_t rs_unlock(acme_store_lock_t *lk)
     return apr_pool_cleanup_run(lk->pool, lk, lease_cleanup);
 }
 
+/* ---- published sets ---------------------------------------------------- */
+
+static redis_store_t *fleet_of(acme_store_t *s)
+{
+    return s && s->kind && !strcmp(s->kind, "redis") ? s->baton : NULL;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char *pub_name(apr_pool_t *p, const char *entry, const char *item)
+{
+    return apr_pstrcat(p, "published/", entry, "/", item, NULL);
+}
+
+static apr_status_t publish(acme_store_t *s, apr_pool_t *p, const char *entry,
+                            const apr_array_header_t *items, const acme_store_lock_t *fence)
+{
+    redis_store_t *rs = s->baton;
+    const char *scope = scope_of(p, ACME_SG_PUBLISHED, entry);
+    acme_fleet_item_t *out;
+    acme_fleet_set_t *cur = NULL;
+    acme_redis_conn_t *c;
+    acme_lease_t copy;
+    const acme_lease_t *lease;
+    apr_uint64_t gen = 1;
+    int lost;
+    apr_status_t rv;
+
+    if (!scope) return APR_EINVAL;
+    lease = fence_lease(fence, &copy, &lost);
+    if (!lease || lost) return ACME_STORE_ELOST;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_published(c->r, p, scope, &cur);
+    if (rv == APR_SUCCESS) gen = cur->generation + 1;
+    else if (APR_STATUS_IS_ENOENT(rv)) rv = APR_SUCCESS;
+    out = apr_pcalloc(p, sizeof(*out) * (apr_size_t)(items->nelts ? items->nelts : 1));
+    for (int i = 0; rv == APR_SUCCESS && i < items->nelts; i++) {
+        const acme_store_item_t *it = &APR_ARRAY_IDX(items, i, acme_store_item_t);
+        out[i].name = it->name;
+        out[i].data = it->data;
+        out[i].len = it->len;
+        if (it->flags & ACME_STORE_PRIVATE) {
+            unsigned char *blob = NULL;
+            if (!rs->keys) rv = APR_EACCES;
+            else rv = acme_seal(p, rs->keys, pub_name(p, entry, it->name), gen, it->data,
+                                it->len, &blob, &out[i].len);
+            out[i].data = blob;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = acme_redis_publish(c->r, p, lease, rs->node, gen, out, items->nelts, NULL);
+    }
+    if (rv != APR_SUCCESS) {
+        acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: publishing generation %"
+                 APR_UINT64_T_FMT " of %s: %s", gen, scope,
+                 rv == ACME_FLEET_EFENCED ? "this node's lock is no longer the live one"
+                 : rv == ACME_FLEET_ESTALE ? "another node published since"
+                 : acme_redis_error(c->r));
+    }
+    else {
+        acme_log(rs->log, ACME_LOG_NOTICE, 0, "%s: published to the fleet as generation %"
+                 APR_UINT64_T_FMT, entry, gen);
+    }
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv == ACME_FLEET_EFENCED ? ACME_STORE_ELOST : rv;
+}
+
+static apr_status_t published_item(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                   const char *item, char **data, apr_size_t *len)
+{
+    apr_array_header_t *items;
+    apr_uint64_t gen;
+    const char *node;
+    apr_status_t rv = acme_store_published(s, p, entry, &items, &gen, &node);
+
+    if (rv != APR_SUCCESS) return rv;
+    for (int i = 0; item && i < items->nelts; i++) {
+        const acme_store_item_t *it = &APR_ARRAY_IDX(items, i, acme_store_item_t);
+        if (!strcmp(it->name, item)) {
+            *data = (char *)it->data;
+            *len = it->len;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_ENOENT;
+}
+
+static apr_status_t published_names(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                    apr_array_header_t **names)
+{
+    redis_store_t *rs = s->baton;
+    apr_array_header_t *items;
+    apr_uint64_t gen;
+    const char *node;
+    apr_status_t rv;
+
+    *names = apr_array_make(p, 8, sizeof(const char *));
+    if (!entry) {
+        acme_redis_conn_t *c;
+        apr_hash_t *gens = NULL;
+        if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+        rv = acme_redis_fleet_index(c->r, p, &gens);
+        acme_redis_pool_give(rs->drive, c, rv);
+        for (apr_hash_index_t *hi = gens ? apr_hash_first(p, gens) : NULL; hi;
+             hi = apr_hash_next(hi)) {
+            const char *scope = apr_hash_this_key(hi);
+            if (!strncmp(scope, "d:", 2)) APR_ARRAY_PUSH(*names, const char *) = scope + 2;
+        }
+        qsort((*names)->elts, (size_t)(*names)->nelts, sizeof(const char *), cmp_names);
+        return rv;
+    }
+    rv = acme_store_published(s, p, entry, &items, &gen, &node);
+    if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
+    for (int i = 0; rv == APR_SUCCESS && i < items->nelts; i++) {
+        APR_ARRAY_PUSH(*names, const char *) = APR_ARRAY_IDX(items, i, acme_store_item_t).name;
+    }
+    return rv;
+}
+
+apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                  apr_array_header_t **items, apr_uint64_t *generation,
+                                  const char **node)
+{
+    redis_store_t *rs = fleet_of(s);
+    const char *scope = scope_of(p, ACME_SG_PUBLISHED, entry), *err = NULL;
+    acme_fleet_set_t *set = NULL;
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if (!scope) return APR_EINVAL;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_published(c->r, p, scope, &set);
+    acme_redis_pool_give(rs->drive, c, rv);
+    if (rv != APR_SUCCESS) return rv;
+    *items = apr_array_make(p, set->items->nelts, sizeof(acme_store_item_t));
+    for (int i = 0; i < set->items->nelts; i++) {
+        const acme_fleet_item_t *fi = &APR_ARRAY_IDX(set->items, i, acme_fleet_item_t);
+        acme_store_item_t *it = apr_array_push(*items);
+        char *plain;
+
+        it->name = fi->name;
+        it->data = fi->data;
+        it->len = fi->len;
+        it->flags = 0;
+        if (acme_seal_is_sealed(fi->data, fi->len)) {
+            if (!rs->keys) return APR_EACCES;
+            rv = acme_unseal(p, rs->keys, pub_name(p, entry, fi->name), set->generation,
+                             fi->data, fi->len, &plain, &it->len, &err);
+            if (rv != APR_SUCCESS) {
+                acme_log(rs->log, ACME_LOG_ERR, rv, "fleet store: published %s %s: %s", scope,
+                         fi->name, err ? err : "cannot be opened");
+                return rv;
+            }
+            it->data = plain;
+            it->flags = ACME_STORE_PRIVATE;
+        }
+        else if (strstr(fi->data, "PRIVATE KEY")) {
+            acme_log(rs->log, ACME_LOG_ERR, APR_EACCES, "fleet store: published %s %s holds "
+                     "a private key that is not sealed; refused", scope, fi->name);
+            return APR_EACCES;
+        }
+    }
+    *generation = set->generation;
+    *node = set->node;
+    return APR_SUCCESS;
+}
+
+apr_status_t acme_store_fleet_seq(acme_store_t *s, apr_uint64_t *seq)
+{
+    redis_store_t *rs = fleet_of(s);
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_fleet_seq(c->r, seq);
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv;
+}
+
 /* ---- open -------------------------------------------------------------- */
 
-apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_redis_opts_t *o,
+apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_spec_t *spec,
                                    acme_store_t **store, const char **err)
 {
     redis_store_t *rs = apr_pcalloc(p, sizeof(*rs));
@@ -418,28 +642,27 @@ apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_redis_opts_t 
     *store = NULL;
     *err = NULL;
     rs->pool = p;
-    rs->url = apr_pstrdup(p, o->url);
-    rs->keys = o->keys;
-    rs->node = o->node && acme_fleet_name_ok(o->node) ? o->node : "node";
-    rs->log = o->log;
-    rs->kopts.ttl = o->lock_ttl > 0 ? o->lock_ttl : apr_time_from_sec(120);
-    rs->held = apr_hash_make(p);
+    rs->url = apr_pstrdup(p, spec->url);
+    rs->keys = spec->keys;
+    rs->node = spec->node && acme_fleet_name_ok(spec->node) ? spec->node : "node";
+    rs->log = spec->log;
+    rs->kopts.ttl = spec->lock_ttl > 0 ? spec->lock_ttl : apr_time_from_sec(120);
     memset(&popts, 0, sizeof(popts));
     popts.patient = 1;
-    if ((rv = acme_redis_pool_create(p, o->url, &popts, o->log, &rs->drive, err))
+    if ((rv = acme_redis_pool_create(p, spec->url, &popts, spec->log, &rs->drive, err))
         != APR_SUCCESS) {
         return rv;
     }
     popts.patient = 0;
-    if ((rv = acme_redis_pool_create(p, o->url, &popts, o->log, &rs->quick, err))
+    if ((rv = acme_redis_pool_create(p, spec->url, &popts, spec->log, &rs->quick, err))
         != APR_SUCCESS) {
         return rv;
     }
     if ((rv = apr_thread_mutex_create(&rs->mutex, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = acme_store_file_open_ex(p, o->dir, o->file_flags, &rs->local)) != APR_SUCCESS) {
-        *err = apr_psprintf(p, "cannot open the local store %s", o->dir);
+    if ((rv = acme_store_file_open(p, spec->dir, spec->flags, &rs->local)) != APR_SUCCESS) {
+        *err = apr_psprintf(p, "cannot open the local store %s", spec->dir);
         return rv;
     }
     apr_pool_cleanup_register(p, rs, stop_keeper, apr_pool_cleanup_null);
@@ -450,19 +673,16 @@ apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_redis_opts_t 
     s->save = rs_save;
     s->remove = rs_remove;
     s->list = rs_list;
-    s->mtime = rs_mtime;
     s->replace = rs_replace;
     s->sweep = rs_sweep;
     s->lock = rs_lock;
+    s->hold = rs_hold;
     s->unlock = rs_unlock;
-    s->path = rs_path;
+    s->file = rs_file;
+    s->where = rs_where;
+    s->prepare = rs_prepare;
     *store = s;
     return APR_SUCCESS;
-}
-
-acme_store_t *acme_store_local(acme_store_t *s)
-{
-    return s && s->kind && !strcmp(s->kind, "redis") ? ((redis_store_t *)s->baton)->local : s;
 }
 
 const char *acme_store_redis_url(const acme_store_t *s)

@@ -23,27 +23,31 @@
  *
  * lock() on a Redis scope takes its lease (acme_fleet.h) and keeps it alive
  * on a keeper thread (started on the first lock of a process) until unlock;
- * every write of that scope by this process while the lock is held is a
- * fenced write, refused with ACME_FLEET_EFENCED once the lease is lost.
+ * a write that passes the lock as its fence is a fenced write, refused with
+ * ACME_STORE_ELOST once the lease is lost.
  */
 
-typedef struct acme_store_redis_opts_t {
-    const char *url;                  /* redis://... */
-    const char *dir;                  /* the local groups (ACMEStoreDir) */
-    int file_flags;                   /* acme_store_file_open_ex flags */
-    const acme_seal_keys_t *keys;     /* ACMEStoreKeyFile; NULL: private items refused */
-    const char *node;                 /* this node's name (lease owner, heartbeat) */
-    apr_interval_time_t lock_ttl;     /* lease TTL; default 120 s */
-    const acme_logger_t *log;
-} acme_store_redis_opts_t;
-
-/* Nothing is connected here (a node starts while Redis is down). APR_EINVAL
- * or APR_ENOTIMPL (rediss://, no hiredis) with *err saying why. */
-apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_redis_opts_t *opts,
+/* Opens the fleet store spec names (spec->url a redis:// URL, spec->dir the
+ * local groups). Nothing is connected here (a node starts while Redis is
+ * down). APR_EINVAL or APR_ENOTIMPL (rediss://, no hiredis) with *err
+ * saying why. */
+apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_spec_t *spec,
                                    acme_store_t **store, const char **err);
 
-/* The file store below s that holds its local groups (s itself for a file store). */
-acme_store_t *acme_store_local(acme_store_t *s);
+/* The published set of a domain's entry (group PUBLISHED): items
+ * (acme_store_item_t, sorted, private ones opened), its generation and
+ * publishing node, read at once. APR_ENOENT when none; APR_ENOTIMPL for a
+ * store that is not a fleet store. A publish is replace(PUBLISHED, entry,
+ * items, ACME_SG_COUNT, fence): a fenced write of the next generation,
+ * ACME_STORE_ELOST when the lock is lost, ACME_FLEET_ESTALE when another
+ * node published since. */
+apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                  apr_array_header_t **items, apr_uint64_t *generation,
+                                  const char **node);
+
+/* The fleet sequence number (raised by every publish); APR_ENOTIMPL for a
+ * store that is not a fleet store. */
+apr_status_t acme_store_fleet_seq(acme_store_t *s, apr_uint64_t *seq);
 
 /* The Redis URL of a fleet store; NULL for other stores. */
 const char *acme_store_redis_url(const acme_store_t *s);

@@ -49,13 +49,11 @@ static void reset_signals(void)
 
 /* ---- staged sets ---------------------------------------------------------- */
 
-static const acme_domain_t *domain_of_entry(const acme_rt_t *rt, apr_pool_t *p, const char *entry)
+static const acme_domain_t *domain_of_entry(const acme_rt_t *rt, const char *entry)
 {
-    const char *name = (entry[0] == '_' && entry[1] == '.') ? apr_pstrcat(p, "*", entry + 1, NULL)
-                                                             : entry;
-    const acme_mdomain_t *md = apr_hash_get(rt->by_name, name, APR_HASH_KEY_STRING);
+    const acme_mdomain_t *md = apr_hash_get(rt->by_name, entry, APR_HASH_KEY_STRING);
 
-    return md && !strcmp(md->d->id, name) ? md->d : NULL;
+    return md && !strcmp(md->d->id, entry) ? md->d : NULL;
 }
 
 /* A refusal is logged once per generation and staged content: the User can
@@ -119,7 +117,7 @@ static apr_array_header_t *staged_domains(acme_rt_t *rt, apr_pool_t *p)
         return out;
     }
     for (i = 0; i < staged->nelts; i++) {
-        const acme_domain_t *d = domain_of_entry(rt, p, APR_ARRAY_IDX(staged, i, const char *));
+        const acme_domain_t *d = domain_of_entry(rt, APR_ARRAY_IDX(staged, i, const char *));
 
         if (d) {
             APR_ARRAY_PUSH(out, const acme_domain_t *) = d;
@@ -133,15 +131,13 @@ static apr_array_header_t *staged_domains(acme_rt_t *rt, apr_pool_t *p)
 static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
 {
     acme_cert_set_t *set = NULL;
-    apr_time_t mtime;
     apr_status_t rv;
     int had_active;
 
     if (check_staged(rt, p, d, &set) != ACME_STAGED_NEW) {
         return;
     }
-    had_active = rt->store->mtime(rt->store, p, ACME_SG_DOMAINS, d->id, NULL, &mtime)
-                 == APR_SUCCESS;
+    had_active = acme_store_has_entry(rt->store, p, ACME_SG_DOMAINS, d->id);
     if ((rv = acme_activate_install(rt->store, p, set)) != APR_SUCCESS) {
         (void)refused_before(rt, d, set->digest);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,

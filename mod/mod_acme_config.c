@@ -15,6 +15,7 @@
 #include "acme_file.h"
 #include "acme_key.h"
 #include "acme_time.h"
+#include "acme_redis.h"
 #include "mod_acme_config.h"
 
 APLOG_USE_MODULE(acme);
@@ -697,8 +698,8 @@ static const char *cmd_store_dir(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_store(cmd_parms *cmd, void *d, const char *arg)
 {
-    const char *err = need_global(cmd);
-    apr_uri_t uri;
+    const char *err = need_global(cmd), *why = NULL;
+    acme_redis_url_t u;
 
     if (err) {
         return err;
@@ -707,12 +708,31 @@ static const char *cmd_store(cmd_parms *cmd, void *d, const char *arg)
         cmd_sconf(cmd)->store_url = "file";
         return NULL;
     }
-    if (strncasecmp(arg, "redis://", 8) || apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS
-        || !uri.hostname || !*uri.hostname || !uri.port_str
-        || (uri.path && *uri.path && strspn(uri.path + 1, "0123456789") != strlen(uri.path + 1))) {
-        return bad(cmd, arg, "expected 'file' or 'redis://host:port[/db]'");
+    if (acme_redis_url_parse(cmd->pool, arg, &u, &why) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: expected 'file' or "
+                            "'redis://[user:password@]host:port[/db]': %s", cmd->cmd->name, why);
+    }
+    if (u.tls) {
+        return apr_psprintf(cmd->pool, "%s %s: this build's Redis client (hiredis) has no TLS; "
+                            "reach Redis over TLS through a local tunnel (stunnel or spiped on "
+                            "127.0.0.1) and point redis:// at it (README \"Running a fleet\")",
+                            cmd->cmd->name, acme_redis_url_show(cmd->pool, &u));
     }
     cmd_sconf(cmd)->store_url = arg;
+    return NULL;
+}
+
+static const char *cmd_store_key_file(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd), *path;
+
+    if (err) {
+        return err;
+    }
+    if (!*arg || !(path = ap_server_root_relative(cmd->pool, arg))) {
+        return bad(cmd, arg, "expected a file path (relative paths are under ServerRoot)");
+    }
+    cmd_sconf(cmd)->store_key_file = path;
     return NULL;
 }
 
@@ -730,6 +750,24 @@ static const char *cmd_check_interval(cmd_parms *cmd, void *d, const char *arg)
     const char *err = need_global(cmd);
 
     return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->check_interval);
+}
+
+static const char *cmd_fleet_check_interval(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+
+    return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->fleet_check_interval);
+}
+
+static const char *cmd_fleet_lock_ttl(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = need_global(cmd);
+
+    if (!err && !(err = duration_arg(cmd, arg, &cmd_sconf(cmd)->fleet_lock_ttl))
+        && cmd_sconf(cmd)->fleet_lock_ttl < apr_time_from_sec(3)) {
+        return bad(cmd, arg, "expected a duration of at least 3 s");
+    }
+    return err;
 }
 
 static const char *cmd_retry_delay(cmd_parms *cmd, void *d, const char *arg)
@@ -855,7 +893,14 @@ const command_rec acme_cmds[] = {
     AP_INIT_TAKE1("ACMEHookTimeout", cmd_hook_timeout, NULL, RSRC_CONF,
                   "How long ACMEDNSCommand and ACMENotifyCmd may run before they are killed"),
     AP_INIT_TAKE1("ACMEStoreDir", cmd_store_dir, NULL, RSRC_CONF, "File store directory"),
-    AP_INIT_TAKE1("ACMEStore", cmd_store, NULL, RSRC_CONF, "file | redis://host:port[/db]"),
+    AP_INIT_TAKE1("ACMEStore", cmd_store, NULL, RSRC_CONF,
+                  "file | redis://[user:password@]host:port[/db]"),
+    AP_INIT_TAKE1("ACMEStoreKeyFile", cmd_store_key_file, NULL, RSRC_CONF,
+                  "Key file that seals private keys kept in Redis (root-owned, 0600)"),
+    AP_INIT_TAKE1("ACMEFleetCheckInterval", cmd_fleet_check_interval, NULL, RSRC_CONF,
+                  "How often a fleet node polls Redis for newly published certificates"),
+    AP_INIT_TAKE1("ACMEFleetLockTTL", cmd_fleet_lock_ttl, NULL, RSRC_CONF,
+                  "Lease time of a fleet lock (renewed every sixth of it while a drive runs)"),
     AP_INIT_TAKE1("ACMECheckInterval", cmd_check_interval, NULL, RSRC_CONF,
                   "How often certificates are checked for renewal"),
     AP_INIT_TAKE1("ACMERetryDelay", cmd_retry_delay, NULL, RSRC_CONF,
@@ -878,6 +923,16 @@ int acme_cfg_activation(const acme_sconf_t *g)
 apr_interval_time_t acme_cfg_check_interval(const acme_sconf_t *g)
 {
     return g->check_interval > 0 ? g->check_interval : apr_time_from_sec(12 * 3600);
+}
+
+apr_interval_time_t acme_cfg_fleet_check_interval(const acme_sconf_t *g)
+{
+    return g->fleet_check_interval > 0 ? g->fleet_check_interval : apr_time_from_sec(30);
+}
+
+apr_interval_time_t acme_cfg_fleet_lock_ttl(const acme_sconf_t *g)
+{
+    return g->fleet_lock_ttl > 0 ? g->fleet_lock_ttl : apr_time_from_sec(120);
 }
 
 apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g)
@@ -1084,7 +1139,7 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
     acme_domain_t *d;
     int i;
 
-    if (!acme_domain_dirname(p, first)) {
+    if (!acme_store_entry(p, first)) {
         return APR_EINVAL;
     }
     md = apr_hash_get(rt->by_name, first, APR_HASH_KEY_STRING);

@@ -68,6 +68,9 @@ typedef struct acme_sconf_t {
     const char *notify_cmd;
     const char *store_dir;
     const char *store_url;              /* "file" or "redis://..." */
+    const char *store_key_file;         /* ACMEStoreKeyFile */
+    apr_interval_time_t fleet_check_interval;   /* ACMEFleetCheckInterval; 0: unset */
+    apr_interval_time_t fleet_lock_ttl;         /* ACMEFleetLockTTL; 0: unset */
     apr_interval_time_t check_interval; /* 0: unset */
     apr_interval_time_t retry_delay;
     apr_interval_time_t hook_timeout;   /* ACMEHookTimeout; 0: unset */
@@ -167,6 +170,8 @@ apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec 
 /* Effective global settings with defaults. */
 int acme_cfg_activation(const acme_sconf_t *g);
 apr_interval_time_t acme_cfg_check_interval(const acme_sconf_t *g);
+apr_interval_time_t acme_cfg_fleet_check_interval(const acme_sconf_t *g);
+apr_interval_time_t acme_cfg_fleet_lock_ttl(const acme_sconf_t *g);
 apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g);
 apr_interval_time_t acme_cfg_hook_timeout(const acme_sconf_t *g);
 int acme_cfg_max_parallel(const acme_sconf_t *g);

@@ -140,7 +140,7 @@ void acme_wd_metrics_flush(acme_wd_metrics_t *wm, apr_pool_t *ptemp, apr_time_t 
     merged = acme_metrics_merge(wm->m, p, saved, &changed);
     /* counters are not worth an fsync: a crash costs a few seconds of them */
     if (changed && (rv = acme_store_save_json(st, p, ACME_SG_STATE, METRICS_ENTRY, METRICS_ITEM,
-                                              merged, ACME_STORE_REGENERABLE)) != APR_SUCCESS) {
+                                              merged, ACME_STORE_REGENERABLE, NULL)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, wm->rt->s,
                      "mod_acme: cannot save the metrics counters in state/%s/", METRICS_ENTRY);
     }

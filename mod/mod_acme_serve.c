@@ -18,6 +18,7 @@
 #include "acme_jws.h"
 #include "acme_key.h"
 #include "acme_store.h"
+#include "acme_seal.h"
 #include "acme_x509.h"
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
@@ -74,10 +75,9 @@ static apr_status_t prepare_store(acme_rt_t *rt, apr_pool_t *p)
     int g;
 
     if (geteuid() == 0) {
-        uid_t uid = ap_unixd_config.user_id;
-        gid_t gid = ap_unixd_config.group_id;
-
-        if ((bad = acme_file_writable_on_path(p, rt->store_dir, uid, gid, &why))) {
+        rv = rt->store->prepare(rt->store, p, (long)ap_unixd_config.user_id,
+                                (long)ap_unixd_config.group_id, &bad, &why);
+        if (rv == APR_EACCES) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
                          "ACMEStoreDir %s: %s is %s, the httpd User; root loads the "
                          "certificates and keys below it, so it must be a directory that only "
@@ -85,7 +85,7 @@ static apr_status_t prepare_store(acme_rt_t *rt, apr_pool_t *p)
                          rt->store_dir, bad, why);
             return APR_EACCES;
         }
-        if ((rv = acme_store_file_set_owner(rt->store, p, (long)uid, (long)gid, &bad))) {
+        if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
                          "ACMEStoreDir %s: cannot make %s a directory of the expected owner "
                          "(root for domains, archive and fallback; the httpd User for staging, "
@@ -103,19 +103,75 @@ static apr_status_t prepare_store(acme_rt_t *rt, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+/* This node's name in the fleet: the host and its store directory (several
+ * servers on one host have their own stores). */
+static const char *node_name(apr_pool_t *p, const char *store_dir)
+{
+    char host[APRMAXHOSTLEN + 1];
+    char *name, *c;
+
+    if (apr_gethostname(host, sizeof(host), p) != APR_SUCCESS) {
+        apr_cpystrn(host, "localhost", sizeof(host));
+    }
+    name = apr_pstrcat(p, host, ":", store_dir, NULL);
+    for (c = name; *c; c++) {
+        if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f) *c = '_';
+    }
+    return name;
+}
+
+/* ACMEStore redis://: what the fleet store needs besides its URL (README
+ * "Running a fleet"). The key file is read here, by the parent (root), and
+ * the children inherit the keys. */
+static apr_status_t fleet_spec(acme_rt_t *rt, apr_pool_t *p, acme_store_spec_t *spec)
+{
+    const acme_sconf_t *g = rt->g;
+    acme_seal_keys_t *keys = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (!g->store_key_file) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s, "ACMEStore %s: ACMEStoreKeyFile is "
+                     "required with a Redis store (private keys are kept there only sealed); "
+                     "see README \"Running a fleet\"", g->store_url);
+        return APR_EINVAL;
+    }
+    rv = acme_seal_keys_read(p, g->store_key_file, geteuid() == 0 ? ACME_SEAL_ROOT_OWNED : 0,
+                             &keys, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s, "ACMEStoreKeyFile %s: %s",
+                     g->store_key_file, err ? err : "cannot be read");
+        return rv;
+    }
+    spec->keys = keys;
+    spec->node = node_name(p, rt->store_dir);
+    spec->lock_ttl = acme_cfg_fleet_lock_ttl(g);
+    return APR_SUCCESS;
+}
+
 static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
 {
     const acme_sconf_t *g = rt->g;
+    acme_store_spec_t spec;
+    const char *err = NULL;
+    int fleet = g->store_url && strcmp(g->store_url, "file");
     apr_status_t rv;
 
-    if (g->store_url && strcmp(g->store_url, "file")) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
-                     "ACMEStore %s: the Redis store is not available in this build of "
-                     "mod_acme; use 'ACMEStore file'", g->store_url);
-        return APR_ENOTIMPL;
-    }
     rt->store_dir = g->store_dir ? g->store_dir : ap_server_root_relative(p, "acme");
-    rv = acme_store_file_open_ex(p, rt->store_dir, ACME_STORE_OPEN_NOSWEEP, &rt->store);
+    memset(&spec, 0, sizeof(spec));
+    spec.dir = rt->store_dir;
+    spec.url = g->store_url;
+    spec.flags = ACME_STORE_OPEN_NOSWEEP;
+    spec.log = &rt->log;
+    if (fleet && (rv = fleet_spec(rt, p, &spec)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = acme_store_open(p, &spec, &rt->store, &err);
+    if (rv != APR_SUCCESS && fleet) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s, "ACMEStore %s: %s", g->store_url,
+                     err ? err : "cannot open the fleet store");
+        return rv;
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
                      "ACMEStoreDir %s: cannot open or create the certificate store; check "
@@ -248,34 +304,21 @@ static void push_pair(apr_array_header_t *certs, apr_array_header_t *keys,
  * nobody else, and in it a regular file of that user; NULL otherwise,
  * logged once at startup. Nobody else can change anything on that path. */
 static const char *root_file(acme_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
-                             const char *entry, const char *item, int want_entry)
+                             const char *entry, const char *item, int want_entry,
+                             const char **version)
 {
-    const char *path = rt->store->path ? rt->store->path(rt->store, p, g, entry, item) : NULL;
-    const char *dir, *expected = NULL;
-    struct stat st;
+    acme_store_file_t f;
+    apr_status_t rv = rt->store->file(rt->store, p, g, entry, item, &f);
 
-    if (!path) {
-        return NULL;
-    }
-    dir = apr_pstrndup(p, path, (apr_size_t)(strrchr(path, '/') - path));
-    if (lstat(dir, &st) != 0) {
-        return NULL;
-    }
-    if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022)) {
-        expected = "a directory owned by root and writable by nobody else";
-        path = dir;
-    }
-    else if (lstat(path, &st) != 0) {
-        return NULL;
-    }
-    else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
-        expected = "a regular file owned by root with one link";
-    }
-    if (expected && rt->startup && want_entry) {
+    if (rv == APR_EINVAL && f.expected && rt->startup && want_entry) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
-                     "%s is not what root wrote (expected %s); it is not served", path, expected);
+                     "%s is not what root wrote (expected %s); it is not served", f.path,
+                     f.expected);
     }
-    return expected ? NULL : path;
+    if (version) {
+        *version = rv == APR_SUCCESS ? f.version : NULL;
+    }
+    return rv == APR_SUCCESS ? f.path : NULL;
 }
 
 /* The active certificate/key pairs of d, one per key type that has both;
@@ -288,9 +331,10 @@ static void active_files(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
     *certs = *keys = NULL;
     for (i = 0; i < d->key_types->nelts; i++) {
         const char *kt = acme_key_type_name(APR_ARRAY_IDX(d->key_types, i, acme_key_type_e));
-        const char *c = root_file(rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt), i == 0);
+        const char *c = root_file(rt, p, ACME_SG_DOMAINS, d->id, acme_store_chain_item(p, kt),
+                                  i == 0, NULL);
         const char *k = c ? root_file(rt, p, ACME_SG_DOMAINS, d->id,
-                                      acme_store_pkey_item(p, kt), 1) : NULL;
+                                      acme_store_pkey_item(p, kt), 1, NULL) : NULL;
 
         if (k) {
             if (!*certs) {
@@ -329,34 +373,29 @@ static apr_status_t fallback_key(acme_rt_t *rt, apr_pool_t *p)
         if ((rv = acme_key_generate(rt->pool, ACME_KEY_EC256, &rt->fallback_key))
             || (rv = acme_key_to_pem(p, rt->fallback_key, &pem, &len))
             || (rv = st->save(st, p, ACME_SG_FALLBACK, FALLBACK_ENTRY, FALLBACK_KEY_ITEM, pem, len,
-                              ACME_STORE_PRIVATE))) {
+                              ACME_STORE_PRIVATE, NULL))) {
             rt->fallback_key = NULL;
             return rv;
         }
     }
     rt->fallback_key_path = root_file(rt, rt->pool, ACME_SG_FALLBACK, FALLBACK_ENTRY,
-                                      FALLBACK_KEY_ITEM, 1);
+                                      FALLBACK_KEY_ITEM, 1, NULL);
     return rt->fallback_key_path ? APR_SUCCESS : APR_ENOENT;
 }
 
 /* Fallback certificates already checked by this process (retained across
  * config passes and graceful restarts): the same file for the same names
  * and the same key file is not parsed again. */
-#define FALLBACK_MEMO_KEY "mod_acme_fallback_memo_v1"
-#define FALLBACK_STAT (APR_FINFO_TYPE | APR_FINFO_INODE | APR_FINFO_DEV | APR_FINFO_SIZE \
-                       | APR_FINFO_MTIME | APR_FINFO_CTIME)
+#define FALLBACK_MEMO_KEY "mod_acme_fallback_memo_v2"
 
 typedef struct {
     apr_pool_t *pool;                   /* process lifetime */
     apr_hash_t *certs;                  /* domain id -> fallback_seen_t* */
 } fallback_memo_t;
 
-/* What identifies a file's content without reading it. */
+/* What identifies a file's content without reading it (the store's version). */
 typedef struct {
-    apr_dev_t dev;
-    apr_ino_t ino;
-    apr_off_t size;
-    apr_time_t mtime, ctime;
+    char v[128];
 } file_stamp_t;
 
 typedef struct {
@@ -387,25 +426,21 @@ static fallback_memo_t *fallback_memo(apr_pool_t *pconf)
     return m;
 }
 
-static int stamp_of(apr_pool_t *p, const char *path, file_stamp_t *st)
+static int stamp_of(acme_rt_t *rt, apr_pool_t *p, const char *entry, const char *item,
+                    file_stamp_t *st)
 {
-    apr_finfo_t fi;
+    const char *version;
 
-    if (!path || apr_stat(&fi, path, FALLBACK_STAT, p) != APR_SUCCESS || fi.filetype != APR_REG) {
+    if (!root_file(rt, p, ACME_SG_FALLBACK, entry, item, 0, &version)) {
         return 0;
     }
-    st->dev = fi.device;
-    st->ino = fi.inode;
-    st->size = fi.size;
-    st->mtime = fi.mtime;
-    st->ctime = fi.ctime;
+    apr_cpystrn(st->v, version, sizeof(st->v));
     return 1;
 }
 
 static int same_stamp(const file_stamp_t *a, const file_stamp_t *b)
 {
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime == b->mtime
-           && a->ctime == b->ctime;
+    return !strcmp(a->v, b->v);
 }
 
 static int fallback_time_ok(apr_time_t not_after)
@@ -478,13 +513,12 @@ static void fallback_remember(fallback_memo_t *m, const acme_domain_t *d,
 static int fallback_cert_ok(acme_rt_t *rt, apr_pool_t *p, fallback_pass_t *fp,
                             const acme_domain_t *d)
 {
-    const char *path = root_file(rt, p, ACME_SG_FALLBACK, d->id, FALLBACK_CERT_ITEM, 0);
     const char *names = apr_array_pstrcat(p, d->names, ' ');
     const fallback_seen_t *seen = apr_hash_get(fp->memo->certs, d->id, APR_HASH_KEY_STRING);
     file_stamp_t cert;
     apr_time_t not_after;
 
-    if (!fp->have_key || !stamp_of(p, path, &cert)) {
+    if (!fp->have_key || !stamp_of(rt, p, d->id, FALLBACK_CERT_ITEM, &cert)) {
         return 0;
     }
     if (seen && same_stamp(&seen->cert, &cert) && same_stamp(&seen->key, &fp->key)
@@ -511,7 +545,7 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
         return rv;
     }
     if (!fp->have_key) {
-        fp->have_key = stamp_of(rt->pool, rt->fallback_key_path, &fp->key)
+        fp->have_key = stamp_of(rt, p, FALLBACK_ENTRY, FALLBACK_KEY_ITEM, &fp->key)
                        && acme_jwk_thumbprint(rt->pool, rt->fallback_key, &fp->key_id) == APR_SUCCESS;
     }
     if (fallback_cert_ok(rt, p, fp, d)) {
@@ -528,11 +562,11 @@ static apr_status_t prepare_fallback(acme_rt_t *rt, apr_pool_t *p, fallback_pass
     if (rv == APR_SUCCESS) {
         /* regenerable: a crash at worst loses it, and the next start remakes it */
         rv = rt->store->save(rt->store, p, ACME_SG_FALLBACK, d->id, FALLBACK_CERT_ITEM, pem,
-                             strlen(pem), ACME_STORE_REGENERABLE);
+                             strlen(pem), ACME_STORE_REGENERABLE, NULL);
     }
     /* what was just made needs no check in the next pass (notAfter >= made + valid) */
     if (rv == APR_SUCCESS && fp->have_key
-        && stamp_of(p, root_file(rt, p, ACME_SG_FALLBACK, d->id, FALLBACK_CERT_ITEM, 0), &cert)) {
+        && stamp_of(rt, p, d->id, FALLBACK_CERT_ITEM, &cert)) {
         fallback_remember(fp->memo, d, &cert, &fp->key, names, made + FALLBACK_VALID);
     }
     return rv;
@@ -574,8 +608,8 @@ static void find_served_files(acme_rt_t *rt, apr_pool_t *ptemp)
             md->key_files = copy_strings(rt->pool, keys);
         }
         else if ((rv = prepare_fallback(rt, p, &fp, md->d)) == APR_SUCCESS) {
-            md->fallback_cert = rt->store->path(rt->store, rt->pool, ACME_SG_FALLBACK, md->d->id,
-                                                FALLBACK_CERT_ITEM);
+            md->fallback_cert = root_file(rt, rt->pool, ACME_SG_FALLBACK, md->d->id,
+                                          FALLBACK_CERT_ITEM, 0, NULL);
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, rt->s,

@@ -271,7 +271,7 @@ void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
     if (w->next == 0 || w->next > now + recheck) w->next = now + recheck;
     if (before && strcmp(before, acme_json_dump(p, w->warned, JSON_COMPACT | JSON_SORT_KEYS))) {
         acme_store_save_json(st, p, ACME_SG_STATE, WARN_ENTRY, WARN_ITEM, w->warned,
-                             ACME_STORE_REGENERABLE);
+                             ACME_STORE_REGENERABLE, NULL);
     }
     st->unlock(lock);
     w->warned = NULL;

@@ -418,7 +418,6 @@ static void sweep_user_groups(acme_rt_t *rt, apr_pool_t *p)
         ACME_SG_STAGING, ACME_SG_ACCOUNTS, ACME_SG_CHALLENGES, ACME_SG_STATE
     };
     acme_store_t *st = rt->store;
-    apr_time_t mt;
     const char *odd;
     int i;
 
@@ -429,11 +428,11 @@ static void sweep_user_groups(acme_rt_t *rt, apr_pool_t *p)
         }
     }
     /* fallback certificates lived in state/ before they moved to fallback/ */
-    if (st->mtime(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY, NULL, &mt) == APR_SUCCESS) {
-        st->remove(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY, NULL);
+    if (acme_store_has_entry(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY)) {
+        st->remove(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY, NULL, NULL);
         for (i = 0; i < rt->ddomains->nelts; i++) {
             st->remove(st, p, ACME_SG_STATE, APR_ARRAY_IDX(rt->ddomains, i, acme_domain_t *)->id,
-                       LEGACY_FALLBACK_ITEM);
+                       LEGACY_FALLBACK_ITEM, NULL);
         }
     }
 }

@@ -158,7 +158,7 @@ apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 
 int open_store(ctl_t *c, acme_store_t **store)
 {
-    apr_status_t rv = acme_store_file_open(c->p, c->store_dir, store);
+    apr_status_t rv = acme_store_file_open(c->p, c->store_dir, 0, store);
 
     return rv == APR_SUCCESS ? 0 : fail(1, "cannot open the store %s: %s", c->store_dir,
                                         errstr(c, rv));
@@ -256,14 +256,13 @@ static const char *problem_text(ctl_t *c, apr_status_t rv, const acme_problem_t 
 static int known_entry(ctl_t *c, acme_store_t *store, const char *name, const char **entry)
 {
     static const acme_store_group_e groups[] = { ACME_SG_DOMAINS, ACME_SG_STAGING, ACME_SG_STATE };
-    apr_time_t mt;
 
-    *entry = acme_domain_dirname(c->p, name);
+    *entry = acme_store_entry(c->p, name);
     if (*entry == NULL) {
         return fail(EXIT_USAGE, "invalid domain name '%s'", name);
     }
     for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-        if (store->mtime(store, c->p, groups[i], *entry, NULL, &mt) == APR_SUCCESS) {
+        if (acme_store_has_entry(store, c->p, groups[i], *entry)) {
             return 0;
         }
     }
@@ -437,8 +436,7 @@ static int revoke_one(ctl_t *c, acme_store_t *store, acme_store_group_e g, const
         && info->serial) {
         APR_ARRAY_PUSH(serials, const char *) = info->serial;
     }
-    fprintf(stdout, "revoked: %s\n", store->path(store, c->p, g, entry, item)
-                                     ? store->path(store, c->p, g, entry, item) : item);
+    fprintf(stdout, "revoked: %s\n", store->where(store, c->p, g, entry, item));
     return 0;
 }
 
@@ -896,7 +894,7 @@ static const char *drive_error(ctl_t *c, apr_status_t rv, const acme_drive_resul
  * staged set itself. */
 static int activate(ctl_t *c, acme_store_t *store, const acme_domain_t *d)
 {
-    const char *entry = acme_domain_dirname(c->p, d->id), *why = NULL;
+    const char *entry = acme_store_entry(c->p, d->id), *why = NULL;
     apr_array_header_t *items;
     acme_staged_e state;
     apr_status_t rv = acme_activate(store, c->p, d, &state, &why);
@@ -908,15 +906,11 @@ static int activate(ctl_t *c, acme_store_t *store, const acme_domain_t *d)
     if (rv != APR_SUCCESS) {
         return fail(1, "cannot activate the certificates of %s: %s", d->id, errstr(c, rv));
     }
-    (void)store->remove(store, c->p, ACME_SG_STAGING, entry, NULL);
+    (void)store->remove(store, c->p, ACME_SG_STAGING, entry, NULL, NULL);
     if (store->list(store, c->p, ACME_SG_DOMAINS, entry, &items) == APR_SUCCESS) {
         for (int i = 0; i < items->nelts; i++) {
-            const char *path = store->path(store, c->p, ACME_SG_DOMAINS, entry,
-                                           APR_ARRAY_IDX(items, i, const char *));
-
-            if (path) {
-                printf("stored: %s\n", path);
-            }
+            printf("stored: %s\n", store->where(store, c->p, ACME_SG_DOMAINS, entry,
+                                                 APR_ARRAY_IDX(items, i, const char *)));
         }
     }
     return 0;
@@ -1045,7 +1039,7 @@ static int verb_account_deactivate(ctl_t *c, int argc, const char *const *argv)
         return fail(1, "deactivating %s failed: %s", acct->url, problem_text(c, rv, prob));
     }
     acct->status = "deactivated";
-    rv = acme_account_save(store, c->p, ca, acct);
+    rv = acme_account_save(store, c->p, ca, acct, NULL);
     if (rv != APR_SUCCESS) {
         return fail(1, "deactivated, but the store was not updated: %s", errstr(c, rv));
     }
@@ -1082,7 +1076,7 @@ static int verb_account_rollover(ctl_t *c, int argc, const char *const *argv)
     if (rv != APR_SUCCESS) {
         return fail(1, "key rollover of %s failed: %s", acct->url, problem_text(c, rv, prob));
     }
-    rv = acme_account_save(store, c->p, ca, acct);
+    rv = acme_account_save(store, c->p, ca, acct, NULL);
     if (rv != APR_SUCCESS) {
         /* The CA knows only the new key now: losing it loses the account. */
         return fail(1, "the CA switched %s to a new key but saving it failed: %s", acct->url,

@@ -156,7 +156,7 @@ static int import_account(import_t *im, const acme_import_account_t *a)
     acct.key = a->key;
     acct.status = "valid";
     acct.obj = acme_json_own(c->p, account_object(a));
-    rv = acme_account_save(im->store, c->p, ca, &acct);
+    rv = acme_account_save(im->store, c->p, ca, &acct, NULL);
     return rv == APR_SUCCESS ? 0 : fail(1, "cannot save the account %s: %s", a->url,
                                         errstr(c, rv));
 }
@@ -208,7 +208,6 @@ static const char *store_conflict(import_t *im, const acme_import_domain_t *d,
     const acme_import_cert_t *c = APR_ARRAY_IDX(d->certs, 0, acme_import_cert_t *);
     apr_array_header_t *certs;
     acme_cert_info_t *info;
-    apr_time_t mt;
     char *pem;
     apr_size_t len;
 
@@ -226,7 +225,7 @@ static const char *store_conflict(import_t *im, const acme_import_domain_t *d,
         }
         return "the store already has certificates of its own for it";
     }
-    if (im->store->mtime(im->store, p, ACME_SG_STAGING, entry, NULL, &mt) == APR_SUCCESS) {
+    if (acme_store_has_entry(im->store, p, ACME_SG_STAGING, entry)) {
         return "the store has new certificates for it waiting for activation";
     }
     return NULL;
@@ -250,20 +249,20 @@ static apr_status_t stage(import_t *im, const acme_import_domain_t *d, const cha
     json_t *meta, *types = json_array();
     apr_status_t rv = APR_SUCCESS;
 
-    st->remove(st, p, ACME_SG_STAGING, entry, NULL);
+    st->remove(st, p, ACME_SG_STAGING, entry, NULL, NULL);
     for (int i = 0; rv == APR_SUCCESS && i < d->certs->nelts; i++) {
         const acme_import_cert_t *c = APR_ARRAY_IDX(d->certs, i, acme_import_cert_t *);
 
         json_array_append_new(types, json_string(c->key_type));
         if ((rv = st->save(st, p, ACME_SG_STAGING, entry, acme_store_chain_item(p, c->key_type),
-                           c->chain_pem, c->chain_len, 0)) == APR_SUCCESS
+                           c->chain_pem, c->chain_len, 0, NULL)) == APR_SUCCESS
             && (rv = st->save(st, p, ACME_SG_STAGING, entry, acme_store_pkey_item(p, c->key_type),
-                              c->key_pem, c->key_len, ACME_STORE_PRIVATE)) == APR_SUCCESS
+                              c->key_pem, c->key_len, ACME_STORE_PRIVATE, NULL)) == APR_SUCCESS
             && i == 0
             && (rv = st->save(st, p, ACME_SG_STAGING, entry, "fullchain.pem", c->chain_pem,
-                              c->chain_len, 0)) == APR_SUCCESS) {
+                              c->chain_len, 0, NULL)) == APR_SUCCESS) {
             rv = st->save(st, p, ACME_SG_STAGING, entry, "privkey.pem", c->key_pem, c->key_len,
-                          ACME_STORE_PRIVATE);
+                          ACME_STORE_PRIVATE, NULL);
         }
     }
     /* No config_hash: the configuration it was issued for is the source's. */
@@ -272,7 +271,7 @@ static apr_status_t stage(import_t *im, const acme_import_domain_t *d, const cha
                                       "ca", d->ca_url, "imported_from", im->imp->kind,
                                       "created", acme_time_rfc3339(p, apr_time_now())));
     if (rv == APR_SUCCESS) {
-        rv = meta ? acme_store_save_json(st, p, ACME_SG_STAGING, entry, META_ITEM, meta, 0)
+        rv = meta ? acme_store_save_json(st, p, ACME_SG_STAGING, entry, META_ITEM, meta, 0, NULL)
                   : APR_ENOMEM;
     }
     return rv;
@@ -329,7 +328,7 @@ static const char *write_domain(import_t *im, const acme_import_domain_t *d, con
     else if (state == ACME_STAGED_NONE) {
         why = "it failed verification: meta.json is missing";
     }
-    st->remove(st, p, ACME_SG_STAGING, entry, NULL);
+    st->remove(st, p, ACME_SG_STAGING, entry, NULL, NULL);
     if (why) {
         st->unlock(lock);
         return why;
@@ -349,7 +348,7 @@ static const char *write_domain(import_t *im, const acme_import_domain_t *d, con
     /* The status is rebuilt by the next check if this write is lost. */
     if (status) {
         (void)acme_store_save_json(st, p, ACME_SG_STATE, entry, STATUS_ITEM, status,
-                                   ACME_STORE_REGENERABLE);
+                                   ACME_STORE_REGENERABLE, NULL);
     }
     st->unlock(lock);
     return NULL;
@@ -378,7 +377,7 @@ static const char *account_text(import_t *im, const acme_import_domain_t *d)
 static int import_domain(import_t *im, const acme_import_domain_t *d, apr_time_t now)
 {
     apr_pool_t *p = im->c->p;
-    const char *entry = acme_domain_dirname(p, d->id), *why, *types;
+    const char *entry = acme_store_entry(p, d->id), *why, *types;
     apr_time_t at;
     int same;
 
@@ -447,8 +446,8 @@ static int import_store(import_t *im)
     if (!im->apply && apr_stat(&fi, c->store_dir, APR_FINFO_TYPE, c->p) != APR_SUCCESS) {
         return 0;
     }
-    rv = acme_store_file_open_ex(c->p, c->store_dir, im->apply ? 0 : ACME_STORE_OPEN_NOSWEEP,
-                                 &im->store);
+    rv = acme_store_file_open(c->p, c->store_dir, im->apply ? 0 : ACME_STORE_OPEN_NOSWEEP,
+                              &im->store);
     return rv == APR_SUCCESS ? 0 : fail(1, "cannot open the store %s: %s", c->store_dir,
                                         errstr(c, rv));
 }

@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "acme_dns_check.h"
 #include "acme_domain.h"
+#include "acme_store.h"
 #include "acme_key.h"
 #include "acme_time.h"
 
@@ -19,10 +20,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-/* A store directory name must never leave its group directory. */
+/* A store entry name must never leave its group. */
 static void check_dirname(apr_pool_t *p, const char *name)
 {
-    const char *dn = acme_domain_dirname(p, name);
+    const char *dn = acme_store_entry(p, name);
 
     if (!dn) {
         return;
@@ -72,7 +73,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     }
     if (acme_identifier_valid(s)) {
         /* A valid identifier always has a store directory. */
-        if (!acme_domain_dirname(p, s)) {
+        if (!acme_store_entry(p, s)) {
             abort();
         }
         acme_domain_t *dom = acme_domain_create(p, s);

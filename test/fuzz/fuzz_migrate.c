@@ -5,6 +5,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "acme_domain.h"
+#include "acme_store.h"
 #include "acme_import.h"
 #include "acme_json.h"
 #include "acme_jws.h"
@@ -29,7 +30,7 @@ static void check_md_json(apr_pool_t *p, const char *s, apr_size_t n)
         return;
     }
     if (!d->id || d->names->nelts == 0 || strcmp(d->id, APR_ARRAY_IDX(d->names, 0, const char *))
-        || d->key_order->nelts == 0 || !acme_domain_dirname(p, d->id)) {
+        || d->key_order->nelts == 0 || !acme_store_entry(p, d->id)) {
         abort();
     }
     for (int i = 0; i < d->names->nelts; i++) {

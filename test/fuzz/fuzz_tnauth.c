@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "acme_base64.h"
 #include "acme_domain.h"
+#include "acme_store.h"
 #include "acme_tkauth.h"
 #include "acme_tnauth.h"
 
@@ -39,7 +40,7 @@ static void check_list(apr_pool_t *p, const acme_tnauth_t *tl, const unsigned ch
         || acme_tnauth_from_value(p, value, &back) != APR_SUCCESS
         || back->entries->nelts != tl->entries->nelts
         || !*acme_tnauth_describe(p, tl)
-        || !(id = acme_tnauth_domain_id(p, tl)) || !acme_domain_dirname(p, id)) {
+        || !(id = acme_tnauth_domain_id(p, tl)) || !acme_store_entry(p, id)) {
         abort();
     }
 }

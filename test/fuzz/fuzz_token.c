@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "acme_base64.h"
 #include "acme_domain.h"
+#include "acme_store.h"
 #include "acme_responder.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -63,7 +64,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         }
     }
     /* The Host header picks the store entry: never a path outside the group. */
-    entry = acme_domain_dirname(p, host);
+    entry = acme_store_entry(p, host);
     if (entry && (!*entry || strchr(entry, '/') || !strcmp(entry, "..") || !strcmp(entry, "."))) {
         abort();
     }

@@ -21,7 +21,7 @@ static void setup(void)
 
     tu_setup();
     tu_scratch_create("test_activate");
-    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), &store),
+    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), 0, &store),
                      APR_SUCCESS);
     root = make_ca("Test Root", NULL);
     inter = make_ca("Test Inter", root);
@@ -41,7 +41,7 @@ static const char *spath(const char *rel)
 static void put(const char *item, const char *data, int priv)
 {
     ck_assert_int_eq(store->save(store, pool, ACME_SG_STAGING, "example.org", item, data,
-                                 strlen(data), priv), APR_SUCCESS);
+                                 strlen(data), priv, NULL), APR_SUCCESS);
 }
 
 static const char *get(acme_store_group_e g, const char *item)

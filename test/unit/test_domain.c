@@ -46,36 +46,6 @@ START_TEST(port_parse)
 }
 END_TEST
 
-START_TEST(dirname_map)
-{
-    ck_assert_str_eq(acme_domain_dirname(pool, "example.org"), "example.org");
-    ck_assert_str_eq(acme_domain_dirname(pool, "WWW.Example.Org"), "www.example.org");
-    ck_assert_str_eq(acme_domain_dirname(pool, "*.example.org"), "_.example.org");
-    ck_assert_str_eq(acme_domain_dirname(pool, "*.EXAMPLE.org"), "_.example.org");
-    ck_assert_str_eq(acme_domain_dirname(pool, "192.0.2.1"), "192.0.2.1");
-    ck_assert_str_eq(acme_domain_dirname(pool, "2001:DB8::1"), "2001:db8::1");
-    ck_assert_str_eq(acme_domain_dirname(pool, "::1"), "::1");
-}
-END_TEST
-
-START_TEST(dirname_hostile)
-{
-    static const char *const bad[] = {
-        "", ".", "..", "../etc", "a/b", "/etc/passwd", "a/../b", "a..b", ".hidden",
-        "a\\b", "a\nb", "a\tb", "a\x7f", "x\x01y",
-    };
-    char longname[300];
-
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_msg(acme_domain_dirname(pool, bad[i]) == NULL, "accepted '%s'", bad[i]);
-    }
-    ck_assert_ptr_null(acme_domain_dirname(pool, NULL));
-    memset(longname, 'a', sizeof(longname) - 1);
-    longname[sizeof(longname) - 1] = '\0';
-    ck_assert_ptr_null(acme_domain_dirname(pool, longname));
-}
-END_TEST
-
 START_TEST(identifiers)
 {
     static const char *const good[] = {
@@ -182,8 +152,6 @@ static Suite *suite(void)
 
     tcase_add_test(tc, defaults);
     tcase_add_test(tc, port_parse);
-    tcase_add_test(tc, dirname_map);
-    tcase_add_test(tc, dirname_hostile);
     tcase_add_test(tc, identifiers);
     tcase_add_test(tc, config_hash);
     tcase_add_test(tc, config_hash_unambiguous);

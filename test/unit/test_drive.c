@@ -31,7 +31,7 @@ static void setup(void)
 {
     tu_setup();
     tu_scratch_create("test_drive");
-    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), &store),
+    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), 0, &store),
                      APR_SUCCESS);
 }
 
@@ -44,7 +44,7 @@ static void teardown(void)
 static void put(acme_store_group_e g, const char *entry, const char *item, const char *data,
                 int priv)
 {
-    ck_assert_int_eq(store->save(store, pool, g, entry, item, data, strlen(data), priv),
+    ck_assert_int_eq(store->save(store, pool, g, entry, item, data, strlen(data), priv, NULL),
                      APR_SUCCESS);
 }
 
@@ -123,7 +123,7 @@ static void stage_for(const acme_domain_t *d, const ca_t *inter, const char *con
     }
     meta = json_pack("{s:s,s:s}", "name", d->id, "config_hash", config_hash);
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STAGING, d->id, "meta.json", meta,
-                                          0), APR_SUCCESS);
+                                          0, NULL), APR_SUCCESS);
     json_decref(meta);
 }
 
@@ -186,7 +186,7 @@ START_TEST(needed_marker_staging_backoff_config)
     put(ACME_SG_STATE, "example.org", "renew", "", 0);
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
     ck_assert_str_eq(why, "renewal requested");
-    store->remove(store, pool, ACME_SG_STATE, "example.org", "renew");
+    store->remove(store, pool, ACME_SG_STATE, "example.org", "renew", NULL);
 
     /* names changed: the active certificate no longer covers them */
     APR_ARRAY_PUSH(d->names, const char *) = "new.example.org";
@@ -209,7 +209,7 @@ START_TEST(needed_marker_staging_backoff_config)
     meta = json_pack("{s:s,s:s}", "name", "example.org", "config_hash",
                      acme_domain_config_hash(pool, d));
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STAGING, "example.org",
-                                          "meta.json", meta, 0), APR_SUCCESS);
+                                          "meta.json", meta, 0, NULL), APR_SUCCESS);
     json_decref(meta);
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
     ck_assert_ptr_null(read_item(ACME_SG_STAGING, "example.org", "meta.json"));
@@ -218,7 +218,7 @@ START_TEST(needed_marker_staging_backoff_config)
     st = json_pack("{s:s,s:i}", "config_hash", acme_domain_config_hash(pool, d), "failures", 2);
     json_object_set_new(st, "next_attempt", json_string(acme_time_rfc3339(pool, now + 3600 * APR_USEC_PER_SEC)));
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "example.org",
-                                          "status.json", st, 0), APR_SUCCESS);
+                                          "status.json", st, 0, NULL), APR_SUCCESS);
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 0);
     ck_assert_ptr_nonnull(strstr(why, "waiting"));
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now + 7200 * APR_USEC_PER_SEC, &why), 1);
@@ -240,7 +240,7 @@ START_TEST(needed_config_hash_of_active_set)
 
     activate(d, inter, SAN2, now - DAY, now + 89 * DAY);
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_DOMAINS, "example.org",
-                                          "meta.json", meta, 0), APR_SUCCESS);
+                                          "meta.json", meta, 0, NULL), APR_SUCCESS);
     json_decref(meta);
     ck_assert_int_eq(acme_drive_needed(&env, pool, d, now, &why), 1);
     ck_assert_ptr_nonnull(strstr(why, "configuration"));
@@ -342,7 +342,7 @@ START_TEST(next_look_never_drops_a_past_time)
 
     ck_assert_int_eq(acme_drive_next_look(&env, pool, d, now), 0);   /* nothing recorded */
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "example.org",
-                                          "status.json", st, 0), APR_SUCCESS);
+                                          "status.json", st, 0, NULL), APR_SUCCESS);
     ck_assert_int_eq(acme_drive_next_look(&env, pool, d, now), now + env.retry_delay);
     ck_assert_int_eq(acme_drive_next_look(&env, pool, d, now - apr_time_from_sec(10)),
                      now - apr_time_from_msec(300));
@@ -350,7 +350,7 @@ START_TEST(next_look_never_drops_a_past_time)
     json_object_set_new(json_object_get(st, "renewal"), "at",
                         json_string(acme_time_rfc3339(pool, now + DAY)));
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "example.org",
-                                          "status.json", st, 0), APR_SUCCESS);
+                                          "status.json", st, 0, NULL), APR_SUCCESS);
     ck_assert_int_eq(acme_drive_next_look(&env, pool, d, now),
                      now - apr_time_from_msec(300) + DAY);
     json_decref(st);
@@ -462,14 +462,14 @@ START_TEST(ca_outage_one_attempt_per_retry)
     /* once per outage: neither b's nor a's own error is written again */
     json_object_set_new(err, "detail", json_string("seen"));
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "b.example", "status.json",
-                                          st, 0), APR_SUCCESS);
+                                          st, 0, NULL), APR_SUCCESS);
     ck_assert_int_eq(acme_drive_run(&env, pool, b, &res), APR_EAGAIN);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(status_of("b.example"),
                      "last_error"), "detail")), "seen");
     st = status_of("a.example");
     json_object_set_new(json_object_get(st, "last_error"), "detail", json_string("own"));
     ck_assert_int_eq(acme_store_save_json(store, pool, ACME_SG_STATE, "a.example", "status.json",
-                                          st, 0), APR_SUCCESS);
+                                          st, 0, NULL), APR_SUCCESS);
     ck_assert_int_eq(acme_drive_run(&env, pool, a, &res), APR_EAGAIN);
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(status_of("a.example"),
                      "last_error"), "detail")), "own");
@@ -538,11 +538,9 @@ START_TEST(store_responder_tlsalpn01)
                                        strlen(strstr(pem, "-----BEGIN PRIVATE KEY")), &key),
                      APR_SUCCESS);
     ck_assert(acme_cert_matches_key(APR_ARRAY_IDX(certs, 0, acme_cert_t *), key));
-    path = store->path(store, pool, ACME_SG_CHALLENGES, "example.org", ACME_TLSALPN01_ITEM);
-    if (path) {
-        ck_assert_int_eq(stat(path, &sb), 0);
-        ck_assert_int_eq(sb.st_mode & 0777, 0600);
-    }
+    path = store->where(store, pool, ACME_SG_CHALLENGES, "example.org", ACME_TLSALPN01_ITEM);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0600);
     ck_assert_int_eq(r->teardown(r, pool, "tls-alpn-01", "example.org", "tok", "tok.thumb"),
                      APR_SUCCESS);
     ck_assert_ptr_null(read_item(ACME_SG_CHALLENGES, "example.org", ACME_TLSALPN01_ITEM));
@@ -1342,7 +1340,7 @@ static struct {
 
 static apr_status_t rec_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                              const char *entry, const char *item, const void *data,
-                             apr_size_t len, int flags)
+                             apr_size_t len, int flags, const acme_store_lock_t *fence)
 {
     (void)s;
     if (rec.n < REC_MAX) {
@@ -1354,7 +1352,7 @@ static apr_status_t rec_save(acme_store_t *s, apr_pool_t *p, acme_store_group_e 
         r->has_key = strstr(text, "\"key\"") != NULL;
         r->finalized = strstr(text, "\"finalized\"") != NULL;
     }
-    return rec.inner->save(rec.inner, p, g, entry, item, data, len, flags);
+    return rec.inner->save(rec.inner, p, g, entry, item, data, len, flags, fence);
 }
 
 /* fsync is kept for what a power cut would cost a certificate or an account:

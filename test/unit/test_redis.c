@@ -972,7 +972,7 @@ END_TEST
 
 static acme_store_t *fleet_store(const char *node, const acme_seal_keys_t *keys)
 {
-    acme_store_redis_opts_t o;
+    acme_store_spec_t o;
     acme_store_t *st = NULL;
     const char *err = NULL;
 
@@ -983,7 +983,7 @@ static acme_store_t *fleet_store(const char *node, const acme_seal_keys_t *keys)
     o.node = node;
     o.lock_ttl = apr_time_from_sec(5);
     o.log = &logger;
-    ck_assert_msg(acme_store_redis_open(pool, &o, &st, &err) == APR_SUCCESS, "open: %s", err);
+    ck_assert_msg(acme_store_open(pool, &o, &st, &err) == APR_SUCCESS, "open: %s", err);
     return st;
 }
 
@@ -994,6 +994,10 @@ START_TEST(store_backend)
     acme_seal_keys_t *keys;
     acme_store_t *a, *b, *nokey;
     acme_store_lock_t *la = NULL, *lb = NULL;
+    apr_array_header_t *set, *got;
+    acme_store_item_t *it;
+    apr_uint64_t gen = 0;
+    const char *node = NULL;
     redisReply *rep;
     char *data;
     apr_size_t len;
@@ -1007,7 +1011,7 @@ START_TEST(store_backend)
 
     /* a private item reaches Redis only sealed, and opens on another node */
     ck_assert_int_eq(a->save(a, pool, ACME_SG_ACCOUNTS, "ca1", "account.pem", pem,
-                             strlen(pem), ACME_STORE_PRIVATE), APR_SUCCESS);
+                             strlen(pem), ACME_STORE_PRIVATE, NULL), APR_SUCCESS);
     rep = raw(main_srv.port, "GET acme:{a:ca1}:k:account.pem");
     ck_assert_int_eq(rep->type, REDIS_REPLY_STRING);
     ck_assert_ptr_null(memmem(rep->str, rep->len, "PRIVATE", 7));
@@ -1018,44 +1022,70 @@ START_TEST(store_backend)
     ck_assert_int_eq(nokey->load(nokey, pool, ACME_SG_ACCOUNTS, "ca1", "account.pem", &data,
                                  &len), APR_EACCES);
     ck_assert_int_eq(nokey->save(nokey, pool, ACME_SG_ACCOUNTS, "ca1", "x.pem", pem,
-                                 strlen(pem), ACME_STORE_PRIVATE), APR_EACCES);
+                                 strlen(pem), ACME_STORE_PRIVATE, NULL), APR_EACCES);
     /* moved to another entry: refused */
     raw_ok(main_srv.port, "COPY acme:{a:ca1}:k:account.pem acme:{a:ca2}:k:account.pem");
     raw_ok(main_srv.port, "ZADD acme:{a:ca2}:index +inf account.pem");
     ck_assert_int_eq(b->load(b, pool, ACME_SG_ACCOUNTS, "ca2", "account.pem", &data, &len),
                      ACME_SEAL_EMISMATCH);
 
-    /* one lock holder fleet-wide; its writes are fenced */
+    /* one lock holder fleet-wide; writes under it are fenced */
     ck_assert_int_eq(a->lock(a, pool, ACME_SG_STATE, "example.org", 0, &la), APR_SUCCESS);
     ck_assert_int_eq(b->lock(b, pool, ACME_SG_STATE, "example.org", 0, &lb), APR_TIMEUP);
-    ck_assert_int_eq(a->save(a, pool, ACME_SG_STATE, "example.org", "order.json", "{}", 2, 0),
+    ck_assert_int_eq(a->save(a, pool, ACME_SG_STATE, "example.org", "order.json", "{}", 2, 0,
+                             la), APR_SUCCESS);
+    set = apr_array_make(pool, 2, sizeof(acme_store_item_t));
+    it = apr_array_push(set);
+    it->name = "fullchain.pem"; it->data = "chain"; it->len = 5; it->flags = 0;
+    it = apr_array_push(set);
+    it->name = "privkey.pem"; it->data = pem; it->len = strlen(pem);
+    it->flags = ACME_STORE_PRIVATE;
+    ck_assert_int_eq(a->replace(a, pool, ACME_SG_PUBLISHED, "example.org", set, ACME_SG_COUNT,
+                                la), APR_SUCCESS);
+    rep = raw(main_srv.port, "HGETALL acme:{d:example.org}:pub");
+    for (size_t i = 0; i < rep->elements; i++) {
+        ck_assert_ptr_null(memmem(rep->element[i]->str, rep->element[i]->len, "PRIVATE", 7));
+    }
+    freeReplyObject(rep);
+    ck_assert_int_eq(acme_store_published(b, pool, "example.org", &got, &gen, &node),
                      APR_SUCCESS);
+    ck_assert_int_eq((int)gen, 1);
+    ck_assert_str_eq(node, "node-a");
+    ck_assert_int_eq(got->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(got, 1, acme_store_item_t).data, pem);
+    ck_assert_int_eq(b->load(b, pool, ACME_SG_PUBLISHED, "example.org", "fullchain.pem", &data,
+                             &len), APR_SUCCESS);
+    ck_assert_str_eq(data, "chain");
     /* the lease is taken away (as after a pause past its TTL): a's writes fail */
     raw_ok(main_srv.port, "DEL acme:{d:example.org}:lock");
     ck_assert_int_eq(b->lock(b, pool, ACME_SG_STATE, "example.org", 0, &lb), APR_SUCCESS);
     ck_assert_int_eq(a->save(a, pool, ACME_SG_STATE, "example.org", "order.json", "{\"x\":1}",
-                             7, 0), ACME_FLEET_EFENCED);
+                             7, 0, la), ACME_STORE_ELOST);
+    ck_assert_int_eq(a->replace(a, pool, ACME_SG_PUBLISHED, "example.org", set, ACME_SG_COUNT,
+                                la), ACME_STORE_ELOST);
     ck_assert_int_eq(b->load(b, pool, ACME_SG_STATE, "example.org", "order.json", &data, &len),
                      APR_SUCCESS);
     ck_assert_str_eq(data, "{}");
+    ck_assert_int_eq(b->hold(lb, apr_time_from_sec(1)), APR_SUCCESS);
     b->unlock(lb);
     a->unlock(la);
 
     /* a challenge answer placed by a is found by b, which has no local copy */
     ck_assert_int_eq(a->save(a, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", "ka",
-                             2, ACME_STORE_REGENERABLE), APR_SUCCESS);
+                             2, ACME_STORE_REGENERABLE, NULL), APR_SUCCESS);
     ck_assert_int_eq(b->load(b, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", &data,
                              &len), APR_SUCCESS);
     ck_assert_str_eq(data, "ka");
-    ck_assert_int_eq(a->remove(a, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok"),
+    ck_assert_int_eq(a->remove(a, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", NULL),
                      APR_SUCCESS);
     ck_assert_int_eq(b->load(b, pool, ACME_SG_CHALLENGES, "example.org", "http-01.tok", &data,
                              &len), APR_ENOENT);
 
     /* what mod_ssl loads stays in local files */
-    ck_assert_ptr_nonnull(a->path(a, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem"));
-    ck_assert_ptr_null(a->path(a, pool, ACME_SG_STATE, "example.org", "order.json"));
-    ck_assert_ptr_eq(acme_store_local(acme_store_local(a)), acme_store_local(a));
+    ck_assert_ptr_nonnull(strstr(a->where(a, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem"),
+                                 "node-a"));
+    ck_assert_ptr_nonnull(strstr(a->where(a, pool, ACME_SG_STATE, "example.org", "order.json"),
+                                 "Redis"));
     tu_scratch_remove();
 }
 END_TEST

@@ -23,7 +23,7 @@ static void setup(void)
 {
     tu_setup();
     tu_scratch_create("acme-test-status");
-    ck_assert_int_eq(acme_store_file_open(pool, tmpdir, &st), APR_SUCCESS);
+    ck_assert_int_eq(acme_store_file_open(pool, tmpdir, 0, &st), APR_SUCCESS);
 }
 
 static void teardown(void)
@@ -79,7 +79,7 @@ static test_cert_t make_cert(const char *name, long nb, long na, int rsa, long s
 
 static void put(acme_store_group_e g, const char *entry, const char *item, const char *data)
 {
-    ck_assert_int_eq(st->save(st, pool, g, entry, item, data, strlen(data), 0), APR_SUCCESS);
+    ck_assert_int_eq(st->save(st, pool, g, entry, item, data, strlen(data), 0, NULL), APR_SUCCESS);
 }
 
 static void put_state(const char *entry, const char *json)
@@ -189,7 +189,7 @@ START_TEST(valid_cert)
     ck_assert(json_is_false(json_object_get(j, "staged")));
 
     /* a cert with no state yet (e.g. copied in by hand) is valid too */
-    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", NULL), APR_SUCCESS);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", NULL, NULL), APR_SUCCESS);
     j = status_of("example.org", NULL);
     ck_assert_str_eq(sget(j, "state"), "valid");
     ck_assert_str_eq(sget(j, "name"), "example.org");
@@ -221,7 +221,7 @@ START_TEST(marks_renew_and_revoked)
     ck_assert(wake1 != 0 && wake1 != wake0);
 
     /* revoked, no reissue: state revoked, the renew mark stays as it was */
-    st->remove(st, pool, ACME_SG_STATE, "example.org", ACME_MARK_RENEW_ITEM);
+    st->remove(st, pool, ACME_SG_STATE, "example.org", ACME_MARK_RENEW_ITEM, NULL);
     APR_ARRAY_PUSH(serials, const char *) = "1234abcd";
     apr_sleep(apr_time_from_msec(20));
     ck_assert_int_eq(acme_mark_revoked(st, pool, "example.org", serials, 4, now, 0), APR_SUCCESS);

@@ -23,7 +23,7 @@ static void setup(void)
 {
     tu_setup();
     tu_scratch_create("acme-test-store");
-    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), &st),
+    ck_assert_int_eq(acme_store_file_open(pool, apr_pstrcat(pool, tmpdir, "/store", NULL), 0, &st),
                      APR_SUCCESS);
 }
 
@@ -69,7 +69,7 @@ static int count_files(const char *rel)
 
 static void put(acme_store_group_e g, const char *entry, const char *item, const char *data)
 {
-    ck_assert_int_eq(st->save(st, pool, g, entry, item, data, strlen(data), 0), APR_SUCCESS);
+    ck_assert_int_eq(st->save(st, pool, g, entry, item, data, strlen(data), 0, NULL), APR_SUCCESS);
 }
 
 static const char *get(acme_store_group_e g, const char *entry, const char *item)
@@ -103,7 +103,7 @@ static apr_array_header_t *items_of(const char *const *pairs)
 
 static apr_status_t replace(const char *entry, acme_store_group_e archive, const char *const *pairs)
 {
-    return st->replace(st, pool, ACME_SG_DOMAINS, entry, items_of(pairs), archive);
+    return st->replace(st, pool, ACME_SG_DOMAINS, entry, items_of(pairs), archive, NULL);
 }
 
 START_TEST(group_and_item_names)
@@ -132,7 +132,6 @@ END_TEST
 START_TEST(save_load_remove)
 {
     apr_array_header_t *names;
-    apr_time_t mt;
 
     ck_assert_ptr_null(get(ACME_SG_STATE, "example.org", "status.json"));
     ck_assert_int_eq(st->load(st, pool, ACME_SG_STATE, "example.org", "x", &(char *){0},
@@ -141,7 +140,7 @@ START_TEST(save_load_remove)
     ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "status.json"), "{}");
     put(ACME_SG_STATE, "example.org", "status.json", "{\"a\":1}");
     ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "status.json"), "{\"a\":1}");
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "empty", "", 0, 0),
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "empty", "", 0, 0, NULL),
                      APR_SUCCESS);
     ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "empty"), "");
     put(ACME_SG_STATE, "b.example.org", "order.json", "{}");
@@ -161,21 +160,18 @@ START_TEST(save_load_remove)
     ck_assert_int_eq(st->list(st, pool, ACME_SG_ARCHIVE, NULL, &names), APR_SUCCESS);
     ck_assert_int_eq(names->nelts, 0);
 
-    ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, "example.org", "status.json", &mt),
-                     APR_SUCCESS);
-    ck_assert(mt > apr_time_now() - apr_time_from_sec(60) && mt <= apr_time_now());
-    ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, "example.org", NULL, &mt), APR_SUCCESS);
-    ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, "example.org", "nope", &mt), APR_ENOENT);
-    ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, "nope.org", NULL, &mt), APR_ENOENT);
+    ck_assert(acme_store_has_entry(st, pool, ACME_SG_STATE, "example.org"));
+    ck_assert(!acme_store_has_entry(st, pool, ACME_SG_STATE, "nope.org"));
+    ck_assert(!acme_store_has_entry(st, pool, ACME_SG_DOMAINS, "example.org"));
 
-    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", "empty"), APR_SUCCESS);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", "empty", NULL), APR_SUCCESS);
     ck_assert_ptr_null(get(ACME_SG_STATE, "example.org", "empty"));
-    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", "empty"), APR_SUCCESS);
-    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", NULL), APR_SUCCESS);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", "empty", NULL), APR_SUCCESS);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", NULL, NULL), APR_SUCCESS);
     ck_assert(!exists("state/example.org"));
     ck_assert_int_eq(count_files("state"), 2);      /* no hidden leftovers */
-    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", NULL), APR_SUCCESS);
-    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "gone.org", "x"), APR_SUCCESS);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", NULL, NULL), APR_SUCCESS);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "gone.org", "x", NULL), APR_SUCCESS);
 }
 END_TEST
 
@@ -183,7 +179,7 @@ START_TEST(modes)
 {
     mode_t old = umask(077);        /* modes must not depend on the umask */
 
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem", "K", 1, 1),
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem", "K", 1, 1, NULL),
                      APR_SUCCESS);
     put(ACME_SG_DOMAINS, "example.org", "fullchain.pem", "C");
     put(ACME_SG_CHALLENGES, "example.org", "http-01.tok", "ka");
@@ -201,10 +197,10 @@ START_TEST(modes)
     ck_assert_int_eq(mode_of("domains/example.org"), 0755);
     ck_assert_int_eq(mode_of("challenges/example.org"), 0755);
     /* a private item stays private when rewritten */
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem", "KK", 2, 1),
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem", "KK", 2, 1, NULL),
                      APR_SUCCESS);
     ck_assert_int_eq(mode_of("domains/example.org/privkey.pem"), 0600);
-    ck_assert_str_eq(st->path(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem"),
+    ck_assert_str_eq(st->where(st, pool, ACME_SG_DOMAINS, "example.org", "privkey.pem"),
                      spath("domains/example.org/privkey.pem"));
 }
 END_TEST
@@ -263,14 +259,14 @@ START_TEST(crash_leftovers_swept)
     ck_assert(!exists("domains/.new.AAAAAAAAAAAA"));
     /* open sweeps every group too, unless told not to (httpd: each owner sweeps its own) */
     ck_assert_int_eq(utime(fresh, &ut), 0);
-    ck_assert_int_eq(acme_store_file_open_ex(pool, spath(""), ACME_STORE_OPEN_NOSWEEP, &st2),
+    ck_assert_int_eq(acme_store_file_open(pool, spath(""), ACME_STORE_OPEN_NOSWEEP, &st2),
                      APR_SUCCESS);
     ck_assert(exists("state/example.org/status.json.tmp.BBBBBBBBBBBB"));
-    ck_assert_int_eq(acme_store_file_open(pool, spath(""), &st2), APR_SUCCESS);
+    ck_assert_int_eq(acme_store_file_open(pool, spath(""), 0, &st2), APR_SUCCESS);
     ck_assert(!exists("state/example.org/status.json.tmp.BBBBBBBBBBBB"));
     ck_assert(exists("state/example.org/status.json"));
     /* temp-like names are not valid items */
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "x.tmp.AAAAAAAAAAAA", "1", 1, 0),
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "x.tmp.AAAAAAAAAAAA", "1", 1, 0, NULL),
                      APR_EINVAL);
 }
 END_TEST
@@ -316,12 +312,12 @@ START_TEST(regenerable_save)
     struct stat sb;
 
     ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "fallback.pem", "one", 3,
-                              ACME_STORE_REGENERABLE), APR_SUCCESS);
+                              ACME_STORE_REGENERABLE, NULL), APR_SUCCESS);
     ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "fallback.pem"), "one");
     ck_assert_int_eq(stat(spath("state/example.org/fallback.pem"), &sb), 0);
     ck_assert_int_eq(sb.st_mode & 0777, 0644);
     ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "fallback.pem", "two", 3,
-                              ACME_STORE_REGENERABLE | ACME_STORE_PRIVATE), APR_SUCCESS);
+                              ACME_STORE_REGENERABLE | ACME_STORE_PRIVATE, NULL), APR_SUCCESS);
     ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "fallback.pem"), "two");
     ck_assert_int_eq(stat(spath("state/example.org/fallback.pem"), &sb), 0);
     ck_assert_int_eq(sb.st_mode & 0777, 0600);
@@ -335,7 +331,7 @@ START_TEST(hostile_names)
         "", ".", "..", "../x", "a/b", "/abs", ".hidden", "a..b", "a\nb", "a\x01", "a\\b", "a\x7f",
     };
     apr_array_header_t *names;
-    apr_time_t mt;
+    acme_store_file_t f;
     char *data;
     apr_size_t len;
     acme_store_lock_t *lk;
@@ -343,23 +339,22 @@ START_TEST(hostile_names)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *b = bad[i];
 
-        ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, b, "item", "x", 1, 0), APR_EINVAL);
-        ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "ok.org", b, "x", 1, 0), APR_EINVAL);
+        ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, b, "item", "x", 1, 0, NULL), APR_EINVAL);
+        ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "ok.org", b, "x", 1, 0, NULL), APR_EINVAL);
         ck_assert_int_eq(st->load(st, pool, ACME_SG_STATE, b, "item", &data, &len), APR_EINVAL);
         ck_assert_int_eq(st->load(st, pool, ACME_SG_STATE, "ok.org", b, &data, &len), APR_EINVAL);
-        ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, b, NULL), APR_EINVAL);
-        ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "ok.org", b), APR_EINVAL);
+        ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, b, NULL, NULL), APR_EINVAL);
+        ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "ok.org", b, NULL), APR_EINVAL);
         ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, b, &names), APR_EINVAL);
-        ck_assert_int_eq(st->mtime(st, pool, ACME_SG_STATE, b, NULL, &mt), APR_EINVAL);
         ck_assert_int_eq(replace(b, ACME_SG_ARCHIVE, (const char *const[]){ "a", "x", NULL }),
                          APR_EINVAL);
         ck_assert_int_eq(replace("ok.org", ACME_SG_ARCHIVE, (const char *const[]){ b, "x", NULL }),
                          APR_EINVAL);
         ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, b, 0, &lk), APR_EINVAL);
-        ck_assert_ptr_null(st->path(st, pool, ACME_SG_STATE, b, "item"));
-        ck_assert_ptr_null(st->path(st, pool, ACME_SG_STATE, "ok.org", b));
+        ck_assert_int_eq(st->file(st, pool, ACME_SG_DOMAINS, b, "item", &f), APR_EINVAL);
+        ck_assert_int_eq(st->file(st, pool, ACME_SG_DOMAINS, "ok.org", b, &f), APR_EINVAL);
     }
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_COUNT, "ok.org", "item", "x", 1, 0), APR_EINVAL);
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_COUNT, "ok.org", "item", "x", 1, 0, NULL), APR_EINVAL);
     ck_assert_int_eq(count_files("state"), 0);
     ck_assert_int_eq(count_files(".."), 1);         /* nothing escaped next to the store */
 }
@@ -376,12 +371,125 @@ START_TEST(wildcard_and_ip_entries)
 }
 END_TEST
 
+/* Entries are named as configured; how the backend spells them is its own. */
+START_TEST(entry_names)
+{
+    static const char *const bad[] = {
+        "", ".", "..", "../etc", "a/b", "/etc/passwd", "a/../b", "a..b", ".hidden",
+        "a\\b", "a\nb", "a\tb", "a\x7f", "x\x01y",
+    };
+    apr_array_header_t *names;
+    char longname[300];
+
+    ck_assert_str_eq(acme_store_entry(pool, "example.org"), "example.org");
+    ck_assert_str_eq(acme_store_entry(pool, "WWW.Example.Org"), "www.example.org");
+    ck_assert_str_eq(acme_store_entry(pool, "*.EXAMPLE.org"), "*.example.org");
+    ck_assert_str_eq(acme_store_entry(pool, "_.example.org"), "*.example.org");
+    ck_assert_str_eq(acme_store_entry(pool, "_marks"), "_marks");
+    ck_assert_str_eq(acme_store_entry(pool, "2001:DB8::1"), "2001:db8::1");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(acme_store_entry(pool, bad[i]) == NULL, "accepted '%s'", bad[i]);
+    }
+    ck_assert_ptr_null(acme_store_entry(pool, NULL));
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    ck_assert_ptr_null(acme_store_entry(pool, longname));
+
+    /* listed as named, whatever the directory is called */
+    put(ACME_SG_STATE, "*.example.org", "status.json", "{}");
+    ck_assert(exists("state/_.example.org/status.json"));
+    ck_assert_int_eq(st->list(st, pool, ACME_SG_STATE, NULL, &names), APR_SUCCESS);
+    ck_assert_int_eq(names->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(names, 0, const char *), "*.example.org");
+    ck_assert(acme_store_has_entry(st, pool, ACME_SG_STATE, "*.example.org"));
+    ck_assert_str_eq(st->where(st, pool, ACME_SG_STATE, "*.example.org", "status.json"),
+                     spath("state/_.example.org/status.json"));
+}
+END_TEST
+
+/* The files mod_ssl loads: only root's own, with a version that follows the content. */
+START_TEST(local_files)
+{
+    acme_store_file_t f;
+    const char *v1;
+
+    ck_assert_int_eq(st->file(st, pool, ACME_SG_DOMAINS, "example.org", "fullchain.pem", &f),
+                     APR_ENOENT);
+    put(ACME_SG_DOMAINS, "example.org", "fullchain.pem", "C");
+    ck_assert_int_eq(st->file(st, pool, ACME_SG_DOMAINS, "example.org", "fullchain.pem", &f),
+                     APR_SUCCESS);
+    ck_assert_str_eq(f.path, spath("domains/example.org/fullchain.pem"));
+    ck_assert_ptr_nonnull(f.version);
+    v1 = f.version;
+    put(ACME_SG_DOMAINS, "example.org", "fullchain.pem", "CC");
+    ck_assert_int_eq(st->file(st, pool, ACME_SG_DOMAINS, "example.org", "fullchain.pem", &f),
+                     APR_SUCCESS);
+    ck_assert_str_ne(f.version, v1);
+    ck_assert_int_eq(st->file(st, pool, ACME_SG_DOMAINS, "example.org", "nope.pem", &f),
+                     APR_ENOENT);
+    /* the drive's groups are never handed to mod_ssl */
+    put(ACME_SG_STAGING, "example.org", "fullchain.pem", "C");
+    ck_assert_int_eq(st->file(st, pool, ACME_SG_STAGING, "example.org", "fullchain.pem", &f),
+                     APR_ENOTIMPL);
+    /* a directory others can write, a hard link: refused, and said why */
+    ck_assert_int_eq(chmod(spath("domains/example.org"), 0775), 0);
+    ck_assert_int_eq(st->file(st, pool, ACME_SG_DOMAINS, "example.org", "fullchain.pem", &f),
+                     APR_EINVAL);
+    ck_assert_str_eq(f.path, spath("domains/example.org"));
+    ck_assert_ptr_nonnull(f.expected);
+    ck_assert_int_eq(chmod(spath("domains/example.org"), 0755), 0);
+    ck_assert_int_eq(link(spath("domains/example.org/fullchain.pem"),
+                          spath("domains/example.org/second")), 0);
+    ck_assert_int_eq(st->file(st, pool, ACME_SG_DOMAINS, "example.org", "fullchain.pem", &f),
+                     APR_EINVAL);
+    ck_assert_ptr_nonnull(f.expected);
+}
+END_TEST
+
+/* A write fenced by a lock no longer held is refused and changes nothing. */
+START_TEST(fenced_writes)
+{
+    acme_store_lock_t *lk;
+
+    ck_assert_int_eq(st->lock(st, pool, ACME_SG_STATE, "example.org", 0, &lk), APR_SUCCESS);
+    ck_assert_int_eq(st->hold(lk, apr_time_from_sec(60)), APR_SUCCESS);
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "order.json", "1", 1, 0, lk),
+                     APR_SUCCESS);
+    ck_assert_int_eq(st->unlock(lk), APR_SUCCESS);
+    ck_assert_int_eq(st->hold(lk, 0), ACME_STORE_ELOST);
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STATE, "example.org", "order.json", "2", 1, 0, lk),
+                     ACME_STORE_ELOST);
+    ck_assert_int_eq(st->remove(st, pool, ACME_SG_STATE, "example.org", "order.json", lk),
+                     ACME_STORE_ELOST);
+    ck_assert_str_eq(get(ACME_SG_STATE, "example.org", "order.json"), "1");
+}
+END_TEST
+
+/* acme_store_open: the file backend; an engine this build lacks (rediss://:
+ * hiredis without TLS) is refused. */
+START_TEST(open_by_spec)
+{
+    acme_store_spec_t spec = { spath(""), NULL, ACME_STORE_OPEN_NOSWEEP, NULL };
+    acme_store_t *s2;
+    const char *err;
+
+    ck_assert_int_eq(acme_store_open(pool, &spec, &s2, &err), APR_SUCCESS);
+    ck_assert_str_eq(s2->kind, "file");
+    ck_assert_int_eq(s2->save(s2, pool, ACME_SG_PUBLISHED, "example.org", "x", "1", 1, 0, NULL),
+                     APR_ENOTIMPL);
+    spec.url = "rediss://127.0.0.1:1/";
+    ck_assert_int_eq(acme_store_open(pool, &spec, &s2, &err), APR_ENOTIMPL);
+    ck_assert_ptr_null(s2);
+    ck_assert_ptr_nonnull(err);
+}
+END_TEST
+
 START_TEST(json_helpers)
 {
     json_t *j = json_pack("{s:s, s:i}", "state", "valid", "failures", 2), *back;
 
     ck_assert_int_eq(acme_store_save_json(st, pool, ACME_SG_STATE, "example.org", "status.json",
-                                          j, 0), APR_SUCCESS);
+                                          j, 0, NULL), APR_SUCCESS);
     json_decref(j);
     ck_assert_int_eq(acme_store_load_json(st, pool, ACME_SG_STATE, "example.org", "status.json",
                                           &back), APR_SUCCESS);
@@ -476,7 +584,7 @@ START_TEST(planted_symlinks)
     ck_assert_int_eq(symlink(outside, spath("staging/evil.org")), 0);
     ck_assert_int_ne(st->load(st, pool, ACME_SG_STAGING, "evil.org", "secret", &data, &len),
                      APR_SUCCESS);
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "evil.org", "dropped", "x", 1, 0),
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "evil.org", "dropped", "x", 1, 0, NULL),
                      APR_EINVAL);
     ck_assert_int_ne(access(apr_pstrcat(pool, outside, "/dropped", NULL), F_OK), 0);
     /* a lock file planted as a dangling link creates nothing */
@@ -528,7 +636,7 @@ static int child_try_lock(const char *dir, apr_interval_time_t wait)
         apr_status_t rv;
 
         apr_pool_create(&cp, NULL);
-        if (acme_store_file_open(cp, dir, &cs) != APR_SUCCESS) {
+        if (acme_store_file_open(cp, dir, 0, &cs) != APR_SUCCESS) {
             _exit(2);
         }
         rv = cs->lock(cs, cp, ACME_SG_STATE, "example.org", wait, &lk);
@@ -589,7 +697,7 @@ START_TEST(lock_released_on_death)
 
         close(fds[0]);
         apr_pool_create(&cp, NULL);
-        if (acme_store_file_open(cp, spath(""), &cs) != APR_SUCCESS
+        if (acme_store_file_open(cp, spath(""), 0, &cs) != APR_SUCCESS
             || cs->lock(cs, cp, ACME_SG_STATE, "example.org", 0, &lk) != APR_SUCCESS) {
             _exit(2);
         }
@@ -617,7 +725,7 @@ START_TEST(lock_released_on_death)
         acme_store_t *cs;
 
         apr_pool_create(&cp, NULL);
-        if (acme_store_file_open(cp, spath(""), &cs) != APR_SUCCESS
+        if (acme_store_file_open(cp, spath(""), 0, &cs) != APR_SUCCESS
             || cs->lock(cs, cp, ACME_SG_STATE, "example.org", 0, &lk) != APR_SUCCESS) {
             _exit(2);
         }
@@ -664,14 +772,14 @@ static int run_as_nobody(const char *archived)
             _exit(1);
         }
         apr_pool_create(&cp, NULL);
-        if (acme_store_file_open(cp, spath(""), &cs) != APR_SUCCESS) {
+        if (acme_store_file_open(cp, spath(""), 0, &cs) != APR_SUCCESS) {
             _exit(2);
         }
-        if (cs->save(cs, cp, ACME_SG_STAGING, "example.org", "fullchain.pem", "x", 1, 0)
-            || cs->save(cs, cp, ACME_SG_STAGING, "example.org", "privkey.pem", "k", 1, 1)
-            || cs->save(cs, cp, ACME_SG_STATE, "nobody.org", "status.json", "{}", 2, 0)
-            || cs->save(cs, cp, ACME_SG_CHALLENGES, "example.org", "http-01.t", "a", 1, 0)
-            || cs->save(cs, cp, ACME_SG_ACCOUNTS, "ca", "account.pem", "k", 1, 1)) {
+        if (cs->save(cs, cp, ACME_SG_STAGING, "example.org", "fullchain.pem", "x", 1, 0, NULL)
+            || cs->save(cs, cp, ACME_SG_STAGING, "example.org", "privkey.pem", "k", 1, 1, NULL)
+            || cs->save(cs, cp, ACME_SG_STATE, "nobody.org", "status.json", "{}", 2, 0, NULL)
+            || cs->save(cs, cp, ACME_SG_CHALLENGES, "example.org", "http-01.t", "a", 1, 0, NULL)
+            || cs->save(cs, cp, ACME_SG_ACCOUNTS, "ca", "account.pem", "k", 1, 1, NULL)) {
             _exit(3);
         }
         if (cs->lock(cs, cp, ACME_SG_STATE, "nobody.org", 0, &lk) != APR_SUCCESS) {
@@ -691,16 +799,16 @@ static int run_as_nobody(const char *archived)
             _exit(6);
         }
         /* nothing there can be written, replaced or removed */
-        if (cs->save(cs, cp, ACME_SG_DOMAINS, "example.org", "x", "x", 1, 0) == APR_SUCCESS
-            || cs->save(cs, cp, ACME_SG_DOMAINS, "example.org", "fullchain.pem", "x", 1, 0)
+        if (cs->save(cs, cp, ACME_SG_DOMAINS, "example.org", "x", "x", 1, 0, NULL) == APR_SUCCESS
+            || cs->save(cs, cp, ACME_SG_DOMAINS, "example.org", "fullchain.pem", "x", 1, 0, NULL)
                 == APR_SUCCESS
-            || cs->save(cs, cp, ACME_SG_DOMAINS, "evil.org", "fullchain.pem", "x", 1, 0)
+            || cs->save(cs, cp, ACME_SG_DOMAINS, "evil.org", "fullchain.pem", "x", 1, 0, NULL)
                 == APR_SUCCESS
-            || cs->save(cs, cp, ACME_SG_ARCHIVE, archived, "x", "x", 1, 0) == APR_SUCCESS
-            || cs->remove(cs, cp, ACME_SG_DOMAINS, "example.org", "privkey.pem") == APR_SUCCESS
-            || cs->remove(cs, cp, ACME_SG_DOMAINS, "example.org", NULL) == APR_SUCCESS
+            || cs->save(cs, cp, ACME_SG_ARCHIVE, archived, "x", "x", 1, 0, NULL) == APR_SUCCESS
+            || cs->remove(cs, cp, ACME_SG_DOMAINS, "example.org", "privkey.pem", NULL) == APR_SUCCESS
+            || cs->remove(cs, cp, ACME_SG_DOMAINS, "example.org", NULL, NULL) == APR_SUCCESS
             || cs->replace(cs, cp, ACME_SG_DOMAINS, "example.org", items_of((const char *const[]){
-                               "fullchain.pem", "x", NULL }), ACME_SG_ARCHIVE) == APR_SUCCESS) {
+                               "fullchain.pem", "x", NULL }), ACME_SG_ARCHIVE, NULL) == APR_SUCCESS) {
             _exit(7);
         }
         _exit(0);
@@ -736,7 +844,7 @@ START_TEST(set_owner)
     uid_t u;
     gid_t g;
     acme_store_lock_t *lk;
-    const char *failed, *c1, *c2, *c3;
+    const char *failed, *why, *c1, *c2, *c3;
     char deep[256] = "state/d1";
 
     if (geteuid() != 0) {
@@ -764,7 +872,7 @@ START_TEST(set_owner)
         ck_assert_int_eq(mkdir(spath(deep), 0755), 0);
         strcat(deep, "/d");
     }
-    ck_assert_int_eq(acme_store_file_set_owner(st, pool, 65534, 65534, &failed), APR_SUCCESS);
+    ck_assert_int_eq(st->prepare(st, pool, 65534, 65534, &failed, &why), APR_SUCCESS);
     ck_assert(owner_of("state", &u, &g) && u == 65534 && g == 65534);
     ck_assert(owner_of("staging", &u, &g) && u == 65534);
     ck_assert(owner_of("accounts", &u, &g) && u == 65534);
@@ -788,14 +896,14 @@ START_TEST(set_owner)
     ck_assert_int_eq(symlink(c3, spath("accounts/evil")), 0);
     put(ACME_SG_STATE, "later.org", "x.json", "{}");
     ck_assert_int_eq(lchown(spath("state/later.org/x.json"), 0, 0), 0);
-    ck_assert_int_eq(acme_store_file_set_owner(st, pool, 65534, 65534, &failed), APR_SUCCESS);
+    ck_assert_int_eq(st->prepare(st, pool, 65534, 65534, &failed, &why), APR_SUCCESS);
     ck_assert(owner_of("state/later.org/x.json", &u, &g) && u == 0);
     canary_intact(c1);
     canary_intact(c3);
     /* a link where a group belongs is refused and named */
     ck_assert_int_eq(rename(spath("challenges"), spath("../challenges.real")), 0);
     ck_assert_int_eq(symlink(c1, spath("challenges")), 0);
-    ck_assert_int_ne(acme_store_file_set_owner(st, pool, 65534, 65534, &failed), APR_SUCCESS);
+    ck_assert_int_ne(st->prepare(st, pool, 65534, 65534, &failed, &why), APR_SUCCESS);
     ck_assert_str_eq(failed, spath("challenges"));
     canary_intact(c1);
     ck_assert_int_eq(unlink(spath("challenges")), 0);
@@ -804,7 +912,7 @@ START_TEST(set_owner)
     /* what root creates later in the drive's groups goes to the drive's user */
     ck_assert_int_eq(unlink(spath("staging/example.org")), 0);
     put(ACME_SG_STAGING, "new.org", "fullchain.pem", "C");
-    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "new.org", "privkey.ec256.pem", "K", 1, 1),
+    ck_assert_int_eq(st->save(st, pool, ACME_SG_STAGING, "new.org", "privkey.ec256.pem", "K", 1, 1, NULL),
                      APR_SUCCESS);
     ck_assert(owner_of("staging/new.org", &u, &g) && u == 65534 && g == 65534);
     ck_assert(owner_of("staging/new.org/fullchain.pem", &u, &g) && u == 65534);
@@ -826,7 +934,7 @@ START_TEST(set_owner)
     ck_assert_int_eq(names->nelts, 1);
     archived = APR_ARRAY_IDX(names, 0, const char *);
     /* -1 leaves the owner unchanged */
-    ck_assert_int_eq(acme_store_file_set_owner(st, pool, -1, -1, &failed), APR_SUCCESS);
+    ck_assert_int_eq(st->prepare(st, pool, -1, -1, &failed, &why), APR_SUCCESS);
     ck_assert(owner_of("state", &u, &g) && u == 65534);
 
     /* the unprivileged user works in its groups and cannot touch the active set */
@@ -851,6 +959,10 @@ static Suite *suite(void)
     tcase_add_test(tc, regenerable_save);
     tcase_add_test(tc, hostile_names);
     tcase_add_test(tc, wildcard_and_ip_entries);
+    tcase_add_test(tc, entry_names);
+    tcase_add_test(tc, local_files);
+    tcase_add_test(tc, fenced_writes);
+    tcase_add_test(tc, open_by_spec);
     tcase_add_test(tc, json_helpers);
     tcase_add_test(tc, replace_and_archive);
     tcase_add_test(tc, planted_symlinks);
