@@ -104,6 +104,16 @@ def test_fleet_ten_domains_one_order_each(fleet_factory):
     assert cross, "every name happened to be validated on its own driver"
     for node in fleet.nodes:
         assert node.running()
+    # any node's acme-status has the fleet view: three nodes with their serials
+
+    def fleet_view_complete():
+        view = fleet.nodes[1].status_json()["fleet"]
+        ok = view["reachable"] and len(view["nodes"]) == 3 and all(
+            n["serials"].get(name) == format(serials[name], "x")
+            for n in view["nodes"] for name in names)
+        return view if ok else None
+    view = wait_for(fleet_view_complete, TIMEOUT, what="the fleet view in acme-status")
+    assert {p["domain"] for p in view["published"]} >= set(names), view["published"]
 
 
 def test_fleet_acmectl_on_the_redis_store(fleet_factory, acmectl):
@@ -115,10 +125,12 @@ def test_fleet_acmectl_on_the_redis_store(fleet_factory, acmectl):
     fleet.add_domain(name, points_at=1)
     fleet.start()
     serial = fleet.wait_same_serial(name)
-    res = acmectl("-s", fleet.redis.url, "status", timeout=60)
+    res = acmectl("-s", fleet.redis.url, "--store-key-file", fleet.key_file, "status",
+                  timeout=60)
     assert res.returncode == 0, res.stderr
     assert name in res.stdout, res.stdout
-    res = acmectl("-s", fleet.redis.url, "renew", name, timeout=60)
+    res = acmectl("-s", fleet.redis.url, "--store-key-file", fleet.key_file, "renew", name,
+                  timeout=60)
     assert res.returncode == 0, res.stderr
     fleet.wait_same_serial(name, not_serial=serial)
     assert len(fleet.orders_for(name)) == 2
@@ -240,6 +252,7 @@ def test_fleet_redis_down(fleet_factory):
     fleet.redis.stop()
     for node in fleet.nodes:
         assert node.served_cert(name).serial_number == serial
+    assert fleet.nodes[0].status_json()["fleet"]["reachable"] is False
     for node in fleet.nodes:
         assert_fast_404(node, name)
     # the renewal falls due (at 50 % of 40 s) while Redis is down: no order
