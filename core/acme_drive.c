@@ -25,6 +25,8 @@
 #define RENEW_ITEM ACME_MARK_RENEW_ITEM
 #define META_ITEM ACME_SET_META
 #define LOCK_WAIT apr_time_from_sec(1)
+/* lease left before newOrder or finalize (a fleet lease: at most half its TTL) */
+#define LEASE_NEED apr_time_from_sec(30)
 #define DEFAULT_RETRY_DELAY apr_time_from_sec(5)
 #define DEFAULT_FAILOVER_AFTER 3
 #define ARI_ERROR_RETRY apr_time_from_sec(3600)
@@ -454,12 +456,27 @@ static const char *replaces_id(drive_t *dr, const char *tname)
     return id;
 }
 
+/* Before a step the CA must see only once (newOrder, finalize): the lock
+ * must hold long enough for its answer to be saved under it. A file lock
+ * always does; a fleet lease that cannot be kept stops the drive here. */
+static apr_status_t lock_held(drive_t *dr, const char *step, acme_problem_t **prob)
+{
+    acme_store_t *st = dr->env->store;
+
+    if (!dr->lock || st->hold(dr->lock, LEASE_NEED) == APR_SUCCESS) return APR_SUCCESS;
+    return fail(dr, step, prob, problem(dr->p, "urn:mod_acme:fleet", "the domain's lock in "
+                "the fleet store is lost or cannot be extended; nothing is sent to the CA"),
+                ACME_STORE_ELOST);
+}
+
 static apr_status_t new_order(drive_t *dr, const char *tname, json_t *prog,
                               acme_order_t **order, acme_problem_t **prob)
 {
     const acme_domain_t *d = dr->d;
     const char *profile = NULL, *replaces = replaces_id(dr, tname);
     apr_status_t rv;
+
+    if ((rv = lock_held(dr, "newOrder", prob)) != APR_SUCCESS) return rv;
 
     if (d->profile && acme_ca_has_profile(dr->ca, d->profile)) profile = d->profile;
     else if (d->profile && d->profile_mandatory) {
@@ -774,6 +791,7 @@ static apr_status_t step_finalize(drive_t *dr, const char *tname, json_t *prog,
         return fail(dr, "finalize", prob, problem(dr->p, "urn:mod_acme:internal",
                     "cannot create the certificate key or CSR"), rv);
     }
+    if ((rv = lock_held(dr, "finalize", prob)) != APR_SUCCESS) return rv;
     if ((rv = acme_order_finalize(&dr->octx, dr->p, order, csr, csrlen, prob)) != APR_SUCCESS) {
         hint_transport(dr, *prob);
         return fail(dr, "finalize", prob, NULL, rv);

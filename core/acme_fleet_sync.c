@@ -53,7 +53,7 @@ int acme_fleet_newer(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d, ap
 
     *out = NULL;
     if (!acme_store_redis_url(st) || !entry) return 0;
-    rv = acme_store_published(st, p, entry, &items, &gen, &node);
+    rv = acme_store_published(st, p, entry, &items, &gen, &node, NULL);
     if (rv != APR_SUCCESS) {
         if (!APR_STATUS_IS_ENOENT(rv)) {
             acme_log(log, ACME_LOG_DEBUG, rv, "%s: the fleet's published set cannot be read",

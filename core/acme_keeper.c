@@ -1,5 +1,4 @@
 /* acme_keeper.c: the lease keeper thread of acme_keeper.h. */
-#include <apr_ring.h>
 #include <apr_strings.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -9,7 +8,7 @@
 #define RETRY apr_time_from_sec(1)
 
 struct acme_kept_t {
-    APR_RING_ENTRY(acme_kept_t) link;
+    struct acme_kept_t *prev, *next_kept;   /* the keeper's list (under its mutex) */
     acme_keeper_t *k;
     apr_pool_t *pool;
     acme_lease_t lease;             /* expires is the keeper's, under its mutex */
@@ -21,14 +20,13 @@ struct acme_kept_t {
     apr_status_t last;              /* the last extension's status */
 };
 
-APR_RING_HEAD(kept_ring, acme_kept_t);
-
 struct acme_keeper_t {
     apr_pool_t *pool;
     apr_thread_mutex_t *mutex;
     apr_thread_cond_t *cond;        /* the thread waits for work, holders for results */
     apr_thread_t *thread;
-    struct kept_ring ring;
+    acme_kept_t *head;              /* kept leases (a plain list: APR_RING's macros
+                                     * subtract from a null pointer, which clang refuses) */
     acme_keeper_extend_fn *extend;
     void *baton;
     const acme_logger_t *log;
@@ -41,7 +39,7 @@ static acme_kept_t *first_due(acme_keeper_t *k, apr_time_t *when)
 {
     acme_kept_t *e, *best = NULL;
 
-    APR_RING_FOREACH(e, &k->ring, acme_kept_t, link) {
+    for (e = k->head; e; e = e->next_kept) {
         apr_time_t t = e->urgent ? 0 : e->next;
         if (e->lost || e->busy) continue;
         if (!best || t < *when) {
@@ -137,7 +135,6 @@ apr_status_t acme_keeper_start(apr_pool_t *p, const acme_keeper_opts_t *opts,
     k->ttl = opts && opts->ttl > 0 ? opts->ttl : apr_time_from_sec(120);
     k->every = opts && opts->every > 0 ? opts->every : k->ttl / 6;
     if (k->every >= k->ttl) k->every = k->ttl / 2;
-    APR_RING_INIT(&k->ring, acme_kept_t, link);
     if ((rv = apr_thread_mutex_create(&k->mutex, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS
         || (rv = apr_thread_cond_create(&k->cond, p)) != APR_SUCCESS
         || (rv = apr_thread_create(&k->thread, NULL, run, k, p)) != APR_SUCCESS) {
@@ -163,7 +160,9 @@ static apr_status_t kept_cleanup(void *data)
     /* an extension in flight holds a copy; wait for it to come back */
     while (e->busy) apr_thread_cond_wait(k->cond, k->mutex);
     if (e->linked) {
-        APR_RING_REMOVE(e, link);
+        if (e->prev) e->prev->next_kept = e->next_kept;
+        else k->head = e->next_kept;
+        if (e->next_kept) e->next_kept->prev = e->prev;
         e->linked = 0;
     }
     apr_thread_mutex_unlock(k->mutex);
@@ -177,10 +176,11 @@ acme_kept_t *acme_keeper_add(acme_keeper_t *k, apr_pool_t *p, const acme_lease_t
     e->k = k;
     e->pool = p;
     e->lease = *lease;
-    APR_RING_ELEM_INIT(e, link);
     apr_thread_mutex_lock(k->mutex);
     e->next = apr_time_now() + k->every;
-    APR_RING_INSERT_TAIL(&k->ring, e, acme_kept_t, link);
+    e->next_kept = k->head;
+    if (k->head) k->head->prev = e;
+    k->head = e;
     e->linked = 1;
     apr_thread_cond_broadcast(k->cond);
     apr_thread_mutex_unlock(k->mutex);

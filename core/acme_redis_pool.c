@@ -1,4 +1,5 @@
 /* acme_redis_pool.c: the short-timeout connection pool with its circuit breaker (acme_redis_pool.h). */
+#include <unistd.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include "acme_fleet.h"
@@ -71,7 +72,14 @@ apr_status_t acme_redis_pool_take(acme_redis_pool_t *rp, acme_redis_conn_t **out
     *out = NULL;
     if (!acme_breaker_allow(rp->breaker, apr_time_now())) return APR_EAGAIN;
     apr_thread_mutex_lock(rp->mutex);
-    if (rp->idle->nelts > 0) c = *(acme_redis_conn_t **)apr_array_pop(rp->idle);
+    while (rp->idle->nelts > 0 && !c) {
+        c = *(acme_redis_conn_t **)apr_array_pop(rp->idle);
+        if (c->pid != (long)getpid()) {
+            /* the parent's, inherited over fork: its socket is not ours to talk on */
+            apr_pool_destroy(c->pool);
+            c = NULL;
+        }
+    }
     apr_thread_mutex_unlock(rp->mutex);
     if (c) {
         *out = c;
@@ -82,6 +90,7 @@ apr_status_t acme_redis_pool_take(acme_redis_pool_t *rp, acme_redis_conn_t **out
     if ((rv = apr_pool_create(&cp, NULL)) != APR_SUCCESS) return rv;
     c = apr_pcalloc(cp, sizeof(*c));
     c->pool = cp;
+    c->pid = (long)getpid();
     if ((rv = acme_redis_open(cp, rp->url, &rp->ropts, rp->log, &c->r, &err)) != APR_SUCCESS) {
         acme_log(rp->log, ACME_LOG_DEBUG, rv, "%s", err ? err : "Redis: cannot connect");
         apr_pool_destroy(cp);

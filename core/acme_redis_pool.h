@@ -30,6 +30,8 @@ typedef struct acme_redis_pool_t acme_redis_pool_t;
 typedef struct acme_redis_conn_t {
     acme_redis_t *r;
     apr_pool_t *pool;               /* its own root pool */
+    long pid;                       /* the process that connected: a connection a
+                                     * forked child inherited is never used */
 } acme_redis_conn_t;
 
 /* The URL is checked here (APR_EINVAL, APR_ENOTIMPL for rediss:// or a

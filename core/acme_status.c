@@ -8,7 +8,9 @@
 #include "acme_key.h"
 #include "acme_mark.h"
 #include "acme_plan.h"
+#include "acme_redis.h"
 #include "acme_status.h"
+#include "acme_store_redis.h"
 #include "acme_time.h"
 #include "acme_version.h"
 #include "acme_x509.h"
@@ -344,9 +346,62 @@ static apr_array_header_t *store_entries(apr_pool_t *p, acme_store_t *store)
     return uniq;
 }
 
+/* The fleet view of a fleet store: this node, every node's heartbeat (its
+ * active serials), who holds each domain's lock, each domain's last publish.
+ * What Redis cannot answer now is left out ("reachable": false). */
+static json_t *fleet_view(apr_pool_t *p, acme_store_t *store, const apr_array_header_t *ids)
+{
+    apr_array_header_t *nodes = NULL;
+    json_t *fleet, *jn = json_array(), *locks = json_array(), *pubs = json_array();
+    acme_redis_url_t u;
+    const char *err, *url = acme_store_redis_url(store);
+    int ok;
+
+    if (acme_redis_url_parse(p, url, &u, &err) == APR_SUCCESS) url = acme_redis_url_show(p, &u);
+    ok = acme_store_fleet_nodes(store, p, &nodes) == APR_SUCCESS;
+    fleet = json_pack("{s:s,s:s,s:b,s:o,s:o,s:o}", "store", url, "node",
+                      acme_store_fleet_node(store), "reachable", ok, "nodes", jn, "locks", locks,
+                      "published", pubs);
+    for (int i = 0; ok && i < nodes->nelts; i++) {
+        const acme_fleet_node_t *n = &APR_ARRAY_IDX(nodes, i, acme_fleet_node_t);
+        json_t *rec = NULL;
+        json_t *one = json_pack("{s:s,s:I}", "name", n->name, "age_seconds",
+                                (json_int_t)apr_time_sec(n->age));
+        if (acme_json_parse(p, n->data, n->len, &rec, NULL) == APR_SUCCESS
+            && json_is_object(json_object_get(rec, "serials"))) {
+            json_object_set(one, "serials", json_object_get(rec, "serials"));
+        }
+        json_array_append_new(jn, one);
+    }
+    for (int i = 0; ok && ids && i < ids->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *);
+        acme_fleet_holder_t h;
+        apr_array_header_t *items;
+        apr_uint64_t gen;
+        const char *node;
+        apr_time_t at = 0;
+
+        if (acme_store_fleet_holder(store, p, id, &h) == APR_SUCCESS && h.owner) {
+            json_array_append_new(locks, json_pack("{s:s,s:s,s:I,s:I}", "domain", id, "holder",
+                                                   h.owner, "token", (json_int_t)h.token,
+                                                   "left_seconds",
+                                                   (json_int_t)apr_time_sec(h.left)));
+        }
+        if (acme_store_published(store, p, id, &items, &gen, &node, &at) == APR_SUCCESS) {
+            json_t *one = json_pack("{s:s,s:I,s:s}", "domain", id, "generation",
+                                    (json_int_t)gen, "node", node);
+            json_object_set_new(one, "at", json_string(acme_time_rfc3339(p, at)));
+            json_array_append_new(pubs, one);
+        }
+    }
+    return fleet;
+}
+
 apr_status_t acme_status_all(apr_pool_t *p, acme_store_t *store,
                              const apr_array_header_t *domains, json_t **out)
 {
+    apr_array_header_t *fleet_ids = apr_array_make(p, 8, sizeof(const char *));
+
     json_t *arr = json_array(), *obj;
     apr_status_t rv = APR_SUCCESS;
 
@@ -364,6 +419,7 @@ apr_status_t acme_status_all(apr_pool_t *p, acme_store_t *store,
             if (rv == APR_SUCCESS) {
                 json_array_append(arr, one);
             }
+            APR_ARRAY_PUSH(fleet_ids, const char *) = d->id;
         }
     }
     else {
@@ -377,6 +433,10 @@ apr_status_t acme_status_all(apr_pool_t *p, acme_store_t *store,
                 json_array_append(arr, one);
             }
         }
+        fleet_ids = ids;
+    }
+    if (rv == APR_SUCCESS && acme_store_redis_url(store)) {
+        json_object_set_new(obj, "fleet", fleet_view(p, store, fleet_ids));
     }
     if (rv == APR_SUCCESS) {
         *out = obj;

@@ -28,6 +28,8 @@ typedef struct redis_store_t {
     apr_thread_mutex_t *mutex;        /* keeper start */
     apr_pool_t *kpool;                /* the keeper's, made on the first lock */
     acme_keeper_t *keeper;
+    apr_pool_t *wpool;                /* the watch connection's (watchdog thread only) */
+    acme_redis_t *watch;
 } redis_store_t;
 
 struct acme_store_lock_t {
@@ -335,6 +337,9 @@ static apr_status_t stop_keeper(void *data)
     if (rs->kpool) apr_pool_destroy(rs->kpool);
     rs->kpool = NULL;
     rs->keeper = NULL;
+    if (rs->wpool) apr_pool_destroy(rs->wpool);
+    rs->wpool = NULL;
+    rs->watch = NULL;
     return APR_SUCCESS;
 }
 
@@ -521,7 +526,7 @@ static apr_status_t published_item(acme_store_t *s, apr_pool_t *p, const char *e
     apr_array_header_t *items;
     apr_uint64_t gen;
     const char *node;
-    apr_status_t rv = acme_store_published(s, p, entry, &items, &gen, &node);
+    apr_status_t rv = acme_store_published(s, p, entry, &items, &gen, &node, NULL);
 
     if (rv != APR_SUCCESS) return rv;
     for (int i = 0; item && i < items->nelts; i++) {
@@ -559,7 +564,7 @@ static apr_status_t published_names(acme_store_t *s, apr_pool_t *p, const char *
         qsort((*names)->elts, (size_t)(*names)->nelts, sizeof(const char *), cmp_names);
         return rv;
     }
-    rv = acme_store_published(s, p, entry, &items, &gen, &node);
+    rv = acme_store_published(s, p, entry, &items, &gen, &node, NULL);
     if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
     for (int i = 0; rv == APR_SUCCESS && i < items->nelts; i++) {
         APR_ARRAY_PUSH(*names, const char *) = APR_ARRAY_IDX(items, i, acme_store_item_t).name;
@@ -569,7 +574,7 @@ static apr_status_t published_names(acme_store_t *s, apr_pool_t *p, const char *
 
 apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *entry,
                                   apr_array_header_t **items, apr_uint64_t *generation,
-                                  const char **node)
+                                  const char **node, apr_time_t *at)
 {
     redis_store_t *rs = fleet_of(s);
     const char *scope = scope_of(p, ACME_SG_PUBLISHED, entry), *err = NULL;
@@ -613,6 +618,7 @@ apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *en
     }
     *generation = set->generation;
     *node = set->node;
+    if (at) *at = set->published;
     return APR_SUCCESS;
 }
 
@@ -627,6 +633,103 @@ apr_status_t acme_store_fleet_seq(acme_store_t *s, apr_uint64_t *seq)
     rv = acme_redis_fleet_seq(c->r, seq);
     acme_redis_pool_give(rs->drive, c, rv);
     return rv;
+}
+
+/* ---- the fleet view and its watch ------------------------------------ */
+
+apr_status_t acme_store_fleet_check(acme_store_t *s, apr_pool_t *p,
+                                    apr_array_header_t **warnings)
+{
+    redis_store_t *rs = fleet_of(s);
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_check(c->r, p, warnings);
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv;
+}
+
+apr_status_t acme_store_fleet_watch(acme_store_t *s, apr_interval_time_t wait,
+                                    apr_uint64_t *seq)
+{
+    redis_store_t *rs = fleet_of(s);
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if (!rs->watch) {
+        acme_redis_opts_t o;
+        memset(&o, 0, sizeof(o));
+        o.connect_timeout = o.timeout = apr_time_from_msec(250);
+        if (!rs->wpool && (rv = apr_pool_create(&rs->wpool, NULL)) != APR_SUCCESS) return rv;
+        if ((rv = acme_redis_open(rs->wpool, rs->url, &o, rs->log, &rs->watch, &err))
+            != APR_SUCCESS) {
+            apr_pool_clear(rs->wpool);
+            rs->watch = NULL;
+            return rv;
+        }
+    }
+    rv = acme_redis_watch(rs->watch, wait, seq);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv)) {
+        apr_pool_clear(rs->wpool);
+        rs->watch = NULL;
+    }
+    return rv;
+}
+
+apr_status_t acme_store_fleet_heartbeat(acme_store_t *s, apr_pool_t *p, const char *record,
+                                        apr_interval_time_t forget)
+{
+    redis_store_t *rs = fleet_of(s);
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_heartbeat(c->r, p, rs->node, record, strlen(record), forget);
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv;
+}
+
+apr_status_t acme_store_fleet_nodes(acme_store_t *s, apr_pool_t *p, apr_array_header_t **nodes)
+{
+    redis_store_t *rs = fleet_of(s);
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    if (!rs) return APR_ENOTIMPL;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_nodes(c->r, p, nodes);
+    acme_redis_pool_give(rs->drive, c, rv);
+    return rv;
+}
+
+apr_status_t acme_store_fleet_holder(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                     acme_fleet_holder_t *holder)
+{
+    redis_store_t *rs = fleet_of(s);
+    const char *scope = scope_of(p, ACME_SG_STATE, entry);
+    acme_redis_conn_t *c;
+    apr_status_t rv;
+
+    memset(holder, 0, sizeof(*holder));
+    if (!rs) return APR_ENOTIMPL;
+    if (!scope) return APR_EINVAL;
+    if ((rv = acme_redis_pool_take(rs->drive, &c)) != APR_SUCCESS) return rv;
+    rv = acme_redis_holder(c->r, p, scope, holder);
+    acme_redis_pool_give(rs->drive, c, rv);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        holder->owner = NULL;
+        rv = APR_SUCCESS;
+    }
+    return rv;
+}
+
+const char *acme_store_fleet_node(const acme_store_t *s)
+{
+    return s && s->kind && !strcmp(s->kind, "redis") ? ((redis_store_t *)s->baton)->node : NULL;
 }
 
 /* ---- open -------------------------------------------------------------- */

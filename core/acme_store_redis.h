@@ -2,6 +2,7 @@
 #ifndef ACME_STORE_REDIS_H
 #define ACME_STORE_REDIS_H
 
+#include "acme_fleet.h"
 #include "acme_log.h"
 #include "acme_seal.h"
 #include "acme_store.h"
@@ -35,19 +36,47 @@ apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_spec_t *spec,
                                    acme_store_t **store, const char **err);
 
 /* The published set of a domain's entry (group PUBLISHED): items
- * (acme_store_item_t, sorted, private ones opened), its generation and
- * publishing node, read at once. APR_ENOENT when none; APR_ENOTIMPL for a
+ * (acme_store_item_t, sorted, private ones opened), its generation,
+ * publishing node and time (at may be NULL), read at once. APR_ENOENT when none; APR_ENOTIMPL for a
  * store that is not a fleet store. A publish is replace(PUBLISHED, entry,
  * items, ACME_SG_COUNT, fence): a fenced write of the next generation,
  * ACME_STORE_ELOST when the lock is lost, ACME_FLEET_ESTALE when another
  * node published since. */
 apr_status_t acme_store_published(acme_store_t *s, apr_pool_t *p, const char *entry,
                                   apr_array_header_t **items, apr_uint64_t *generation,
-                                  const char **node);
+                                  const char **node, apr_time_t *at);
 
 /* The fleet sequence number (raised by every publish); APR_ENOTIMPL for a
  * store that is not a fleet store. */
 apr_status_t acme_store_fleet_seq(acme_store_t *s, apr_uint64_t *seq);
+
+/* The Redis server's settings that break the fleet's guarantees (AOF off,
+ * a maxmemory-policy that can evict): warnings (const char *) for the log;
+ * connects once. APR_ENOTIMPL for a store that is not a fleet store. */
+apr_status_t acme_store_fleet_check(acme_store_t *s, apr_pool_t *p,
+                                    apr_array_header_t **warnings);
+
+/* Waits up to wait for a publish hint on a connection of its own (made on
+ * the first call, one caller thread only: the watchdog): APR_SUCCESS with
+ * the hint's sequence, APR_TIMEUP when none came, another status when Redis
+ * cannot be reached (the next call connects again). */
+apr_status_t acme_store_fleet_watch(acme_store_t *s, apr_interval_time_t wait,
+                                    apr_uint64_t *seq);
+
+/* Records this node's heartbeat (record: JSON of its active serials);
+ * nodes not heard from for forget drop out of the fleet view. */
+apr_status_t acme_store_fleet_heartbeat(acme_store_t *s, apr_pool_t *p, const char *record,
+                                        apr_interval_time_t forget);
+
+/* The fleet view for status: nodes (acme_fleet_node_t) and, for each
+ * entry given, who holds its lock (acme_fleet_holder_t, owner NULL when
+ * nobody). */
+apr_status_t acme_store_fleet_nodes(acme_store_t *s, apr_pool_t *p, apr_array_header_t **nodes);
+apr_status_t acme_store_fleet_holder(acme_store_t *s, apr_pool_t *p, const char *entry,
+                                     acme_fleet_holder_t *holder);
+
+/* This node's name in the fleet (NULL for other stores). */
+const char *acme_store_fleet_node(const acme_store_t *s);
 
 /* The Redis URL of a fleet store; NULL for other stores. */
 const char *acme_store_redis_url(const acme_store_t *s);

@@ -709,8 +709,10 @@ static const char *cmd_store(cmd_parms *cmd, void *d, const char *arg)
         return NULL;
     }
     if (acme_redis_url_parse(cmd->pool, arg, &u, &why) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: expected 'file' or "
-                            "'redis://[user:password@]host:port[/db]': %s", cmd->cmd->name, why);
+        /* the value is shown unless it may hold a password */
+        return apr_psprintf(cmd->pool, "%s %s: expected 'file' or "
+                            "'redis://[user:password@]host:port[/db]': %s", cmd->cmd->name,
+                            strchr(arg, '@') ? "(a URL with credentials)" : arg, why);
     }
     if (u.tls) {
         return apr_psprintf(cmd->pool, "%s %s: this build's Redis client (hiredis) has no TLS; "

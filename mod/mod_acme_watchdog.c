@@ -17,6 +17,7 @@
 #include "mod_acme_activate.h"
 #include "mod_acme_config.h"
 #include "mod_acme_events.h"
+#include "mod_acme_fleet.h"
 #include "mod_acme_metrics.h"
 #include "mod_acme_warn.h"
 #include "mod_acme_notify.h"
@@ -53,6 +54,7 @@ typedef struct acme_wd_t {
     apr_time_t wake_since;
     acme_warn_t *warn;          /* expiry warnings (ACMEWarnWindow, ACMEWatchStatic) */
     acme_wd_metrics_t *metrics; /* counters behind acme-metrics */
+    acme_fleet_wd_t *fleet;     /* NULL unless the store is a fleet's */
 } acme_wd_t;
 
 typedef struct drive_task_t {
@@ -120,7 +122,10 @@ static acme_responder_t *responder_for(acme_wd_t *wd, apr_pool_t *p, const acme_
 /* Tell the parent: now when nothing else runs, else after WAKE_HOLD at the latest. */
 static void maybe_wake(acme_wd_t *wd, apr_time_t now)
 {
-    if (wd->wake_pending && (wd->running == 0 || now - wd->wake_since >= WAKE_HOLD)) {
+    apr_interval_time_t spread = acme_fleet_wd_restart_jitter(wd->fleet);
+
+    if (wd->wake_pending && now - wd->wake_since >= spread
+        && (wd->running == 0 || now - wd->wake_since >= WAKE_HOLD + spread)) {
         wd->wake_pending = 0;
         acme_activate_wake(wd->rt);
     }
@@ -375,7 +380,7 @@ static int marks_changed(acme_wd_t *wd, apr_pool_t *p)
 static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
-    int marked = marks_changed(wd, p);
+    int marked = marks_changed(wd, p) | acme_fleet_wd_tick(wd->fleet, p, now);
 
     apr_thread_mutex_lock(wd->mutex);
     maybe_wake(wd, now);
@@ -473,6 +478,7 @@ static apr_status_t wd_start(acme_rt_t *rt)
     }
     wd->warn = acme_warn_create(rt, pool);
     wd->metrics = acme_wd_metrics_start(rt, pool, wd->cas);
+    wd->fleet = acme_fleet_wd_create(rt, pool);
     apr_pool_pre_cleanup_register(pool, wd, wd_stop);
     rt->wd = wd;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->s,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "acme_mark.h"
 #include "acme_order.h"
 #include "acme_responder.h"
+#include "acme_seal.h"
 #include "acme_status.h"
 #include "acme_store.h"
 #include "acme_time.h"
@@ -158,8 +160,30 @@ apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
 
 int open_store(ctl_t *c, acme_store_t **store)
 {
-    apr_status_t rv = acme_store_file_open(c->p, c->store_dir, 0, store);
+    acme_store_spec_t spec;
+    acme_seal_keys_t *keys = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
 
+    memset(&spec, 0, sizeof(spec));
+    spec.dir = c->store_dir;
+    spec.log = &c->log;
+    if (c->store_url) {
+        /* the same key file as the fleet's httpd (README "Running a fleet") */
+        if (c->store_key_file
+            && (rv = acme_seal_keys_read(c->p, c->store_key_file,
+                                         geteuid() == 0 ? ACME_SEAL_ROOT_OWNED : 0, &keys, &err))
+               != APR_SUCCESS) {
+            return fail(1, "--store-key-file %s: %s", c->store_key_file, err);
+        }
+        spec.url = c->store_url;
+        spec.keys = keys;
+        spec.node = apr_psprintf(c->p, "acmectl:%s", c->store_dir);
+    }
+    rv = acme_store_open(c->p, &spec, store, &err);
+    if (rv != APR_SUCCESS && c->store_url) {
+        return fail(1, "cannot open the store %s: %s", c->store_url, err ? err : errstr(c, rv));
+    }
     return rv == APR_SUCCESS ? 0 : fail(1, "cannot open the store %s: %s", c->store_dir,
                                         errstr(c, rv));
 }
@@ -1101,8 +1125,11 @@ static const verb_t verbs[] = {
 
 static void main_usage(FILE *out)
 {
-    fputs("usage: acmectl [-s STORE] [-v] VERB [options] [args]\n"
-          "  -s STORE   the store directory (default: $ACME_STORE, else ./" DEFAULT_STORE ")\n"
+    fputs("usage: acmectl [-s STORE] [--store-key-file FILE] [-v] VERB [options] [args]\n"
+          "  -s STORE   the store directory (default: $ACME_STORE, else ./" DEFAULT_STORE "),\n"
+          "             or a fleet's redis://[user:password@]host:port[/db] (then the\n"
+          "             directory is the default's, the local part)\n"
+          "  --store-key-file FILE  with redis://: the fleet's ACMEStoreKeyFile\n"
           "  -v         more log output on stderr (info; twice: debug)\n"
           "  --version  print the version\n"
           "verbs (each has --help):\n"
@@ -1123,7 +1150,8 @@ static void main_usage(FILE *out)
 static int run(ctl_t *c, int argc, const char *const *argv)
 {
     static const apr_getopt_option_t opts[] = {
-        { "store", 's', 1, "" }, { "verbose", 'v', 0, "" }, { "help", 'h', 0, "" },
+        { "store", 's', 1, "" }, { "store-key-file", 'K', 1, "" },
+        { "verbose", 'v', 0, "" }, { "help", 'h', 0, "" },
         { "version", 'V', 0, "" }, { NULL, 0, 0, NULL } };
     apr_getopt_t *os = opt_init(c, argc, argv, 0);
     const char *arg, *verb;
@@ -1134,7 +1162,15 @@ static int run(ctl_t *c, int argc, const char *const *argv)
 
     while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
         switch (optch) {
-        case 's': c->store_dir = arg; break;
+        case 's':
+            if (!strncasecmp(arg, "redis://", 8) || !strncasecmp(arg, "rediss://", 9)) {
+                c->store_url = arg;
+            }
+            else {
+                c->store_dir = arg;
+            }
+            break;
+        case 'K': c->store_key_file = arg; break;
         case 'v': c->log.level = c->log.level < ACME_LOG_INFO ? ACME_LOG_INFO : ACME_LOG_DEBUG; break;
         case 'h': main_usage(stdout); return 0;
         case 'V': printf("acmectl %s\n", ACME_VERSION); return 0;

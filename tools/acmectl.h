@@ -15,6 +15,8 @@
 typedef struct {
     apr_pool_t *p;
     const char *store_dir;
+    const char *store_url;      /* -s redis://...: a fleet's store (store_dir: its local part) */
+    const char *store_key_file; /* --store-key-file: seals private keys kept in Redis */
     acme_logger_t log;
     char opt_err[256];          /* apr_getopt's complaint, for the one-line error */
 } ctl_t;
@@ -31,7 +33,9 @@ apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int interlea
 int usage_error(ctl_t *c, const char *verb);
 /* The arguments left after option parsing. */
 apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os);
-/* The file store at c->store_dir; the error line when it cannot be opened. */
+/* The store: the file store at c->store_dir, or with -s redis://... the
+ * fleet's store (its local groups at c->store_dir); the error line when it
+ * cannot be opened. */
 int open_store(ctl_t *c, acme_store_t **store);
 
 /* Verbs in files of their own. */

@@ -1,14 +1,16 @@
 """Smoke test of the Redis fleet store (ACMEStore redis://): a real redis-server with AOF, Pebble and two httpd nodes on one domain: one order at the CA, both nodes serve the same certificate, no private key in Redis in clear."""
 import base64
+import json
 import re
 import os
 import secrets
 import shutil
+import time
 import subprocess
 
 import pytest
 
-from fixtures.ca import _spawn, _stop_proc, free_port, make_dir, wait_for
+from fixtures.ca import _spawn, _stop_proc, acmectl_path, free_port, make_dir, wait_for
 from test_module import ISSUE_TIMEOUT, wait_served
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -31,6 +33,7 @@ def redis(workdir):
                               capture_output=True, timeout=10).stdout
 
     wait_for(lambda: b"PONG" in cli("PING"), 10, what="redis-server")
+    cli.proc = proc
     yield port, cli
     _stop_proc(proc)
 
@@ -85,3 +88,29 @@ def test_fleet_store_two_nodes_one_order(httpd_factory, pebble, redis, workdir):
     assert cb.serial_number == cert.serial_number
     assert orders(a, b) == 1
     assert "published in the fleet" in b.error_log()
+    # both nodes report their active serial in the fleet view
+    serial = format(cert.serial_number, "x").encode()
+    wait_for(lambda: cli("HGETALL", "acme:{fleet}:nodes").count(serial) >= 2, 30,
+             what="both nodes' heartbeats")
+
+    # any node's acme-status shows the fleet view
+    fleet = a.status_json()["fleet"]
+    assert fleet["reachable"] and len(fleet["nodes"]) == 2, fleet
+    assert {n["serials"].get(name) for n in fleet["nodes"]} == {format(cert.serial_number, "x")}
+    assert [p["generation"] for p in fleet["published"] if p["domain"] == name] == [1], fleet
+
+    # acmectl on the fleet's store shows the same view
+    r = subprocess.run([acmectl_path(), "-s", f"redis://127.0.0.1:{port}/0", "--store-key-file",
+                        keys, "status"], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "ACME_STORE": str(a.store)})
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["fleet"]["nodes"]) == 2, r.stdout
+
+    # Redis down: HTTPS from the local files, challenge lookups fail fast
+    _stop_proc(cli.proc)
+    for node in (a, b):
+        assert node.served_cert(name).serial_number == cert.serial_number
+        for _ in range(3):
+            t0 = time.monotonic()
+            status = node.request("/.well-known/acme-challenge/" + "x" * 43, name)[0]
+            assert status == 404 and time.monotonic() - t0 < 5.0, status  # a hang, not speed

@@ -1047,7 +1047,7 @@ START_TEST(store_backend)
         ck_assert_ptr_null(memmem(rep->element[i]->str, rep->element[i]->len, "PRIVATE", 7));
     }
     freeReplyObject(rep);
-    ck_assert_int_eq(acme_store_published(b, pool, "example.org", &got, &gen, &node),
+    ck_assert_int_eq(acme_store_published(b, pool, "example.org", &got, &gen, &node, NULL),
                      APR_SUCCESS);
     ck_assert_int_eq((int)gen, 1);
     ck_assert_str_eq(node, "node-a");
