@@ -39,7 +39,7 @@ def hold_a_drive(fleet, name):
         + fleet.log_tails()
     driver = the_driver(fleet, name)
     other = next((n for n in fleet.nodes if n is not driver), driver)
-    fleet.pebble.add_a(name, other.ip)
+    fleet.point(name, other)
     return driver
 
 
