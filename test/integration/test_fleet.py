@@ -1,4 +1,5 @@
 """Integration tests of fleet mode: three httpd on 127.0.0.1/.2/.3 sharing one redis-server store drive each domain once (one newOrder at Pebble), answer each other's challenges, all serve the newest set, survive a paused, killed or restarted member or Redis, and keep private keys sealed in Redis."""
+import json
 import os
 import re
 import signal
@@ -273,54 +274,79 @@ def test_fleet_redis_down(fleet_factory):
     assert len(fleet.orders_for(name)) == 2
 
 
-def test_fleet_secrets_sealed(fleet_factory):
-    """No PEM private key text anywhere in Redis; sealed blobs are there; a blob
-    moved to another entry and a wrong key file are refused with a clear error
-    (and neither makes a node order or serve something else)."""
+def started_two_of_three(fleet_factory, name):
+    """A fleet of three whose first two nodes have issued name; the third is
+    configured but not started. Returns (fleet, serial)."""
     fleet = fleet_factory()
-    name = "sealed.fleet.test"
+    fleet.add_domain(name, points_at=0)
+    fleet.start(fleet.nodes[:2])
+    return fleet, fleet.wait_same_serial(name, nodes=fleet.nodes[:2])
+
+
+def error_lines(node, offset, pattern):
+    """The node's error-level log lines since offset that match pattern."""
+    return re.findall(r".*\[acme:(?:error|crit|alert|emerg)\].*(?:%s).*" % pattern,
+                      log_since(node, offset), re.I)
+
+
+def start_or_refuse(node, pattern):
+    """Starts node; a refusal to start must match pattern, else an error-level
+    log line must come that does. Returns what said it."""
+    offset = len(node.error_log())
+    try:
+        node.start(timeout=TIMEOUT)
+    except RuntimeError as e:       # refusing to start is a clear answer too
+        assert re.search(pattern, str(e), re.I), e
+        return str(e)
+    return wait_for(lambda: error_lines(node, offset, pattern), TIMEOUT,
+                    what=f"an error matching {pattern!r}")
+
+
+def test_fleet_no_private_key_text_in_redis(fleet_factory):
+    """After issuance by three nodes: no PEM private key text anywhere in Redis
+    (every key and value scanned), and sealed blobs are what holds the keys."""
+    fleet = fleet_factory()
+    name = "scan.fleet.test"
     fleet.add_domain(name, points_at=0)
     fleet.start()
-    serial = fleet.wait_same_serial(name)
-    redis = fleet.redis
-    dump = redis.dump()
+    fleet.wait_same_serial(name)
+    dump = fleet.redis.dump()
     for key, values in dump.items():
         assert not PEM_PRIVATE.search(key)
         for v in values:
             assert not PEM_PRIVATE.search(v), f"PEM private key text in Redis key {key!r}"
             assert b"PRIVATE KEY" not in v, f"private key text in Redis key {key!r}"
-    sealed = sealed_values(redis)
+    sealed = sealed_values(fleet.redis)
     assert len(sealed) >= 2, f"fewer than two sealed blobs in Redis: {sorted(dump)}"
 
-    # A wrong key file (same key id, another key) on a node that starts afresh.
+
+def test_fleet_wrong_key_file_refused(fleet_factory):
+    """A node with a wrong key file (same key id, another key) says so clearly
+    and does nothing with the fleet's entries: no order, no account, no publish;
+    the other nodes keep their certificate."""
+    name = "w.fleet.test"
+    fleet, serial = started_two_of_three(fleet_factory, name)
     node = fleet.nodes[2]
-    node.stop()
-    wrong = write_key_file(os.path.join(fleet.dir, "wrong.key"), key_id="k1")
-    node.acme[KEY_FILE] = wrong
-    node.store = node.root / "acme-fresh"
-    node.acme["ACMEStoreDir"] = str(node.store)
-    offset = len(node.error_log())
-    try:
-        node.start(timeout=TIMEOUT)
-        started = True
-    except RuntimeError as e:       # refusing to start is a clear answer too
-        started, text = False, str(e)
-    if started:
-        text = wait_for(lambda: re.findall(r".*(?:wrong key|key file|not the key|"
-                                           r"another key|ACMEStoreKeyFile).*",
-                                           log_since(node, offset), re.I), TIMEOUT,
-                        what="a clear error about the wrong key file")
-        time.sleep(4)       # time to do something wrong: order, or overwrite the account
-    assert re.search(r"key", str(text), re.I), text
+    node.acme[KEY_FILE] = write_key_file(os.path.join(fleet.dir, "wrong.key"), key_id="k1")
+    start_or_refuse(node, r"wrong key|key file|not the one|another key|ACMEStoreKeyFile")
+    time.sleep(6)           # time to do something wrong: order, or overwrite the account
     assert len(fleet.orders_for(name)) == 1, "a node with the wrong key ordered"
+    keys = {json.dumps((r["protected"] or {}).get("jwk"), sort_keys=True)
+            for r in fleet.proxy.posts("/sign-me-up")}
+    assert len(keys) == 1, "a node with the wrong key registered another account key"
+    time.sleep(4)           # a publish by it would reach the others within their check interval
     assert set(fleet.serials(name, nodes=fleet.nodes[:2]).values()) == {serial}
 
-    # A sealed blob moved to another entry: the node opening it refuses it.
-    node.stop()
-    node.acme[KEY_FILE] = fleet.key_file
-    node.store = node.root / "acme-fresh2"
-    node.acme["ACMEStoreDir"] = str(node.store)
+
+def test_fleet_moved_blob_refused(fleet_factory):
+    """A sealed blob moved to another entry (the published set's key swapped with
+    another sealed item) is refused with a clear error by the node that opens
+    it; the nodes already serving keep their certificate."""
+    name = "m.fleet.test"
+    fleet, serial = started_two_of_three(fleet_factory, name)
+    redis = fleet.redis
     sealed = sealed_values(redis)
+    assert len(sealed) >= 2, sealed
     # the published set's sealed key (what a fresh node opens first) gets another entry's blob
     sealed.sort(key=lambda s: not s[0].endswith(b":pub"))
     (k1, f1, v1), (k2, f2, v2) = sealed[0], next(s for s in sealed[1:] if s[2] != sealed[0][2])
@@ -330,15 +356,8 @@ def test_fleet_secrets_sealed(fleet_factory):
             redis.call("SET", key, value, *(("PX", ttl) if ttl > 0 else ()))
         else:
             redis.call("HSET", key, field, value)
-    offset = len(node.error_log())
-    try:
-        node.start(timeout=TIMEOUT)
-    except RuntimeError as e:
-        assert re.search(r"seal|another entry|moved|does not open", str(e), re.I), e
-    else:
-        wait_for(lambda: re.findall(r".*(?:seal|another entry|moved|does not open|"
-                                    r"tamper|altered).*", log_since(node, offset), re.I),
-                 TIMEOUT, what="a clear error about a blob sealed for another entry")
+    start_or_refuse(fleet.nodes[2], r"sealed for another|another entry|does not open|moved|"
+                                    r"altered|tamper|mismatch")
     for n in fleet.nodes[:2]:
         assert n.running() and n.served_cert(name).serial_number == serial
 
