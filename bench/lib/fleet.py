@@ -168,7 +168,7 @@ def latency_once(duration, conns):
             raise RuntimeError("not one driver: %r" % [d.ip for d in drivers])
         driver = drivers[0]
         other = next(nd for nd in s.fleet.nodes if nd is not driver)
-        token = s.proxy.tokens[name][0]
+        token = s.proxy.tokens[name]["http-01"]
         path = "/.well-known/acme-challenge/" + token
         status, body = other.challenge(token, name)
         if status != 200 or not body.startswith(token.encode()):

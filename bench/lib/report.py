@@ -219,7 +219,7 @@ def _fleet(md, part):
               "all N certificates, min / median / max: three nodes on 127.0.0.1/.2/.3 sharing "
               "one redis-server (AOF on) versus one node with the file store. Orders per domain "
               "are the newOrders Pebble accepted per name (must be 1); per renewal: the orders "
-              "of one renewal of every name (90 s certificates, renewed at 50 %%; must be 1).\n")
+              "of one renewal of every name (90 s certificates, renewed at 50 %; must be 1).\n")
     md.append("| N | fleet of 3 served | one node served | fleet / one node | orders per domain "
               "(max) | orders per domain per renewal (min–max) |")
     md.append("|---|---|---|---|---|---|")

@@ -443,7 +443,7 @@ def test_fleet_fixture_proxy_holds_a_drive(fleet_factory):
     fleet.add_domain(name, points_at=0)
     driver = hold_a_drive(fleet, name)
     assert driver is fleet.nodes[0]
-    assert fleet.proxy.tokens.get(name)
+    assert fleet.proxy.tokens.get(name, {}).get("http-01")
     assert fleet.serials(name) == {"127.0.0.1": None}
     fleet.proxy.release()
     fleet.wait_same_serial(name)
