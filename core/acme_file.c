@@ -216,6 +216,9 @@ DIR *acme_file_opendir_fd(int fd)
         close(dup_fd);
         errno = e;
     }
+    else if (d != NULL) {
+        rewinddir(d);   /* the duplicate shares fd's offset: a second stream started at the end */
+    }
     return d;
 }
 

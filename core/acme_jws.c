@@ -1,4 +1,4 @@
-/* acme_jws.c: JWK export/import, RFC 7638 thumbprints, JWS signing and verification in the ACME profile. */
+/* acme_jws.c: JWK export/import, RFC 7638 thumbprints, JWS signing in the ACME profile (mod_acme never verifies a JWS; the tests do, test/unit/testjws.c). */
 #include <string.h>
 #include <apr_strings.h>
 #include <openssl/bn.h>
@@ -10,8 +10,7 @@
 #include "acme_json.h"
 #include "acme_jws.h"
 
-/* Limits for members of a JWS under verification (outside input). */
-#define JWS_MAX_MEMBER (1024 * 1024)
+/* Limits for JWKs (outside input: imported account keys). */
 #define RSA_MIN_BITS 2048
 #define RSA_MAX_BITS 8192
 
@@ -392,33 +391,6 @@ static apr_status_t ecdsa_der_to_raw(apr_pool_t *p, const unsigned char *der, ap
     return rv;
 }
 
-/* Fixed-size R||S -> DER, as OpenSSL's verifier wants it. */
-static apr_status_t ecdsa_raw_to_der(apr_pool_t *p, const unsigned char *raw, apr_size_t size,
-                                     unsigned char **der, apr_size_t *derlen)
-{
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, (int)size, NULL);
-    BIGNUM *s = BN_bin2bn(raw + size, (int)size, NULL);
-    unsigned char *buf = NULL;
-    int n;
-
-    if (!es || !r || !s || !ECDSA_SIG_set0(es, r, s)) {
-        ECDSA_SIG_free(es);
-        BN_free(r);
-        BN_free(s);
-        return APR_ENOMEM;
-    }
-    n = i2d_ECDSA_SIG(es, &buf);
-    ECDSA_SIG_free(es);
-    if (n <= 0) {
-        return APR_EGENERAL;
-    }
-    *der = apr_pmemdup(p, buf, (apr_size_t)n);
-    *derlen = (apr_size_t)n;
-    OPENSSL_free(buf);
-    return APR_SUCCESS;
-}
-
 /* Room for the DER ECDSA signature of P-384 (at most 104 bytes). */
 #define ECDSA_DER_MAX 128
 
@@ -646,121 +618,6 @@ apr_status_t acme_jws_eab(apr_pool_t *p, const char *alg, const char *kid,
     }
     parts.sig = acme_b64u_encode(p, mac, maclen);
     return flattened(p, &parts, jws);
-}
-
-/* A base64url member of the flattened JWS, decoded, with a size limit. */
-static apr_status_t jws_member(apr_pool_t *p, const json_t *jws, const char *name,
-                               const char **enc, unsigned char **dec, apr_size_t *len)
-{
-    apr_size_t slen;
-
-    if (acme_json_get_str(jws, name, enc) != APR_SUCCESS) {
-        return APR_EINVAL;
-    }
-    slen = strlen(*enc);
-    if (slen > JWS_MAX_MEMBER) {
-        return APR_EINVAL;
-    }
-    return acme_b64u_decode(p, *enc, slen, dec, len);
-}
-
-/* Check that the key can carry alg (no algorithm substitution). */
-static int key_fits_alg(const acme_key_t *key, const char *alg)
-{
-    const ec_curve_t *curve = curve_of(key);
-
-    if (!strcmp(alg, "RS256")) {
-        return is_rsa(key) && EVP_PKEY_get_bits(acme_key_evp(key)) >= RSA_MIN_BITS;
-    }
-    return curve && !strcmp(curve->alg, alg);
-}
-
-static apr_status_t verify_sig(apr_pool_t *p, const acme_key_t *key, const char *alg,
-                               const char *input, const unsigned char *sig, apr_size_t siglen)
-{
-    const ec_curve_t *curve = curve_of(key);
-    unsigned char *der = (unsigned char *)sig;
-    apr_size_t derlen = siglen;
-    EVP_MD_CTX *ctx;
-    int ok = 0;
-
-    if (!key_fits_alg(key, alg)) {
-        return APR_EINVAL;
-    }
-    if (curve) {
-        if (siglen != 2 * curve->size
-            || ecdsa_raw_to_der(p, sig, curve->size, &der, &derlen) != APR_SUCCESS) {
-            return APR_EINVAL;
-        }
-    }
-    ctx = EVP_MD_CTX_new();
-    if (ctx && EVP_DigestVerifyInit(ctx, NULL, md_for_alg(alg), NULL, acme_key_evp(key)) > 0) {
-        ok = EVP_DigestVerify(ctx, der, derlen, (const unsigned char *)input, strlen(input)) == 1;
-    }
-    EVP_MD_CTX_free(ctx);
-    return ok ? APR_SUCCESS : APR_EINVAL;
-}
-
-static apr_status_t verify_mac(apr_pool_t *p, const char *alg, const unsigned char *hkey,
-                               apr_size_t hkeylen, const char *input,
-                               const unsigned char *sig, apr_size_t siglen)
-{
-    unsigned char *mac;
-    apr_size_t maclen;
-
-    if (!hkey || acme_jws_hmac(p, alg, hkey, hkeylen, input, strlen(input), &mac, &maclen)
-        != APR_SUCCESS) {
-        return APR_EINVAL;
-    }
-    return (maclen == siglen && !CRYPTO_memcmp(mac, sig, maclen)) ? APR_SUCCESS : APR_EINVAL;
-}
-
-apr_status_t acme_jws_verify(apr_pool_t *p, const json_t *jws, const acme_key_t *key,
-                             const unsigned char *hkey, apr_size_t hkeylen,
-                             const char **payload, apr_size_t *payload_len,
-                             json_t **protected_hdr)
-{
-    const char *prot_b64, *payload_b64, *sig_b64, *alg, *input;
-    unsigned char *prot, *body, *sig;
-    apr_size_t prot_len, body_len, siglen;
-    json_t *hdr, *jwk;
-    apr_status_t rv;
-
-    if (!json_is_object(jws)
-        || jws_member(p, jws, "protected", &prot_b64, &prot, &prot_len) != APR_SUCCESS
-        || jws_member(p, jws, "payload", &payload_b64, &body, &body_len) != APR_SUCCESS
-        || jws_member(p, jws, "signature", &sig_b64, &sig, &siglen) != APR_SUCCESS
-        || siglen == 0
-        || acme_json_parse(p, (const char *)prot, prot_len, &hdr, NULL) != APR_SUCCESS
-        || !json_is_object(hdr)
-        || acme_json_get_str(hdr, "alg", &alg) != APR_SUCCESS
-        || !md_for_alg(alg)
-        || (json_object_get(hdr, "jwk") && json_object_get(hdr, "kid"))) {
-        /* md_for_alg refuses "none" and every algorithm outside the profile;
-         * a header with both jwk and kid is ambiguous. */
-        return APR_EINVAL;
-    }
-    input = apr_pstrcat(p, prot_b64, ".", payload_b64, NULL);
-    if (alg[0] == 'H') {
-        rv = verify_mac(p, alg, hkey, hkeylen, input, sig, siglen);
-    }
-    else {
-        acme_key_t *hdr_key = NULL;
-        if (!key) {
-            if (acme_json_get_obj(hdr, "jwk", &jwk) != APR_SUCCESS
-                || acme_jwk_to_key(p, jwk, &hdr_key) != APR_SUCCESS) {
-                return APR_EINVAL;
-            }
-        }
-        rv = verify_sig(p, key ? key : hdr_key, alg, input, sig, siglen);
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (payload) *payload = (const char *)body;
-    if (payload_len) *payload_len = body_len;
-    if (protected_hdr) *protected_hdr = hdr;
-    return APR_SUCCESS;
 }
 
 apr_status_t acme_key_authorization(apr_pool_t *p, const char *token,

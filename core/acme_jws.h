@@ -12,7 +12,8 @@ apr_status_t acme_jwk_public(apr_pool_t *p, const acme_key_t *key, json_t **jwk)
 apr_status_t acme_jwk_thumbprint(apr_pool_t *p, const acme_key_t *key, const char **b64);
 /* Same, for a JWK given as JSON (public members only are used). */
 apr_status_t acme_jwk_thumbprint_json(apr_pool_t *p, const json_t *jwk, const char **b64);
-/* A public key from a JWK (RSA, EC P-256/P-384), e.g. to verify a JWS. */
+/* A public key from a JWK (RSA, EC P-256/P-384): the JWK parser of
+ * acme_jwk_to_private_key without the private members. */
 apr_status_t acme_jwk_to_key(apr_pool_t *p, const json_t *jwk, acme_key_t **key);
 /* A private key from a private JWK (RSA with d, p, q, dp, dq, qi; EC P-256/P-384
  * with d), checked for consistency; APR_ENOTIMPL for types outside the key
@@ -52,15 +53,6 @@ apr_status_t acme_jws_sign_text(apr_pool_t *p, const acme_key_t *key, const char
 apr_status_t acme_jws_eab(apr_pool_t *p, const char *alg, const char *kid,
                           const unsigned char *hkey, apr_size_t hkeylen,
                           const char *url, const json_t *account_jwk, json_t **jws);
-
-/* Verify a flattened JWS. When key is NULL the protected header's "jwk" is
- * used. HS* needs hkey. On success *payload (decoded, NUL-terminated) and
- * *protected (parsed header) are set. Fails on alg "none", a missing or
- * mismatching signature, or malformed members. */
-apr_status_t acme_jws_verify(apr_pool_t *p, const json_t *jws, const acme_key_t *key,
-                             const unsigned char *hkey, apr_size_t hkeylen,
-                             const char **payload, apr_size_t *payload_len,
-                             json_t **protected_hdr);
 
 /* Key authorization "token.thumbprint" (RFC 8555 §8.1); token must be base64url. */
 apr_status_t acme_key_authorization(apr_pool_t *p, const char *token,

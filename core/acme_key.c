@@ -6,7 +6,6 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
-#include "acme_file.h"
 #include "acme_key.h"
 
 /* Private key PEM files are small; anything larger is not a key. */
@@ -243,20 +242,6 @@ apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, a
     return acme_key_from_pem_pass(p, pem, len, NULL, 0, key);
 }
 
-apr_status_t acme_key_load(apr_pool_t *p, const char *path, acme_key_t **key)
-{
-    char *data;
-    apr_size_t len;
-    apr_status_t rv;
-
-    rv = acme_file_read(p, path, ACME_KEY_PEM_MAX, &data, &len);
-    if (rv == APR_SUCCESS) {
-        rv = acme_key_from_pem(p, data, len, key);
-        OPENSSL_cleanse(data, len);
-    }
-    return rv;
-}
-
 /* Scrub key material from pool memory before the pool reuses it. */
 typedef struct { void *data; apr_size_t len; } scrub_t;
 
@@ -299,18 +284,4 @@ apr_status_t acme_key_to_pem(apr_pool_t *p, const acme_key_t *key, char **pem, a
         *len = s->len;
     }
     return APR_SUCCESS;
-}
-
-apr_status_t acme_key_save(apr_pool_t *p, const acme_key_t *key, const char *path)
-{
-    char *pem;
-    apr_size_t len;
-    apr_status_t rv;
-
-    rv = acme_key_to_pem(p, key, &pem, &len);
-    if (rv == APR_SUCCESS) {
-        rv = acme_file_write_atomic(p, path, pem, len,
-                                    APR_FPROT_UREAD | APR_FPROT_UWRITE);
-    }
-    return rv;
 }

@@ -26,11 +26,8 @@ apr_status_t acme_key_from_pem(apr_pool_t *p, const char *pem, apr_size_t len, a
  * a wrong passphrase fails with APR_EINVAL. */
 apr_status_t acme_key_from_pem_pass(apr_pool_t *p, const char *pem, apr_size_t len,
                                     const void *pass, apr_size_t pass_len, acme_key_t **key);
-apr_status_t acme_key_load(apr_pool_t *p, const char *path, acme_key_t **key);
 /* Unencrypted PKCS#8 PEM, allocated from p (scrubbed at pool cleanup). */
 apr_status_t acme_key_to_pem(apr_pool_t *p, const acme_key_t *key, char **pem, apr_size_t *len);
-/* Atomic write with mode 0600. */
-apr_status_t acme_key_save(apr_pool_t *p, const acme_key_t *key, const char *path);
 
 /* Takes ownership of pkey (freed with p). */
 acme_key_t *acme_key_wrap(apr_pool_t *p, EVP_PKEY *pkey);

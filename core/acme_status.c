@@ -1,4 +1,4 @@
-/* acme_status.c: builds the status JSON of SPEC §5 from the active certificates, staging and state/<id>/status.json. */
+/* acme_status.c: builds the status JSON (README "Status JSON", acmectl(1) status) from the active certificates, staging and state/<id>/status.json. */
 #include <string.h>
 
 #include <apr_file_info.h>
@@ -191,8 +191,9 @@ static const char *state_str(status_ctx_t *c, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* SPEC §5 state: revoked > expired > (with an active certificate) renewing |
- * valid; without one: error after a failed attempt, pending otherwise. */
+/* The state of README "Status JSON": revoked > expired > (with an active
+ * certificate) renewing | valid; without one: error after a failed attempt,
+ * pending otherwise. */
 static const char *overall_state(status_ctx_t *c, int active, int expired, int revoked)
 {
     const char *drive = state_str(c, "state");

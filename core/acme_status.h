@@ -1,4 +1,4 @@
-/* acme_status.h: the status JSON of SPEC §5, built from the store for httpd's handler and acmectl. */
+/* acme_status.h: the status JSON (README "Status JSON"), built from the store for httpd's handler and acmectl. */
 #ifndef ACME_STATUS_H
 #define ACME_STATUS_H
 

@@ -209,7 +209,7 @@ apr_status_t acme_store_save_json(acme_store_t *s, apr_pool_t *p, acme_store_gro
                                   const char *entry, const char *item, const json_t *json,
                                   int flags, const acme_store_lock_t *fence);
 
-/* Item names of a certificate set (README "Store layout and ownership"). */
+/* Item names of a certificate set (README "Store layout and ownership", mod_acme(8) STORE). */
 const char *acme_store_chain_item(apr_pool_t *p, const char *key_type); /* "fullchain.ec256.pem" */
 const char *acme_store_pkey_item(apr_pool_t *p, const char *key_type);  /* "privkey.ec256.pem" */
 

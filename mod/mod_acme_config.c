@@ -1,4 +1,4 @@
-/* mod_acme_config.c: the directives of SPEC §3, their validation, and the effective per-domain settings. */
+/* mod_acme_config.c: the directives of mod_acme(8), their validation, and the effective per-domain settings. */
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>

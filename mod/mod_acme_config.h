@@ -1,4 +1,4 @@
-/* mod_acme_config.h: mod_acme's configuration (directives of SPEC §3) and the runtime state shared by its parts. */
+/* mod_acme_config.h: mod_acme's configuration (directives: mod_acme(8), README "Directives") and the runtime state shared by its parts. */
 #ifndef MOD_ACME_CONFIG_H
 #define MOD_ACME_CONFIG_H
 

@@ -346,14 +346,6 @@ static void active_files(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
     }
 }
 
-int acme_serve_has_active(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
-{
-    apr_array_header_t *certs, *keys;
-
-    active_files(rt, p, d, &certs, &keys);
-    return certs != NULL;
-}
-
 /* ONE shared EC P-256 key for every fallback certificate: cheap cold starts. */
 static apr_status_t fallback_key(acme_rt_t *rt, apr_pool_t *p)
 {

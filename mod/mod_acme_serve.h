@@ -21,7 +21,4 @@ int acme_serve_add_fallback_last(server_rec *s, apr_pool_t *p, apr_array_header_
 /* 503 for requests on a vhost still on the fallback certificate. */
 int acme_serve_unavailable(request_rec *r);
 
-/* Does any certificate file exist in domains/<id>/ for the primary key type? */
-int acme_serve_has_active(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d);
-
 #endif

@@ -1,4 +1,4 @@
-/* acmectl.c: the command-line tool over the ACME core: status, renew, revoke, issue and account maintenance on a store (SPEC §6). */
+/* acmectl.c: the command-line tool over the ACME core: status, renew, revoke, issue and account maintenance on a store (acmectl(1)). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,7 +297,8 @@ static int known_entry(ctl_t *c, acme_store_t *store, const char *name, const ch
 
 static const char usage_status[] =
     "usage: acmectl [-s STORE] status [DOMAIN]\n"
-    "  Print the status JSON (SPEC §5) of every domain in the store, or of one.\n";
+    "  Print the status JSON of every domain in the store, or of one; README's\n"
+    "  section \"Status JSON\" explains its fields.\n";
 
 static int verb_status(ctl_t *c, int argc, const char *const *argv)
 {

@@ -1,4 +1,4 @@
-"""Integration tests of acmectl (SPEC §6, §7) against real CAs (Pebble with challtestsrv; the core scenarios also against step-ca): challenges, key types, EAB, accounts, revocation, chains, ARI, profiles, crash recovery and the command line's own language."""
+"""Integration tests of acmectl (acmectl(1), README "Store layout and ownership") against real CAs (Pebble with challtestsrv; the core scenarios also against step-ca): challenges, key types, EAB, accounts, revocation, chains, ARI, profiles, crash recovery and the command line's own language."""
 import datetime
 import glob
 import json
@@ -21,7 +21,7 @@ EMAIL = "admin@example.org"
 # -- helpers -------------------------------------------------------------------
 
 def dirname(name):
-    """SPEC §7 store directory of a domain id."""
+    """Store directory of a domain id (README "Store layout and ownership")."""
     name = name.lower()
     return "_" + name[1:] if name.startswith("*.") else name
 

@@ -1,4 +1,4 @@
-"""The manual pages and README against what is built: every directive the module registers (asked from httpd) has a mod_acme(8) entry with syntax, default, context and an example that httpd accepts exactly in the contexts it names; every acmectl verb and option its help prints is in acmectl(1) and README."""
+"""The manual pages and README against what is built: every directive the module registers (asked from httpd) has a mod_acme(8) entry with syntax, default, context and an example that httpd accepts exactly in the contexts it names; every acmectl verb and option its help prints is in acmectl(1) and README; code, help texts and examples refer to README and the man pages, never to SPEC."""
 import os
 import re
 import subprocess
@@ -137,3 +137,32 @@ def test_every_acmectl_verb_and_option_is_documented():
     for opt in sorted(options):
         assert re.search(r"\*" + re.escape(opt) + r"\*", man), f"{opt} not in doc/acmectl.1.scd"
         assert f"`{opt}" in README or f"{opt} " in README, f"README does not mention {opt}"
+
+
+USER_FACING = ("core", "mod", "tools", "conf", "doc", "debian")
+
+
+def spec_references(root):
+    """(path, line number, line) of every word SPEC under the user-facing trees and in README."""
+    paths = [root / "README.md"] + [f for d in USER_FACING for f in sorted((root / d).rglob("*"))
+                                     if f.is_file()]
+    hits = []
+    for path in paths:
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue        # built binaries in an in-tree build
+        hits += [(str(path.relative_to(root)), n, line.strip())
+                 for n, line in enumerate(text.splitlines(), 1) if re.search(r"\bSPEC\b", line)]
+    return hits
+
+
+def test_code_and_help_refer_to_readme_and_man_pages_not_spec(tmp_path):
+    """Users have README and the man pages, not the product specification."""
+    hits = spec_references(REPO)
+    assert not hits, "refer to a README section or man page instead: %s" % hits
+    # the check finds a reference where it would be
+    (tmp_path / "core").mkdir()
+    (tmp_path / "README.md").write_text("see the README\n")
+    (tmp_path / "core" / "x.c").write_text("/* x.c: see SPEC §5. */\nint K_SPECIAL;\n")
+    assert spec_references(tmp_path) == [("core/x.c", 1, "/* x.c: see SPEC §5. */")]

@@ -214,7 +214,7 @@ MD_SAMPLES = {
     "MDMatchNames": "servernames", "MDInitialDelay": "10s", "MDCheckInterval": "12h",
     "MDProfile": "classic", "MDProfileMandatory": "on", "MDRenewViaARI": "on",
 }
-# SPEC directives other work adds to the module; converted output may name them before.
+# Directives other work adds to the module; converted output may name them before.
 PENDING = {"ACMERequireHttps", "ACMEWarnWindow", "ACMERenewViaARI"}
 
 
@@ -258,7 +258,7 @@ def test_convert_config_knows_every_mod_md_directive(httpd_factory, acmectl, tes
     h.add(*[l for l in active if l.split()[0].lstrip("<") not in missing])
     rc, out = h.configtest()
     if rc != 0 and "ACMEProfile takes one argument" in out:
-        # "ACMEProfile NAME mandatory" (SPEC) is still to come in the module.
+        # "ACMEProfile NAME mandatory" is still to come in the module.
         h.directives = [l.replace(" mandatory", "") if l.startswith("ACMEProfile") else l
                         for l in h.directives]
         rc, out = h.configtest()

@@ -744,7 +744,7 @@ def test_restart_mid_drive_resumes_one_certificate(httpd_factory, pebble_factory
     assert not any(h.store_path("staging").glob("resume.test/*"))
 
 
-# -- 8. more behaviour of SPEC §3-4 -------------------------------------------------------
+# -- 8. more behaviour of the directives (mod_acme(8)) -------------------------------------------------------
 
 def make_selfsigned(directory, name):
     """A static certificate + key (PEM files, 0644/0600) for name."""

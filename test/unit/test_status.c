@@ -1,4 +1,4 @@
-/* test_status.c: unit tests for the status JSON (SPEC §5) built from crafted file stores. */
+/* test_status.c: unit tests for the status JSON (README "Status JSON") built from crafted file stores. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +98,7 @@ static json_t *status_of(const char *id, const acme_domain_t *d)
 
     ck_assert_int_eq(acme_status_domain(pool, st, id, d, &j), APR_SUCCESS);
     ck_assert_ptr_nonnull(j);
-    /* every SPEC §5 member is always present */
+    /* every member of README "Status JSON" is always present */
     ck_assert(json_is_string(json_object_get(j, "name")));
     ck_assert(json_is_array(json_object_get(j, "names")));
     ck_assert(json_is_string(json_object_get(j, "state")));

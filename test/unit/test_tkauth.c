@@ -10,6 +10,7 @@
 #include "acme_order.h"
 #include "acme_tkauth.h"
 #include "acme_tnauth.h"
+#include "testjws.h"
 #include "testutil.h"
 
 /* RFC 7638 §3.1's example key and thumbprint (NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs). */

@@ -1,4 +1,4 @@
-"""test/integration/demo.py: scripts/demo's main part: Pebble + challtestsrv + httpd with mod_acme on loopback in a private directory, until a certificate is served over HTTPS."""
+"""scripts/lib/demo.py: scripts/demo's main part (not a test; it uses the test fixtures): Pebble + challtestsrv + httpd with mod_acme on loopback in a private directory, until a certificate is served over HTTPS."""
 import argparse
 import json
 import os
@@ -8,7 +8,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "test", "integration"))
 
 from fixtures.ca import Pebble, make_dir  # noqa: E402
 from fixtures.httpd import Httpd, cert_names, module_path, verify_chain, wait_for  # noqa: E402
