@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from fixtures.fleet import FLEET_DIRECTIVES, KEY_FILE, TIMEOUT, http_get, write_key_file
+from fixtures.fleet import FLEET_DIRECTIVES, KEY_FILE, TIMEOUT, write_key_file
+from fixtures.httpd import http_request
 from fixtures.httpd import wait_for
 
 pytestmark = pytest.mark.fleet
@@ -433,7 +434,7 @@ def test_fleet_fixture_three_addresses(fleet_factory):
     fleet.start()
     assert len({(n.http_port, n.https_port) for n in fleet.nodes}) == 1
     for node in fleet.nodes:
-        status, _ = http_get(node.ip, node.http_port, "/index.html", "fixture.test")
+        status, _, _ = http_request(node.http_port, "/index.html", "fixture.test", ip=node.ip)
         assert status == 200
         assert "host=fixture.test" in node.access_log()
         assert node.pids()
