@@ -951,11 +951,11 @@ def test_wildcard_via_dns_command(httpd_factory, pebble, dns_command):
 
 
 def test_demo_entry_point():
-    """scripts/demo's main part (test/integration/demo.py) gets a certificate served and cleans up."""
+    """scripts/demo's main part (scripts/lib/demo.py) gets a certificate served and cleans up."""
     import subprocess
     import sys
     before = set(os.listdir("/tmp"))
-    r = subprocess.run([sys.executable, str(REPO_DIR / "test" / "integration" / "demo.py"),
+    r = subprocess.run([sys.executable, str(REPO_DIR / "scripts" / "lib" / "demo.py"),
                         "--timeout", str(ISSUE_TIMEOUT)],
                        capture_output=True, text=True, timeout=ISSUE_TIMEOUT + 120)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
