@@ -534,6 +534,13 @@ static apr_status_t ensure_locked(acme_ca_t *ca, acme_store_t *store, apr_pool_t
     apr_status_t rv;
 
     rv = acme_account_load(store, p, ca, &stored);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv) && rv != APR_EINVAL) {
+        /* unreadable, not absent or damaged (a fleet's sealed key under a wrong
+         * key file, the store unreachable): registering anew would replace the
+         * account every other user of this store has */
+        *prob = local_problem(p, "urn:mod_acme:store", "the stored account cannot be read");
+        return rv;
+    }
     if (rv == APR_SUCCESS && account_usable(stored) && verified && !strcmp(verified, stored->url)) {
         *acct = stored;
         return APR_SUCCESS;

@@ -984,16 +984,18 @@ static apr_status_t step_publish(drive_t *dr, acme_problem_t **prob)
 }
 
 /* After taking the lock: a set another node of the fleet published is taken
- * as it is, no order at the CA. 1 when staged. */
+ * as it is, no order at the CA. 1 when staged; -1 when the fleet's set
+ * cannot be read (the drive must fail closed). */
 static int drive_synced(drive_t *dr, acme_drive_result_t *res)
 {
     acme_cert_set_t *set = NULL;
     const char *from = NULL;
     apr_status_t rv;
+    int newer = acme_fleet_newer(dr->env->store, dr->p, dr->d, apr_time_now(), dr->env->log,
+                                 &set, &from);
 
-    if (!acme_fleet_newer(dr->env->store, dr->p, dr->d, apr_time_now(), dr->env->log, &set,
-                          &from)) {
-        return 0;
+    if (newer <= 0) {
+        return newer;
     }
     if ((rv = acme_fleet_stage(dr->env->store, dr->p, set)) != APR_SUCCESS) {
         acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: the fleet's set (%s) cannot be staged",
@@ -1186,11 +1188,19 @@ static apr_status_t drive_locked(drive_t *dr, acme_drive_result_t *res)
 {
     acme_problem_t *prob = NULL;
     apr_status_t rv;
+    int synced;
 
-    if (drive_synced(dr, res)) return APR_SUCCESS;
     if ((rv = drive_begin(dr)) != APR_SUCCESS) {
         acme_log(dr->env->log, ACME_LOG_ERR, rv, "%s: cannot start the drive (CA list or "
                  "store state)", dr->d->id);
+        return rv;
+    }
+    if ((synced = drive_synced(dr, res)) > 0) return APR_SUCCESS;
+    if (synced < 0) {
+        rv = fail(dr, "fleet", &prob, problem(dr->p, "urn:mod_acme:fleet", "the fleet's "
+                  "published certificates cannot be read or opened (see the error above); "
+                  "nothing is ordered until they can"), APR_EACCES);
+        drive_failed(dr, prob, rv, res);
         return rv;
     }
     rv = drive_steps(dr, &prob);
@@ -1583,7 +1593,7 @@ static int needed_locked(need_t *n, const char **why)
         *why = "new certificates are staged, waiting for activation";
         return 0;
     }
-    if (acme_fleet_newer(st, n->p, n->d, n->now, n->env->log, &set, &from)) {
+    if (acme_fleet_newer(st, n->p, n->d, n->now, n->env->log, &set, &from) > 0) {
         *why = apr_psprintf(n->p, "newer certificates were published in the fleet (%s)", from);
         return 1;
     }

@@ -54,12 +54,11 @@ int acme_fleet_newer(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d, ap
     *out = NULL;
     if (!acme_store_redis_url(st) || !entry) return 0;
     rv = acme_store_published(st, p, entry, &items, &gen, &node, NULL);
+    if (APR_STATUS_IS_ENOENT(rv)) return 0;
     if (rv != APR_SUCCESS) {
-        if (!APR_STATUS_IS_ENOENT(rv)) {
-            acme_log(log, ACME_LOG_DEBUG, rv, "%s: the fleet's published set cannot be read",
-                     d->id);
-        }
-        return 0;
+        acme_log(log, ACME_LOG_ERR, rv, "%s: the fleet's published set cannot be read; nothing "
+                 "is ordered until it can", d->id);
+        return -1;
     }
     /* exactly the items of d's set, in its order: another configuration's
      * set (other key types) is not taken */

@@ -16,8 +16,10 @@ apr_status_t acme_fleet_publish_staged(acme_store_t *st, apr_pool_t *p, const ac
 /* A published set of d this node should take: complete for d's current
  * configuration, verified at now, not what is active or staged already,
  * and not older than the active certificate (a node never rolls back).
- * 1 with *set (and *from: "generation N by NODE"), else 0. Never for a
- * store that is not a fleet store; a failure to ask is logged and 0. */
+ * 1 with *set (and *from: "generation N by NODE"), 0 when there is none
+ * to take (always for a store that is not a fleet store), -1 when the
+ * fleet's set cannot be read or opened (logged): the caller must not order
+ * then (a node with a wrong key file or cut off from Redis fails closed). */
 int acme_fleet_newer(acme_store_t *st, apr_pool_t *p, const acme_domain_t *d, apr_time_t now,
                      const acme_logger_t *log, acme_cert_set_t **set, const char **from);
 

@@ -11,6 +11,8 @@
 #include "acme_store_redis.h"
 
 #define LOCK_POLL apr_time_from_msec(200)
+/* the one record of the module's own ('_') that the fleet shares */
+#define SHARED_MARKS "_marks"
 /* Challenge answers outlive no pending authorization (7 days at most at
  * Let's Encrypt); the drive removes them long before. */
 #define ANSWER_TTL apr_time_from_sec(8 * 24 * 3600)
@@ -50,6 +52,8 @@ static const char *scope_of(apr_pool_t *p, acme_store_group_e g, const char *ent
     else if ((g == ACME_SG_STATE && entry[0] != '_') || g == ACME_SG_PUBLISHED) {
         s = apr_pstrcat(p, "d:", entry, NULL);
     }
+    /* acmectl's wake-up mark (acme_mark.c): every node's watchdog must see it */
+    else if (g == ACME_SG_STATE && !strcmp(entry, SHARED_MARKS)) s = "m:marks";
     else if (g == ACME_SG_CHALLENGES) s = apr_pstrcat(p, "c:", entry, NULL);
     return s && acme_fleet_scope_ok(s) ? s : NULL;
 }

@@ -14,7 +14,8 @@
  *                                          root parent never talks to Redis)
  *   accounts <ca>        Redis scope a:<ca>
  *   state <domain>       Redis scope d:<domain>; entries starting with '_'
- *                        (this node's watchdog, metrics and marks) stay local
+ *                        (this node's watchdog and metrics) stay local, but
+ *                        for "_marks" (acmectl's wake-up, scope m:marks)
  *   challenges <name>    local files and Redis scope c:<name>: written to
  *                        both, read locally first and then from Redis through
  *                        the request path's pool (250 ms, circuit breaker)
