@@ -118,9 +118,6 @@ def test_fleet_ten_domains_one_order_each(fleet_factory):
     assert {p["domain"] for p in view["published"]} >= set(names), view["published"]
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 13 (i13 at 12561d3): a renew mark set by acmectl -s redis:// right after the "
-    "fleet's first activation was not acted upon by any node in 2 of 6 runs"))
 def test_fleet_acmectl_on_the_redis_store(fleet_factory, acmectl):
     """`acmectl -s redis://...` works on the fleet store: status shows the domain
     the fleet manages; renew makes the fleet renew it (one new order) and every
@@ -325,10 +322,6 @@ def test_fleet_no_private_key_text_in_redis(fleet_factory):
     assert len(sealed) >= 2, f"fewer than two sealed blobs in Redis: {sorted(dump)}"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 13 (i13 at 12561d3): a node whose key file cannot open the fleet's sealed "
-    "account registers a new account, orders and publishes a set sealed with its "
-    "wrong key, which the other nodes then cannot open"))
 def test_fleet_wrong_key_file_refused(fleet_factory):
     """A node with a wrong key file (same key id, another key) says so clearly
     and does nothing with the fleet's entries: no order, no account, no publish;
