@@ -4,7 +4,7 @@ import os
 
 from . import common
 
-PARTS = ("issuance", "start_time", "wrk", "micro", "ceiling")
+PARTS = ("issuance", "start_time", "wrk", "micro", "ceiling", "fleet")
 
 
 def _med(s, scale=1.0, digits=2):
@@ -210,6 +210,47 @@ def _ceiling(md, part, issuance):
     md.append(line + "\n")
 
 
+def _fleet(md, part):
+    md.append("### 6. Fleet: three httpd on one Redis store\n")
+    if part.get("not_measured"):
+        md.append("Not measured: %s.\n" % part["not_measured"])
+        return
+    md.append("Seconds from starting the node(s) (fresh stores) until **every** node serves "
+              "all N certificates, min / median / max: three nodes on 127.0.0.1/.2/.3 sharing "
+              "one redis-server (AOF on) versus one node with the file store. Orders per domain "
+              "are the newOrders Pebble accepted per name (must be 1); per renewal: the orders "
+              "of one renewal of every name (90 s certificates, renewed at 50 %; must be 1).\n")
+    md.append("| N | fleet of 3 served | one node served | fleet / one node | orders per domain "
+              "(max) | orders per domain per renewal (min–max) |")
+    md.append("|---|---|---|---|---|---|")
+    for key, fig in part.get("figures", {}).items():
+        errs = sum(len(fig.get(k, {}).get("errors", [])) for k in ("fleet", "single"))
+        lo, hi = fig.get("renewal_orders_per_domain_min"), fig.get("renewal_orders_per_domain_max")
+        md.append("| %s | %s | %s | %s | %s | %s%s |" % (
+            key.split("=")[1], _mmm(fig["fleet"].get("served")), _mmm(fig["single"].get("served")),
+            _r(fig.get("ratio_fleet_vs_single")),
+            "n/a" if fig.get("orders_per_domain_max") is None else fig["orders_per_domain_max"],
+            "not measured" if hi is None else "%s–%s" % (lo, hi),
+            " (%d failed runs)" % errs if errs else ""))
+    lat = part.get("latency") or {}
+    md.append("")
+    if lat.get("error"):
+        md.append("Challenge answer latency: failed: %s\n" % lat["error"])
+        return
+    md.append("Challenge answer latency under wrk (a drive held with its answer stored, "
+              "plain HTTP GETs of that token): a node that is not the driver answers from "
+              "Redis, the driver from its local store.\n")
+    md.append("| answered by | requests/s | median ms | p99 ms | non-2xx |")
+    md.append("|---|---|---|---|---|")
+    for label, key in (("another node (Redis)", "via_redis"), ("the driver (local)", "local")):
+        w = lat.get(key) or {}
+        fmt = lambda v, d=2: "n/a" if v is None else "%.*f" % (d, v)
+        md.append("| %s | %s | %s | %s | %s |" % (label, fmt(w.get("rps"), 0),
+                                                   fmt(w.get("median_ms")), fmt(w.get("p99_ms")),
+                                                   w.get("non_2xx", "n/a")))
+    md.append("")
+
+
 def _when(md, part):
     """The parts may come from different runs: say when and on which source each was measured."""
     if part.get("measured_at"):
@@ -236,16 +277,18 @@ def write(results_dir, quick):
              m.get("certbot") or "no certbot", " ".join(str(x) for x in m.get("loadavg", [])))]
     parts = data["parts"]
     for name, fn in (("issuance", _issuance), ("start_time", _start), ("wrk", _wrk),
-                     ("micro", _micro)):
-        if name in parts:
-            if parts[name].get("error"):
-                md.append("### %s\n\nfailed: %s\n" % (name, parts[name]["error"]))
-            else:
-                fn(md, parts[name])
+                     ("micro", _micro), ("ceiling", None), ("fleet", _fleet)):
+        if name not in parts:
+            continue
+        if name == "ceiling":       # a broken ceiling run is left out, not reported
+            if not parts[name].get("error"):
+                _ceiling(md, parts[name], parts.get("issuance"))
                 _when(md, parts[name])
-    if "ceiling" in parts and not parts["ceiling"].get("error"):
-        _ceiling(md, parts["ceiling"], parts.get("issuance"))
-        _when(md, parts["ceiling"])
+        elif parts[name].get("error"):
+            md.append("### %s\n\nfailed: %s\n" % (name, parts[name]["error"]))
+        else:
+            fn(md, parts[name])
+            _when(md, parts[name])
     with open(os.path.join(results_dir, "results.json"), "w") as f:
         json.dump(data, f, indent=2, sort_keys=True)
     with open(os.path.join(results_dir, "results.md"), "w") as f:

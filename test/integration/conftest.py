@@ -1,2 +1,2 @@
-"""Integration test configuration: loads the Pebble/acmectl fixtures and the httpd fixtures."""
-pytest_plugins = ["fixtures.ca", "fixtures.httpd", "fixtures.stepca"]
+"""Integration test configuration: loads the Pebble/acmectl fixtures, the httpd fixtures and the fleet (Redis + three httpd) fixtures."""
+pytest_plugins = ["fixtures.ca", "fixtures.httpd", "fixtures.stepca", "fixtures.fleet"]
