@@ -52,6 +52,9 @@ typedef struct acme_drive_result_t {
  * records nothing, so the caller can ask (call again without the flag) where
  * waiting does no harm. */
 #define ACME_DRIVE_ASK_CA 2
+/* *why when the answer is 0 because a drive (here or, in a fleet, on another
+ * node) holds the domain's lock right now: the caller looks again soon. */
+#define ACME_DRIVE_WHY_BUSY "a drive is in progress"
 int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t *d,
                       apr_time_t now, const char **why);
 

@@ -306,7 +306,7 @@ int acme_drive_needed(acme_drive_env_t *env, apr_pool_t *p, const acme_domain_t 
     }
     rv = st->lock(st, p, ACME_SG_STATE, n.entry, 0, &lock);
     if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) {
-        *why = "a drive is in progress";
+        *why = ACME_DRIVE_WHY_BUSY;
         return 0;
     }
     n.can_save = (rv == APR_SUCCESS);

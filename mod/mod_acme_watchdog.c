@@ -94,6 +94,18 @@ static apr_time_t status_due(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *
     return acme_drive_next_look(&env, p, d, now);
 }
 
+/* When a domain that needs no drive now wants a look again. A lock held only
+ * for a moment (another node's look at the same domain, in a fleet) must not
+ * put it off until the next check interval. */
+static apr_time_t not_needed_due(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d,
+                                 const char *why, apr_time_t now)
+{
+    if (why && !strcmp(why, ACME_DRIVE_WHY_BUSY)) {
+        return now + BUSY_RECHECK;
+    }
+    return status_due(wd, p, d, now);
+}
+
 static void log_need(acme_wd_t *wd, const acme_domain_t *d, int need, const char *why)
 {
     if (need) {
@@ -187,7 +199,8 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
 
         if (!need) {
             log_need(wd, d, 0, why);
-            drive_done(wd, t->idx, APR_SUCCESS, &res, status_due(wd, p, d, apr_time_now()));
+            drive_done(wd, t->idx, APR_SUCCESS, &res,
+                       not_needed_due(wd, p, d, why, apr_time_now()));
             apr_pool_destroy(p);
             return NULL;
         }
@@ -261,24 +274,6 @@ static void due_at(acme_wd_t *wd, apr_time_t t, apr_time_t now)
 }
 
 
-/* A drive of another process holds the domain's lock. */
-static int locked_elsewhere(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d, apr_time_t now)
-{
-    acme_store_t *st = wd->rt->store;
-    acme_store_lock_t *lock = NULL;
-    apr_status_t rv = st->lock(st, p, ACME_SG_STATE, d->id, 0, &lock);
-
-    if (rv == APR_SUCCESS) {
-        st->unlock(lock);
-        return 0;
-    }
-    if (rv == APR_TIMEUP || APR_STATUS_IS_EBUSY(rv)) {
-        due_at(wd, now + BUSY_RECHECK, now);
-        return 1;
-    }
-    return 0;
-}
-
 static void end_pass(acme_wd_t *wd)
 {
     wd->cursor = -1;
@@ -333,13 +328,12 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
             due_at(wd, ca_wait, now);
             continue;
         }
-        if (locked_elsewhere(wd, p, d, now)) {
-            continue;
-        }
-        /* no request to the CA in the pass: an ARI question goes to the pool */
+        /* no request to the CA in the pass: an ARI question goes to the pool;
+         * a domain whose lock is held (a drive of another process or node)
+         * is looked at again after BUSY_RECHECK */
         if (!(need = acme_drive_needed(&env, p, d, now, &why))) {
             log_need(wd, d, 0, why);
-            due_at(wd, status_due(wd, p, d, now), now);
+            due_at(wd, not_needed_due(wd, p, d, why, now), now);
             continue;
         }
         q = apr_array_push(queue);

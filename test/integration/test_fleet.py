@@ -397,6 +397,23 @@ def test_fleet_short_lived_renewal(fleet_factory):
 
 # -- the fixtures themselves ---------------------------------------------------
 
+def test_fleet_lock_held_at_a_look_is_looked_at_again(fleet_factory):
+    """A domain whose lock is held at the moment a node looks at it (in a fleet
+    that is often another node's own brief look) is looked at again within a
+    second, not after ACMECheckInterval (12 h): here a lease set by hand for
+    8 s holds the node's first look; it drives once the lease runs out."""
+    fleet = fleet_factory(n=1, check_interval="60s")
+    name = "busy.fleet.test"
+    fleet.add_domain(name, points_at=0)
+    held_until = time.monotonic() + 8
+    fleet.redis.call("SET", "acme:{d:%s}:lock" % name, "1 outsider/1 x", "PX", 8000)
+    fleet.start()
+    fleet.wait_same_serial(name)
+    times = fleet.proxy.order_times(name)
+    assert len(times) == 1, times
+    assert times[0] >= held_until - 0.5, "the order was placed while the lock was held"
+
+
 def file_store_fleet(fleet_factory, n=3):
     """A fleet's nodes without the fleet directives (each its own file store)."""
     fleet = fleet_factory(n=n)
