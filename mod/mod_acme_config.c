@@ -25,31 +25,31 @@ APLOG_USE_MODULE(acme);
 
 static const char *const challenge_types[] = { "http-01", "tls-alpn-01", "dns-01", NULL };
 
-static void dconf_init(acme_dconf_t *dc)
+static void dconf_init(am_dconf_t *dc)
 {
-    dc->tos_agreed = ACME_UNSET;
-    dc->renew_via_ari = ACME_UNSET;
-    dc->require_https = ACME_UNSET;
+    dc->tos_agreed = AM_UNSET;
+    dc->renew_via_ari = AM_UNSET;
+    dc->require_https = AM_UNSET;
 }
 
-void *acme_create_server_config(apr_pool_t *p, server_rec *s)
+void *am_create_server_config(apr_pool_t *p, server_rec *s)
 {
-    acme_sconf_t *sc = apr_pcalloc(p, sizeof(*sc));
+    am_sconf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
     dconf_init(&sc->dc);
-    sc->account_key_type = ACME_UNSET;
-    sc->activation = ACME_UNSET;
-    sc->max_parallel = ACME_UNSET;
-    sc->watch_static = ACME_UNSET;
-    sc->sets = apr_array_make(p, 2, sizeof(acme_dset_t *));
+    sc->account_key_type = AM_UNSET;
+    sc->activation = AM_UNSET;
+    sc->max_parallel = AM_UNSET;
+    sc->watch_static = AM_UNSET;
+    sc->sets = apr_array_make(p, 2, sizeof(am_dset_t *));
     return sc;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static acme_sconf_t *cmd_sconf(cmd_parms *cmd)
+static am_sconf_t *cmd_sconf(cmd_parms *cmd)
 {
-    return acme_sconf(cmd->server);
+    return am_sconf(cmd->server);
 }
 
 static const char *where(cmd_parms *cmd)
@@ -83,9 +83,9 @@ static const char *need_global(cmd_parms *cmd)
 }
 
 /* S, D: the main server's settings or the set being parsed. */
-static const char *domain_conf(cmd_parms *cmd, acme_dconf_t **dc)
+static const char *domain_conf(cmd_parms *cmd, am_dconf_t **dc)
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
+    am_sconf_t *sc = cmd_sconf(cmd);
 
     if (sc->cur_set) {
         *dc = &sc->cur_set->dc;
@@ -124,7 +124,7 @@ static const char *https_url(cmd_parms *cmd, const char *arg, const char **out)
         return NULL;
     }
     if (!strcmp(arg, "letsencrypt-staging")) {
-        *out = ACME_LE_STAGING_URL;
+        *out = AM_LE_STAGING_URL;
         return NULL;
     }
     if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme
@@ -138,7 +138,7 @@ static const char *https_url(cmd_parms *cmd, const char *arg, const char **out)
 
 /* ---- domains ------------------------------------------------------------ */
 
-static const char *add_names(cmd_parms *cmd, acme_dset_t *set, int argc, char *const argv[])
+static const char *add_names(cmd_parms *cmd, am_dset_t *set, int argc, char *const argv[])
 {
     int i;
 
@@ -159,9 +159,9 @@ static const char *add_names(cmd_parms *cmd, acme_dset_t *set, int argc, char *c
     return NULL;
 }
 
-static acme_dset_t *new_set(cmd_parms *cmd)
+static am_dset_t *new_set(cmd_parms *cmd)
 {
-    acme_dset_t *set = apr_pcalloc(cmd->pool, sizeof(*set));
+    am_dset_t *set = apr_pcalloc(cmd->pool, sizeof(*set));
 
     set->names = apr_array_make(cmd->pool, 4, sizeof(const char *));
     set->where = where(cmd);
@@ -172,8 +172,8 @@ static acme_dset_t *new_set(cmd_parms *cmd)
 
 static const char *cmd_domain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
-    acme_dset_t *set;
+    am_sconf_t *sc = cmd_sconf(cmd);
+    am_dset_t *set;
     const char *err;
 
     if (sc->cur_set) {
@@ -192,17 +192,17 @@ static const char *cmd_domain(cmd_parms *cmd, void *dc, int argc, char *const ar
     if ((err = add_names(cmd, set, argc, argv))) {
         return err;
     }
-    APR_ARRAY_PUSH(sc->sets, acme_dset_t *) = set;
+    APR_ARRAY_PUSH(sc->sets, am_dset_t *) = set;
     return NULL;
 }
 
 static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
+    am_sconf_t *sc = cmd_sconf(cmd);
     const char *endp = ap_strrchr_c(arg, '>');
     const char *args, *err;
     apr_array_header_t *words;
-    acme_dset_t *set;
+    am_dset_t *set;
 
     if (ap_check_cmd_context(cmd, GLOBAL_ONLY)) {
         return "<ACMEDomainSet>: only allowed in the server config (not in <VirtualHost>)";
@@ -235,7 +235,7 @@ static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
     if (err) {
         return err;
     }
-    APR_ARRAY_PUSH(sc->sets, acme_dset_t *) = set;
+    APR_ARRAY_PUSH(sc->sets, am_dset_t *) = set;
     return NULL;
 }
 
@@ -243,7 +243,7 @@ static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *cmd_ca(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err, *url = NULL;
     int i;
 
@@ -266,7 +266,7 @@ static const char *cmd_ca(cmd_parms *cmd, void *d, int argc, char *const argv[])
 
 static const char *cmd_email(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err, *at, *p;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -290,7 +290,7 @@ static const char *cmd_email(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_tos(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -327,7 +327,7 @@ static const char *eab_key_value(cmd_parms *cmd, const char *arg, const char **o
 
 static const char *cmd_eab(cmd_parms *cmd, void *d, const char *kid, const char *key)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -350,7 +350,7 @@ static const char *cmd_eab(cmd_parms *cmd, void *d, const char *kid, const char 
 
 static const char *cmd_challenges(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
     int i, j, k;
 
@@ -379,7 +379,7 @@ static const char *cmd_challenges(cmd_parms *cmd, void *d, int argc, char *const
 
 static const char *cmd_dns_command(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -398,7 +398,7 @@ static const char *key_type_arg(cmd_parms *cmd, const char *arg, acme_key_type_e
 
 static const char *cmd_key_type(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
     acme_key_type_e t;
     int i, j;
@@ -451,7 +451,7 @@ static const char *window_arg(cmd_parms *cmd, const char *arg, int *pct,
 
 static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -463,7 +463,7 @@ static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_warn_window(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -490,7 +490,7 @@ static const char *on_off(cmd_parms *cmd, const char *arg, int *flag)
 
 static const char *cmd_renew_via_ari(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -501,20 +501,20 @@ static const char *cmd_renew_via_ari(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_require_https(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
         return err;
     }
     if (!strcasecmp(arg, "off")) {
-        dc->require_https = ACME_HTTPS_OFF;
+        dc->require_https = AM_HTTPS_OFF;
     }
     else if (!strcasecmp(arg, "temporary")) {
-        dc->require_https = ACME_HTTPS_TEMPORARY;
+        dc->require_https = AM_HTTPS_TEMPORARY;
     }
     else if (!strcasecmp(arg, "permanent")) {
-        dc->require_https = ACME_HTTPS_PERMANENT;
+        dc->require_https = AM_HTTPS_PERMANENT;
     }
     else {
         return bad(cmd, arg, "expected 'off', 'temporary' (redirect) or 'permanent' (redirect "
@@ -525,7 +525,7 @@ static const char *cmd_require_https(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_dns_propagation(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -545,7 +545,7 @@ static const char *cmd_dns_propagation(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_dns_resolver(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
     acme_dns_server_t srv;
 
@@ -562,7 +562,7 @@ static const char *cmd_dns_resolver(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg, const char *flag)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err, *p;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -586,7 +586,7 @@ static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg, const c
 
 static const char *cmd_preferred_chain(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_dconf_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -636,7 +636,7 @@ static int parse_hhmm(const char *s, int *minutes)
 
 static const char *cmd_activation(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
+    am_sconf_t *sc = cmd_sconf(cmd);
     const char *err = need_global(cmd);
     const char *dash;
 
@@ -644,11 +644,11 @@ static const char *cmd_activation(cmd_parms *cmd, void *d, const char *arg)
         return err;
     }
     if (!strcasecmp(arg, "auto")) {
-        sc->activation = ACME_ACT_AUTO;
+        sc->activation = AM_ACT_AUTO;
         return NULL;
     }
     if (!strcasecmp(arg, "manual")) {
-        sc->activation = ACME_ACT_MANUAL;
+        sc->activation = AM_ACT_MANUAL;
         return NULL;
     }
     dash = strchr(arg, '-');
@@ -657,7 +657,7 @@ static const char *cmd_activation(cmd_parms *cmd, void *d, const char *arg)
         return bad(cmd, arg, "expected 'auto', 'manual' or a local time window HH:MM-HH:MM "
                    "(e.g. 02:00-04:30; it may wrap midnight)");
     }
-    sc->activation = ACME_ACT_WINDOW;
+    sc->activation = AM_ACT_WINDOW;
     return NULL;
 }
 
@@ -799,7 +799,7 @@ static const char *cmd_max_parallel(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_port_map(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
+    am_sconf_t *sc = cmd_sconf(cmd);
     const char *err = need_global(cmd);
     int i, ext, in;
 
@@ -843,7 +843,7 @@ static const char *cmd_http_proxy(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-const command_rec acme_cmds[] = {
+const command_rec am_cmds[] = {
     AP_INIT_TAKE_ARGV("ACMEDomain", cmd_domain, NULL, RSRC_CONF,
                       "Manage a certificate for these names (in a VirtualHost: none = its names)"),
     AP_INIT_RAW_ARGS("<ACMEDomainSet", cmd_domain_set, NULL, RSRC_CONF,
@@ -911,47 +911,47 @@ const command_rec acme_cmds[] = {
 
 /* ---- effective settings --------------------------------------------------- */
 
-int acme_cfg_activation(const acme_sconf_t *g)
+int am_cfg_activation(const am_sconf_t *g)
 {
-    return g->activation == ACME_UNSET ? ACME_ACT_AUTO : g->activation;
+    return g->activation == AM_UNSET ? AM_ACT_AUTO : g->activation;
 }
 
-apr_interval_time_t acme_cfg_check_interval(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_check_interval(const am_sconf_t *g)
 {
     return g->check_interval > 0 ? g->check_interval : apr_time_from_sec(12 * 3600);
 }
 
-apr_interval_time_t acme_cfg_fleet_check_interval(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_fleet_check_interval(const am_sconf_t *g)
 {
     return g->fleet_check_interval > 0 ? g->fleet_check_interval : apr_time_from_sec(30);
 }
 
-apr_interval_time_t acme_cfg_fleet_lock_ttl(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_fleet_lock_ttl(const am_sconf_t *g)
 {
     return g->fleet_lock_ttl > 0 ? g->fleet_lock_ttl : apr_time_from_sec(120);
 }
 
-apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_retry_delay(const am_sconf_t *g)
 {
     return g->retry_delay > 0 ? g->retry_delay : ACME_DEFAULT_RETRY_DELAY;
 }
 
-apr_interval_time_t acme_cfg_hook_timeout(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_hook_timeout(const am_sconf_t *g)
 {
     return g->hook_timeout > 0 ? g->hook_timeout : ACME_EXEC_DEFAULT_TIMEOUT;
 }
 
-int acme_cfg_max_parallel(const acme_sconf_t *g)
+int am_cfg_max_parallel(const am_sconf_t *g)
 {
     return g->max_parallel > 0 ? g->max_parallel : 4;
 }
 
-int acme_cfg_watch_static(const acme_sconf_t *g)
+int am_cfg_watch_static(const am_sconf_t *g)
 {
     return g->watch_static != 0;
 }
 
-int acme_cfg_port(const acme_sconf_t *g, int ext)
+int am_cfg_port(const am_sconf_t *g, int ext)
 {
     if (ext == 80 && g->port_http) {
         return g->port_http;
@@ -987,7 +987,7 @@ static int has_wildcard(const apr_array_header_t *names)
 /* set value when set, else server value, else NULL. */
 #define PICK(f) (set->dc.f ? set->dc.f : g->dc.f)
 
-static apr_array_header_t *default_challenges(apr_pool_t *p, const acme_rt_t *rt, const char *dnscmd)
+static apr_array_header_t *default_challenges(apr_pool_t *p, const am_rt_t *rt, const char *dnscmd)
 {
     apr_array_header_t *a = apr_array_make(p, 3, sizeof(const char *));
 
@@ -1003,15 +1003,15 @@ static apr_array_header_t *default_challenges(apr_pool_t *p, const acme_rt_t *rt
     return a;
 }
 
-static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_t *g,
-                        const acme_dset_t *set, apr_pool_t *p)
+static void apply_dconf(acme_domain_t *d, const am_rt_t *rt, const am_sconf_t *g,
+                        const am_dset_t *set, apr_pool_t *p)
 {
     apr_array_header_t *a;
-    const acme_dconf_t *eab = set->dc.eab_set ? &set->dc : &g->dc;
-    const acme_dconf_t *rw = set->dc.renew_set ? &set->dc : &g->dc;
-    const acme_dconf_t *ww = set->dc.warn_set ? &set->dc : &g->dc;
-    const acme_dconf_t *dp = set->dc.dns_propagation_set ? &set->dc : &g->dc;
-    const acme_dconf_t *pf = set->dc.profile ? &set->dc : &g->dc;
+    const am_dconf_t *eab = set->dc.eab_set ? &set->dc : &g->dc;
+    const am_dconf_t *rw = set->dc.renew_set ? &set->dc : &g->dc;
+    const am_dconf_t *ww = set->dc.warn_set ? &set->dc : &g->dc;
+    const am_dconf_t *dp = set->dc.dns_propagation_set ? &set->dc : &g->dc;
+    const am_dconf_t *pf = set->dc.profile ? &set->dc : &g->dc;
 
     if ((a = PICK(ca_urls))) {
         d->ca_urls = a;
@@ -1021,8 +1021,8 @@ static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_
         APR_ARRAY_PUSH(d->ca_urls, const char *) = ACME_DEFAULT_CA_URL;
     }
     d->contact_email = PICK(contact_email) ? PICK(contact_email) : default_email(rt->s);
-    d->tos_agreed = set->dc.tos_agreed != ACME_UNSET ? set->dc.tos_agreed
-                    : (g->dc.tos_agreed != ACME_UNSET ? g->dc.tos_agreed : 0);
+    d->tos_agreed = set->dc.tos_agreed != AM_UNSET ? set->dc.tos_agreed
+                    : (g->dc.tos_agreed != AM_UNSET ? g->dc.tos_agreed : 0);
     d->eab_kid = eab->eab_set ? eab->eab_kid : NULL;
     d->eab_hmac = eab->eab_set ? eab->eab_hmac : NULL;
     d->dns_command = PICK(dns_command);
@@ -1040,18 +1040,18 @@ static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_
     }
     d->profile = pf->profile;
     d->profile_mandatory = pf->profile_mandatory;
-    d->renew_via_ari = set->dc.renew_via_ari != ACME_UNSET ? set->dc.renew_via_ari
-                       : (g->dc.renew_via_ari != ACME_UNSET ? g->dc.renew_via_ari : 1);
+    d->renew_via_ari = set->dc.renew_via_ari != AM_UNSET ? set->dc.renew_via_ari
+                       : (g->dc.renew_via_ari != AM_UNSET ? g->dc.renew_via_ari : 1);
     d->dns_propagation = dp->dns_propagation;
     d->dns_resolver = PICK(dns_resolver);
     d->preferred_chain = PICK(preferred_chain);
-    if (g->account_key_type != ACME_UNSET) {
+    if (g->account_key_type != AM_UNSET) {
         d->account_key_type = (acme_key_type_e)g->account_key_type;
     }
 }
 
 /* ServerName + ServerAlias of the vhost (wildcard aliases only in "*.x" form). */
-static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const acme_dset_t *set,
+static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const am_dset_t *set,
                                 apr_array_header_t **out)
 {
     apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
@@ -1101,11 +1101,11 @@ static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
     return 1;
 }
 
-static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *set,
+static apr_status_t add_domain(am_rt_t *rt, apr_pool_t *p, const am_dset_t *set,
                                apr_array_header_t *names)
 {
     const char *first = APR_ARRAY_IDX(names, 0, const char *);
-    acme_mdomain_t *md;
+    am_mdomain_t *md;
     acme_domain_t *d;
     int i;
 
@@ -1136,9 +1136,9 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
     md = apr_pcalloc(p, sizeof(*md));
     md->d = d;
     md->set = set;
-    md->require_https = set->dc.require_https != ACME_UNSET ? set->dc.require_https
-                        : (rt->g->dc.require_https != ACME_UNSET ? rt->g->dc.require_https
-                                                                  : ACME_HTTPS_OFF);
+    md->require_https = set->dc.require_https != AM_UNSET ? set->dc.require_https
+                        : (rt->g->dc.require_https != AM_UNSET ? rt->g->dc.require_https
+                                                                  : AM_HTTPS_OFF);
     for (i = 0; i < names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(names, i, const char *);
         if (apr_hash_get(rt->by_name, n, APR_HASH_KEY_STRING)) {
@@ -1149,12 +1149,12 @@ static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *
         }
         apr_hash_set(rt->by_name, n, APR_HASH_KEY_STRING, md);
     }
-    APR_ARRAY_PUSH(rt->domains, acme_mdomain_t *) = md;
+    APR_ARRAY_PUSH(rt->domains, am_mdomain_t *) = md;
     APR_ARRAY_PUSH(rt->ddomains, acme_domain_t *) = d;
     return APR_SUCCESS;
 }
 
-static void warn_challenges(acme_rt_t *rt, const acme_mdomain_t *md)
+static void warn_challenges(am_rt_t *rt, const am_mdomain_t *md)
 {
     const acme_domain_t *d = md->d;
 
@@ -1163,19 +1163,19 @@ static void warn_challenges(acme_rt_t *rt, const acme_mdomain_t *md)
                      "ACMEDomain %s (%s): no challenge type can be answered by this server: "
                      "http-01 needs a Listen on port %d, tls-alpn-01 a Listen on port %d "
                      "(see ACMEPortMap), dns-01 an ACMEDNSCommand", d->id, md->set->where,
-                     acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 443));
+                     am_cfg_port(rt->g, 80), am_cfg_port(rt->g, 443));
     }
     if (acme_names_has(d->challenges, "http-01") && !rt->can_http01) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                      "ACMEDomain %s: http-01 is allowed but httpd does not listen on port %d "
                      "where the CA connects for it; add 'Listen %d' or an ACMEPortMap 80:PORT",
-                     d->id, acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 80));
+                     d->id, am_cfg_port(rt->g, 80), am_cfg_port(rt->g, 80));
     }
     if (acme_names_has(d->challenges, "tls-alpn-01") && !rt->can_tlsalpn01) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
                      "ACMEDomain %s: tls-alpn-01 is allowed but httpd does not listen on port %d "
                      "where the CA connects for it; add 'Listen %d https' or an ACMEPortMap "
-                     "443:PORT", d->id, acme_cfg_port(rt->g, 443), acme_cfg_port(rt->g, 443));
+                     "443:PORT", d->id, am_cfg_port(rt->g, 443), am_cfg_port(rt->g, 443));
     }
 }
 
@@ -1208,7 +1208,7 @@ static void number_directives(const ap_directive_t *dir, apr_hash_t *order, int 
 }
 
 typedef struct {
-    acme_dset_t *set;
+    am_dset_t *set;
     server_rec *s;
     int pos;
 } placed_set_t;
@@ -1228,13 +1228,13 @@ static apr_array_header_t *sets_in_order(apr_pool_t *p, server_rec *base)
 
     number_directives(ap_conftree, order, &n);
     for (s = base; s; s = s->next) {
-        acme_sconf_t *sc = acme_sconf(s);
+        am_sconf_t *sc = am_sconf(s);
 
         for (i = 0; i < sc->sets->nelts; i++) {
             placed_set_t *ps = apr_array_push(all);
             const int *pos;
 
-            ps->set = APR_ARRAY_IDX(sc->sets, i, acme_dset_t *);
+            ps->set = APR_ARRAY_IDX(sc->sets, i, am_dset_t *);
             ps->s = s;
             pos = ps->set->directive ? apr_hash_get(order, &ps->set->directive,
                                                     sizeof(ps->set->directive)) : NULL;
@@ -1245,17 +1245,17 @@ static apr_array_header_t *sets_in_order(apr_pool_t *p, server_rec *base)
     return all;
 }
 
-apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec *base)
+apr_status_t am_config_build_domains(am_rt_t *rt, apr_pool_t *p, server_rec *base)
 {
     apr_array_header_t *sets;
     apr_status_t rv;
     int i;
 
-    rt->domains = apr_array_make(p, 8, sizeof(acme_mdomain_t *));
+    rt->domains = apr_array_make(p, 8, sizeof(am_mdomain_t *));
     rt->ddomains = apr_array_make(p, 8, sizeof(acme_domain_t *));
     rt->by_name = apr_hash_make(p);
-    rt->can_http01 = listens_on(acme_cfg_port(rt->g, 80));
-    rt->can_tlsalpn01 = listens_on(acme_cfg_port(rt->g, 443));
+    rt->can_http01 = listens_on(am_cfg_port(rt->g, 80));
+    rt->can_tlsalpn01 = listens_on(am_cfg_port(rt->g, 443));
     sets = sets_in_order(p, base);
     for (i = 0; i < sets->nelts; i++) {
         const placed_set_t *ps = &APR_ARRAY_IDX(sets, i, placed_set_t);
@@ -1269,14 +1269,14 @@ apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec 
         }
     }
     for (i = 0; i < rt->domains->nelts; i++) {
-        warn_challenges(rt, APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *));
+        warn_challenges(rt, APR_ARRAY_IDX(rt->domains, i, am_mdomain_t *));
     }
     return APR_SUCCESS;
 }
 
 /* Wildcards need dns-01, implicit names must be usable: checked with the
  * whole config so -t reports it. */
-static int check_set(apr_pool_t *p, server_rec *s, const acme_sconf_t *g, const acme_dset_t *set)
+static int check_set(apr_pool_t *p, server_rec *s, const am_sconf_t *g, const am_dset_t *set)
 {
     const char *dnscmd = set->dc.dns_command ? set->dc.dns_command : g->dc.dns_command;
     const apr_array_header_t *ch = set->dc.challenges ? set->dc.challenges : g->dc.challenges;
@@ -1303,17 +1303,17 @@ static int check_set(apr_pool_t *p, server_rec *s, const acme_sconf_t *g, const 
     return OK;
 }
 
-int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int am_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    const acme_sconf_t *g = acme_sconf(s);
+    const am_sconf_t *g = am_sconf(s);
     server_rec *v;
     int i;
 
     for (v = s; v; v = v->next) {
-        const acme_sconf_t *sc = acme_sconf(v);
+        const am_sconf_t *sc = am_sconf(v);
 
         for (i = 0; i < sc->sets->nelts; i++) {
-            if (check_set(ptemp, v, g, APR_ARRAY_IDX(sc->sets, i, const acme_dset_t *)) != OK) {
+            if (check_set(ptemp, v, g, APR_ARRAY_IDX(sc->sets, i, const am_dset_t *)) != OK) {
                 return !OK;
             }
         }
