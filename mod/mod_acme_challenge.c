@@ -61,7 +61,7 @@ static int send_keyauth(request_rec *r, const char *data, apr_size_t len)
     return DONE;
 }
 
-static int http01(request_rec *r, am_rt_t *rt, const char *token)
+static int http01(request_rec *r, am_runtime_t *rt, const char *token)
 {
     const char *host = request_host(r);
     char *data;

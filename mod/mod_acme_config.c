@@ -25,7 +25,7 @@ APLOG_USE_MODULE(acme);
 
 static const char *const challenge_types[] = { "http-01", "tls-alpn-01", "dns-01", NULL };
 
-static void dconf_init(am_dconf_t *dc)
+static void settings_init(am_domain_settings_t *dc)
 {
     dc->tos_agreed = AM_UNSET;
     dc->renew_via_ari = AM_UNSET;
@@ -36,12 +36,12 @@ void *am_create_server_config(apr_pool_t *p, server_rec *s)
 {
     am_sconf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
-    dconf_init(&sc->dc);
+    settings_init(&sc->dc);
     sc->account_key_type = AM_UNSET;
     sc->activation = AM_UNSET;
     sc->max_parallel = AM_UNSET;
     sc->watch_static = AM_UNSET;
-    sc->sets = apr_array_make(p, 2, sizeof(am_dset_t *));
+    sc->sets = apr_array_make(p, 2, sizeof(am_domain_conf_t *));
     return sc;
 }
 
@@ -83,7 +83,7 @@ static const char *need_global(cmd_parms *cmd)
 }
 
 /* S, D: the main server's settings or the set being parsed. */
-static const char *domain_conf(cmd_parms *cmd, am_dconf_t **dc)
+static const char *domain_conf(cmd_parms *cmd, am_domain_settings_t **dc)
 {
     am_sconf_t *sc = cmd_sconf(cmd);
 
@@ -138,7 +138,7 @@ static const char *https_url(cmd_parms *cmd, const char *arg, const char **out)
 
 /* ---- domains ------------------------------------------------------------ */
 
-static const char *add_names(cmd_parms *cmd, am_dset_t *set, int argc, char *const argv[])
+static const char *add_names(cmd_parms *cmd, am_domain_conf_t *set, int argc, char *const argv[])
 {
     int i;
 
@@ -159,21 +159,21 @@ static const char *add_names(cmd_parms *cmd, am_dset_t *set, int argc, char *con
     return NULL;
 }
 
-static am_dset_t *new_set(cmd_parms *cmd)
+static am_domain_conf_t *new_set(cmd_parms *cmd)
 {
-    am_dset_t *set = apr_pcalloc(cmd->pool, sizeof(*set));
+    am_domain_conf_t *set = apr_pcalloc(cmd->pool, sizeof(*set));
 
     set->names = apr_array_make(cmd->pool, 4, sizeof(const char *));
     set->where = where(cmd);
     set->directive = cmd->directive;
-    dconf_init(&set->dc);
+    settings_init(&set->dc);
     return set;
 }
 
 static const char *cmd_domain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     am_sconf_t *sc = cmd_sconf(cmd);
-    am_dset_t *set;
+    am_domain_conf_t *set;
     const char *err;
 
     if (sc->cur_set) {
@@ -192,7 +192,7 @@ static const char *cmd_domain(cmd_parms *cmd, void *dc, int argc, char *const ar
     if ((err = add_names(cmd, set, argc, argv))) {
         return err;
     }
-    APR_ARRAY_PUSH(sc->sets, am_dset_t *) = set;
+    APR_ARRAY_PUSH(sc->sets, am_domain_conf_t *) = set;
     return NULL;
 }
 
@@ -202,7 +202,7 @@ static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
     const char *endp = ap_strrchr_c(arg, '>');
     const char *args, *err;
     apr_array_header_t *words;
-    am_dset_t *set;
+    am_domain_conf_t *set;
 
     if (ap_check_cmd_context(cmd, GLOBAL_ONLY)) {
         return "<ACMEDomainSet>: only allowed in the server config (not in <VirtualHost>)";
@@ -235,7 +235,7 @@ static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
     if (err) {
         return err;
     }
-    APR_ARRAY_PUSH(sc->sets, am_dset_t *) = set;
+    APR_ARRAY_PUSH(sc->sets, am_domain_conf_t *) = set;
     return NULL;
 }
 
@@ -243,7 +243,7 @@ static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *cmd_ca(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err, *url = NULL;
     int i;
 
@@ -266,7 +266,7 @@ static const char *cmd_ca(cmd_parms *cmd, void *d, int argc, char *const argv[])
 
 static const char *cmd_email(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err, *at, *p;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -290,7 +290,7 @@ static const char *cmd_email(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_tos(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -327,7 +327,7 @@ static const char *eab_key_value(cmd_parms *cmd, const char *arg, const char **o
 
 static const char *cmd_eab(cmd_parms *cmd, void *d, const char *kid, const char *key)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -350,7 +350,7 @@ static const char *cmd_eab(cmd_parms *cmd, void *d, const char *kid, const char 
 
 static const char *cmd_challenges(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
     int i, j, k;
 
@@ -379,7 +379,7 @@ static const char *cmd_challenges(cmd_parms *cmd, void *d, int argc, char *const
 
 static const char *cmd_dns_command(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -398,7 +398,7 @@ static const char *key_type_arg(cmd_parms *cmd, const char *arg, acme_key_type_e
 
 static const char *cmd_key_type(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
     acme_key_type_e t;
     int i, j;
@@ -451,7 +451,7 @@ static const char *window_arg(cmd_parms *cmd, const char *arg, int *pct,
 
 static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -463,7 +463,7 @@ static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_warn_window(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -490,7 +490,7 @@ static const char *on_off(cmd_parms *cmd, const char *arg, int *flag)
 
 static const char *cmd_renew_via_ari(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -501,7 +501,7 @@ static const char *cmd_renew_via_ari(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_require_https(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -525,7 +525,7 @@ static const char *cmd_require_https(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_dns_propagation(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -545,7 +545,7 @@ static const char *cmd_dns_propagation(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_dns_resolver(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
     acme_dns_server_t srv;
 
@@ -562,7 +562,7 @@ static const char *cmd_dns_resolver(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg, const char *flag)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err, *p;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -586,7 +586,7 @@ static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg, const c
 
 static const char *cmd_preferred_chain(cmd_parms *cmd, void *d, const char *arg)
 {
-    am_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -987,7 +987,7 @@ static int has_wildcard(const apr_array_header_t *names)
 /* set value when set, else server value, else NULL. */
 #define PICK(f) (set->dc.f ? set->dc.f : g->dc.f)
 
-static apr_array_header_t *default_challenges(apr_pool_t *p, const am_rt_t *rt, const char *dnscmd)
+static apr_array_header_t *default_challenges(apr_pool_t *p, const am_runtime_t *rt, const char *dnscmd)
 {
     apr_array_header_t *a = apr_array_make(p, 3, sizeof(const char *));
 
@@ -1003,15 +1003,15 @@ static apr_array_header_t *default_challenges(apr_pool_t *p, const am_rt_t *rt, 
     return a;
 }
 
-static void apply_dconf(acme_domain_t *d, const am_rt_t *rt, const am_sconf_t *g,
-                        const am_dset_t *set, apr_pool_t *p)
+static void apply_settings(acme_domain_t *d, const am_runtime_t *rt, const am_sconf_t *g,
+                        const am_domain_conf_t *set, apr_pool_t *p)
 {
     apr_array_header_t *a;
-    const am_dconf_t *eab = set->dc.eab_set ? &set->dc : &g->dc;
-    const am_dconf_t *rw = set->dc.renew_set ? &set->dc : &g->dc;
-    const am_dconf_t *ww = set->dc.warn_set ? &set->dc : &g->dc;
-    const am_dconf_t *dp = set->dc.dns_propagation_set ? &set->dc : &g->dc;
-    const am_dconf_t *pf = set->dc.profile ? &set->dc : &g->dc;
+    const am_domain_settings_t *eab = set->dc.eab_set ? &set->dc : &g->dc;
+    const am_domain_settings_t *rw = set->dc.renew_set ? &set->dc : &g->dc;
+    const am_domain_settings_t *ww = set->dc.warn_set ? &set->dc : &g->dc;
+    const am_domain_settings_t *dp = set->dc.dns_propagation_set ? &set->dc : &g->dc;
+    const am_domain_settings_t *pf = set->dc.profile ? &set->dc : &g->dc;
 
     if ((a = PICK(ca_urls))) {
         d->ca_urls = a;
@@ -1051,7 +1051,7 @@ static void apply_dconf(acme_domain_t *d, const am_rt_t *rt, const am_sconf_t *g
 }
 
 /* ServerName + ServerAlias of the vhost (wildcard aliases only in "*.x" form). */
-static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const am_dset_t *set,
+static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const am_domain_conf_t *set,
                                 apr_array_header_t **out)
 {
     apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
@@ -1101,7 +1101,7 @@ static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
     return 1;
 }
 
-static apr_status_t add_domain(am_rt_t *rt, apr_pool_t *p, const am_dset_t *set,
+static apr_status_t add_domain(am_runtime_t *rt, apr_pool_t *p, const am_domain_conf_t *set,
                                apr_array_header_t *names)
 {
     const char *first = APR_ARRAY_IDX(names, 0, const char *);
@@ -1126,7 +1126,7 @@ static apr_status_t add_domain(am_rt_t *rt, apr_pool_t *p, const am_dset_t *set,
     }
     d = acme_domain_create(p, first);
     d->names = names;
-    apply_dconf(d, rt, rt->g, set, p);
+    apply_settings(d, rt, rt->g, set, p);
     if (has_wildcard(names) && (!d->dns_command || !acme_names_has(d->challenges, "dns-01"))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
                      "ACMEDomain at %s: a wildcard name (from ServerAlias?) needs dns-01: set "
@@ -1149,12 +1149,12 @@ static apr_status_t add_domain(am_rt_t *rt, apr_pool_t *p, const am_dset_t *set,
         }
         apr_hash_set(rt->by_name, n, APR_HASH_KEY_STRING, md);
     }
-    APR_ARRAY_PUSH(rt->domains, am_mdomain_t *) = md;
-    APR_ARRAY_PUSH(rt->ddomains, acme_domain_t *) = d;
+    APR_ARRAY_PUSH(rt->managed, am_mdomain_t *) = md;
+    APR_ARRAY_PUSH(rt->domains, acme_domain_t *) = d;
     return APR_SUCCESS;
 }
 
-static void warn_challenges(am_rt_t *rt, const am_mdomain_t *md)
+static void warn_challenges(am_runtime_t *rt, const am_mdomain_t *md)
 {
     const acme_domain_t *d = md->d;
 
@@ -1208,7 +1208,7 @@ static void number_directives(const ap_directive_t *dir, apr_hash_t *order, int 
 }
 
 typedef struct {
-    am_dset_t *set;
+    am_domain_conf_t *set;
     server_rec *s;
     int pos;
 } placed_set_t;
@@ -1234,7 +1234,7 @@ static apr_array_header_t *sets_in_order(apr_pool_t *p, server_rec *base)
             placed_set_t *ps = apr_array_push(all);
             const int *pos;
 
-            ps->set = APR_ARRAY_IDX(sc->sets, i, am_dset_t *);
+            ps->set = APR_ARRAY_IDX(sc->sets, i, am_domain_conf_t *);
             ps->s = s;
             pos = ps->set->directive ? apr_hash_get(order, &ps->set->directive,
                                                     sizeof(ps->set->directive)) : NULL;
@@ -1245,14 +1245,14 @@ static apr_array_header_t *sets_in_order(apr_pool_t *p, server_rec *base)
     return all;
 }
 
-apr_status_t am_config_build_domains(am_rt_t *rt, apr_pool_t *p, server_rec *base)
+apr_status_t am_config_build_domains(am_runtime_t *rt, apr_pool_t *p, server_rec *base)
 {
     apr_array_header_t *sets;
     apr_status_t rv;
     int i;
 
-    rt->domains = apr_array_make(p, 8, sizeof(am_mdomain_t *));
-    rt->ddomains = apr_array_make(p, 8, sizeof(acme_domain_t *));
+    rt->managed = apr_array_make(p, 8, sizeof(am_mdomain_t *));
+    rt->domains = apr_array_make(p, 8, sizeof(acme_domain_t *));
     rt->by_name = apr_hash_make(p);
     rt->can_http01 = listens_on(am_cfg_port(rt->g, 80));
     rt->can_tlsalpn01 = listens_on(am_cfg_port(rt->g, 443));
@@ -1268,15 +1268,15 @@ apr_status_t am_config_build_domains(am_rt_t *rt, apr_pool_t *p, server_rec *bas
             return rv;
         }
     }
-    for (i = 0; i < rt->domains->nelts; i++) {
-        warn_challenges(rt, APR_ARRAY_IDX(rt->domains, i, am_mdomain_t *));
+    for (i = 0; i < rt->managed->nelts; i++) {
+        warn_challenges(rt, APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *));
     }
     return APR_SUCCESS;
 }
 
 /* Wildcards need dns-01, implicit names must be usable: checked with the
  * whole config so -t reports it. */
-static int check_set(apr_pool_t *p, server_rec *s, const am_sconf_t *g, const am_dset_t *set)
+static int check_set(apr_pool_t *p, server_rec *s, const am_sconf_t *g, const am_domain_conf_t *set)
 {
     const char *dnscmd = set->dc.dns_command ? set->dc.dns_command : g->dc.dns_command;
     const apr_array_header_t *ch = set->dc.challenges ? set->dc.challenges : g->dc.challenges;
@@ -1313,7 +1313,7 @@ int am_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, serv
         const am_sconf_t *sc = am_sconf(v);
 
         for (i = 0; i < sc->sets->nelts; i++) {
-            if (check_set(ptemp, v, g, APR_ARRAY_IDX(sc->sets, i, const am_dset_t *)) != OK) {
+            if (check_set(ptemp, v, g, APR_ARRAY_IDX(sc->sets, i, const am_domain_conf_t *)) != OK) {
                 return !OK;
             }
         }

@@ -15,8 +15,9 @@
 
 #define AM_UNSET (-1)
 
-/* Settings allowed at server level and inside <ACMEDomainSet> (context S, D). */
-typedef struct am_dconf_t {
+/* The per-domain settings, allowed at server level and inside <ACMEDomainSet>
+ * (context S, D); one domain's effective value falls back to the server's. */
+typedef struct am_domain_settings_t {
     apr_array_header_t *ca_urls;        /* const char*; NULL: unset */
     const char *contact_email;
     int tos_agreed;                     /* AM_UNSET, 0, 1 */
@@ -40,27 +41,27 @@ typedef struct am_dconf_t {
     apr_interval_time_t dns_propagation;
     const char *dns_resolver;
     const char *preferred_chain;
-} am_dconf_t;
+} am_domain_settings_t;
 
 /* ACMERequireHttps */
 typedef enum { AM_HTTPS_OFF = 0, AM_HTTPS_TEMPORARY, AM_HTTPS_PERMANENT } am_require_https_e;
 
-/* One ACMEDomain / <ACMEDomainSet> as written. */
-typedef struct am_dset_t {
+/* One ACMEDomain / <ACMEDomainSet> as written: its names and own settings. */
+typedef struct am_domain_conf_t {
     apr_array_header_t *names;          /* const char*, lower-cased; empty: the vhost's names */
     server_rec *vhost;                  /* declared inside this <VirtualHost>, else NULL */
     const char *where;                  /* "file:line" for messages */
     const ap_directive_t *directive;    /* its place in the configuration tree */
-    am_dconf_t dc;
-} am_dset_t;
+    am_domain_settings_t dc;
+} am_domain_conf_t;
 
 typedef enum { AM_ACT_AUTO = 0, AM_ACT_MANUAL, AM_ACT_WINDOW } am_activation_e;
 
-struct am_rt_t;
+struct am_runtime_t;
 
 /* Per-server configuration; the global (S) settings are read from the main server's. */
 typedef struct am_sconf_t {
-    am_dconf_t dc;
+    am_domain_settings_t dc;
     const char *ca_file;
     int account_key_type;               /* acme_key_type_e or AM_UNSET */
     int activation;                     /* am_activation_e or AM_UNSET */
@@ -79,11 +80,11 @@ typedef struct am_sconf_t {
     const char *http_proxy;
     int watch_static;                   /* ACMEWatchStatic: AM_UNSET, 0, 1 */
 
-    apr_array_header_t *sets;           /* am_dset_t*, declared in this server */
-    am_dset_t *cur_set;               /* while parsing <ACMEDomainSet> */
+    apr_array_header_t *sets;           /* am_domain_conf_t*, declared in this server */
+    am_domain_conf_t *cur_set;               /* while parsing <ACMEDomainSet> */
 
     /* Filled at post_config (parent), read-only in children. */
-    struct am_rt_t *rt;
+    struct am_runtime_t *rt;
     struct am_mdomain_t *md;          /* the managed domain this vhost serves */
     int serve_tls_alpn;                 /* propose acme-tls/1 on this vhost */
     int fallback;                       /* SSL vhost on the fallback certificate: answer 503 */
@@ -96,7 +97,7 @@ typedef struct am_sconf_t {
 /* A managed domain at runtime. */
 typedef struct am_mdomain_t {
     acme_domain_t *d;
-    const am_dset_t *set;
+    const am_domain_conf_t *set;
     int require_https;                  /* am_require_https_e */
     int ssl_vhosts;                     /* SSL vhosts using it (counted during mod_ssl init) */
     /* Found in the store by this config pass's post_config, for mod_ssl's
@@ -107,16 +108,17 @@ typedef struct am_mdomain_t {
 
 struct am_wd_t;
 
-/* Everything the module built at post_config, allocated from pconf. */
-typedef struct am_rt_t {
+/* The module's runtime: everything built at post_config (store, domains,
+ * logger, activation), allocated from pconf. */
+typedef struct am_runtime_t {
     server_rec *s;                      /* main server */
     apr_pool_t *pool;                   /* pconf */
     const am_sconf_t *g;              /* main server's configuration */
     acme_logger_t log;
     acme_store_t *store;
     const char *store_dir;
-    apr_array_header_t *domains;        /* am_mdomain_t* */
-    apr_array_header_t *ddomains;       /* acme_domain_t*, same order */
+    apr_array_header_t *managed;        /* am_mdomain_t*: the module's record of each ACMEDomain */
+    apr_array_header_t *domains;        /* acme_domain_t*: the core domain of managed[i] */
     apr_hash_t *by_name;                /* lower-cased exact name -> am_mdomain_t* */
     int can_http01, can_tlsalpn01;      /* a listener exists on the mapped port */
     int startup;                        /* the real (second) config pass, not the dry run */
@@ -140,7 +142,7 @@ typedef struct am_rt_t {
      * (am_static_cert_t*), watched for expiry with ACMEWatchStatic on */
     apr_array_header_t *static_certs;
     int https_port;                     /* in ACMERequireHttps redirects; 0: the default 443 */
-} am_rt_t;
+} am_runtime_t;
 
 /* A certificate file of a vhost mod_acme does not manage. */
 typedef struct am_static_cert_t {
@@ -161,10 +163,10 @@ static inline am_sconf_t *am_sconf(const server_rec *s)
 /* check_config: what can be checked only with the whole config (also in -t). */
 int am_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 
-/* Builds rt->domains from every ACMEDomain with the effective settings, in
- * the order they are written (Includes in place). Implicit names come from
- * the declaring vhost's ServerName/ServerAlias. */
-apr_status_t am_config_build_domains(am_rt_t *rt, apr_pool_t *p, server_rec *base);
+/* Builds rt->managed and rt->domains from every ACMEDomain with the
+ * effective settings, in the order they are written (Includes in place).
+ * Implicit names come from the declaring vhost's ServerName/ServerAlias. */
+apr_status_t am_config_build_domains(am_runtime_t *rt, apr_pool_t *p, server_rec *base);
 
 /* Effective global settings with defaults. */
 int am_cfg_activation(const am_sconf_t *g);

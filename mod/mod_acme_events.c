@@ -10,7 +10,7 @@
 
 APLOG_USE_MODULE(acme);
 
-void am_events_drive_start(const am_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+void am_events_drive_start(const am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d,
                              const char *why)
 {
     const char *vars[] = { "ACME_REASON", why && *why ? why : "needed", NULL };
@@ -25,7 +25,7 @@ static const char *member(const json_t *obj, const char *key)
     return s ? s : "";
 }
 
-void am_events_drive_end(const am_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+void am_events_drive_end(const am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d,
                            apr_status_t rv, const acme_drive_result_t *res)
 {
     json_t *dom = NULL, *err;

@@ -20,7 +20,7 @@ APLOG_USE_MODULE(acme);
 #define FORGET_INTERVALS 10
 
 struct am_fleet_wd_t {
-    am_rt_t *rt;
+    am_runtime_t *rt;
     apr_interval_time_t interval;
     apr_interval_time_t restart_jitter;
     apr_time_t next_poll;
@@ -41,7 +41,7 @@ static apr_interval_time_t jitter(apr_interval_time_t max)
     return (apr_interval_time_t)(r % (apr_uint32_t)(max > 0xffffffffLL ? 0xffffffffLL : max));
 }
 
-am_fleet_wd_t *am_fleet_wd_create(am_rt_t *rt, apr_pool_t *pool)
+am_fleet_wd_t *am_fleet_wd_create(am_runtime_t *rt, apr_pool_t *pool)
 {
     am_fleet_wd_t *f;
 
@@ -103,8 +103,8 @@ static const char *heartbeat_record(am_fleet_wd_t *f, apr_pool_t *p)
     json_t *rec = acme_json_own(p, json_object()), *serials = json_object();
     int i;
 
-    for (i = 0; i < f->rt->ddomains->nelts; i++) {
-        const acme_domain_t *d = APR_ARRAY_IDX(f->rt->ddomains, i, const acme_domain_t *);
+    for (i = 0; i < f->rt->domains->nelts; i++) {
+        const acme_domain_t *d = APR_ARRAY_IDX(f->rt->domains, i, const acme_domain_t *);
         apr_array_header_t *certs = NULL;
         acme_cert_info_t *info = NULL;
         char *pem;

@@ -7,7 +7,7 @@
 typedef struct am_fleet_wd_t am_fleet_wd_t;
 
 /* NULL when the store is not a fleet store. Lives in pool (the watchdog's). */
-am_fleet_wd_t *am_fleet_wd_create(am_rt_t *rt, apr_pool_t *pool);
+am_fleet_wd_t *am_fleet_wd_create(am_runtime_t *rt, apr_pool_t *pool);
 
 /* Called on every watchdog tick: 1 when the fleet published something this
  * node has not looked at (every domain should be looked at now). */

@@ -21,7 +21,7 @@ APLOG_USE_MODULE(acme);
 #define FLUSH_EVERY apr_time_from_sec(2)
 
 struct am_wd_metrics_t {
-    am_rt_t *rt;
+    am_runtime_t *rt;
     acme_metrics_t *m;
     apr_time_t flushed;
 };
@@ -29,7 +29,7 @@ struct am_wd_metrics_t {
 int am_metrics_handler(request_rec *r)
 {
     const am_sconf_t *sc;
-    const am_rt_t *rt;
+    const am_runtime_t *rt;
     json_t *status = NULL, *counters = NULL;
     int rc = am_handler_check(r, HANDLER_NAME);
 
@@ -61,8 +61,8 @@ static void count_activations(am_wd_metrics_t *wm, apr_pool_t *ptemp)
     int i;
 
     apr_pool_create(&p, ptemp);
-    for (i = 0; i < wm->rt->ddomains->nelts; i++) {
-        const acme_domain_t *d = APR_ARRAY_IDX(wm->rt->ddomains, i, acme_domain_t *);
+    for (i = 0; i < wm->rt->domains->nelts; i++) {
+        const acme_domain_t *d = APR_ARRAY_IDX(wm->rt->domains, i, acme_domain_t *);
         json_t *dom = NULL;
 
         apr_pool_clear(p);
@@ -74,7 +74,7 @@ static void count_activations(am_wd_metrics_t *wm, apr_pool_t *ptemp)
     apr_pool_destroy(p);
 }
 
-am_wd_metrics_t *am_wd_metrics_start(am_rt_t *rt, apr_pool_t *pool,
+am_wd_metrics_t *am_wd_metrics_start(am_runtime_t *rt, apr_pool_t *pool,
                                          acme_ca_registry_t *cas)
 {
     am_wd_metrics_t *wm = apr_pcalloc(pool, sizeof(*wm));

@@ -15,7 +15,7 @@ typedef struct am_wd_metrics_t am_wd_metrics_t;
 /* At the watchdog's start: continues the saved counters, watches the CAs of
  * cas, and counts an activation for each domain whose active certificate is
  * new since the last start. */
-am_wd_metrics_t *am_wd_metrics_start(am_rt_t *rt, apr_pool_t *pool,
+am_wd_metrics_t *am_wd_metrics_start(am_runtime_t *rt, apr_pool_t *pool,
                                          acme_ca_registry_t *cas);
 
 /* One drive that talked to the CA. */

@@ -37,7 +37,7 @@ typedef struct {
 } notify_run_t;
 
 /* The domain's names, space-separated (its id when it is not configured). */
-static const char *names_of(const am_rt_t *rt, apr_pool_t *p, const char *domain)
+static const char *names_of(const am_runtime_t *rt, apr_pool_t *p, const char *domain)
 {
     const am_mdomain_t *md = rt->by_name ? apr_hash_get(rt->by_name, domain,
                                                           APR_HASH_KEY_STRING) : NULL;
@@ -50,7 +50,7 @@ static const char *names_of(const am_rt_t *rt, apr_pool_t *p, const char *domain
     return s ? s : domain;
 }
 
-static notify_run_t *prepare(const am_rt_t *rt, apr_pool_t *p, const char *event,
+static notify_run_t *prepare(const am_runtime_t *rt, apr_pool_t *p, const char *event,
                              const char *domain, const char *const *vars)
 {
     notify_run_t *n = apr_pcalloc(p, sizeof(*n));
@@ -203,12 +203,12 @@ static void supervise(notify_run_t *n)
     apr_pool_destroy(p);
 }
 
-void am_notify(const am_rt_t *rt, apr_pool_t *p, const char *event, const char *domain)
+void am_notify(const am_runtime_t *rt, apr_pool_t *p, const char *event, const char *domain)
 {
     am_notify_vars(rt, p, event, domain, NULL);
 }
 
-void am_notify_vars(const am_rt_t *rt, apr_pool_t *p, const char *event, const char *domain,
+void am_notify_vars(const am_runtime_t *rt, apr_pool_t *p, const char *event, const char *domain,
                       const char *const *vars)
 {
     notify_run_t *n;
@@ -246,7 +246,7 @@ void am_notify_vars(const am_rt_t *rt, apr_pool_t *p, const char *event, const c
     }
 }
 
-apr_status_t am_notify_wait(const am_rt_t *rt, apr_pool_t *p, const char *event,
+apr_status_t am_notify_wait(const am_runtime_t *rt, apr_pool_t *p, const char *event,
                               const char *domain, const char *const *vars, volatile int *cancel,
                               const char **why)
 {
@@ -276,7 +276,7 @@ apr_status_t am_notify_wait(const am_rt_t *rt, apr_pool_t *p, const char *event,
 /* ---- challenge-setup ------------------------------------------------------------ */
 
 typedef struct {
-    const am_rt_t *rt;
+    const am_runtime_t *rt;
     const char *domain;
     acme_responder_t *inner;
     volatile int *cancel;
@@ -347,7 +347,7 @@ static apr_status_t nr_teardown(acme_responder_t *r, apr_pool_t *p, const char *
     return nr->inner->teardown(nr->inner, p, type, name, token, keyauth);
 }
 
-acme_responder_t *am_notify_responder(const am_rt_t *rt, apr_pool_t *p, const char *domain,
+acme_responder_t *am_notify_responder(const am_runtime_t *rt, apr_pool_t *p, const char *domain,
                                         acme_responder_t *inner, volatile int *cancel)
 {
     notify_responder_t *nr;

@@ -22,12 +22,12 @@ static int domain_requires(const am_mdomain_t *md)
     return md && md->require_https != AM_HTTPS_OFF && md->cert_files != NULL;
 }
 
-static int name_requires(const am_rt_t *rt, const char *name)
+static int name_requires(const am_runtime_t *rt, const char *name)
 {
     return name && domain_requires(apr_hash_get(rt->by_name, name, APR_HASH_KEY_STRING));
 }
 
-static int vhost_requires(const am_rt_t *rt, const server_rec *s)
+static int vhost_requires(const am_runtime_t *rt, const server_rec *s)
 {
     int i;
 
@@ -50,7 +50,7 @@ static int vhost_requires(const am_rt_t *rt, const server_rec *s)
 /* The port visitors reach HTTPS on: 443 behind an ACMEPortMap (the map says
  * the outside world uses 443) or when httpd listens there, else the first
  * https listener. 0 means 443 (no port in the URL). */
-static int https_port(const am_rt_t *rt)
+static int https_port(const am_runtime_t *rt)
 {
     ap_listen_rec *lr;
     int first = 0;
@@ -75,15 +75,15 @@ static int https_port(const am_rt_t *rt)
 int am_redirect_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s)
 {
-    am_rt_t *rt = am_sconf(s)->rt;
+    am_runtime_t *rt = am_sconf(s)->rt;
     server_rec *v;
     int i, any = 0;
 
     if (!rt) {
         return OK;
     }
-    for (i = 0; i < rt->domains->nelts; i++) {
-        any |= domain_requires(APR_ARRAY_IDX(rt->domains, i, am_mdomain_t *));
+    for (i = 0; i < rt->managed->nelts; i++) {
+        any |= domain_requires(APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *));
     }
     if (!any) {
         return OK;
@@ -96,7 +96,7 @@ int am_redirect_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 }
 
 /* The request's host as a managed name (lower case, no trailing dot). */
-static const am_mdomain_t *request_domain(request_rec *r, const am_rt_t *rt)
+static const am_mdomain_t *request_domain(request_rec *r, const am_runtime_t *rt)
 {
     const char *h = r->hostname;
     apr_size_t len;
@@ -111,7 +111,7 @@ static const am_mdomain_t *request_domain(request_rec *r, const am_rt_t *rt)
     return apr_hash_get(rt->by_name, h, APR_HASH_KEY_STRING);
 }
 
-static int redirect(request_rec *r, const am_rt_t *rt, int permanent)
+static int redirect(request_rec *r, const am_runtime_t *rt, int permanent)
 {
     const char *host = r->hostname, *path = r->unparsed_uri, *loc;
     int get = r->method_number == M_GET;

@@ -20,7 +20,7 @@ APLOG_USE_MODULE(acme);
 
 /* ---- vhost to domain -------------------------------------------------- */
 
-am_mdomain_t *am_serve_domain_of(const am_rt_t *rt, const char *name, apr_pool_t *p)
+am_mdomain_t *am_serve_domain_of(const am_runtime_t *rt, const char *name, apr_pool_t *p)
 {
     char *n, *dot;
     am_mdomain_t *md;
@@ -40,16 +40,16 @@ am_mdomain_t *am_serve_domain_of(const am_rt_t *rt, const char *name, apr_pool_t
     return NULL;
 }
 
-static am_mdomain_t *vhost_domain(const am_rt_t *rt, server_rec *s, apr_pool_t *p)
+static am_mdomain_t *vhost_domain(const am_runtime_t *rt, server_rec *s, apr_pool_t *p)
 {
     const am_sconf_t *sc = am_sconf(s);
     am_mdomain_t *md;
     int i;
 
     if (sc->sets->nelts > 0 && s->is_virtual) {
-        const am_dset_t *set = APR_ARRAY_IDX(sc->sets, 0, const am_dset_t *);
-        for (i = 0; i < rt->domains->nelts; i++) {
-            md = APR_ARRAY_IDX(rt->domains, i, am_mdomain_t *);
+        const am_domain_conf_t *set = APR_ARRAY_IDX(sc->sets, 0, const am_domain_conf_t *);
+        for (i = 0; i < rt->managed->nelts; i++) {
+            md = APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *);
             if (md->set == set) {
                 return md;
             }
@@ -110,7 +110,7 @@ static void enable_acme_tls(server_rec *s, apr_pool_t *p)
     csc->protocols = protos;
 }
 
-static void assign_vhosts(am_rt_t *rt, server_rec *base, apr_pool_t *p)
+static void assign_vhosts(am_runtime_t *rt, server_rec *base, apr_pool_t *p)
 {
     server_rec *s;
 
@@ -140,7 +140,7 @@ static void push_pair(apr_array_header_t *certs, apr_array_header_t *keys,
  * directory (never a link) owned by this process's user and writable by
  * nobody else, and in it a regular file of that user; NULL otherwise,
  * logged once at startup. Nobody else can change anything on that path. */
-static const char *root_file(am_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
+static const char *root_file(am_runtime_t *rt, apr_pool_t *p, acme_store_group_e g,
                              const char *entry, const char *item, int want_entry,
                              const char **version)
 {
@@ -160,7 +160,7 @@ static const char *root_file(am_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
 
 /* The active certificate/key pairs of d, one per key type that has both;
  * the key is looked for only next to a certificate. */
-static void active_files(am_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+static void active_files(am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d,
                          apr_array_header_t **certs, apr_array_header_t **keys)
 {
     int i;
@@ -214,7 +214,7 @@ static apr_array_header_t *copy_strings(apr_pool_t *p, const apr_array_header_t 
 }
 
 /* md's fallback certificate and the shared key, made when missing. */
-static apr_status_t fallback_files(am_rt_t *rt, acme_fallback_pass_t *fp, apr_pool_t *p,
+static apr_status_t fallback_files(am_runtime_t *rt, acme_fallback_pass_t *fp, apr_pool_t *p,
                                    am_mdomain_t *md)
 {
     apr_status_t rv = acme_fallback_prepare(fp, p, md->d->id, md->d->names);
@@ -232,15 +232,15 @@ static apr_status_t fallback_files(am_rt_t *rt, acme_fallback_pass_t *fp, apr_po
 
 /* What each domain serves in this pass, looked up once for mod_ssl's hooks:
  * its active pairs, else its fallback certificate (made when missing). */
-static void find_served_files(am_rt_t *rt, apr_pool_t *ptemp)
+static void find_served_files(am_runtime_t *rt, apr_pool_t *ptemp)
 {
     apr_pool_t *p;
     acme_fallback_pass_t *fp = acme_fallback_pass(rt->pool, rt->store, fallback_memo(rt->pool));
     int i;
 
     apr_pool_create(&p, ptemp);
-    for (i = 0; i < rt->domains->nelts; i++) {
-        am_mdomain_t *md = APR_ARRAY_IDX(rt->domains, i, am_mdomain_t *);
+    for (i = 0; i < rt->managed->nelts; i++) {
+        am_mdomain_t *md = APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *);
         apr_array_header_t *certs, *keys;
         apr_status_t rv;
 
@@ -263,7 +263,7 @@ static void find_served_files(am_rt_t *rt, apr_pool_t *ptemp)
     apr_pool_destroy(p);
 }
 
-void am_serve_prepare(am_rt_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp)
+void am_serve_prepare(am_runtime_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp)
 {
     find_served_files(rt, ptemp);
     assign_vhosts(rt, base, pconf);

@@ -8,10 +8,10 @@
 /* At each config pass: each domain's active pairs, else its fallback
  * certificate (made when missing); each vhost's domain, acme-tls/1 on those
  * that allow tls-alpn-01. */
-void am_serve_prepare(am_rt_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp);
+void am_serve_prepare(am_runtime_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp);
 
 /* The managed domain that serves name (a wildcard covers one more label), or NULL. */
-am_mdomain_t *am_serve_domain_of(const am_rt_t *rt, const char *name, apr_pool_t *p);
+am_mdomain_t *am_serve_domain_of(const am_runtime_t *rt, const char *name, apr_pool_t *p);
 
 int am_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                               apr_array_header_t *key_files);

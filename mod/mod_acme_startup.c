@@ -47,7 +47,7 @@ static int any_sets(server_rec *base)
  * load lives below it; the group directories get their owners; crash
  * leftovers in root's groups are removed. The User's groups are never
  * walked: their leftovers are the children's (mod_acme_watchdog.c). */
-static apr_status_t prepare_store(am_rt_t *rt, apr_pool_t *p)
+static apr_status_t prepare_store(am_runtime_t *rt, apr_pool_t *p)
 {
     const char *bad, *why, *odd;
     apr_status_t rv;
@@ -102,7 +102,7 @@ static const char *node_name(apr_pool_t *p, const char *store_dir)
 /* ACMEStore redis://: what the fleet store needs besides its URL (README
  * "Running a fleet"). The key file is read here, by the parent (root), and
  * the children inherit the keys. */
-static apr_status_t fleet_spec(am_rt_t *rt, apr_pool_t *p, acme_store_spec_t *spec)
+static apr_status_t fleet_spec(am_runtime_t *rt, apr_pool_t *p, acme_store_spec_t *spec)
 {
     const am_sconf_t *g = rt->g;
     acme_seal_keys_t *keys = NULL;
@@ -128,7 +128,7 @@ static apr_status_t fleet_spec(am_rt_t *rt, apr_pool_t *p, acme_store_spec_t *sp
     return APR_SUCCESS;
 }
 
-static apr_status_t open_store(am_rt_t *rt, apr_pool_t *p)
+static apr_status_t open_store(am_runtime_t *rt, apr_pool_t *p)
 {
     const am_sconf_t *g = rt->g;
     acme_store_spec_t spec;
@@ -177,9 +177,9 @@ static void separate_vhost_configs(apr_pool_t *pconf, server_rec *base)
     }
 }
 
-static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, am_rt_t **out)
+static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, am_runtime_t **out)
 {
-    am_rt_t *rt = apr_pcalloc(pconf, sizeof(*rt));
+    am_runtime_t *rt = apr_pcalloc(pconf, sizeof(*rt));
 
     rt->s = s;
     rt->pool = pconf;
@@ -197,7 +197,7 @@ static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, am_rt_t **out)
 
 int am_startup_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    am_rt_t *rt;
+    am_runtime_t *rt;
     apr_status_t rv;
 
     separate_vhost_configs(pconf, s);
@@ -223,13 +223,13 @@ int am_startup_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
             return !OK;
         }
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "mod_acme: %d domain(s) managed, store %s", rt->domains->nelts,
+                     "mod_acme: %d domain(s) managed, store %s", rt->managed->nelts,
                      rt->store_dir);
     }
     return OK;
 }
 
-static void report_vhost(am_rt_t *rt, server_rec *s, apr_pool_t *p)
+static void report_vhost(am_runtime_t *rt, server_rec *s, apr_pool_t *p)
 {
     const am_sconf_t *sc = am_sconf(s);
     const char *missing = NULL;
@@ -258,7 +258,7 @@ static void report_vhost(am_rt_t *rt, server_rec *s, apr_pool_t *p)
 
 int am_startup_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    am_rt_t *rt = am_sconf(s)->rt;
+    am_runtime_t *rt = am_sconf(s)->rt;
     const char *first = NULL;
     server_rec *v;
     int i, fallback = 0;
@@ -266,8 +266,8 @@ int am_startup_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, se
     if (!rt || !rt->startup) {
         return OK;
     }
-    for (i = 0; i < rt->domains->nelts; i++) {
-        const am_mdomain_t *md = APR_ARRAY_IDX(rt->domains, i, am_mdomain_t *);
+    for (i = 0; i < rt->managed->nelts; i++) {
+        const am_mdomain_t *md = APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *);
         if (md->ssl_vhosts == 0) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          "ACMEDomain %s (%s): no SSL <VirtualHost> has one of its names as "

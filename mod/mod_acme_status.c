@@ -25,7 +25,7 @@ APLOG_USE_MODULE(acme);
 
 /* ---- request side ------------------------------------------------------- */
 
-static const am_mdomain_t *find_domain(const am_rt_t *rt, apr_pool_t *p, const char *name)
+static const am_mdomain_t *find_domain(const am_runtime_t *rt, apr_pool_t *p, const char *name)
 {
     char *n = apr_pstrdup(p, name);
 
@@ -35,7 +35,7 @@ static const am_mdomain_t *find_domain(const am_rt_t *rt, apr_pool_t *p, const c
 
 /* "" for all domains, or the name after <Location>/: core's per-dir config
  * knows the path of the innermost section that matched. */
-static const char *requested_name(request_rec *r, const am_rt_t *rt)
+static const char *requested_name(request_rec *r, const am_runtime_t *rt)
 {
     const core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
     const char *loc = (cd && !cd->r && !cd->d_is_fnmatch) ? cd->d : NULL, *rest = NULL, *slash;
@@ -60,7 +60,7 @@ static const char *requested_name(request_rec *r, const am_rt_t *rt)
     return rest;
 }
 
-apr_status_t am_status_build(apr_pool_t *p, const am_rt_t *rt, json_t **out)
+apr_status_t am_status_build(apr_pool_t *p, const am_runtime_t *rt, json_t **out)
 {
     apr_status_t rv;
 
@@ -69,14 +69,14 @@ apr_status_t am_status_build(apr_pool_t *p, const am_rt_t *rt, json_t **out)
                                           "domains", "static_certificates"));
         return *out ? APR_SUCCESS : APR_ENOMEM;
     }
-    if ((rv = acme_status_all(p, rt->store, rt->ddomains, out)) == APR_SUCCESS) {
+    if ((rv = acme_status_all(p, rt->store, rt->domains, out)) == APR_SUCCESS) {
         json_object_set(*out, "static_certificates",
                         am_warn_static_json(rt, p, apr_time_now()));
     }
     return rv;
 }
 
-static apr_status_t build_json(request_rec *r, const am_rt_t *rt, const am_mdomain_t *one,
+static apr_status_t build_json(request_rec *r, const am_runtime_t *rt, const am_mdomain_t *one,
                                json_t **out)
 {
     if (rt && one) {
@@ -113,7 +113,7 @@ int am_handler_check(request_rec *r, const char *handler)
 int am_status_handler(request_rec *r)
 {
     const am_sconf_t *sc;
-    const am_rt_t *rt;
+    const am_runtime_t *rt;
     const am_mdomain_t *one = NULL;
     const char *name, *text;
     json_t *obj;
@@ -153,7 +153,7 @@ int am_status_handler(request_rec *r)
 int am_status_hook(request_rec *r, int flags)
 {
     const am_sconf_t *sc = am_sconf(r->server);
-    const am_rt_t *rt = sc ? sc->rt : NULL;
+    const am_runtime_t *rt = sc ? sc->rt : NULL;
     json_t *obj, *dom;
     size_t i;
 

@@ -9,7 +9,7 @@
 
 /* The status JSON of every managed domain plus "static_certificates" (the
  * vhosts' own certificates watched with ACMEWatchStatic); owned by p. */
-apr_status_t am_status_build(apr_pool_t *p, const am_rt_t *rt, json_t **out);
+apr_status_t am_status_build(apr_pool_t *p, const am_runtime_t *rt, json_t **out);
 
 /* The start of mod_acme's GET-only handlers: OK when r is for `handler`,
  * DECLINED when it is not, 405 for another method. */

@@ -22,7 +22,7 @@ APLOG_USE_MODULE(acme);
 #define WARN_ITEM "warned.json"
 
 struct am_warn_t {
-    am_rt_t *rt;
+    am_runtime_t *rt;
     apr_pool_t *pool;
     apr_time_t next;                    /* next look; 0: at once */
     json_t *warned;                     /* during a look: "domain:<id>" | "static:<file>"
@@ -32,7 +32,7 @@ struct am_warn_t {
 
 /* ---- static certificates ---------------------------------------------------- */
 
-void am_warn_note_static(am_rt_t *rt, server_rec *s, const apr_array_header_t *cert_files)
+void am_warn_note_static(am_runtime_t *rt, server_rec *s, const apr_array_header_t *cert_files)
 {
     int i, j;
 
@@ -62,7 +62,7 @@ void am_warn_note_static(am_rt_t *rt, server_rec *s, const apr_array_header_t *c
     }
 }
 
-json_t *am_warn_static_json(const am_rt_t *rt, apr_pool_t *p, apr_time_t now)
+json_t *am_warn_static_json(const am_runtime_t *rt, apr_pool_t *p, apr_time_t now)
 {
     json_t *arr = acme_json_own(p, json_array());
     int pct = rt->g->dc.warn_set ? rt->g->dc.warn_pct : 0;
@@ -90,7 +90,7 @@ typedef struct {
     const char *vars[7];                /* NAME, value pairs, NULL-terminated */
 } warn_event_t;
 
-am_warn_t *am_warn_create(am_rt_t *rt, apr_pool_t *pool)
+am_warn_t *am_warn_create(am_runtime_t *rt, apr_pool_t *pool)
 {
     am_warn_t *w = apr_pcalloc(pool, sizeof(*w));
 
@@ -260,8 +260,8 @@ void am_warn_tick(am_warn_t *w, apr_pool_t *ptick, apr_time_t now)
     w->next = 0;
     w->events = apr_array_make(p, 2, sizeof(warn_event_t));
     before = acme_json_dump(p, w->warned, JSON_COMPACT | JSON_SORT_KEYS);
-    for (i = 0; i < w->rt->ddomains->nelts; i++) {
-        warn_domain(w, p, APR_ARRAY_IDX(w->rt->ddomains, i, acme_domain_t *), now);
+    for (i = 0; i < w->rt->domains->nelts; i++) {
+        warn_domain(w, p, APR_ARRAY_IDX(w->rt->domains, i, acme_domain_t *), now);
     }
     statics = am_warn_static_json(w->rt, p, now);
     json_array_foreach(statics, j, one) {

@@ -8,16 +8,16 @@
 
 /* mod_ssl's ssl_add_cert_files hook (parent, config time): remember the
  * vhost's own certificate files for ACMEWatchStatic. */
-void am_warn_note_static(am_rt_t *rt, server_rec *s, const apr_array_header_t *cert_files);
+void am_warn_note_static(am_runtime_t *rt, server_rec *s, const apr_array_header_t *cert_files);
 
 /* The watched static certificates, as acme_status_cert_file objects with
  * "vhost" added (an array, owned by p; unreadable files are left out). */
-json_t *am_warn_static_json(const am_rt_t *rt, apr_pool_t *p, apr_time_t now);
+json_t *am_warn_static_json(const am_runtime_t *rt, apr_pool_t *p, apr_time_t now);
 
 typedef struct am_warn_t am_warn_t;
 
 /* In the watchdog child, from its own pool. */
-am_warn_t *am_warn_create(am_rt_t *rt, apr_pool_t *pool);
+am_warn_t *am_warn_create(am_runtime_t *rt, apr_pool_t *pool);
 
 /* From the watchdog's tick: when a look is due (at start, every hour or
  * ACMECheckInterval if shorter, and when a certificate enters its window),

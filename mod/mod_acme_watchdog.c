@@ -36,7 +36,7 @@ APLOG_USE_MODULE(acme);
 #define BUSY_RECHECK apr_time_from_sec(1)
 
 typedef struct am_wd_t {
-    am_rt_t *rt;
+    am_runtime_t *rt;
     apr_pool_t *pool;
     apr_thread_mutex_t *mutex;
     apr_thread_pool_t *tp;
@@ -178,7 +178,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
 {
     drive_task_t *t = data;
     am_wd_t *wd = t->wd;
-    const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->ddomains, t->idx, acme_domain_t *);
+    const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->domains, t->idx, acme_domain_t *);
     acme_drive_env_t env;
     acme_drive_result_t res;
     apr_time_t started;
@@ -301,7 +301,7 @@ static int queue_cmp(const void *a, const void *b)
  * queue_cmp's order. */
 static void run_pass(am_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 {
-    apr_array_header_t *domains = wd->rt->ddomains;
+    apr_array_header_t *domains = wd->rt->domains;
     apr_array_header_t *queue = apr_array_make(ptick, 16, sizeof(queued_t));
     acme_drive_env_t env;
     apr_pool_t *p;
@@ -411,7 +411,7 @@ static apr_status_t wd_stop(void *data)
 /* Crash leftovers in the User's groups are the User's to remove: the root
  * parent never walks them. Anything odd found there is logged once per
  * child start and left; nothing here can stop httpd. */
-static void sweep_user_groups(am_rt_t *rt, apr_pool_t *p)
+static void sweep_user_groups(am_runtime_t *rt, apr_pool_t *p)
 {
     static const acme_store_group_e groups[] = {
         ACME_SG_STAGING, ACME_SG_ACCOUNTS, ACME_SG_CHALLENGES, ACME_SG_STATE
@@ -429,8 +429,8 @@ static void sweep_user_groups(am_rt_t *rt, apr_pool_t *p)
     /* fallback certificates lived in state/ before they moved to fallback/ */
     if (acme_store_has_entry(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY)) {
         st->remove(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY, NULL, NULL);
-        for (i = 0; i < rt->ddomains->nelts; i++) {
-            st->remove(st, p, ACME_SG_STATE, APR_ARRAY_IDX(rt->ddomains, i, acme_domain_t *)->id,
+        for (i = 0; i < rt->domains->nelts; i++) {
+            st->remove(st, p, ACME_SG_STATE, APR_ARRAY_IDX(rt->domains, i, acme_domain_t *)->id,
                        LEGACY_FALLBACK_ITEM, NULL);
         }
     }
@@ -438,7 +438,7 @@ static void sweep_user_groups(am_rt_t *rt, apr_pool_t *p)
 
 /* mod_watchdog hands STARTING a pool it destroys right after: the drive
  * state lives in its own pool until STOPPING. */
-static apr_status_t wd_start(am_rt_t *rt)
+static apr_status_t wd_start(am_runtime_t *rt)
 {
     am_wd_t *wd;
     acme_http_opts_t opts;
@@ -456,8 +456,8 @@ static apr_status_t wd_start(am_rt_t *rt)
     wd->rt = rt;
     wd->pool = pool;
     wd->max = am_cfg_max_parallel(rt->g);
-    wd->busy = apr_pcalloc(pool, sizeof(int) * (apr_size_t)(rt->ddomains->nelts + 1));
-    wd->tasks = apr_pcalloc(pool, sizeof(*wd->tasks) * (apr_size_t)(rt->ddomains->nelts + 1));
+    wd->busy = apr_pcalloc(pool, sizeof(int) * (apr_size_t)(rt->domains->nelts + 1));
+    wd->tasks = apr_pcalloc(pool, sizeof(*wd->tasks) * (apr_size_t)(rt->domains->nelts + 1));
     wd->cursor = -1;
     wd->next_check = apr_time_now();
     wd->marks_seen = acme_record_last_mark(rt->store, pool);
@@ -483,7 +483,7 @@ static apr_status_t wd_start(am_rt_t *rt)
 
 static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
 {
-    am_rt_t *rt = data;
+    am_runtime_t *rt = data;
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
@@ -505,14 +505,14 @@ static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
     }
 }
 
-apr_status_t am_watchdog_setup(am_rt_t *rt, apr_pool_t *pconf)
+apr_status_t am_watchdog_setup(am_runtime_t *rt, apr_pool_t *pconf)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
     ap_watchdog_t *w;
     apr_status_t rv;
 
-    if (rt->domains->nelts == 0) {
+    if (rt->managed->nelts == 0) {
         return APR_SUCCESS;
     }
     get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
