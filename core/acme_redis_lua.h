@@ -2,10 +2,8 @@
 #ifndef ACME_REDIS_LUA_H
 #define ACME_REDIS_LUA_H
 
-/* The library's name; its function names start with it. A change of the
- * functions' arguments or results needs a new name (acme2), so nodes of two
- * versions never call each other's functions. */
-#define ACME_REDIS_LIBRARY "acme1"
+/* The library's name, ACME_REDIS_LIBRARY, is in acme_redis_int.h (both
+ * engine files use it). */
 
 /* The body after the two lines acme_redis.c puts before it:
  *   #!lua name=acme1

@@ -1,4 +1,4 @@
-/* acme_store_file.c: the file store backend: <dir>/<group>/<entry>/<item> through directory descriptors (never a path inside a group), atomic writes, flock-based entry locks, whole-entry replacement and the checked files mod_ssl loads. */
+/* acme_store_file.c: the file store backend: <dir>/<group>/<entry>/<item> through directory descriptors (never a path inside a group), atomic writes, flock-based entry locks, whole-entry replacement and the checked files mod_ssl loads; sweeping and ownership are in acme_store_file_owner.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,29 +16,20 @@
 
 #include "acme_file.h"
 #include "acme_store.h"
+#include "acme_store_file_int.h"
 
 /* Store items are certificates, keys and small JSON documents. */
 #define MAX_ITEM_SIZE (512 * 1024)
 #define MAX_NAME 255
-/* A temp file younger than this may belong to a writer in another process. */
-#define TEMP_MAX_AGE apr_time_from_sec(600)
 #define LOCK_ITEM ".lock"
-#define DEL_PREFIX ".del."
-#define NEW_PREFIX ".new."
 #define LOCK_POLL apr_time_from_msec(50)
-/* group/entry/item, and what a removed entry may hold beyond that */
-#define REMOVE_DEPTH 8
-
-typedef struct {
-    const char *dir;
-} file_store_t;
 
 struct acme_store_lock_t {
     apr_pool_t *pool;
     int fd;                     /* -1 once released */
 };
 
-static apr_status_t errno_status(void)
+apr_status_t acme_sf_errno_status(void)
 {
     return APR_FROM_OS_ERROR(errno);
 }
@@ -46,7 +37,7 @@ static apr_status_t errno_status(void)
 /* ---------- names ---------- */
 
 /* A name usable as one path component: nothing that escapes or hides. */
-static int name_ok(const char *s)
+int acme_sf_name_ok(const char *s)
 {
     apr_size_t len;
 
@@ -65,7 +56,7 @@ static int name_ok(const char *s)
 }
 
 /* acme_file_write_at's temp files are "<name>.tmp.<12 base64url chars>". */
-static int is_temp_name(const char *s)
+int acme_sf_is_temp_name(const char *s)
 {
     const char *t = NULL, *q = s;
 
@@ -86,14 +77,14 @@ static int is_temp_name(const char *s)
 
 static int item_name_ok(const char *s)
 {
-    return name_ok(s) && !is_temp_name(s);
+    return acme_sf_name_ok(s) && !acme_sf_is_temp_name(s);
 }
 
 /* A leading wildcard label is written as "_" on disk (README "Store layout
  * and ownership"): "*" has no place in a file name many tools handle. */
 static const char *entry_dirname(apr_pool_t *p, const char *entry)
 {
-    if (!name_ok(entry)) {
+    if (!acme_sf_name_ok(entry)) {
         return NULL;
     }
     if (entry[0] == '*' && (entry[1] == '.' || entry[1] == '\0')) {
@@ -109,28 +100,28 @@ static const char *dirname_entry(apr_pool_t *p, const char *name)
 }
 
 /* A group this backend holds: every one but PUBLISHED (shared stores only). */
-static int group_ok(acme_store_group_e g)
+int acme_sf_group_ok(acme_store_group_e g)
 {
     return acme_store_group_name(g) != NULL && g != ACME_SG_PUBLISHED;
 }
 
-static const char *group_path(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g)
+const char *acme_sf_group_path(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g)
 {
-    return group_ok(g) ? apr_pstrcat(p, fs->dir, "/", acme_store_group_name(g), NULL) : NULL;
+    return acme_sf_group_ok(g) ? apr_pstrcat(p, fs->dir, "/", acme_store_group_name(g), NULL) : NULL;
 }
 
 /* ---------- directories by descriptor ---------- */
 
-static int open_dir_at(int dfd, const char *name)
+int acme_sf_open_dir_at(int dfd, const char *name)
 {
     return openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* A link or a file where a directory belongs is refused, never followed. */
-static apr_status_t dir_error(void)
+apr_status_t acme_sf_dir_error(void)
 {
     return errno == ENOENT ? APR_ENOENT
-           : (errno == ELOOP || errno == ENOTDIR) ? APR_EINVAL : errno_status();
+           : (errno == ELOOP || errno == ENOTDIR) ? APR_EINVAL : acme_sf_errno_status();
 }
 
 static void close_fd(int *fd)
@@ -145,10 +136,10 @@ static void close_fd(int *fd)
  * root's for httpd, see README "Store layout and ownership"). Every group is
  * traversable: in domains/, archive/ and fallback/ the private keys
  * themselves are 0600, the certificates public. */
-static apr_status_t open_group(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g,
-                               int create, int *gfd)
+apr_status_t acme_sf_open_group(const file_store_t *fs, apr_pool_t *p, acme_store_group_e g,
+                                int create, int *gfd)
 {
-    const char *gp = group_path(fs, p, g);
+    const char *gp = acme_sf_group_path(fs, p, g);
     int made;
 
     *gfd = -1;
@@ -157,7 +148,7 @@ static apr_status_t open_group(const file_store_t *fs, apr_pool_t *p, acme_store
     }
     made = create && mkdir(gp, 0755) == 0;
     if ((*gfd = open(gp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-        return dir_error();
+        return acme_sf_dir_error();
     }
     if (made) {
         (void)fchmod(*gfd, 0755);   /* the umask does not apply */
@@ -194,17 +185,17 @@ static apr_status_t open_entry(const file_store_t *fs, apr_pool_t *p, acme_store
     if (e == NULL) {
         return APR_EINVAL;
     }
-    if ((rv = open_group(fs, p, g, create, &gfd)) != APR_SUCCESS) {
+    if ((rv = acme_sf_open_group(fs, p, g, create, &gfd)) != APR_SUCCESS) {
         return rv;
     }
     if (create) {
         made = mkdirat(gfd, e, 0755) == 0;
         if (!made && errno != EEXIST) {
-            rv = errno_status();
+            rv = acme_sf_errno_status();
         }
     }
-    if (rv == APR_SUCCESS && (*efd = open_dir_at(gfd, e)) < 0) {
-        rv = dir_error();
+    if (rv == APR_SUCCESS && (*efd = acme_sf_open_dir_at(gfd, e)) < 0) {
+        rv = acme_sf_dir_error();
     }
     if (rv == APR_SUCCESS && made) {
         uid_t uid;
@@ -213,7 +204,7 @@ static apr_status_t open_entry(const file_store_t *fs, apr_pool_t *p, acme_store
         adopt_ids(gfd, &uid, &gid);
         if (fchmod(*efd, 0755) != 0
             || ((uid != (uid_t)-1) && fchown(*efd, uid, gid) != 0)) {
-            rv = errno_status();
+            rv = acme_sf_errno_status();
             close_fd(efd);
         }
     }
@@ -227,7 +218,7 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* The type of a directory entry without following it. */
-static int entry_is(int dfd, const struct dirent *de, mode_t type)
+int acme_sf_entry_is(int dfd, const struct dirent *de, mode_t type)
 {
     struct stat st;
 
@@ -246,10 +237,10 @@ static apr_status_t list_fd(apr_pool_t *p, int dfd, mode_t type, apr_array_heade
 
     if (d == NULL) {
         close(dfd);
-        return errno_status();
+        return acme_sf_errno_status();
     }
     while ((de = readdir(d)) != NULL) {
-        if (item_name_ok(de->d_name) && entry_is(dfd, de, type)) {
+        if (item_name_ok(de->d_name) && acme_sf_entry_is(dfd, de, type)) {
             const char *name = apr_pstrdup(p, de->d_name);
 
             APR_ARRAY_PUSH(out, const char *) = type == S_IFDIR ? dirname_entry(p, name) : name;
@@ -257,91 +248,6 @@ static apr_status_t list_fd(apr_pool_t *p, int dfd, mode_t type, apr_array_heade
     }
     closedir(d);
     return APR_SUCCESS;
-}
-
-/* ---------- crash leftovers ---------- */
-
-static int old_enough(int dfd, const char *name, apr_time_t now)
-{
-    struct stat st;
-
-    return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
-           && now - apr_time_from_sec(st.st_mtime) > TEMP_MAX_AGE;
-}
-
-/* Remove what a dead writer left, remembering the first failure. */
-static void sweep_remove(apr_pool_t *p, int dfd, const char *shown, const char *name,
-                         apr_status_t *rv, const char **odd)
-{
-    apr_status_t r = acme_file_remove_at(dfd, name, REMOVE_DEPTH);
-
-    if (r != APR_SUCCESS && *rv == APR_SUCCESS) {
-        char buf[120];
-
-        *rv = r;
-        *odd = apr_psprintf(p, "%s/%s: a crash leftover that cannot be removed (%s); expected "
-                            "a directory of at most %d levels of plain files", shown, name,
-                            r == APR_EINVAL ? "deeper than that"
-                                            : apr_strerror(r, buf, sizeof(buf)), REMOVE_DEPTH);
-    }
-}
-
-/* Temp files of writers that died, in one entry directory. */
-static void sweep_entry(apr_pool_t *p, int gfd, const char *shown, const char *name,
-                        apr_time_t now, apr_status_t *rv, const char **odd)
-{
-    struct dirent *de;
-    DIR *d;
-    int efd = open_dir_at(gfd, name);
-
-    if (efd < 0 || (d = fdopendir(efd)) == NULL) {
-        if (efd >= 0) {
-            close(efd);
-        }
-        return;
-    }
-    while ((de = readdir(d)) != NULL) {
-        if (is_temp_name(de->d_name) && old_enough(efd, de->d_name, now)) {
-            sweep_remove(p, efd, apr_pstrcat(p, shown, "/", name, NULL), de->d_name, rv, odd);
-        }
-    }
-    closedir(d);
-}
-
-/* Interrupted deletions and replacements, and every entry's dead temp files. */
-static apr_status_t fs_sweep(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
-                             const char **odd)
-{
-    const char *shown = acme_store_group_name(g);
-    apr_time_t now = apr_time_now();
-    apr_status_t rv = APR_SUCCESS;
-    struct dirent *de;
-    DIR *d;
-    int gfd;
-
-    *odd = NULL;
-    if (open_group(s->baton, p, g, 0, &gfd) != APR_SUCCESS) {
-        return APR_SUCCESS;     /* nothing there yet */
-    }
-    if ((d = acme_file_opendir_fd(gfd)) == NULL) {
-        rv = errno_status();
-        close(gfd);
-        return rv;
-    }
-    while ((de = readdir(d)) != NULL) {
-        if (!strncmp(de->d_name, DEL_PREFIX, strlen(DEL_PREFIX))
-            || !strncmp(de->d_name, NEW_PREFIX, strlen(NEW_PREFIX))) {
-            if (old_enough(gfd, de->d_name, now)) {
-                sweep_remove(p, gfd, shown, de->d_name, &rv, odd);
-            }
-        }
-        else if (name_ok(de->d_name) && entry_is(gfd, de, S_IFDIR)) {
-            sweep_entry(p, gfd, shown, de->d_name, now, &rv, odd);
-        }
-    }
-    closedir(d);
-    close(gfd);
-    return rv;
 }
 
 /* ---------- the vtable ---------- */
@@ -412,7 +318,7 @@ static apr_status_t discard_entry(apr_pool_t *p, int gfd, const char *name)
                                       name, getpid(), apr_time_now());
 
     if (renameat(gfd, name, gfd, hidden) != 0) {
-        return errno == ENOENT ? APR_SUCCESS : errno_status();
+        return errno == ENOENT ? APR_SUCCESS : acme_sf_errno_status();
     }
     return acme_file_remove_at(gfd, hidden, REMOVE_DEPTH);
 }
@@ -435,12 +341,12 @@ static apr_status_t fs_remove(acme_store_t *s, apr_pool_t *p, acme_store_group_e
         rv = open_entry(s->baton, p, g, entry, 0, &fd);
         if (rv == APR_SUCCESS) {
             if (unlinkat(fd, item, 0) != 0 && errno != ENOENT) {
-                rv = errno_status();
+                rv = acme_sf_errno_status();
             }
             close(fd);
         }
     }
-    else if ((rv = open_group(s->baton, p, g, 0, &fd)) == APR_SUCCESS) {
+    else if ((rv = acme_sf_open_group(s->baton, p, g, 0, &fd)) == APR_SUCCESS) {
         rv = discard_entry(p, fd, e);
         close(fd);
     }
@@ -455,7 +361,7 @@ static apr_status_t fs_list(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
 
     *names = apr_array_make(p, 8, sizeof(const char *));
     if (entry == NULL) {
-        rv = open_group(s->baton, p, g, 0, &fd);
+        rv = acme_sf_open_group(s->baton, p, g, 0, &fd);
     }
     else {
         rv = open_entry(s->baton, p, g, entry, 0, &fd);
@@ -504,8 +410,8 @@ static apr_status_t write_new_entry(apr_pool_t *p, int gfd, const apr_array_head
         return rv;
     }
     /* root only while it is written */
-    if (mkdirat(gfd, *tmp, 0700) != 0 || (tfd = open_dir_at(gfd, *tmp)) < 0) {
-        return errno_status();
+    if (mkdirat(gfd, *tmp, 0700) != 0 || (tfd = acme_sf_open_dir_at(gfd, *tmp)) < 0) {
+        return acme_sf_errno_status();
     }
     for (i = 0; rv == APR_SUCCESS && i < items->nelts; i++) {
         const acme_store_item_t *it = &APR_ARRAY_IDX(items, i, acme_store_item_t);
@@ -515,7 +421,7 @@ static apr_status_t write_new_entry(apr_pool_t *p, int gfd, const apr_array_head
                                 ACME_FILE_NODIRSYNC, (uid_t)-1, (gid_t)-1);
     }
     if (rv == APR_SUCCESS && (fchmod(tfd, 0755) != 0 || fsync(tfd) != 0)) {
-        rv = errno_status();
+        rv = acme_sf_errno_status();
     }
     close(tfd);
     if (rv != APR_SUCCESS) {
@@ -535,7 +441,7 @@ static apr_status_t retire(apr_pool_t *p, int gfd, int afd, const char *old, con
     }
     if ((rv = archive_target(p, afd, name, &target)) == APR_SUCCESS
         && renameat(gfd, old, afd, target) != 0) {
-        rv = errno_status();
+        rv = acme_sf_errno_status();
     }
     if (rv == APR_SUCCESS) {
         (void)fsync(afd);
@@ -560,7 +466,7 @@ static apr_status_t fs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_
     int gfd = -1, afd = -1, i;
 
     if (name == NULL || items == NULL || items->nelts == 0
-        || (archive != ACME_SG_COUNT && !group_ok(archive))) {
+        || (archive != ACME_SG_COUNT && !acme_sf_group_ok(archive))) {
         return APR_EINVAL;
     }
     if ((rv = fence_ok(fence)) != APR_SUCCESS) {
@@ -571,9 +477,9 @@ static apr_status_t fs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_
             return APR_EINVAL;
         }
     }
-    if ((rv = open_group(s->baton, p, g, 1, &gfd)) != APR_SUCCESS
+    if ((rv = acme_sf_open_group(s->baton, p, g, 1, &gfd)) != APR_SUCCESS
         || (archive != ACME_SG_COUNT
-            && (rv = open_group(s->baton, p, archive, 1, &afd)) != APR_SUCCESS)
+            && (rv = acme_sf_open_group(s->baton, p, archive, 1, &afd)) != APR_SUCCESS)
         || (rv = write_new_entry(p, gfd, items, &tmp)) != APR_SUCCESS) {
         close_fd(&gfd);
         close_fd(&afd);
@@ -589,7 +495,7 @@ static apr_status_t fs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_
     }
     else if (errno == ENOENT) {
         /* nothing active yet */
-        rv = renameat(gfd, tmp, gfd, name) == 0 ? APR_SUCCESS : errno_status();
+        rv = renameat(gfd, tmp, gfd, name) == 0 ? APR_SUCCESS : acme_sf_errno_status();
     }
     else if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
         rv = retire(p, gfd, afd, name, name);
@@ -597,11 +503,11 @@ static apr_status_t fs_replace(acme_store_t *s, apr_pool_t *p, acme_store_group_
             rv = APR_SUCCESS;       /* nothing active yet */
         }
         if (rv == APR_SUCCESS && renameat(gfd, tmp, gfd, name) != 0) {
-            rv = errno_status();
+            rv = acme_sf_errno_status();
         }
     }
     else {
-        rv = errno_status();
+        rv = acme_sf_errno_status();
     }
     if (rv != APR_SUCCESS) {
         (void)acme_file_remove_at(gfd, tmp, 1);
@@ -640,7 +546,7 @@ static apr_status_t flock_wait(int fd, apr_interval_time_t wait)
             continue;
         }
         if (errno != EWOULDBLOCK) {
-            return errno_status();
+            return acme_sf_errno_status();
         }
         left = deadline - apr_time_now();
         if (left <= 0) {
@@ -697,7 +603,7 @@ static apr_status_t fs_lock(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
         return rv;
     }
     fd = open_lock_file(efd);
-    rv = fd < 0 ? (errno == ELOOP || errno == EINVAL ? APR_EINVAL : errno_status()) : APR_SUCCESS;
+    rv = fd < 0 ? (errno == ELOOP || errno == EINVAL ? APR_EINVAL : acme_sf_errno_status()) : APR_SUCCESS;
     close(efd);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -735,7 +641,7 @@ static apr_status_t fs_unlock(acme_store_lock_t *lk)
 static apr_status_t fs_file(acme_store_t *s, apr_pool_t *p, acme_store_group_e g,
                             const char *entry, const char *item, acme_store_file_t *f)
 {
-    const char *gp = group_path(s->baton, p, g), *e = entry_dirname(p, entry);
+    const char *gp = acme_sf_group_path(s->baton, p, g), *e = entry_dirname(p, entry);
     struct stat st;
 
     memset(f, 0, sizeof(*f));
@@ -772,7 +678,7 @@ static const char *fs_where(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
                             const char *entry, const char *item)
 {
     const file_store_t *fs = s->baton;
-    const char *path = group_path(fs, p, g), *e = entry ? entry_dirname(p, entry) : NULL;
+    const char *path = acme_sf_group_path(fs, p, g), *e = entry ? entry_dirname(p, entry) : NULL;
 
     if (path == NULL) {
         return apr_pstrcat(p, fs->dir, "/", acme_store_group_name(g), NULL);
@@ -781,126 +687,6 @@ static const char *fs_where(acme_store_t *s, apr_pool_t *p, acme_store_group_e g
         path = apr_pstrcat(p, path, "/", e, item ? "/" : "", item, NULL);
     }
     return path;
-}
-
-/* The user could change what is in a directory with this owner and mode. */
-static int user_can_write(const struct stat *st, uid_t uid, gid_t gid)
-{
-    return (uid != (uid_t)-1 && st->st_uid == uid)
-           || ((st->st_mode & S_IWGRP) && gid != (gid_t)-1 && st->st_gid == gid)
-           || (st->st_mode & S_IWOTH);
-}
-
-/* What root wrote into a group before handing it over (acmectl run as root
- * on a new store, import): given to the user, children before their
- * directory, through descriptors. Only called while the group directory is
- * out of the user's reach, so nothing in it can have been planted and names
- * cannot change under us; links and anything else than plain files with one
- * link and directories are left alone. */
-static void hand_over(int dfd, uid_t uid, gid_t gid, int depth)
-{
-    struct dirent *de;
-    DIR *d = acme_file_opendir_fd(dfd);
-
-    if (d == NULL) {
-        return;
-    }
-    while ((de = readdir(d)) != NULL) {
-        struct stat st;
-        int fd;
-
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")
-            || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            continue;
-        }
-        if (S_ISDIR(st.st_mode) && depth > 0 && (fd = open_dir_at(dfd, de->d_name)) >= 0) {
-            hand_over(fd, uid, gid, depth - 1);
-        }
-        else if (S_ISREG(st.st_mode) && st.st_nlink == 1) {
-            fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        }
-        else {
-            continue;
-        }
-        if (fd >= 0 && fstat(fd, &st) == 0 && (S_ISDIR(st.st_mode) || st.st_nlink == 1)
-            && fchown(fd, uid, gid) != 0) {
-            /* Best effort: the group check at startup reports what the
-             * user still cannot read. */
-        }
-        if (fd >= 0) {
-            close(fd);
-        }
-    }
-    closedir(d);
-}
-
-/* One group directory, owner and mode set on its descriptor when they differ
- * (chown changes ctime even when nothing changes); the mode after the owner,
- * since chown may clear bits. A directory already the user's (or one it
- * could write) is never looked into. */
-static apr_status_t settle_group(int sfd, const char *name, uid_t uid, gid_t gid, int to_user)
-{
-    struct stat st;
-    apr_status_t rv = APR_SUCCESS;
-    int fd;
-
-    if (mkdirat(sfd, name, 0755) != 0 && errno != EEXIST) {
-        return errno_status();
-    }
-    if ((fd = open_dir_at(sfd, name)) < 0) {
-        return dir_error();
-    }
-    if (fstat(fd, &st) != 0) {
-        rv = errno_status();
-    }
-    else if ((uid != (uid_t)-1 && st.st_uid != uid) || (gid != (gid_t)-1 && st.st_gid != gid)) {
-        if (to_user && !user_can_write(&st, uid, gid)) {
-            hand_over(fd, uid, gid, REMOVE_DEPTH);
-        }
-        if (fchown(fd, uid, gid) != 0 || fchmod(fd, 0755) != 0) {
-            rv = errno_status();
-        }
-    }
-    else if ((st.st_mode & 07777) != 0755 && fchmod(fd, 0755) != 0) {
-        rv = errno_status();
-    }
-    close(fd);
-    return rv;
-}
-
-/* The store directory out of the user's reach, then each group directory
- * with its owner: root's groups the caller's, the others the user's. */
-static apr_status_t fs_prepare(acme_store_t *s, apr_pool_t *p, long uid, long gid,
-                               const char **place, const char **why)
-{
-    file_store_t *fs = s->baton;
-    apr_status_t rv = APR_SUCCESS;
-    int sfd;
-
-    *place = *why = NULL;
-    if (uid != -1 && (*place = acme_file_writable_on_path(p, fs->dir, (uid_t)uid, (gid_t)gid,
-                                                           why)) != NULL) {
-        return APR_EACCES;
-    }
-    if ((sfd = open(fs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-        *place = fs->dir;
-        return errno_status();
-    }
-    for (int g = 0; g < ACME_SG_COUNT && rv == APR_SUCCESS; g++) {
-        int root = acme_store_root_group((acme_store_group_e)g);
-
-        if (!group_ok((acme_store_group_e)g)) {
-            continue;
-        }
-        rv = settle_group(sfd, acme_store_group_name((acme_store_group_e)g),
-                          root ? geteuid() : (uid_t)uid, root ? getegid() : (gid_t)gid,
-                          !root && uid != -1);
-        if (rv != APR_SUCCESS) {
-            *place = group_path(fs, p, (acme_store_group_e)g);
-        }
-    }
-    close(sfd);
-    return rv;
 }
 
 apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, int flags,
@@ -930,29 +716,28 @@ apr_status_t acme_store_file_open(apr_pool_t *p, const char *dir, int flags,
     s->remove = fs_remove;
     s->list = fs_list;
     s->replace = fs_replace;
-    s->sweep = fs_sweep;
+    s->sweep = acme_sf_sweep;
     s->lock = fs_lock;
     s->hold = fs_hold;
     s->unlock = fs_unlock;
     s->file = fs_file;
     s->where = fs_where;
-    s->prepare = fs_prepare;
+    s->prepare = acme_sf_prepare;
     for (int g = 0; g < ACME_SG_COUNT; g++) {
         const char *odd;
         int gfd;
 
-        if (!group_ok((acme_store_group_e)g)) {
+        if (!acme_sf_group_ok((acme_store_group_e)g)) {
             continue;
         }
         /* An unprivileged opener may not create root's groups: not an error. */
-        if (open_group(fs, p, (acme_store_group_e)g, 1, &gfd) == APR_SUCCESS) {
+        if (acme_sf_open_group(fs, p, (acme_store_group_e)g, 1, &gfd) == APR_SUCCESS) {
             close(gfd);
         }
         if (!(flags & ACME_STORE_OPEN_NOSWEEP)) {
-            (void)fs_sweep(s, p, (acme_store_group_e)g, &odd);
+            (void)acme_sf_sweep(s, p, (acme_store_group_e)g, &odd);
         }
     }
     *store = s;
     return APR_SUCCESS;
 }
-
