@@ -49,9 +49,9 @@ static void reset_signals(void)
 
 /* ---- staged sets ---------------------------------------------------------- */
 
-static const acme_domain_t *domain_of_entry(const acme_rt_t *rt, const char *entry)
+static const acme_domain_t *domain_of_entry(const am_runtime_t *rt, const char *entry)
 {
-    const acme_mdomain_t *md = apr_hash_get(rt->by_name, entry, APR_HASH_KEY_STRING);
+    const am_mdomain_t *md = apr_hash_get(rt->by_name, entry, APR_HASH_KEY_STRING);
 
     return md && !strcmp(md->d->id, entry) ? md->d : NULL;
 }
@@ -59,7 +59,7 @@ static const acme_domain_t *domain_of_entry(const acme_rt_t *rt, const char *ent
 /* A refusal is logged once per generation and staged content: the User can
  * write anything into staging/, and a wake-up or the monitor must not turn
  * that into a log line (or a restart) each time. One slot per domain. */
-static int refused_before(acme_rt_t *rt, const acme_domain_t *d, const char *key)
+static int refused_before(am_runtime_t *rt, const acme_domain_t *d, const char *key)
 {
     char *slot = apr_hash_get(rt->refused, d->id, APR_HASH_KEY_STRING);
 
@@ -74,7 +74,7 @@ static int refused_before(acme_rt_t *rt, const acme_domain_t *d, const char *key
     return 0;
 }
 
-static void refuse(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d, const acme_cert_set_t *set,
+static void refuse(am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d, const acme_cert_set_t *set,
                    const char *why)
 {
     if (!refused_before(rt, d, set ? set->digest : why)) {
@@ -85,12 +85,12 @@ static void refuse(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d, const a
                      "ACMEDomain %s: the staged certificate is NOT activated: %s; the current "
                      "certificate stays in use and the drive will request a new one", d->id,
                      why ? why : "unknown reason");
-        acme_notify_vars(rt, p, "errored", d->id, vars);
+        am_notify_vars(rt, p, "errored", d->id, vars);
     }
 }
 
 /* What staging holds for d, refusals logged once; *set the staged set. */
-static acme_staged_e check_staged(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+static acme_staged_e check_staged(am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d,
                                   acme_cert_set_t **set)
 {
     const char *why = NULL;
@@ -108,7 +108,7 @@ static acme_staged_e check_staged(acme_rt_t *rt, apr_pool_t *p, const acme_domai
 
 /* The configured domains present in staging/ (names only: nothing there is
  * followed), each looked up in the configuration's hash. */
-static apr_array_header_t *staged_domains(acme_rt_t *rt, apr_pool_t *p)
+static apr_array_header_t *staged_domains(am_runtime_t *rt, apr_pool_t *p)
 {
     apr_array_header_t *staged = NULL, *out = apr_array_make(p, 4, sizeof(acme_domain_t *));
     int i;
@@ -128,7 +128,7 @@ static apr_array_header_t *staged_domains(acme_rt_t *rt, apr_pool_t *p)
 
 /* ---- activation at startup -------------------------------------------- */
 
-static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
+static void activate_one(am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d)
 {
     acme_cert_set_t *set = NULL;
     apr_status_t rv;
@@ -155,10 +155,10 @@ static void activate_one(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
                      "ACMEDomain %s: first certificate activated", d->id);
     }
-    acme_notify(rt, p, "activated", d->id);
+    am_notify(rt, p, "activated", d->id);
 }
 
-void acme_activate_staged(acme_rt_t *rt, apr_pool_t *ptemp)
+void am_activate_staged(am_runtime_t *rt, apr_pool_t *ptemp)
 {
     apr_array_header_t *staged;
     apr_pool_t *p;
@@ -176,12 +176,12 @@ void acme_activate_staged(acme_rt_t *rt, apr_pool_t *ptemp)
     apr_pool_destroy(p);
 }
 
-static const char *mode_hint(const acme_rt_t *rt, apr_pool_t *p)
+static const char *mode_hint(const am_runtime_t *rt, apr_pool_t *p)
 {
-    switch (acme_cfg_activation(rt->g)) {
-    case ACME_ACT_MANUAL:
+    switch (am_cfg_activation(rt->g)) {
+    case AM_ACT_MANUAL:
         return "ACMEActivation manual: run 'apachectl graceful' to serve it";
-    case ACME_ACT_WINDOW:
+    case AM_ACT_WINDOW:
         return apr_psprintf(p, "it will be activated between %02d:%02d and %02d:%02d local time",
                             rt->g->win_start / 60, rt->g->win_start % 60, rt->g->win_end / 60,
                             rt->g->win_end % 60);
@@ -193,7 +193,7 @@ static const char *mode_hint(const acme_rt_t *rt, apr_pool_t *p)
 /* The domains whose staged set this process verified itself and that differs
  * from the active one ("a.test, b.test"), NULL when there is none: the only
  * reason for a restart. A wake-up byte is a hint to look. */
-static const char *pending_names(acme_rt_t *rt, apr_pool_t *ptemp)
+static const char *pending_names(am_runtime_t *rt, apr_pool_t *ptemp)
 {
     apr_array_header_t *staged;
     const char *names = NULL;
@@ -223,7 +223,7 @@ static const char *pending_names(acme_rt_t *rt, apr_pool_t *ptemp)
     return names;
 }
 
-static void request_graceful(acme_rt_t *rt, apr_time_t now, const char *names)
+static void request_graceful(am_runtime_t *rt, apr_time_t now, const char *names)
 {
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, rt->s,
                  "mod_acme: graceful restart to activate the new certificates of: %s", names);
@@ -232,18 +232,18 @@ static void request_graceful(acme_rt_t *rt, apr_time_t now, const char *names)
 }
 
 /* Look at staging now and restart when ACMEActivation allows and a set is pending. */
-static void look(acme_rt_t *rt, apr_pool_t *ptemp, apr_time_t now)
+static void look(am_runtime_t *rt, apr_pool_t *ptemp, apr_time_t now)
 {
-    int mode = acme_cfg_activation(rt->g);
+    int mode = am_cfg_activation(rt->g);
     const char *names;
 
     if (rt->restart_requested && now - rt->restart_requested < RESTART_AGAIN) {
         return;
     }
     if ((names = pending_names(rt, ptemp)) != NULL
-        && (mode == ACME_ACT_AUTO
-            || (mode == ACME_ACT_WINDOW
-                && acme_activate_in_window(rt->g->win_start, rt->g->win_end, now)))) {
+        && (mode == AM_ACT_AUTO
+            || (mode == AM_ACT_WINDOW
+                && am_activate_in_window(rt->g->win_start, rt->g->win_end, now)))) {
         request_graceful(rt, now, names);
     }
 }
@@ -278,7 +278,7 @@ static const char *find_wake_helper(apr_pool_t *p)
 
 /* In the forked child: the helper as the User with the wake-up pipe as
  * descriptor 0 and nothing but 0-2 open; never returns. */
-static void exec_helper(const acme_rt_t *rt, apr_interval_time_t delay)
+static void exec_helper(const am_runtime_t *rt, apr_interval_time_t delay)
 {
     char ms[24];
     char *const argv[] = { (char *)WAKE_HELPER, ms, NULL };
@@ -300,7 +300,7 @@ static void exec_helper(const acme_rt_t *rt, apr_interval_time_t delay)
 
 static void watcher_maint(int reason, void *data, apr_wait_t status);
 
-static apr_status_t spawn_watcher(acme_rt_t *rt, apr_interval_time_t delay)
+static apr_status_t spawn_watcher(am_runtime_t *rt, apr_interval_time_t delay)
 {
     apr_status_t rv = apr_proc_fork(&rt->watcher, rt->pool);
 
@@ -320,7 +320,7 @@ static apr_status_t spawn_watcher(acme_rt_t *rt, apr_interval_time_t delay)
 }
 
 /* Read what the wake-up pipe holds: one look answers a burst. */
-static void drain_wakes(const acme_rt_t *rt)
+static void drain_wakes(const am_runtime_t *rt)
 {
     struct pollfd pfd = { rt->wake_rfd, POLLIN, 0 };
     char buf[4096];
@@ -337,7 +337,7 @@ static void drain_wakes(const acme_rt_t *rt)
  * wake-up, or died otherwise. Look at staging, then watch again. */
 static void watcher_maint(int reason, void *data, apr_wait_t status)
 {
-    acme_rt_t *rt = data;
+    am_runtime_t *rt = data;
     apr_time_t now = apr_time_now();
     apr_interval_time_t delay = 0;
     apr_pool_t *p;
@@ -376,7 +376,7 @@ static void watcher_maint(int reason, void *data, apr_wait_t status)
 
 static apr_status_t watcher_cleanup(void *data)
 {
-    acme_rt_t *rt = data;
+    am_runtime_t *rt = data;
     pid_t pid = rt->watcher.pid;
 
     /* children run pool cleanups at exit too: only the parent stops it */
@@ -398,7 +398,7 @@ static apr_status_t watcher_cleanup(void *data)
 
 static apr_status_t close_wake_pipe(void *data)
 {
-    acme_rt_t *rt = data;
+    am_runtime_t *rt = data;
 
     if (rt->wake_rfd >= 0) {
         close(rt->wake_rfd);
@@ -410,13 +410,13 @@ static apr_status_t close_wake_pipe(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t acme_activate_start(acme_rt_t *rt, apr_pool_t *pconf)
+apr_status_t am_activate_start(am_runtime_t *rt, apr_pool_t *pconf)
 {
     int fds[2];
 
     rt->wake_rfd = rt->wake_wfd = -1;
     rt->parent_pid = getpid();
-    if (acme_cfg_activation(rt->g) != ACME_ACT_AUTO) {
+    if (am_cfg_activation(rt->g) != AM_ACT_AUTO) {
         return APR_SUCCESS;     /* the monitor hook handles windows and manual */
     }
     if (!(rt->wake_helper = find_wake_helper(pconf))) {
@@ -444,10 +444,10 @@ apr_status_t acme_activate_start(acme_rt_t *rt, apr_pool_t *pconf)
     return APR_SUCCESS;
 }
 
-void acme_activate_child_init(apr_pool_t *pchild, server_rec *s)
+void am_activate_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    acme_sconf_t *sc = acme_sconf(s);
-    acme_rt_t *rt = sc ? sc->rt : NULL;
+    am_sconf_t *sc = am_sconf(s);
+    am_runtime_t *rt = sc ? sc->rt : NULL;
 
     /* a child only writes wake-ups; reading them is the watcher's */
     if (rt && rt->wake_rfd >= 0) {
@@ -456,7 +456,7 @@ void acme_activate_child_init(apr_pool_t *pchild, server_rec *s)
     }
 }
 
-void acme_activate_wake(const acme_rt_t *rt)
+void am_activate_wake(const am_runtime_t *rt)
 {
     if (rt->wake_wfd >= 0) {
         ssize_t n;
@@ -468,7 +468,7 @@ void acme_activate_wake(const acme_rt_t *rt)
 
 /* ---- monitor: windows, manual, and the backstop ------------------------- */
 
-int acme_activate_in_window(int start_min, int end_min, apr_time_t now)
+int am_activate_in_window(int start_min, int end_min, apr_time_t now)
 {
     apr_time_exp_t tm;
     int m;
@@ -483,10 +483,10 @@ int acme_activate_in_window(int start_min, int end_min, apr_time_t now)
     return m >= start_min || m < end_min;
 }
 
-int acme_activate_monitor(apr_pool_t *p, server_rec *s)
+int am_activate_monitor(apr_pool_t *p, server_rec *s)
 {
-    acme_sconf_t *sc = acme_sconf(s);
-    acme_rt_t *rt = sc ? sc->rt : NULL;
+    am_sconf_t *sc = am_sconf(s);
+    am_runtime_t *rt = sc ? sc->rt : NULL;
     apr_pool_t *tmp;
 
     if (!rt || !rt->startup || !rt->store || getpid() != rt->parent_pid) {

@@ -10,25 +10,25 @@
  * files in domains/ (the old set to archive/). A refused set is logged once
  * and left for the drive (the child) to remove; nothing in staging/ is
  * written, moved or followed. */
-void acme_activate_staged(acme_rt_t *rt, apr_pool_t *ptemp);
+void am_activate_staged(am_runtime_t *rt, apr_pool_t *ptemp);
 
 /* post_config (root), for ACMEActivation auto: the close-on-exec wake-up pipe
  * and the watcher, a small helper (mod_acme_wake) run as the User that exits
  * on a wake-up, whereupon the parent checks staging itself and restarts only
  * for a set it verified. */
-apr_status_t acme_activate_start(acme_rt_t *rt, apr_pool_t *pconf);
+apr_status_t am_activate_start(am_runtime_t *rt, apr_pool_t *pconf);
 
 /* child_init hook: children keep only the pipe's write end. */
-void acme_activate_child_init(apr_pool_t *pchild, server_rec *s);
+void am_activate_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* Child: a verified set was staged; wake the parent side (never blocks). */
-void acme_activate_wake(const acme_rt_t *rt);
+void am_activate_wake(const am_runtime_t *rt);
 
 /* monitor hook (parent, about every 10 s): staged sets per ACMEActivation,
  * and the backstop when a wake-up was lost. */
-int acme_activate_monitor(apr_pool_t *p, server_rec *s);
+int am_activate_monitor(apr_pool_t *p, server_rec *s);
 
 /* 1 when `now` (local time) is inside the HH:MM-HH:MM window. */
-int acme_activate_in_window(int start_min, int end_min, apr_time_t now);
+int am_activate_in_window(int start_min, int end_min, apr_time_t now);
 
 #endif

@@ -61,7 +61,7 @@ static int send_keyauth(request_rec *r, const char *data, apr_size_t len)
     return DONE;
 }
 
-static int http01(request_rec *r, acme_rt_t *rt, const char *token)
+static int http01(request_rec *r, am_runtime_t *rt, const char *token)
 {
     const char *host = request_host(r);
     char *data;
@@ -75,7 +75,7 @@ static int http01(request_rec *r, acme_rt_t *rt, const char *token)
     if (r->method_number != M_GET) {
         return HTTP_NOT_FOUND;
     }
-    if (strlen(token) > ACME_TOKEN_MAX || !acme_b64u_is_token(token)) {
+    if (strlen(token) > AM_TOKEN_MAX || !acme_b64u_is_token(token)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "http-01: rejected token for %s", host);
         return HTTP_NOT_FOUND;
     }
@@ -90,11 +90,11 @@ static int http01(request_rec *r, acme_rt_t *rt, const char *token)
     return send_keyauth(r, data, len);
 }
 
-#define PREFIX_LEN (sizeof(ACME_HTTP01_PREFIX) - 1)
+#define PREFIX_LEN (sizeof(AM_HTTP01_PREFIX) - 1)
 
 static int is_challenge_path(const char *path)
 {
-    return path && !strncmp(path, ACME_HTTP01_PREFIX, PREFIX_LEN);
+    return path && !strncmp(path, AM_HTTP01_PREFIX, PREFIX_LEN);
 }
 
 /* The token of a raw challenge path whose last part is not a plain token
@@ -113,9 +113,9 @@ static const char *normalised_token(request_rec *r, const char *path)
 }
 
 /* The raw path: the usual spelling is answered before any other module runs. */
-int acme_challenge_post_read_request(request_rec *r)
+int am_challenge_post_read_request(request_rec *r)
 {
-    const acme_sconf_t *sc = acme_sconf(r->server);
+    const am_sconf_t *sc = am_sconf(r->server);
     const char *path;
 
     if (!sc || !sc->rt) {
@@ -133,19 +133,19 @@ int acme_challenge_post_read_request(request_rec *r)
             return rc;
         }
     }
-    return acme_serve_unavailable(r);
+    return am_serve_unavailable(r);
 }
 
 /* The path as httpd maps it (dot segments, doubled slashes and percent-
  * encoding resolved, r->uri), first of all translate_name hooks: every other
  * spelling of a challenge URL is answered here, never from the file system,
  * by a redirect or another handler. */
-int acme_challenge_translate_name(request_rec *r)
+int am_challenge_translate_name(request_rec *r)
 {
-    const acme_sconf_t *sc;
+    const am_sconf_t *sc;
 
     if (!is_challenge_path(r->uri) || r->main || r->proxyreq
-        || !(sc = acme_sconf(r->server)) || !sc->rt) {
+        || !(sc = am_sconf(r->server)) || !sc->rt) {
         return DECLINED;
     }
     return http01(r, sc->rt, r->uri + PREFIX_LEN);
@@ -153,35 +153,35 @@ int acme_challenge_translate_name(request_rec *r)
 
 /* ---- tls-alpn-01 -------------------------------------------------------- */
 
-int acme_challenge_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
+int am_challenge_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
                                     const apr_array_header_t *offers,
                                     apr_array_header_t *proposals)
 {
-    const acme_sconf_t *sc = s ? acme_sconf(s) : NULL;
+    const am_sconf_t *sc = s ? am_sconf(s) : NULL;
 
-    if (r || !sc || !sc->serve_tls_alpn || !ap_array_str_contains(offers, ACME_TLS_ALPN_PROTO)
+    if (r || !sc || !sc->serve_tls_alpn || !ap_array_str_contains(offers, AM_TLS_ALPN_PROTO)
         || !ap_ssl_conn_is_ssl(c)) {
         return DECLINED;
     }
-    APR_ARRAY_PUSH(proposals, const char *) = ACME_TLS_ALPN_PROTO;
+    APR_ARRAY_PUSH(proposals, const char *) = AM_TLS_ALPN_PROTO;
     return OK;
 }
 
-int acme_challenge_protocol_switch(conn_rec *c, request_rec *r, server_rec *s,
+int am_challenge_protocol_switch(conn_rec *c, request_rec *r, server_rec *s,
                                    const char *protocol)
 {
-    const acme_sconf_t *sc = s ? acme_sconf(s) : NULL;
+    const am_sconf_t *sc = s ? am_sconf(s) : NULL;
 
-    if (r || !sc || !sc->serve_tls_alpn || !protocol || strcmp(protocol, ACME_TLS_ALPN_PROTO)) {
+    if (r || !sc || !sc->serve_tls_alpn || !protocol || strcmp(protocol, AM_TLS_ALPN_PROTO)) {
         return DECLINED;
     }
     apr_table_setn(c->notes, NOTE_ACME_TLS, "1");
     return OK;
 }
 
-const char *acme_challenge_protocol_get(const conn_rec *c)
+const char *am_challenge_protocol_get(const conn_rec *c)
 {
-    return apr_table_get(c->notes, NOTE_ACME_TLS) ? ACME_TLS_ALPN_PROTO : NULL;
+    return apr_table_get(c->notes, NOTE_ACME_TLS) ? AM_TLS_ALPN_PROTO : NULL;
 }
 
 static const char *reverse_v4(apr_pool_t *p, const char *s, apr_size_t len)
@@ -225,7 +225,7 @@ static const char *reverse_v6(apr_pool_t *p, const char *s, apr_size_t len)
     return apr_pstrdup(p, buf);
 }
 
-const char *acme_challenge_sni_identifier(apr_pool_t *p, const char *sni)
+const char *am_challenge_sni_identifier(apr_pool_t *p, const char *sni)
 {
     static const char v4[] = ".in-addr.arpa", v6[] = ".ip6.arpa";
     char *n;
@@ -248,10 +248,10 @@ const char *acme_challenge_sni_identifier(apr_pool_t *p, const char *sni)
     return id && acme_identifier_valid(id) ? id : NULL;
 }
 
-int acme_challenge_answer_tls_alpn(conn_rec *c, const char *server_name,
+int am_challenge_answer_tls_alpn(conn_rec *c, const char *server_name,
                                    const char **pcert_pem, const char **pkey_pem)
 {
-    const acme_sconf_t *sc = acme_sconf(c->base_server);
+    const am_sconf_t *sc = am_sconf(c->base_server);
     const char *sni, *id;
     char *pem;
     apr_size_t len;
@@ -261,7 +261,7 @@ int acme_challenge_answer_tls_alpn(conn_rec *c, const char *server_name,
         return DECLINED;
     }
     sni = ap_ssl_var_lookup(c->pool, c->base_server, c, NULL, "SSL_TLS_SNI");
-    id = acme_challenge_sni_identifier(c->pool, (sni && *sni) ? sni : server_name);
+    id = am_challenge_sni_identifier(c->pool, (sni && *sni) ? sni : server_name);
     if (!id) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, "tls-alpn-01: no usable SNI");
         return DECLINED;

@@ -1,9 +1,8 @@
-/* mod_acme_config.c: the directives of mod_acme(8), their validation, and the effective per-domain settings. */
+/* mod_acme_config.c: the directives of mod_acme(8), their validation, and the effective global settings (the domains built from them: mod_acme_domains.c). */
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
-#include <ap_listen.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 #include <apr_lib.h>
@@ -25,31 +24,31 @@ APLOG_USE_MODULE(acme);
 
 static const char *const challenge_types[] = { "http-01", "tls-alpn-01", "dns-01", NULL };
 
-static void dconf_init(acme_dconf_t *dc)
+static void settings_init(am_domain_settings_t *dc)
 {
-    dc->tos_agreed = ACME_UNSET;
-    dc->renew_via_ari = ACME_UNSET;
-    dc->require_https = ACME_UNSET;
+    dc->tos_agreed = AM_UNSET;
+    dc->renew_via_ari = AM_UNSET;
+    dc->require_https = AM_UNSET;
 }
 
-void *acme_create_server_config(apr_pool_t *p, server_rec *s)
+void *am_create_server_config(apr_pool_t *p, server_rec *s)
 {
-    acme_sconf_t *sc = apr_pcalloc(p, sizeof(*sc));
+    am_sconf_t *sc = apr_pcalloc(p, sizeof(*sc));
 
-    dconf_init(&sc->dc);
-    sc->account_key_type = ACME_UNSET;
-    sc->activation = ACME_UNSET;
-    sc->max_parallel = ACME_UNSET;
-    sc->watch_static = ACME_UNSET;
-    sc->sets = apr_array_make(p, 2, sizeof(acme_dset_t *));
+    settings_init(&sc->dc);
+    sc->account_key_type = AM_UNSET;
+    sc->activation = AM_UNSET;
+    sc->max_parallel = AM_UNSET;
+    sc->watch_static = AM_UNSET;
+    sc->sets = apr_array_make(p, 2, sizeof(am_domain_conf_t *));
     return sc;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static acme_sconf_t *cmd_sconf(cmd_parms *cmd)
+static am_sconf_t *cmd_sconf(cmd_parms *cmd)
 {
-    return acme_sconf(cmd->server);
+    return am_sconf(cmd->server);
 }
 
 static const char *where(cmd_parms *cmd)
@@ -83,9 +82,9 @@ static const char *need_global(cmd_parms *cmd)
 }
 
 /* S, D: the main server's settings or the set being parsed. */
-static const char *domain_conf(cmd_parms *cmd, acme_dconf_t **dc)
+static const char *domain_conf(cmd_parms *cmd, am_domain_settings_t **dc)
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
+    am_sconf_t *sc = cmd_sconf(cmd);
 
     if (sc->cur_set) {
         *dc = &sc->cur_set->dc;
@@ -124,7 +123,7 @@ static const char *https_url(cmd_parms *cmd, const char *arg, const char **out)
         return NULL;
     }
     if (!strcmp(arg, "letsencrypt-staging")) {
-        *out = ACME_LE_STAGING_URL;
+        *out = AM_LE_STAGING_URL;
         return NULL;
     }
     if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme
@@ -138,7 +137,7 @@ static const char *https_url(cmd_parms *cmd, const char *arg, const char **out)
 
 /* ---- domains ------------------------------------------------------------ */
 
-static const char *add_names(cmd_parms *cmd, acme_dset_t *set, int argc, char *const argv[])
+static const char *add_names(cmd_parms *cmd, am_domain_conf_t *set, int argc, char *const argv[])
 {
     int i;
 
@@ -159,21 +158,21 @@ static const char *add_names(cmd_parms *cmd, acme_dset_t *set, int argc, char *c
     return NULL;
 }
 
-static acme_dset_t *new_set(cmd_parms *cmd)
+static am_domain_conf_t *new_set(cmd_parms *cmd)
 {
-    acme_dset_t *set = apr_pcalloc(cmd->pool, sizeof(*set));
+    am_domain_conf_t *set = apr_pcalloc(cmd->pool, sizeof(*set));
 
     set->names = apr_array_make(cmd->pool, 4, sizeof(const char *));
     set->where = where(cmd);
     set->directive = cmd->directive;
-    dconf_init(&set->dc);
+    settings_init(&set->dc);
     return set;
 }
 
 static const char *cmd_domain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
-    acme_dset_t *set;
+    am_sconf_t *sc = cmd_sconf(cmd);
+    am_domain_conf_t *set;
     const char *err;
 
     if (sc->cur_set) {
@@ -192,17 +191,17 @@ static const char *cmd_domain(cmd_parms *cmd, void *dc, int argc, char *const ar
     if ((err = add_names(cmd, set, argc, argv))) {
         return err;
     }
-    APR_ARRAY_PUSH(sc->sets, acme_dset_t *) = set;
+    APR_ARRAY_PUSH(sc->sets, am_domain_conf_t *) = set;
     return NULL;
 }
 
 static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
+    am_sconf_t *sc = cmd_sconf(cmd);
     const char *endp = ap_strrchr_c(arg, '>');
     const char *args, *err;
     apr_array_header_t *words;
-    acme_dset_t *set;
+    am_domain_conf_t *set;
 
     if (ap_check_cmd_context(cmd, GLOBAL_ONLY)) {
         return "<ACMEDomainSet>: only allowed in the server config (not in <VirtualHost>)";
@@ -235,7 +234,7 @@ static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
     if (err) {
         return err;
     }
-    APR_ARRAY_PUSH(sc->sets, acme_dset_t *) = set;
+    APR_ARRAY_PUSH(sc->sets, am_domain_conf_t *) = set;
     return NULL;
 }
 
@@ -243,7 +242,7 @@ static const char *cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *cmd_ca(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err, *url = NULL;
     int i;
 
@@ -266,7 +265,7 @@ static const char *cmd_ca(cmd_parms *cmd, void *d, int argc, char *const argv[])
 
 static const char *cmd_email(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err, *at, *p;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -290,7 +289,7 @@ static const char *cmd_email(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_tos(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -327,7 +326,7 @@ static const char *eab_key_value(cmd_parms *cmd, const char *arg, const char **o
 
 static const char *cmd_eab(cmd_parms *cmd, void *d, const char *kid, const char *key)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -350,7 +349,7 @@ static const char *cmd_eab(cmd_parms *cmd, void *d, const char *kid, const char 
 
 static const char *cmd_challenges(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
     int i, j, k;
 
@@ -379,7 +378,7 @@ static const char *cmd_challenges(cmd_parms *cmd, void *d, int argc, char *const
 
 static const char *cmd_dns_command(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -398,7 +397,7 @@ static const char *key_type_arg(cmd_parms *cmd, const char *arg, acme_key_type_e
 
 static const char *cmd_key_type(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
     acme_key_type_e t;
     int i, j;
@@ -451,7 +450,7 @@ static const char *window_arg(cmd_parms *cmd, const char *arg, int *pct,
 
 static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -463,7 +462,7 @@ static const char *cmd_renew_window(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_warn_window(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -490,7 +489,7 @@ static const char *on_off(cmd_parms *cmd, const char *arg, int *flag)
 
 static const char *cmd_renew_via_ari(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -501,20 +500,20 @@ static const char *cmd_renew_via_ari(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_require_https(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
         return err;
     }
     if (!strcasecmp(arg, "off")) {
-        dc->require_https = ACME_HTTPS_OFF;
+        dc->require_https = AM_HTTPS_OFF;
     }
     else if (!strcasecmp(arg, "temporary")) {
-        dc->require_https = ACME_HTTPS_TEMPORARY;
+        dc->require_https = AM_HTTPS_TEMPORARY;
     }
     else if (!strcasecmp(arg, "permanent")) {
-        dc->require_https = ACME_HTTPS_PERMANENT;
+        dc->require_https = AM_HTTPS_PERMANENT;
     }
     else {
         return bad(cmd, arg, "expected 'off', 'temporary' (redirect) or 'permanent' (redirect "
@@ -525,7 +524,7 @@ static const char *cmd_require_https(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_dns_propagation(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -545,7 +544,7 @@ static const char *cmd_dns_propagation(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_dns_resolver(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
     acme_dns_server_t srv;
 
@@ -562,7 +561,7 @@ static const char *cmd_dns_resolver(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg, const char *flag)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err, *p;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -586,7 +585,7 @@ static const char *cmd_profile(cmd_parms *cmd, void *d, const char *arg, const c
 
 static const char *cmd_preferred_chain(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_dconf_t *dc = NULL;
+    am_domain_settings_t *dc = NULL;
     const char *err;
 
     if ((err = domain_conf(cmd, &dc))) {
@@ -636,7 +635,7 @@ static int parse_hhmm(const char *s, int *minutes)
 
 static const char *cmd_activation(cmd_parms *cmd, void *d, const char *arg)
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
+    am_sconf_t *sc = cmd_sconf(cmd);
     const char *err = need_global(cmd);
     const char *dash;
 
@@ -644,11 +643,11 @@ static const char *cmd_activation(cmd_parms *cmd, void *d, const char *arg)
         return err;
     }
     if (!strcasecmp(arg, "auto")) {
-        sc->activation = ACME_ACT_AUTO;
+        sc->activation = AM_ACT_AUTO;
         return NULL;
     }
     if (!strcasecmp(arg, "manual")) {
-        sc->activation = ACME_ACT_MANUAL;
+        sc->activation = AM_ACT_MANUAL;
         return NULL;
     }
     dash = strchr(arg, '-');
@@ -657,7 +656,7 @@ static const char *cmd_activation(cmd_parms *cmd, void *d, const char *arg)
         return bad(cmd, arg, "expected 'auto', 'manual' or a local time window HH:MM-HH:MM "
                    "(e.g. 02:00-04:30; it may wrap midnight)");
     }
-    sc->activation = ACME_ACT_WINDOW;
+    sc->activation = AM_ACT_WINDOW;
     return NULL;
 }
 
@@ -799,7 +798,7 @@ static const char *cmd_max_parallel(cmd_parms *cmd, void *d, const char *arg)
 
 static const char *cmd_port_map(cmd_parms *cmd, void *d, int argc, char *const argv[])
 {
-    acme_sconf_t *sc = cmd_sconf(cmd);
+    am_sconf_t *sc = cmd_sconf(cmd);
     const char *err = need_global(cmd);
     int i, ext, in;
 
@@ -843,7 +842,7 @@ static const char *cmd_http_proxy(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
-const command_rec acme_cmds[] = {
+const command_rec am_cmds[] = {
     AP_INIT_TAKE_ARGV("ACMEDomain", cmd_domain, NULL, RSRC_CONF,
                       "Manage a certificate for these names (in a VirtualHost: none = its names)"),
     AP_INIT_RAW_ARGS("<ACMEDomainSet", cmd_domain_set, NULL, RSRC_CONF,
@@ -911,47 +910,47 @@ const command_rec acme_cmds[] = {
 
 /* ---- effective settings --------------------------------------------------- */
 
-int acme_cfg_activation(const acme_sconf_t *g)
+int am_cfg_activation(const am_sconf_t *g)
 {
-    return g->activation == ACME_UNSET ? ACME_ACT_AUTO : g->activation;
+    return g->activation == AM_UNSET ? AM_ACT_AUTO : g->activation;
 }
 
-apr_interval_time_t acme_cfg_check_interval(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_check_interval(const am_sconf_t *g)
 {
     return g->check_interval > 0 ? g->check_interval : apr_time_from_sec(12 * 3600);
 }
 
-apr_interval_time_t acme_cfg_fleet_check_interval(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_fleet_check_interval(const am_sconf_t *g)
 {
     return g->fleet_check_interval > 0 ? g->fleet_check_interval : apr_time_from_sec(30);
 }
 
-apr_interval_time_t acme_cfg_fleet_lock_ttl(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_fleet_lock_ttl(const am_sconf_t *g)
 {
     return g->fleet_lock_ttl > 0 ? g->fleet_lock_ttl : apr_time_from_sec(120);
 }
 
-apr_interval_time_t acme_cfg_retry_delay(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_retry_delay(const am_sconf_t *g)
 {
     return g->retry_delay > 0 ? g->retry_delay : ACME_DEFAULT_RETRY_DELAY;
 }
 
-apr_interval_time_t acme_cfg_hook_timeout(const acme_sconf_t *g)
+apr_interval_time_t am_cfg_hook_timeout(const am_sconf_t *g)
 {
     return g->hook_timeout > 0 ? g->hook_timeout : ACME_EXEC_DEFAULT_TIMEOUT;
 }
 
-int acme_cfg_max_parallel(const acme_sconf_t *g)
+int am_cfg_max_parallel(const am_sconf_t *g)
 {
     return g->max_parallel > 0 ? g->max_parallel : 4;
 }
 
-int acme_cfg_watch_static(const acme_sconf_t *g)
+int am_cfg_watch_static(const am_sconf_t *g)
 {
     return g->watch_static != 0;
 }
 
-int acme_cfg_port(const acme_sconf_t *g, int ext)
+int am_cfg_port(const am_sconf_t *g, int ext)
 {
     if (ext == 80 && g->port_http) {
         return g->port_http;
@@ -960,363 +959,4 @@ int acme_cfg_port(const acme_sconf_t *g, int ext)
         return g->port_https;
     }
     return ext;
-}
-
-static const char *default_email(const server_rec *s)
-{
-    const char *a = s->server_admin;
-
-    if (!a || !strchr(a, '@') || strchr(a, ' ') || strchr(a, '/')) {
-        return NULL;
-    }
-    return !strncasecmp(a, "mailto:", 7) ? a + 7 : a;
-}
-
-static int has_wildcard(const apr_array_header_t *names)
-{
-    int i;
-
-    for (i = 0; i < names->nelts; i++) {
-        if (!strncmp(APR_ARRAY_IDX(names, i, const char *), "*.", 2)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* set value when set, else server value, else NULL. */
-#define PICK(f) (set->dc.f ? set->dc.f : g->dc.f)
-
-static apr_array_header_t *default_challenges(apr_pool_t *p, const acme_rt_t *rt, const char *dnscmd)
-{
-    apr_array_header_t *a = apr_array_make(p, 3, sizeof(const char *));
-
-    if (rt->can_http01) {
-        APR_ARRAY_PUSH(a, const char *) = "http-01";
-    }
-    if (rt->can_tlsalpn01) {
-        APR_ARRAY_PUSH(a, const char *) = "tls-alpn-01";
-    }
-    if (dnscmd) {
-        APR_ARRAY_PUSH(a, const char *) = "dns-01";
-    }
-    return a;
-}
-
-static void apply_dconf(acme_domain_t *d, const acme_rt_t *rt, const acme_sconf_t *g,
-                        const acme_dset_t *set, apr_pool_t *p)
-{
-    apr_array_header_t *a;
-    const acme_dconf_t *eab = set->dc.eab_set ? &set->dc : &g->dc;
-    const acme_dconf_t *rw = set->dc.renew_set ? &set->dc : &g->dc;
-    const acme_dconf_t *ww = set->dc.warn_set ? &set->dc : &g->dc;
-    const acme_dconf_t *dp = set->dc.dns_propagation_set ? &set->dc : &g->dc;
-    const acme_dconf_t *pf = set->dc.profile ? &set->dc : &g->dc;
-
-    if ((a = PICK(ca_urls))) {
-        d->ca_urls = a;
-    }
-    else {
-        d->ca_urls = apr_array_make(p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(d->ca_urls, const char *) = ACME_DEFAULT_CA_URL;
-    }
-    d->contact_email = PICK(contact_email) ? PICK(contact_email) : default_email(rt->s);
-    d->tos_agreed = set->dc.tos_agreed != ACME_UNSET ? set->dc.tos_agreed
-                    : (g->dc.tos_agreed != ACME_UNSET ? g->dc.tos_agreed : 0);
-    d->eab_kid = eab->eab_set ? eab->eab_kid : NULL;
-    d->eab_hmac = eab->eab_set ? eab->eab_hmac : NULL;
-    d->dns_command = PICK(dns_command);
-    d->challenges = PICK(challenges) ? PICK(challenges) : default_challenges(p, rt, d->dns_command);
-    if ((a = PICK(key_types))) {
-        d->key_types = a;
-    }
-    if (rw->renew_set) {
-        d->renew_window_pct = rw->renew_pct;
-        d->renew_window = rw->renew_window;
-    }
-    if (ww->warn_set) {
-        d->warn_window_pct = ww->warn_pct;
-        d->warn_window = ww->warn_window;
-    }
-    d->profile = pf->profile;
-    d->profile_mandatory = pf->profile_mandatory;
-    d->renew_via_ari = set->dc.renew_via_ari != ACME_UNSET ? set->dc.renew_via_ari
-                       : (g->dc.renew_via_ari != ACME_UNSET ? g->dc.renew_via_ari : 1);
-    d->dns_propagation = dp->dns_propagation;
-    d->dns_resolver = PICK(dns_resolver);
-    d->preferred_chain = PICK(preferred_chain);
-    if (g->account_key_type != ACME_UNSET) {
-        d->account_key_type = (acme_key_type_e)g->account_key_type;
-    }
-}
-
-/* ServerName + ServerAlias of the vhost (wildcard aliases only in "*.x" form). */
-static apr_status_t vhost_names(apr_pool_t *p, server_rec *s, const acme_dset_t *set,
-                                apr_array_header_t **out)
-{
-    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
-    int i;
-
-    if (s->server_hostname) {
-        (void)acme_names_add(p, names, s->server_hostname);
-    }
-    for (i = 0; s->names && i < s->names->nelts; i++) {
-        (void)acme_names_add(p, names, APR_ARRAY_IDX(s->names, i, const char *));
-    }
-    for (i = 0; s->wild_names && i < s->wild_names->nelts; i++) {
-        (void)acme_names_add(p, names, APR_ARRAY_IDX(s->wild_names, i, const char *));
-    }
-    for (i = 0; i < names->nelts; i++) {
-        const char *n = APR_ARRAY_IDX(names, i, const char *);
-        if (!acme_identifier_valid(n)) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                         "ACMEDomain at %s: the vhost name '%s' cannot be in a certificate "
-                         "(only DNS names, '*.' wildcards and IP addresses); list the names "
-                         "explicitly: ACMEDomain name ...", set->where, n);
-            return APR_EINVAL;
-        }
-    }
-    if (names->nelts == 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     "ACMEDomain at %s: the <VirtualHost> has no ServerName; add one or list "
-                     "the names: ACMEDomain name ...", set->where);
-        return APR_EINVAL;
-    }
-    *out = names;
-    return APR_SUCCESS;
-}
-
-static int same_names(const apr_array_header_t *a, const apr_array_header_t *b)
-{
-    int i;
-
-    if (a->nelts != b->nelts) {
-        return 0;
-    }
-    for (i = 0; i < a->nelts; i++) {
-        if (!acme_names_has(b, APR_ARRAY_IDX(a, i, const char *))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static apr_status_t add_domain(acme_rt_t *rt, apr_pool_t *p, const acme_dset_t *set,
-                               apr_array_header_t *names)
-{
-    const char *first = APR_ARRAY_IDX(names, 0, const char *);
-    acme_mdomain_t *md;
-    acme_domain_t *d;
-    int i;
-
-    if (!acme_store_entry(p, first)) {
-        return APR_EINVAL;
-    }
-    md = apr_hash_get(rt->by_name, first, APR_HASH_KEY_STRING);
-    if (md && same_names(md->d->names, names) && !set->dc.key_types && !md->set->dc.key_types
-        && set->names->nelts == 0) {
-        /* the same vhost names on :80 and :443 with ACMEDomain in both: one certificate */
-        return APR_SUCCESS;
-    }
-    if (md) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
-                     "ACMEDomain at %s: the name '%s' is already managed by another ACMEDomain; "
-                     "each name may be in one certificate only", set->where, first);
-        return APR_EINVAL;
-    }
-    d = acme_domain_create(p, first);
-    d->names = names;
-    apply_dconf(d, rt, rt->g, set, p);
-    if (has_wildcard(names) && (!d->dns_command || !acme_names_has(d->challenges, "dns-01"))) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, rt->s,
-                     "ACMEDomain at %s: a wildcard name (from ServerAlias?) needs dns-01: set "
-                     "ACMEDNSCommand, or list the names without the wildcard", set->where);
-        return APR_EINVAL;
-    }
-    md = apr_pcalloc(p, sizeof(*md));
-    md->d = d;
-    md->set = set;
-    md->require_https = set->dc.require_https != ACME_UNSET ? set->dc.require_https
-                        : (rt->g->dc.require_https != ACME_UNSET ? rt->g->dc.require_https
-                                                                  : ACME_HTTPS_OFF);
-    for (i = 0; i < names->nelts; i++) {
-        const char *n = APR_ARRAY_IDX(names, i, const char *);
-        if (apr_hash_get(rt->by_name, n, APR_HASH_KEY_STRING)) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
-                         "ACMEDomain at %s: the name '%s' is also in another ACMEDomain; "
-                         "remove it from one of them", set->where, n);
-            return APR_EINVAL;
-        }
-        apr_hash_set(rt->by_name, n, APR_HASH_KEY_STRING, md);
-    }
-    APR_ARRAY_PUSH(rt->domains, acme_mdomain_t *) = md;
-    APR_ARRAY_PUSH(rt->ddomains, acme_domain_t *) = d;
-    return APR_SUCCESS;
-}
-
-static void warn_challenges(acme_rt_t *rt, const acme_mdomain_t *md)
-{
-    const acme_domain_t *d = md->d;
-
-    if (d->challenges->nelts == 0) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, rt->s,
-                     "ACMEDomain %s (%s): no challenge type can be answered by this server: "
-                     "http-01 needs a Listen on port %d, tls-alpn-01 a Listen on port %d "
-                     "(see ACMEPortMap), dns-01 an ACMEDNSCommand", d->id, md->set->where,
-                     acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 443));
-    }
-    if (acme_names_has(d->challenges, "http-01") && !rt->can_http01) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
-                     "ACMEDomain %s: http-01 is allowed but httpd does not listen on port %d "
-                     "where the CA connects for it; add 'Listen %d' or an ACMEPortMap 80:PORT",
-                     d->id, acme_cfg_port(rt->g, 80), acme_cfg_port(rt->g, 80));
-    }
-    if (acme_names_has(d->challenges, "tls-alpn-01") && !rt->can_tlsalpn01) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, rt->s,
-                     "ACMEDomain %s: tls-alpn-01 is allowed but httpd does not listen on port %d "
-                     "where the CA connects for it; add 'Listen %d https' or an ACMEPortMap "
-                     "443:PORT", d->id, acme_cfg_port(rt->g, 443), acme_cfg_port(rt->g, 443));
-    }
-}
-
-static int listens_on(int port)
-{
-    ap_listen_rec *lr;
-
-    for (lr = ap_listeners; lr; lr = lr->next) {
-        if (lr->bind_addr && lr->bind_addr->port == port) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Document order of the configuration tree (httpd keeps the vhosts' list
- * in reverse): every directive node -> its position. */
-static void number_directives(const ap_directive_t *dir, apr_hash_t *order, int *n)
-{
-    for (; dir; dir = dir->next) {
-        apr_pool_t *p = apr_hash_pool_get(order);
-        const ap_directive_t **key = apr_palloc(p, sizeof(*key));  /* the hash keeps it */
-        int *pos = apr_palloc(p, sizeof(*pos));
-
-        *key = dir;
-        *pos = (*n)++;
-        apr_hash_set(order, key, sizeof(*key), pos);   /* keyed by the node's address */
-        number_directives(dir->first_child, order, n);
-    }
-}
-
-typedef struct {
-    acme_dset_t *set;
-    server_rec *s;
-    int pos;
-} placed_set_t;
-
-static int placed_cmp(const void *a, const void *b)
-{
-    return ((const placed_set_t *)a)->pos - ((const placed_set_t *)b)->pos;
-}
-
-/* Every ACMEDomain / <ACMEDomainSet> with its server, as written. */
-static apr_array_header_t *sets_in_order(apr_pool_t *p, server_rec *base)
-{
-    apr_array_header_t *all = apr_array_make(p, 8, sizeof(placed_set_t));
-    apr_hash_t *order = apr_hash_make(p);
-    server_rec *s;
-    int n = 0, i;
-
-    number_directives(ap_conftree, order, &n);
-    for (s = base; s; s = s->next) {
-        acme_sconf_t *sc = acme_sconf(s);
-
-        for (i = 0; i < sc->sets->nelts; i++) {
-            placed_set_t *ps = apr_array_push(all);
-            const int *pos;
-
-            ps->set = APR_ARRAY_IDX(sc->sets, i, acme_dset_t *);
-            ps->s = s;
-            pos = ps->set->directive ? apr_hash_get(order, &ps->set->directive,
-                                                    sizeof(ps->set->directive)) : NULL;
-            ps->pos = pos ? *pos : n + all->nelts;
-        }
-    }
-    qsort(all->elts, (size_t)all->nelts, sizeof(placed_set_t), placed_cmp);
-    return all;
-}
-
-apr_status_t acme_config_build_domains(acme_rt_t *rt, apr_pool_t *p, server_rec *base)
-{
-    apr_array_header_t *sets;
-    apr_status_t rv;
-    int i;
-
-    rt->domains = apr_array_make(p, 8, sizeof(acme_mdomain_t *));
-    rt->ddomains = apr_array_make(p, 8, sizeof(acme_domain_t *));
-    rt->by_name = apr_hash_make(p);
-    rt->can_http01 = listens_on(acme_cfg_port(rt->g, 80));
-    rt->can_tlsalpn01 = listens_on(acme_cfg_port(rt->g, 443));
-    sets = sets_in_order(p, base);
-    for (i = 0; i < sets->nelts; i++) {
-        const placed_set_t *ps = &APR_ARRAY_IDX(sets, i, placed_set_t);
-        apr_array_header_t *names = ps->set->names;
-
-        if (names->nelts == 0 && (rv = vhost_names(p, ps->s, ps->set, &names))) {
-            return rv;
-        }
-        if ((rv = add_domain(rt, p, ps->set, names))) {
-            return rv;
-        }
-    }
-    for (i = 0; i < rt->domains->nelts; i++) {
-        warn_challenges(rt, APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *));
-    }
-    return APR_SUCCESS;
-}
-
-/* Wildcards need dns-01, implicit names must be usable: checked with the
- * whole config so -t reports it. */
-static int check_set(apr_pool_t *p, server_rec *s, const acme_sconf_t *g, const acme_dset_t *set)
-{
-    const char *dnscmd = set->dc.dns_command ? set->dc.dns_command : g->dc.dns_command;
-    const apr_array_header_t *ch = set->dc.challenges ? set->dc.challenges : g->dc.challenges;
-    apr_array_header_t *names = set->names;
-
-    if (names->nelts == 0 && vhost_names(p, s, set, &names) != APR_SUCCESS) {
-        return !OK;
-    }
-    if (!has_wildcard(names)) {
-        return OK;
-    }
-    if (!dnscmd) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     "ACMEDomain at %s: a wildcard name needs dns-01; set ACMEDNSCommand "
-                     "(in the server config or inside <ACMEDomainSet>)", set->where);
-        return !OK;
-    }
-    if (ch && !acme_names_has(ch, "dns-01")) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     "ACMEChallenges for ACMEDomain at %s: a wildcard name needs dns-01 in the "
-                     "list", set->where);
-        return !OK;
-    }
-    return OK;
-}
-
-int acme_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
-{
-    const acme_sconf_t *g = acme_sconf(s);
-    server_rec *v;
-    int i;
-
-    for (v = s; v; v = v->next) {
-        const acme_sconf_t *sc = acme_sconf(v);
-
-        for (i = 0; i < sc->sets->nelts; i++) {
-            if (check_set(ptemp, v, g, APR_ARRAY_IDX(sc->sets, i, const acme_dset_t *)) != OK) {
-                return !OK;
-            }
-        }
-    }
-    return OK;
 }

@@ -10,12 +10,12 @@
 
 APLOG_USE_MODULE(acme);
 
-void acme_events_drive_start(const acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+void am_events_drive_start(const am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d,
                              const char *why)
 {
     const char *vars[] = { "ACME_REASON", why && *why ? why : "needed", NULL };
 
-    acme_notify_vars(rt, p, "renewing", d->id, vars);
+    am_notify_vars(rt, p, "renewing", d->id, vars);
 }
 
 static const char *member(const json_t *obj, const char *key)
@@ -25,7 +25,7 @@ static const char *member(const json_t *obj, const char *key)
     return s ? s : "";
 }
 
-void acme_events_drive_end(const acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+void am_events_drive_end(const am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d,
                            apr_status_t rv, const acme_drive_result_t *res)
 {
     json_t *dom = NULL, *err;
@@ -33,7 +33,7 @@ void acme_events_drive_end(const acme_rt_t *rt, apr_pool_t *p, const acme_domain
     int serving;
 
     if (res->staged) {
-        acme_notify(rt, p, "issued", d->id);
+        am_notify(rt, p, "issued", d->id);
         return;
     }
     if (rv == APR_SUCCESS && !res->error) {
@@ -60,6 +60,6 @@ void acme_events_drive_end(const acme_rt_t *rt, apr_pool_t *p, const acme_domain
             "ACME_NEXT_ATTEMPT", member(dom, "next_attempt"),
             NULL
         };
-        acme_notify_vars(rt, p, serving ? "renew-failed" : "errored", d->id, vars);
+        am_notify_vars(rt, p, serving ? "renew-failed" : "errored", d->id, vars);
     }
 }

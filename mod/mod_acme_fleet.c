@@ -19,8 +19,8 @@ APLOG_USE_MODULE(acme);
 /* a node silent for this many check intervals drops out of the fleet view */
 #define FORGET_INTERVALS 10
 
-struct acme_fleet_wd_t {
-    acme_rt_t *rt;
+struct am_fleet_wd_t {
+    am_runtime_t *rt;
     apr_interval_time_t interval;
     apr_interval_time_t restart_jitter;
     apr_time_t next_poll;
@@ -41,21 +41,21 @@ static apr_interval_time_t jitter(apr_interval_time_t max)
     return (apr_interval_time_t)(r % (apr_uint32_t)(max > 0xffffffffLL ? 0xffffffffLL : max));
 }
 
-acme_fleet_wd_t *acme_fleet_wd_create(acme_rt_t *rt, apr_pool_t *pool)
+am_fleet_wd_t *am_fleet_wd_create(am_runtime_t *rt, apr_pool_t *pool)
 {
-    acme_fleet_wd_t *f;
+    am_fleet_wd_t *f;
 
     if (!acme_store_redis_url(rt->store)) return NULL;
     f = apr_pcalloc(pool, sizeof(*f));
     f->rt = rt;
-    f->interval = acme_cfg_fleet_check_interval(rt->g);
+    f->interval = am_cfg_fleet_check_interval(rt->g);
     f->restart_jitter = jitter(f->interval / 2 < RESTART_JITTER_MAX ? f->interval / 2
                                                                      : RESTART_JITTER_MAX);
     f->next_poll = apr_time_now();
     return f;
 }
 
-apr_interval_time_t acme_fleet_wd_restart_jitter(const acme_fleet_wd_t *f)
+apr_interval_time_t am_fleet_wd_restart_jitter(const am_fleet_wd_t *f)
 {
     return f ? f->restart_jitter : 0;
 }
@@ -63,7 +63,7 @@ apr_interval_time_t acme_fleet_wd_restart_jitter(const acme_fleet_wd_t *f)
 /* The settings of the Redis server that break the fleet's guarantees: once.
  * 1 when Redis is reachable again after it was not (drives that failed
  * closed meanwhile should run now). */
-static int check_server(acme_fleet_wd_t *f, apr_pool_t *p)
+static int check_server(am_fleet_wd_t *f, apr_pool_t *p)
 {
     apr_array_header_t *warnings = NULL;
     const char *url = acme_store_redis_url(f->rt->store);
@@ -97,14 +97,14 @@ static int check_server(acme_fleet_wd_t *f, apr_pool_t *p)
 }
 
 /* This node's record for the fleet view: the serial of each active set. */
-static const char *heartbeat_record(acme_fleet_wd_t *f, apr_pool_t *p)
+static const char *heartbeat_record(am_fleet_wd_t *f, apr_pool_t *p)
 {
     acme_store_t *st = f->rt->store;
     json_t *rec = acme_json_own(p, json_object()), *serials = json_object();
     int i;
 
-    for (i = 0; i < f->rt->ddomains->nelts; i++) {
-        const acme_domain_t *d = APR_ARRAY_IDX(f->rt->ddomains, i, const acme_domain_t *);
+    for (i = 0; i < f->rt->domains->nelts; i++) {
+        const acme_domain_t *d = APR_ARRAY_IDX(f->rt->domains, i, const acme_domain_t *);
         apr_array_header_t *certs = NULL;
         acme_cert_info_t *info = NULL;
         char *pem;
@@ -121,7 +121,7 @@ static const char *heartbeat_record(acme_fleet_wd_t *f, apr_pool_t *p)
     return acme_json_dump(p, rec, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
-int acme_fleet_wd_tick(acme_fleet_wd_t *f, apr_pool_t *p, apr_time_t now)
+int am_fleet_wd_tick(am_fleet_wd_t *f, apr_pool_t *p, apr_time_t now)
 {
     acme_store_t *st;
     apr_uint64_t seq = 0;

@@ -20,25 +20,25 @@ APLOG_USE_MODULE(acme);
 #define METRICS_ITEM "metrics.json"
 #define FLUSH_EVERY apr_time_from_sec(2)
 
-struct acme_wd_metrics_t {
-    acme_rt_t *rt;
+struct am_wd_metrics_t {
+    am_runtime_t *rt;
     acme_metrics_t *m;
     apr_time_t flushed;
 };
 
-int acme_metrics_handler(request_rec *r)
+int am_metrics_handler(request_rec *r)
 {
-    const acme_sconf_t *sc;
-    const acme_rt_t *rt;
+    const am_sconf_t *sc;
+    const am_runtime_t *rt;
     json_t *status = NULL, *counters = NULL;
-    int rc = acme_handler_check(r, HANDLER_NAME);
+    int rc = am_handler_check(r, HANDLER_NAME);
 
     if (rc != OK) {
         return rc;
     }
-    sc = acme_sconf(r->server);
+    sc = am_sconf(r->server);
     rt = sc ? sc->rt : NULL;
-    if (acme_status_build(r->pool, rt, &status) != APR_SUCCESS || !status) {
+    if (am_status_build(r->pool, rt, &status) != APR_SUCCESS || !status) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (rt && acme_store_load_json(rt->store, r->pool, ACME_SG_STATE, METRICS_ENTRY,
@@ -55,14 +55,14 @@ int acme_metrics_handler(request_rec *r)
 
 /* ---- the watchdog's side ---------------------------------------------------- */
 
-static void count_activations(acme_wd_metrics_t *wm, apr_pool_t *ptemp)
+static void count_activations(am_wd_metrics_t *wm, apr_pool_t *ptemp)
 {
     apr_pool_t *p;
     int i;
 
     apr_pool_create(&p, ptemp);
-    for (i = 0; i < wm->rt->ddomains->nelts; i++) {
-        const acme_domain_t *d = APR_ARRAY_IDX(wm->rt->ddomains, i, acme_domain_t *);
+    for (i = 0; i < wm->rt->domains->nelts; i++) {
+        const acme_domain_t *d = APR_ARRAY_IDX(wm->rt->domains, i, acme_domain_t *);
         json_t *dom = NULL;
 
         apr_pool_clear(p);
@@ -74,10 +74,10 @@ static void count_activations(acme_wd_metrics_t *wm, apr_pool_t *ptemp)
     apr_pool_destroy(p);
 }
 
-acme_wd_metrics_t *acme_wd_metrics_start(acme_rt_t *rt, apr_pool_t *pool,
+am_wd_metrics_t *am_wd_metrics_start(am_runtime_t *rt, apr_pool_t *pool,
                                          acme_ca_registry_t *cas)
 {
-    acme_wd_metrics_t *wm = apr_pcalloc(pool, sizeof(*wm));
+    am_wd_metrics_t *wm = apr_pcalloc(pool, sizeof(*wm));
     acme_ca_observer_t obs;
     json_t *saved = NULL;
 
@@ -92,18 +92,18 @@ acme_wd_metrics_t *acme_wd_metrics_start(acme_rt_t *rt, apr_pool_t *pool,
     acme_metrics_ca_observer(wm->m, &obs);
     acme_ca_registry_set_observer(cas, &obs);
     count_activations(wm, pool);
-    acme_wd_metrics_flush(wm, pool, apr_time_now(), 1);
+    am_wd_metrics_flush(wm, pool, apr_time_now(), 1);
     return wm;
 }
 
-void acme_wd_metrics_drive(acme_wd_metrics_t *wm, apr_interval_time_t took, int ok)
+void am_wd_metrics_drive(am_wd_metrics_t *wm, apr_interval_time_t took, int ok)
 {
     if (wm) {
         acme_metrics_drive(wm->m, took, ok);
     }
 }
 
-void acme_wd_metrics_flush(acme_wd_metrics_t *wm, apr_pool_t *ptemp, apr_time_t now, int final)
+void am_wd_metrics_flush(am_wd_metrics_t *wm, apr_pool_t *ptemp, apr_time_t now, int final)
 {
     acme_store_t *st;
     acme_store_lock_t *lock = NULL;

@@ -7,24 +7,24 @@
 #include "mod_acme_config.h"
 
 /* Handler for `SetHandler acme-metrics`. */
-int acme_metrics_handler(request_rec *r);
+int am_metrics_handler(request_rec *r);
 
 /* The watchdog's counters: CA requests, drive durations, activations. */
-typedef struct acme_wd_metrics_t acme_wd_metrics_t;
+typedef struct am_wd_metrics_t am_wd_metrics_t;
 
 /* At the watchdog's start: continues the saved counters, watches the CAs of
  * cas, and counts an activation for each domain whose active certificate is
  * new since the last start. */
-acme_wd_metrics_t *acme_wd_metrics_start(acme_rt_t *rt, apr_pool_t *pool,
+am_wd_metrics_t *am_wd_metrics_start(am_runtime_t *rt, apr_pool_t *pool,
                                          acme_ca_registry_t *cas);
 
 /* One drive that talked to the CA. */
-void acme_wd_metrics_drive(acme_wd_metrics_t *wm, apr_interval_time_t took, int ok);
+void am_wd_metrics_drive(am_wd_metrics_t *wm, apr_interval_time_t took, int ok);
 
 /* Adds the counts since the last call to the saved counters, where any
  * child's handler reads them: from the watchdog's tick at most every few
  * seconds, and with final set at once (after a drive, which may be followed
  * by a restart that ends this child before its watchdog stops). */
-void acme_wd_metrics_flush(acme_wd_metrics_t *wm, apr_pool_t *p, apr_time_t now, int final);
+void am_wd_metrics_flush(am_wd_metrics_t *wm, apr_pool_t *p, apr_time_t now, int final);
 
 #endif

@@ -37,9 +37,9 @@ typedef struct {
 } notify_run_t;
 
 /* The domain's names, space-separated (its id when it is not configured). */
-static const char *names_of(const acme_rt_t *rt, apr_pool_t *p, const char *domain)
+static const char *names_of(const am_runtime_t *rt, apr_pool_t *p, const char *domain)
 {
-    const acme_mdomain_t *md = rt->by_name ? apr_hash_get(rt->by_name, domain,
+    const am_mdomain_t *md = rt->by_name ? apr_hash_get(rt->by_name, domain,
                                                           APR_HASH_KEY_STRING) : NULL;
     const char *s = NULL;
 
@@ -50,7 +50,7 @@ static const char *names_of(const acme_rt_t *rt, apr_pool_t *p, const char *doma
     return s ? s : domain;
 }
 
-static notify_run_t *prepare(const acme_rt_t *rt, apr_pool_t *p, const char *event,
+static notify_run_t *prepare(const am_runtime_t *rt, apr_pool_t *p, const char *event,
                              const char *domain, const char *const *vars)
 {
     notify_run_t *n = apr_pcalloc(p, sizeof(*n));
@@ -71,7 +71,7 @@ static notify_run_t *prepare(const acme_rt_t *rt, apr_pool_t *p, const char *eve
     }
     n->x.argv = n->argv;
     n->x.env = n->env;
-    n->x.timeout = acme_cfg_hook_timeout(rt->g);
+    n->x.timeout = am_cfg_hook_timeout(rt->g);
     if (rt->s->error_log) {
         apr_os_file_get(&fd, rt->s->error_log);
     }
@@ -203,12 +203,12 @@ static void supervise(notify_run_t *n)
     apr_pool_destroy(p);
 }
 
-void acme_notify(const acme_rt_t *rt, apr_pool_t *p, const char *event, const char *domain)
+void am_notify(const am_runtime_t *rt, apr_pool_t *p, const char *event, const char *domain)
 {
-    acme_notify_vars(rt, p, event, domain, NULL);
+    am_notify_vars(rt, p, event, domain, NULL);
 }
 
-void acme_notify_vars(const acme_rt_t *rt, apr_pool_t *p, const char *event, const char *domain,
+void am_notify_vars(const am_runtime_t *rt, apr_pool_t *p, const char *event, const char *domain,
                       const char *const *vars)
 {
     notify_run_t *n;
@@ -246,7 +246,7 @@ void acme_notify_vars(const acme_rt_t *rt, apr_pool_t *p, const char *event, con
     }
 }
 
-apr_status_t acme_notify_wait(const acme_rt_t *rt, apr_pool_t *p, const char *event,
+apr_status_t am_notify_wait(const am_runtime_t *rt, apr_pool_t *p, const char *event,
                               const char *domain, const char *const *vars, volatile int *cancel,
                               const char **why)
 {
@@ -276,7 +276,7 @@ apr_status_t acme_notify_wait(const acme_rt_t *rt, apr_pool_t *p, const char *ev
 /* ---- challenge-setup ------------------------------------------------------------ */
 
 typedef struct {
-    const acme_rt_t *rt;
+    const am_runtime_t *rt;
     const char *domain;
     acme_responder_t *inner;
     volatile int *cancel;
@@ -330,7 +330,7 @@ static apr_status_t nr_setup(acme_responder_t *r, apr_pool_t *p, const char *typ
     /* Waited for: a program that copies the answer elsewhere is done before
      * the CA is told to look. Its failure is logged, not fatal: a notify
      * program written before this event existed may well exit 1 for it. */
-    rv = acme_notify_wait(nr->rt, p, "challenge-setup", nr->domain,
+    rv = am_notify_wait(nr->rt, p, "challenge-setup", nr->domain,
                           challenge_vars(p, type, name, token, keyauth), nr->cancel, &why);
     if (rv == APR_EINTR) {
         nr->inner->teardown(nr->inner, p, type, name, token, keyauth);
@@ -347,7 +347,7 @@ static apr_status_t nr_teardown(acme_responder_t *r, apr_pool_t *p, const char *
     return nr->inner->teardown(nr->inner, p, type, name, token, keyauth);
 }
 
-acme_responder_t *acme_notify_responder(const acme_rt_t *rt, apr_pool_t *p, const char *domain,
+acme_responder_t *am_notify_responder(const am_runtime_t *rt, apr_pool_t *p, const char *domain,
                                         acme_responder_t *inner, volatile int *cancel)
 {
     notify_responder_t *nr;

@@ -16,18 +16,18 @@ APLOG_USE_MODULE(acme);
 /* What MDRequireHttps permanent sends: half a year. */
 #define HSTS_VALUE "max-age=15768000"
 
-static int domain_requires(const acme_mdomain_t *md)
+static int domain_requires(const am_mdomain_t *md)
 {
     /* only once it has a certificate: never send visitors to the fallback */
-    return md && md->require_https != ACME_HTTPS_OFF && md->cert_files != NULL;
+    return md && md->require_https != AM_HTTPS_OFF && md->cert_files != NULL;
 }
 
-static int name_requires(const acme_rt_t *rt, const char *name)
+static int name_requires(const am_runtime_t *rt, const char *name)
 {
     return name && domain_requires(apr_hash_get(rt->by_name, name, APR_HASH_KEY_STRING));
 }
 
-static int vhost_requires(const acme_rt_t *rt, const server_rec *s)
+static int vhost_requires(const am_runtime_t *rt, const server_rec *s)
 {
     int i;
 
@@ -50,7 +50,7 @@ static int vhost_requires(const acme_rt_t *rt, const server_rec *s)
 /* The port visitors reach HTTPS on: 443 behind an ACMEPortMap (the map says
  * the outside world uses 443) or when httpd listens there, else the first
  * https listener. 0 means 443 (no port in the URL). */
-static int https_port(const acme_rt_t *rt)
+static int https_port(const am_runtime_t *rt)
 {
     ap_listen_rec *lr;
     int first = 0;
@@ -72,31 +72,31 @@ static int https_port(const acme_rt_t *rt)
     return first;
 }
 
-int acme_redirect_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+int am_redirect_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                               server_rec *s)
 {
-    acme_rt_t *rt = acme_sconf(s)->rt;
+    am_runtime_t *rt = am_sconf(s)->rt;
     server_rec *v;
     int i, any = 0;
 
     if (!rt) {
         return OK;
     }
-    for (i = 0; i < rt->domains->nelts; i++) {
-        any |= domain_requires(APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *));
+    for (i = 0; i < rt->managed->nelts; i++) {
+        any |= domain_requires(APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *));
     }
     if (!any) {
         return OK;
     }
     rt->https_port = https_port(rt);
     for (v = s; v; v = v->next) {
-        acme_sconf(v)->require_https = vhost_requires(rt, v);
+        am_sconf(v)->require_https = vhost_requires(rt, v);
     }
     return OK;
 }
 
 /* The request's host as a managed name (lower case, no trailing dot). */
-static const acme_mdomain_t *request_domain(request_rec *r, const acme_rt_t *rt)
+static const am_mdomain_t *request_domain(request_rec *r, const am_runtime_t *rt)
 {
     const char *h = r->hostname;
     apr_size_t len;
@@ -111,14 +111,14 @@ static const acme_mdomain_t *request_domain(request_rec *r, const acme_rt_t *rt)
     return apr_hash_get(rt->by_name, h, APR_HASH_KEY_STRING);
 }
 
-static int redirect(request_rec *r, const acme_rt_t *rt, int permanent)
+static int redirect(request_rec *r, const am_runtime_t *rt, int permanent)
 {
     const char *host = r->hostname, *path = r->unparsed_uri, *loc;
     int get = r->method_number == M_GET;
 
     /* the normalised path: a challenge request, in any spelling, was answered
      * (or refused) by the hook before; one for another name is never redirected */
-    if (r->uri && !strncmp(r->uri, ACME_HTTP01_PREFIX, sizeof(ACME_HTTP01_PREFIX) - 1)) {
+    if (r->uri && !strncmp(r->uri, AM_HTTP01_PREFIX, sizeof(AM_HTTP01_PREFIX) - 1)) {
         return DECLINED;
     }
     if (!path || path[0] != '/') {
@@ -141,10 +141,10 @@ static int redirect(request_rec *r, const acme_rt_t *rt, int permanent)
     return permanent ? HTTP_PERMANENT_REDIRECT : HTTP_TEMPORARY_REDIRECT;
 }
 
-int acme_redirect_translate_name(request_rec *r)
+int am_redirect_translate_name(request_rec *r)
 {
-    const acme_sconf_t *sc = acme_sconf(r->server);
-    const acme_mdomain_t *md;
+    const am_sconf_t *sc = am_sconf(r->server);
+    const am_mdomain_t *md;
     int permanent;
 
     if (!sc || !sc->require_https || r->main || r->proxyreq) {
@@ -154,7 +154,7 @@ int acme_redirect_translate_name(request_rec *r)
     if (!domain_requires(md)) {
         return DECLINED;
     }
-    permanent = md->require_https == ACME_HTTPS_PERMANENT;
+    permanent = md->require_https == AM_HTTPS_PERMANENT;
     if (ap_ssl_conn_is_ssl(r->connection)) {
         if (permanent) {
             /* err_headers_out: on error pages too */

@@ -20,10 +20,10 @@ APLOG_USE_MODULE(acme);
 
 /* ---- vhost to domain -------------------------------------------------- */
 
-acme_mdomain_t *acme_serve_domain_of(const acme_rt_t *rt, const char *name, apr_pool_t *p)
+am_mdomain_t *am_serve_domain_of(const am_runtime_t *rt, const char *name, apr_pool_t *p)
 {
     char *n, *dot;
-    acme_mdomain_t *md;
+    am_mdomain_t *md;
 
     if (!name) {
         return NULL;
@@ -40,26 +40,26 @@ acme_mdomain_t *acme_serve_domain_of(const acme_rt_t *rt, const char *name, apr_
     return NULL;
 }
 
-static acme_mdomain_t *vhost_domain(const acme_rt_t *rt, server_rec *s, apr_pool_t *p)
+static am_mdomain_t *vhost_domain(const am_runtime_t *rt, server_rec *s, apr_pool_t *p)
 {
-    const acme_sconf_t *sc = acme_sconf(s);
-    acme_mdomain_t *md;
+    const am_sconf_t *sc = am_sconf(s);
+    am_mdomain_t *md;
     int i;
 
     if (sc->sets->nelts > 0 && s->is_virtual) {
-        const acme_dset_t *set = APR_ARRAY_IDX(sc->sets, 0, const acme_dset_t *);
-        for (i = 0; i < rt->domains->nelts; i++) {
-            md = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *);
+        const am_domain_conf_t *set = APR_ARRAY_IDX(sc->sets, 0, const am_domain_conf_t *);
+        for (i = 0; i < rt->managed->nelts; i++) {
+            md = APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *);
             if (md->set == set) {
                 return md;
             }
         }
     }
-    if ((md = acme_serve_domain_of(rt, s->server_hostname, p))) {
+    if ((md = am_serve_domain_of(rt, s->server_hostname, p))) {
         return md;
     }
     for (i = 0; s->names && i < s->names->nelts; i++) {
-        if ((md = acme_serve_domain_of(rt, APR_ARRAY_IDX(s->names, i, const char *), p))) {
+        if ((md = am_serve_domain_of(rt, APR_ARRAY_IDX(s->names, i, const char *), p))) {
             return md;
         }
     }
@@ -110,12 +110,12 @@ static void enable_acme_tls(server_rec *s, apr_pool_t *p)
     csc->protocols = protos;
 }
 
-static void assign_vhosts(acme_rt_t *rt, server_rec *base, apr_pool_t *p)
+static void assign_vhosts(am_runtime_t *rt, server_rec *base, apr_pool_t *p)
 {
     server_rec *s;
 
     for (s = base; s; s = s->next) {
-        acme_sconf_t *sc = acme_sconf(s);
+        am_sconf_t *sc = am_sconf(s);
 
         sc->rt = rt;
         sc->md = vhost_domain(rt, s, p);
@@ -140,7 +140,7 @@ static void push_pair(apr_array_header_t *certs, apr_array_header_t *keys,
  * directory (never a link) owned by this process's user and writable by
  * nobody else, and in it a regular file of that user; NULL otherwise,
  * logged once at startup. Nobody else can change anything on that path. */
-static const char *root_file(acme_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
+static const char *root_file(am_runtime_t *rt, apr_pool_t *p, acme_store_group_e g,
                              const char *entry, const char *item, int want_entry,
                              const char **version)
 {
@@ -160,7 +160,7 @@ static const char *root_file(acme_rt_t *rt, apr_pool_t *p, acme_store_group_e g,
 
 /* The active certificate/key pairs of d, one per key type that has both;
  * the key is looked for only next to a certificate. */
-static void active_files(acme_rt_t *rt, apr_pool_t *p, const acme_domain_t *d,
+static void active_files(am_runtime_t *rt, apr_pool_t *p, const acme_domain_t *d,
                          apr_array_header_t **certs, apr_array_header_t **keys)
 {
     int i;
@@ -214,8 +214,8 @@ static apr_array_header_t *copy_strings(apr_pool_t *p, const apr_array_header_t 
 }
 
 /* md's fallback certificate and the shared key, made when missing. */
-static apr_status_t fallback_files(acme_rt_t *rt, acme_fallback_pass_t *fp, apr_pool_t *p,
-                                   acme_mdomain_t *md)
+static apr_status_t fallback_files(am_runtime_t *rt, acme_fallback_pass_t *fp, apr_pool_t *p,
+                                   am_mdomain_t *md)
 {
     apr_status_t rv = acme_fallback_prepare(fp, p, md->d->id, md->d->names);
 
@@ -232,15 +232,15 @@ static apr_status_t fallback_files(acme_rt_t *rt, acme_fallback_pass_t *fp, apr_
 
 /* What each domain serves in this pass, looked up once for mod_ssl's hooks:
  * its active pairs, else its fallback certificate (made when missing). */
-static void find_served_files(acme_rt_t *rt, apr_pool_t *ptemp)
+static void find_served_files(am_runtime_t *rt, apr_pool_t *ptemp)
 {
     apr_pool_t *p;
     acme_fallback_pass_t *fp = acme_fallback_pass(rt->pool, rt->store, fallback_memo(rt->pool));
     int i;
 
     apr_pool_create(&p, ptemp);
-    for (i = 0; i < rt->domains->nelts; i++) {
-        acme_mdomain_t *md = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *);
+    for (i = 0; i < rt->managed->nelts; i++) {
+        am_mdomain_t *md = APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *);
         apr_array_header_t *certs, *keys;
         apr_status_t rv;
 
@@ -263,7 +263,7 @@ static void find_served_files(acme_rt_t *rt, apr_pool_t *ptemp)
     apr_pool_destroy(p);
 }
 
-void acme_serve_prepare(acme_rt_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp)
+void am_serve_prepare(am_runtime_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp)
 {
     find_served_files(rt, ptemp);
     assign_vhosts(rt, base, pconf);
@@ -271,10 +271,10 @@ void acme_serve_prepare(acme_rt_t *rt, server_rec *base, apr_pool_t *pconf, apr_
 
 /* ---- mod_ssl hooks ------------------------------------------------------- */
 
-int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+int am_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                               apr_array_header_t *key_files)
 {
-    acme_sconf_t *sc = acme_sconf(s);
+    am_sconf_t *sc = am_sconf(s);
     const acme_domain_t *d;
     int i;
 
@@ -282,7 +282,7 @@ int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *
         return DECLINED;
     }
     /* every certificate a vhost brings itself is watched (ACMEWatchStatic) */
-    acme_warn_note_static(sc->rt, s, cert_files);
+    am_warn_note_static(sc->rt, s, cert_files);
     if (!sc->md) {
         return DECLINED;
     }
@@ -313,11 +313,11 @@ int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *
 /* The fallback goes in as an ordinary certificate, after every other module
  * had its say: through mod_ssl's fallback hook, mod_ssl would log AH10085
  * ("will respond with 503") for each such vhost on each start, although
- * mod_acme answers the 503 itself (acme_serve_unavailable). */
-int acme_serve_add_fallback_last(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+ * mod_acme answers the 503 itself (am_serve_unavailable). */
+int am_serve_add_fallback_last(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                                  apr_array_header_t *key_files)
 {
-    acme_sconf_t *sc = acme_sconf(s);
+    am_sconf_t *sc = am_sconf(s);
     const char *cert;
 
     if (!sc || !sc->rt || !sc->md || sc->static_cert || cert_files->nelts > 0) {
@@ -338,9 +338,9 @@ int acme_serve_add_fallback_last(server_rec *s, apr_pool_t *p, apr_array_header_
     return OK;
 }
 
-int acme_serve_unavailable(request_rec *r)
+int am_serve_unavailable(request_rec *r)
 {
-    const acme_sconf_t *sc = acme_sconf(r->server);
+    const am_sconf_t *sc = am_sconf(r->server);
 
     if (!sc || !sc->fallback || !ap_ssl_conn_is_ssl(r->connection)) {
         return DECLINED;

@@ -8,19 +8,19 @@
 /* At each config pass: each domain's active pairs, else its fallback
  * certificate (made when missing); each vhost's domain, acme-tls/1 on those
  * that allow tls-alpn-01. */
-void acme_serve_prepare(acme_rt_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp);
+void am_serve_prepare(am_runtime_t *rt, server_rec *base, apr_pool_t *pconf, apr_pool_t *ptemp);
 
 /* The managed domain that serves name (a wildcard covers one more label), or NULL. */
-acme_mdomain_t *acme_serve_domain_of(const acme_rt_t *rt, const char *name, apr_pool_t *p);
+am_mdomain_t *am_serve_domain_of(const am_runtime_t *rt, const char *name, apr_pool_t *p);
 
-int acme_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+int am_serve_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                               apr_array_header_t *key_files);
 /* ssl_add_cert_files, REALLY_LAST: the temporary self-signed certificate for a
  * managed vhost that got none (mod_ssl then logs no AH10085 for it). */
-int acme_serve_add_fallback_last(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+int am_serve_add_fallback_last(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                                  apr_array_header_t *key_files);
 
 /* 503 for requests on a vhost still on the fallback certificate. */
-int acme_serve_unavailable(request_rec *r);
+int am_serve_unavailable(request_rec *r);
 
 #endif

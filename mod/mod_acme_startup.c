@@ -34,7 +34,7 @@ static int any_sets(server_rec *base)
     server_rec *s;
 
     for (s = base; s; s = s->next) {
-        if (acme_sconf(s)->sets->nelts > 0) {
+        if (am_sconf(s)->sets->nelts > 0) {
             return 1;
         }
     }
@@ -47,7 +47,7 @@ static int any_sets(server_rec *base)
  * load lives below it; the group directories get their owners; crash
  * leftovers in root's groups are removed. The User's groups are never
  * walked: their leftovers are the children's (mod_acme_watchdog.c). */
-static apr_status_t prepare_store(acme_rt_t *rt, apr_pool_t *p)
+static apr_status_t prepare_store(am_runtime_t *rt, apr_pool_t *p)
 {
     const char *bad, *why, *odd;
     apr_status_t rv;
@@ -102,9 +102,9 @@ static const char *node_name(apr_pool_t *p, const char *store_dir)
 /* ACMEStore redis://: what the fleet store needs besides its URL (README
  * "Running a fleet"). The key file is read here, by the parent (root), and
  * the children inherit the keys. */
-static apr_status_t fleet_spec(acme_rt_t *rt, apr_pool_t *p, acme_store_spec_t *spec)
+static apr_status_t fleet_spec(am_runtime_t *rt, apr_pool_t *p, acme_store_spec_t *spec)
 {
-    const acme_sconf_t *g = rt->g;
+    const am_sconf_t *g = rt->g;
     acme_seal_keys_t *keys = NULL;
     const char *err = NULL;
     apr_status_t rv;
@@ -124,13 +124,13 @@ static apr_status_t fleet_spec(acme_rt_t *rt, apr_pool_t *p, acme_store_spec_t *
     }
     spec->keys = keys;
     spec->node = node_name(p, rt->store_dir);
-    spec->lock_ttl = acme_cfg_fleet_lock_ttl(g);
+    spec->lock_ttl = am_cfg_fleet_lock_ttl(g);
     return APR_SUCCESS;
 }
 
-static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
+static apr_status_t open_store(am_runtime_t *rt, apr_pool_t *p)
 {
-    const acme_sconf_t *g = rt->g;
+    const am_sconf_t *g = rt->g;
     acme_store_spec_t spec;
     const char *err = NULL;
     int fleet = g->store_url && strcmp(g->store_url, "file");
@@ -166,24 +166,24 @@ static apr_status_t open_store(acme_rt_t *rt, apr_pool_t *p)
  * merge without a merger): give each its own for the per-vhost runtime flags. */
 static void separate_vhost_configs(apr_pool_t *pconf, server_rec *base)
 {
-    const acme_sconf_t *bsc = acme_sconf(base);
+    const am_sconf_t *bsc = am_sconf(base);
     server_rec *s;
 
     for (s = base->next; s; s = s->next) {
-        if (acme_sconf(s) == bsc) {
+        if (am_sconf(s) == bsc) {
             ap_set_module_config(s->module_config, &acme_module,
-                                 acme_create_server_config(pconf, s));
+                                 am_create_server_config(pconf, s));
         }
     }
 }
 
-static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, acme_rt_t **out)
+static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, am_runtime_t **out)
 {
-    acme_rt_t *rt = apr_pcalloc(pconf, sizeof(*rt));
+    am_runtime_t *rt = apr_pcalloc(pconf, sizeof(*rt));
 
     rt->s = s;
     rt->pool = pconf;
-    rt->g = acme_sconf(s);
+    rt->g = am_sconf(s);
     rt->log.fn = log_to_httpd;
     rt->log.baton = s;
     rt->log.level = (acme_log_level_e)ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
@@ -195,9 +195,9 @@ static apr_status_t make_rt(apr_pool_t *pconf, server_rec *s, acme_rt_t **out)
     return APR_SUCCESS;
 }
 
-int acme_startup_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int am_startup_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    acme_rt_t *rt;
+    am_runtime_t *rt;
     apr_status_t rv;
 
     separate_vhost_configs(pconf, s);
@@ -205,45 +205,45 @@ int acme_startup_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pt
         return OK;
     }
     make_rt(pconf, s, &rt);
-    if (acme_config_build_domains(rt, pconf, s) != APR_SUCCESS) {
+    if (am_config_build_domains(rt, pconf, s) != APR_SUCCESS) {
         return !OK;
     }
     if ((rv = open_store(rt, pconf)) != APR_SUCCESS) {
         return !OK;
     }
     if (rt->startup) {
-        acme_activate_staged(rt, ptemp);
+        am_activate_staged(rt, ptemp);
     }
-    acme_serve_prepare(rt, s, pconf, ptemp);
+    am_serve_prepare(rt, s, pconf, ptemp);
     if (rt->startup) {
-        if (acme_activate_start(rt, pconf) != APR_SUCCESS) {
+        if (am_activate_start(rt, pconf) != APR_SUCCESS) {
             return !OK;
         }
-        if (acme_watchdog_setup(rt, pconf) != APR_SUCCESS) {
+        if (am_watchdog_setup(rt, pconf) != APR_SUCCESS) {
             return !OK;
         }
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "mod_acme: %d domain(s) managed, store %s", rt->domains->nelts,
+                     "mod_acme: %d domain(s) managed, store %s", rt->managed->nelts,
                      rt->store_dir);
     }
     return OK;
 }
 
-static void report_vhost(acme_rt_t *rt, server_rec *s, apr_pool_t *p)
+static void report_vhost(am_runtime_t *rt, server_rec *s, apr_pool_t *p)
 {
-    const acme_sconf_t *sc = acme_sconf(s);
+    const am_sconf_t *sc = am_sconf(s);
     const char *missing = NULL;
     int i;
 
     if (!sc->md || !sc->ssl_seen || sc->static_cert) {
         return;
     }
-    if (s->server_hostname && acme_serve_domain_of(rt, s->server_hostname, p) != sc->md) {
+    if (s->server_hostname && am_serve_domain_of(rt, s->server_hostname, p) != sc->md) {
         missing = s->server_hostname;
     }
     for (i = 0; s->names && i < s->names->nelts; i++) {
         const char *n = APR_ARRAY_IDX(s->names, i, const char *);
-        if (acme_serve_domain_of(rt, n, p) != sc->md) {
+        if (am_serve_domain_of(rt, n, p) != sc->md) {
             missing = missing ? apr_pstrcat(p, missing, ", ", n, NULL) : n;
         }
     }
@@ -256,9 +256,9 @@ static void report_vhost(acme_rt_t *rt, server_rec *s, apr_pool_t *p)
     }
 }
 
-int acme_startup_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int am_startup_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    acme_rt_t *rt = acme_sconf(s)->rt;
+    am_runtime_t *rt = am_sconf(s)->rt;
     const char *first = NULL;
     server_rec *v;
     int i, fallback = 0;
@@ -266,8 +266,8 @@ int acme_startup_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     if (!rt || !rt->startup) {
         return OK;
     }
-    for (i = 0; i < rt->domains->nelts; i++) {
-        const acme_mdomain_t *md = APR_ARRAY_IDX(rt->domains, i, acme_mdomain_t *);
+    for (i = 0; i < rt->managed->nelts; i++) {
+        const am_mdomain_t *md = APR_ARRAY_IDX(rt->managed, i, am_mdomain_t *);
         if (md->ssl_vhosts == 0) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          "ACMEDomain %s (%s): no SSL <VirtualHost> has one of its names as "
@@ -278,7 +278,7 @@ int acme_startup_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     }
     for (v = s; v; v = v->next) {
         report_vhost(rt, v, ptemp);
-        if (acme_sconf(v)->fallback) {
+        if (am_sconf(v)->fallback) {
             fallback++;
             if (!first) first = v->server_hostname;
         }

@@ -6,8 +6,8 @@
 
 /* post_config before mod_ssl: domains, store, activation, fallback material,
  * vhost assignment, acme-tls/1, the watcher and the watchdog. */
-int acme_startup_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+int am_startup_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 /* post_config after mod_ssl: reports names no SSL vhost serves and partly covered vhosts. */
-int acme_startup_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+int am_startup_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 
 #endif

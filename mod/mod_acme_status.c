@@ -25,7 +25,7 @@ APLOG_USE_MODULE(acme);
 
 /* ---- request side ------------------------------------------------------- */
 
-static const acme_mdomain_t *find_domain(const acme_rt_t *rt, apr_pool_t *p, const char *name)
+static const am_mdomain_t *find_domain(const am_runtime_t *rt, apr_pool_t *p, const char *name)
 {
     char *n = apr_pstrdup(p, name);
 
@@ -35,7 +35,7 @@ static const acme_mdomain_t *find_domain(const acme_rt_t *rt, apr_pool_t *p, con
 
 /* "" for all domains, or the name after <Location>/: core's per-dir config
  * knows the path of the innermost section that matched. */
-static const char *requested_name(request_rec *r, const acme_rt_t *rt)
+static const char *requested_name(request_rec *r, const am_runtime_t *rt)
 {
     const core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
     const char *loc = (cd && !cd->r && !cd->d_is_fnmatch) ? cd->d : NULL, *rest = NULL, *slash;
@@ -60,7 +60,7 @@ static const char *requested_name(request_rec *r, const acme_rt_t *rt)
     return rest;
 }
 
-apr_status_t acme_status_build(apr_pool_t *p, const acme_rt_t *rt, json_t **out)
+apr_status_t am_status_build(apr_pool_t *p, const am_runtime_t *rt, json_t **out)
 {
     apr_status_t rv;
 
@@ -69,20 +69,20 @@ apr_status_t acme_status_build(apr_pool_t *p, const acme_rt_t *rt, json_t **out)
                                           "domains", "static_certificates"));
         return *out ? APR_SUCCESS : APR_ENOMEM;
     }
-    if ((rv = acme_status_all(p, rt->store, rt->ddomains, out)) == APR_SUCCESS) {
+    if ((rv = acme_status_all(p, rt->store, rt->domains, out)) == APR_SUCCESS) {
         json_object_set(*out, "static_certificates",
-                        acme_warn_static_json(rt, p, apr_time_now()));
+                        am_warn_static_json(rt, p, apr_time_now()));
     }
     return rv;
 }
 
-static apr_status_t build_json(request_rec *r, const acme_rt_t *rt, const acme_mdomain_t *one,
+static apr_status_t build_json(request_rec *r, const am_runtime_t *rt, const am_mdomain_t *one,
                                json_t **out)
 {
     if (rt && one) {
         return acme_status_domain(r->pool, rt->store, one->d->id, one->d, out);
     }
-    return acme_status_build(r->pool, rt, out);
+    return am_status_build(r->pool, rt, out);
 }
 
 /* text/html wins when the client lists it before application/json. */
@@ -98,7 +98,7 @@ static int wants_html(request_rec *r)
     return !json || html < json;
 }
 
-int acme_handler_check(request_rec *r, const char *handler)
+int am_handler_check(request_rec *r, const char *handler)
 {
     if (!r->handler || strcmp(r->handler, handler)) {
         return DECLINED;
@@ -110,20 +110,20 @@ int acme_handler_check(request_rec *r, const char *handler)
     return OK;
 }
 
-int acme_status_handler(request_rec *r)
+int am_status_handler(request_rec *r)
 {
-    const acme_sconf_t *sc;
-    const acme_rt_t *rt;
-    const acme_mdomain_t *one = NULL;
+    const am_sconf_t *sc;
+    const am_runtime_t *rt;
+    const am_mdomain_t *one = NULL;
     const char *name, *text;
     json_t *obj;
 
-    int rc = acme_handler_check(r, HANDLER_NAME);
+    int rc = am_handler_check(r, HANDLER_NAME);
 
     if (rc != OK) {
         return rc;
     }
-    sc = acme_sconf(r->server);
+    sc = am_sconf(r->server);
     rt = sc ? sc->rt : NULL;
     name = requested_name(r, rt);
     if (*name && (!rt || !(one = find_domain(rt, r->pool, name)))) {
@@ -136,7 +136,7 @@ int acme_status_handler(request_rec *r)
     if (wants_html(r)) {
         json_t *page = one ? acme_json_own(r->pool, json_pack("{s:[O], s:[]}", "domains", obj,
                                                               "static_certificates")) : obj;
-        return acme_status_html_page(r, page);
+        return am_status_html_page(r, page);
     }
     text = acme_json_dump(r->pool, obj, JSON_INDENT(2));
     if (!text) {
@@ -150,10 +150,10 @@ int acme_status_handler(request_rec *r)
     return OK;
 }
 
-int acme_status_hook(request_rec *r, int flags)
+int am_status_hook(request_rec *r, int flags)
 {
-    const acme_sconf_t *sc = acme_sconf(r->server);
-    const acme_rt_t *rt = sc ? sc->rt : NULL;
+    const am_sconf_t *sc = am_sconf(r->server);
+    const am_runtime_t *rt = sc ? sc->rt : NULL;
     json_t *obj, *dom;
     size_t i;
 
@@ -168,6 +168,6 @@ int acme_status_hook(request_rec *r, int flags)
         }
         return OK;
     }
-    acme_status_html_section(r, obj);
+    am_status_html_section(r, obj);
     return OK;
 }

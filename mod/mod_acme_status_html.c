@@ -377,7 +377,7 @@ static const char *summary(apr_pool_t *p, const json_t *doms)
     return expiring ? apr_psprintf(p, "%s; %d expiring", out, expiring) : out;
 }
 
-int acme_status_html_page(request_rec *r, const json_t *status)
+int am_status_html_page(request_rec *r, const json_t *status)
 {
     page_t pg = { r, apr_time_now() };
     const json_t *doms = json_object_get(status, "domains");
@@ -404,7 +404,7 @@ int acme_status_html_page(request_rec *r, const json_t *status)
     return OK;
 }
 
-void acme_status_html_section(request_rec *r, const json_t *status)
+void am_status_html_section(request_rec *r, const json_t *status)
 {
     page_t pg = { r, apr_time_now() };
 

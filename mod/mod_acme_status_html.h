@@ -9,9 +9,9 @@
  * one row per domain (names, state, validity bar, next renewal, last error with
  * what to do, staged set), then the watched static certificates. Inline CSS,
  * no script, no external asset. */
-int acme_status_html_page(request_rec *r, const json_t *status);
+int am_status_html_page(request_rec *r, const json_t *status);
 
 /* The same rows as a plain table inside mod_status' server-status page. */
-void acme_status_html_section(request_rec *r, const json_t *status);
+void am_status_html_section(request_rec *r, const json_t *status);
 
 #endif

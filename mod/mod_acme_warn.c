@@ -21,8 +21,8 @@ APLOG_USE_MODULE(acme);
 #define WARN_ENTRY "_watch"
 #define WARN_ITEM "warned.json"
 
-struct acme_warn_t {
-    acme_rt_t *rt;
+struct am_warn_t {
+    am_runtime_t *rt;
     apr_pool_t *pool;
     apr_time_t next;                    /* next look; 0: at once */
     json_t *warned;                     /* during a look: "domain:<id>" | "static:<file>"
@@ -32,22 +32,22 @@ struct acme_warn_t {
 
 /* ---- static certificates ---------------------------------------------------- */
 
-void acme_warn_note_static(acme_rt_t *rt, server_rec *s, const apr_array_header_t *cert_files)
+void am_warn_note_static(am_runtime_t *rt, server_rec *s, const apr_array_header_t *cert_files)
 {
     int i, j;
 
-    if (!acme_cfg_watch_static(rt->g) || !cert_files) {
+    if (!am_cfg_watch_static(rt->g) || !cert_files) {
         return;
     }
     if (!rt->static_certs) {
-        rt->static_certs = apr_array_make(rt->pool, 4, sizeof(acme_static_cert_t *));
+        rt->static_certs = apr_array_make(rt->pool, 4, sizeof(am_static_cert_t *));
     }
     for (i = 0; i < cert_files->nelts; i++) {
         const char *f = APR_ARRAY_IDX(cert_files, i, const char *);
-        acme_static_cert_t *sc;
+        am_static_cert_t *sc;
 
         for (j = 0; j < rt->static_certs->nelts; j++) {
-            if (!strcmp(APR_ARRAY_IDX(rt->static_certs, j, acme_static_cert_t *)->file, f)) {
+            if (!strcmp(APR_ARRAY_IDX(rt->static_certs, j, am_static_cert_t *)->file, f)) {
                 break;
             }
         }
@@ -58,11 +58,11 @@ void acme_warn_note_static(acme_rt_t *rt, server_rec *s, const apr_array_header_
         sc->file = apr_pstrdup(rt->pool, f);
         sc->vhost = apr_psprintf(rt->pool, "%s:%d", s->server_hostname ? s->server_hostname
                                  : "?", s->addrs ? s->addrs->host_port : 0);
-        APR_ARRAY_PUSH(rt->static_certs, acme_static_cert_t *) = sc;
+        APR_ARRAY_PUSH(rt->static_certs, am_static_cert_t *) = sc;
     }
 }
 
-json_t *acme_warn_static_json(const acme_rt_t *rt, apr_pool_t *p, apr_time_t now)
+json_t *am_warn_static_json(const am_runtime_t *rt, apr_pool_t *p, apr_time_t now)
 {
     json_t *arr = acme_json_own(p, json_array());
     int pct = rt->g->dc.warn_set ? rt->g->dc.warn_pct : 0;
@@ -70,7 +70,7 @@ json_t *acme_warn_static_json(const acme_rt_t *rt, apr_pool_t *p, apr_time_t now
     int i;
 
     for (i = 0; rt->static_certs && i < rt->static_certs->nelts; i++) {
-        const acme_static_cert_t *sc = APR_ARRAY_IDX(rt->static_certs, i, acme_static_cert_t *);
+        const am_static_cert_t *sc = APR_ARRAY_IDX(rt->static_certs, i, am_static_cert_t *);
         json_t *one = NULL;
 
         if (acme_status_cert_file(p, sc->file, pct, window, now, &one) != APR_SUCCESS) {
@@ -90,9 +90,9 @@ typedef struct {
     const char *vars[7];                /* NAME, value pairs, NULL-terminated */
 } warn_event_t;
 
-acme_warn_t *acme_warn_create(acme_rt_t *rt, apr_pool_t *pool)
+am_warn_t *am_warn_create(am_runtime_t *rt, apr_pool_t *pool)
 {
-    acme_warn_t *w = apr_pcalloc(pool, sizeof(*w));
+    am_warn_t *w = apr_pcalloc(pool, sizeof(*w));
 
     w->rt = rt;
     w->pool = pool;
@@ -118,7 +118,7 @@ static apr_time_t json_time(const json_t *obj, const char *key)
 }
 
 /* Once a day per key: 1 when an event is due now (and records it). */
-static int due_today(acme_warn_t *w, apr_pool_t *p, const char *key, apr_time_t now)
+static int due_today(am_warn_t *w, apr_pool_t *p, const char *key, apr_time_t now)
 {
     apr_time_t last = json_time(w->warned, key);
 
@@ -130,7 +130,7 @@ static int due_today(acme_warn_t *w, apr_pool_t *p, const char *key, apr_time_t 
 }
 
 /* The next look: the earliest window start in the future, else the recheck. */
-static void plan(acme_warn_t *w, const json_t *cert, apr_time_t now)
+static void plan(am_warn_t *w, const json_t *cert, apr_time_t now)
 {
     apr_time_t at = json_time(cert, "warn_at");
 
@@ -140,7 +140,7 @@ static void plan(acme_warn_t *w, const json_t *cert, apr_time_t now)
 }
 
 /* The soonest not_after of the certificates inside their window, else 0. */
-static apr_time_t expiring_cert(acme_warn_t *w, const json_t *certs, apr_time_t now)
+static apr_time_t expiring_cert(am_warn_t *w, const json_t *certs, apr_time_t now)
 {
     apr_time_t soonest = 0;
     json_t *c;
@@ -176,7 +176,7 @@ static const char *renewal_note(apr_pool_t *p, const json_t *dom)
     return at ? apr_psprintf(p, "renewal is planned for %s", at) : "no renewal is planned";
 }
 
-static void warn_domain(acme_warn_t *w, apr_pool_t *p, const acme_domain_t *d, apr_time_t now)
+static void warn_domain(am_warn_t *w, apr_pool_t *p, const acme_domain_t *d, apr_time_t now)
 {
     json_t *dom = NULL;
     apr_time_t na;
@@ -200,7 +200,7 @@ static void warn_domain(acme_warn_t *w, apr_pool_t *p, const acme_domain_t *d, a
     }
 }
 
-static void warn_static(acme_warn_t *w, apr_pool_t *p, const json_t *one, apr_time_t now)
+static void warn_static(am_warn_t *w, apr_pool_t *p, const json_t *one, apr_time_t now)
 {
     const char *file = json_string_value(json_object_get(one, "file"));
     const char *vhost = json_string_value(json_object_get(one, "vhost"));
@@ -231,9 +231,9 @@ static void warn_static(acme_warn_t *w, apr_pool_t *p, const json_t *one, apr_ti
     }
 }
 
-void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
+void am_warn_tick(am_warn_t *w, apr_pool_t *ptick, apr_time_t now)
 {
-    apr_interval_time_t recheck = acme_cfg_check_interval(w->rt->g);
+    apr_interval_time_t recheck = am_cfg_check_interval(w->rt->g);
     acme_store_t *st = w->rt->store;
     acme_store_lock_t *lock = NULL;
     char *before;
@@ -260,10 +260,10 @@ void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
     w->next = 0;
     w->events = apr_array_make(p, 2, sizeof(warn_event_t));
     before = acme_json_dump(p, w->warned, JSON_COMPACT | JSON_SORT_KEYS);
-    for (i = 0; i < w->rt->ddomains->nelts; i++) {
-        warn_domain(w, p, APR_ARRAY_IDX(w->rt->ddomains, i, acme_domain_t *), now);
+    for (i = 0; i < w->rt->domains->nelts; i++) {
+        warn_domain(w, p, APR_ARRAY_IDX(w->rt->domains, i, acme_domain_t *), now);
     }
-    statics = acme_warn_static_json(w->rt, p, now);
+    statics = am_warn_static_json(w->rt, p, now);
     json_array_foreach(statics, j, one) {
         warn_static(w, p, one, now);
     }
@@ -278,7 +278,7 @@ void acme_warn_tick(acme_warn_t *w, apr_pool_t *ptick, apr_time_t now)
     /* the programs run after the record is saved and unlocked */
     for (i = 0; i < w->events->nelts; i++) {
         const warn_event_t *ev = &APR_ARRAY_IDX(w->events, i, warn_event_t);
-        acme_notify_vars(w->rt, p, "expiring", ev->domain, ev->vars);
+        am_notify_vars(w->rt, p, "expiring", ev->domain, ev->vars);
     }
     apr_pool_destroy(p);
 }

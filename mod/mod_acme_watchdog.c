@@ -35,8 +35,8 @@ APLOG_USE_MODULE(acme);
 /* Another process (an old generation's child) drives it: look again soon. */
 #define BUSY_RECHECK apr_time_from_sec(1)
 
-typedef struct acme_wd_t {
-    acme_rt_t *rt;
+typedef struct am_wd_t {
+    am_runtime_t *rt;
     apr_pool_t *pool;
     apr_thread_mutex_t *mutex;
     apr_thread_pool_t *tp;
@@ -52,13 +52,13 @@ typedef struct acme_wd_t {
     apr_time_t marks_seen;      /* acmectl's last mark (renew, revoke) already acted on */
     int wake_pending;           /* staged sets the parent was not told about yet */
     apr_time_t wake_since;
-    acme_warn_t *warn;          /* expiry warnings (ACMEWarnWindow, ACMEWatchStatic) */
-    acme_wd_metrics_t *metrics; /* counters behind acme-metrics */
-    acme_fleet_wd_t *fleet;     /* NULL unless the store is a fleet's */
-} acme_wd_t;
+    am_warn_t *warn;          /* expiry warnings (ACMEWarnWindow, ACMEWatchStatic) */
+    am_wd_metrics_t *metrics; /* counters behind acme-metrics */
+    am_fleet_wd_t *fleet;     /* NULL unless the store is a fleet's */
+} am_wd_t;
 
 typedef struct drive_task_t {
-    acme_wd_t *wd;
+    am_wd_t *wd;
     int idx;
     int ask_first;              /* only the CA's renewal information can tell if it is due */
     char why[200];              /* why it needs a drive: "starting a drive", `renewing` */
@@ -72,20 +72,20 @@ typedef struct {
     const char *why;
 } queued_t;
 
-static void env_init(acme_wd_t *wd, acme_drive_env_t *env)
+static void env_init(am_wd_t *wd, acme_drive_env_t *env)
 {
     memset(env, 0, sizeof(*env));
     env->store = wd->rt->store;
     env->cas = wd->cas;
     env->log = &wd->rt->log;
-    env->retry_delay = acme_cfg_retry_delay(wd->rt->g);
+    env->retry_delay = am_cfg_retry_delay(wd->rt->g);
     env->ca_failover_after = ACME_DEFAULT_FAILOVER_AFTER;
     env->cancel = &wd->cancel;
     env->ca_file = wd->rt->g->ca_file;
 }
 
 /* When the domain's record says to look again (acme_drive_next_look). */
-static apr_time_t status_due(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d,
+static apr_time_t status_due(am_wd_t *wd, apr_pool_t *p, const acme_domain_t *d,
                              apr_time_t now)
 {
     acme_drive_env_t env;
@@ -97,7 +97,7 @@ static apr_time_t status_due(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *
 /* When a domain that needs no drive now wants a look again. A lock held only
  * for a moment (another node's look at the same domain, in a fleet) must not
  * put it off until the next check interval. */
-static apr_time_t not_needed_due(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d,
+static apr_time_t not_needed_due(am_wd_t *wd, apr_pool_t *p, const acme_domain_t *d,
                                  const char *why, apr_time_t now)
 {
     if (why && !strcmp(why, ACME_DRIVE_WHY_BUSY)) {
@@ -106,7 +106,7 @@ static apr_time_t not_needed_due(acme_wd_t *wd, apr_pool_t *p, const acme_domain
     return status_due(wd, p, d, now);
 }
 
-static void log_need(acme_wd_t *wd, const acme_domain_t *d, int need, const char *why)
+static void log_need(am_wd_t *wd, const acme_domain_t *d, int need, const char *why)
 {
     if (need) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->rt->s, "ACMEDomain %s: starting a drive (%s)",
@@ -118,33 +118,33 @@ static void log_need(acme_wd_t *wd, const acme_domain_t *d, int need, const char
     }
 }
 
-static acme_responder_t *responder_for(acme_wd_t *wd, apr_pool_t *p, const acme_domain_t *d)
+static acme_responder_t *responder_for(am_wd_t *wd, apr_pool_t *p, const acme_domain_t *d)
 {
     acme_responder_t *list[2];
     int n = 0;
 
     list[n++] = acme_responder_store(p, wd->rt->store, &wd->rt->log);
     if (d->dns_command) {
-        list[n++] = acme_responder_dnscmd(p, d->dns_command, acme_cfg_hook_timeout(wd->rt->g),
+        list[n++] = acme_responder_dnscmd(p, d->dns_command, am_cfg_hook_timeout(wd->rt->g),
                                           &wd->cancel, &wd->rt->log);
     }
     return n == 1 ? list[0] : acme_responder_chain(p, list, n);
 }
 
 /* Tell the parent: now when nothing else runs, else after WAKE_HOLD at the latest. */
-static void maybe_wake(acme_wd_t *wd, apr_time_t now)
+static void maybe_wake(am_wd_t *wd, apr_time_t now)
 {
-    apr_interval_time_t spread = acme_fleet_wd_restart_jitter(wd->fleet);
+    apr_interval_time_t spread = am_fleet_wd_restart_jitter(wd->fleet);
 
     if (wd->wake_pending && now - wd->wake_since >= spread
         && (wd->running == 0 || now - wd->wake_since >= WAKE_HOLD + spread)) {
         wd->wake_pending = 0;
-        acme_activate_wake(wd->rt);
+        am_activate_wake(wd->rt);
     }
 }
 
 /* due: when this domain wants a look again (0: nothing known). */
-static void drive_done(acme_wd_t *wd, int idx, apr_status_t rv, const acme_drive_result_t *res,
+static void drive_done(am_wd_t *wd, int idx, apr_status_t rv, const acme_drive_result_t *res,
                        apr_time_t due)
 {
     apr_time_t now = apr_time_now();
@@ -177,8 +177,8 @@ static void drive_done(acme_wd_t *wd, int idx, apr_status_t rv, const acme_drive
 static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
 {
     drive_task_t *t = data;
-    acme_wd_t *wd = t->wd;
-    const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->ddomains, t->idx, acme_domain_t *);
+    am_wd_t *wd = t->wd;
+    const acme_domain_t *d = APR_ARRAY_IDX(wd->rt->domains, t->idx, acme_domain_t *);
     acme_drive_env_t env;
     acme_drive_result_t res;
     apr_time_t started;
@@ -210,17 +210,17 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     if (!wd->cancel) {
         log_need(wd, d, 1, t->why);
     }
-    env.responder = acme_notify_responder(wd->rt, p, d->id, responder_for(wd, p, d),
+    env.responder = am_notify_responder(wd->rt, p, d->id, responder_for(wd, p, d),
                                           &wd->cancel);
     if (!wd->cancel) {
-        acme_events_drive_start(wd->rt, p, d, t->why);
+        am_events_drive_start(wd->rt, p, d, t->why);
     }
     started = apr_time_now();
     rv = wd->cancel ? APR_EINTR : acme_drive_run(&env, p, d, &res);
     if (rv != APR_EINTR && !APR_STATUS_IS_EBUSY(rv) && !APR_STATUS_IS_EAGAIN(rv)) {
-        acme_wd_metrics_drive(wd->metrics, apr_time_now() - started,
+        am_wd_metrics_drive(wd->metrics, apr_time_now() - started,
                               rv == APR_SUCCESS && !res.error);
-        acme_wd_metrics_flush(wd->metrics, p, apr_time_now(), 1);
+        am_wd_metrics_flush(wd->metrics, p, apr_time_now(), 1);
     }
     if (res.staged) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->rt->s,
@@ -229,7 +229,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
     }
     if (res.staged || (!wd->cancel && rv != APR_EINTR && !APR_STATUS_IS_EBUSY(rv)
                        && !APR_STATUS_IS_EAGAIN(rv))) {
-        acme_events_drive_end(wd->rt, p, d, rv, &res);
+        am_events_drive_end(wd->rt, p, d, rv, &res);
     }
     drive_done(wd, t->idx, rv, &res, wd->cancel ? 0 : status_due(wd, p, d, apr_time_now()));
     apr_pool_destroy(p);
@@ -239,7 +239,7 @@ static void *APR_THREAD_FUNC drive_task(apr_thread_t *thread, void *data)
 /* Queue a drive: the pool runs ACMEMaxParallel at once and starts the next
  * queued one the moment a drive ends. A task that is cancelled while queued
  * owns nothing to free. */
-static apr_status_t submit(acme_wd_t *wd, int idx, int ask_first, const char *why)
+static apr_status_t submit(am_wd_t *wd, int idx, int ask_first, const char *why)
 {
     drive_task_t *t = &wd->tasks[idx];
 
@@ -256,7 +256,7 @@ static apr_status_t submit(acme_wd_t *wd, int idx, int ask_first, const char *wh
     return apr_thread_pool_push(wd->tp, drive_task, t, APR_THREAD_TASK_PRIORITY_NORMAL, wd);
 }
 
-static int is_busy(acme_wd_t *wd, int idx)
+static int is_busy(am_wd_t *wd, int idx)
 {
     int b;
 
@@ -266,7 +266,7 @@ static int is_busy(acme_wd_t *wd, int idx)
     return b;
 }
 
-static void due_at(acme_wd_t *wd, apr_time_t t, apr_time_t now)
+static void due_at(am_wd_t *wd, apr_time_t t, apr_time_t now)
 {
     if (t > now && (wd->pass_next == 0 || t < wd->pass_next)) {
         wd->pass_next = t;
@@ -274,7 +274,7 @@ static void due_at(acme_wd_t *wd, apr_time_t t, apr_time_t now)
 }
 
 
-static void end_pass(acme_wd_t *wd)
+static void end_pass(am_wd_t *wd)
 {
     wd->cursor = -1;
     apr_thread_mutex_lock(wd->mutex);
@@ -299,9 +299,9 @@ static int queue_cmp(const void *a, const void *b)
 
 /* One pass over the domains: every one that needs a drive is queued, in
  * queue_cmp's order. */
-static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
+static void run_pass(am_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 {
-    apr_array_header_t *domains = wd->rt->ddomains;
+    apr_array_header_t *domains = wd->rt->domains;
     apr_array_header_t *queue = apr_array_make(ptick, 16, sizeof(queued_t));
     acme_drive_env_t env;
     apr_pool_t *p;
@@ -360,7 +360,7 @@ static void run_pass(acme_wd_t *wd, apr_pool_t *ptick, apr_time_t now)
 }
 
 /* acmectl left a mark (renew, revoke): look at every domain now. */
-static int marks_changed(acme_wd_t *wd, apr_pool_t *p)
+static int marks_changed(am_wd_t *wd, apr_pool_t *p)
 {
     apr_time_t t = acme_record_last_mark(wd->rt->store, p);
 
@@ -371,10 +371,10 @@ static int marks_changed(acme_wd_t *wd, apr_pool_t *p)
     return 1;
 }
 
-static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
+static apr_status_t wd_tick(am_wd_t *wd, apr_pool_t *p)
 {
     apr_time_t now = apr_time_now();
-    int marked = marks_changed(wd, p) | acme_fleet_wd_tick(wd->fleet, p, now);
+    int marked = marks_changed(wd, p) | am_fleet_wd_tick(wd->fleet, p, now);
 
     apr_thread_mutex_lock(wd->mutex);
     maybe_wake(wd, now);
@@ -383,20 +383,20 @@ static apr_status_t wd_tick(acme_wd_t *wd, apr_pool_t *p)
     }
     if (wd->cursor < 0 && now >= wd->next_check) {
         wd->cursor = 0;
-        wd->next_check = now + acme_cfg_check_interval(wd->rt->g);
+        wd->next_check = now + am_cfg_check_interval(wd->rt->g);
     }
     apr_thread_mutex_unlock(wd->mutex);
     if (wd->cursor >= 0) {
         run_pass(wd, p, now);
     }
-    acme_warn_tick(wd->warn, p, now);
-    acme_wd_metrics_flush(wd->metrics, p, now, 0);
+    am_warn_tick(wd->warn, p, now);
+    am_wd_metrics_flush(wd->metrics, p, now, 0);
     return APR_SUCCESS;
 }
 
 static apr_status_t wd_stop(void *data)
 {
-    acme_wd_t *wd = data;
+    am_wd_t *wd = data;
 
     wd->cancel = 1;
     if (wd->tp) {
@@ -404,14 +404,14 @@ static apr_status_t wd_stop(void *data)
         apr_thread_pool_destroy(wd->tp);
         wd->tp = NULL;
     }
-    acme_wd_metrics_flush(wd->metrics, NULL, apr_time_now(), 1);
+    am_wd_metrics_flush(wd->metrics, NULL, apr_time_now(), 1);
     return APR_SUCCESS;
 }
 
 /* Crash leftovers in the User's groups are the User's to remove: the root
  * parent never walks them. Anything odd found there is logged once per
  * child start and left; nothing here can stop httpd. */
-static void sweep_user_groups(acme_rt_t *rt, apr_pool_t *p)
+static void sweep_user_groups(am_runtime_t *rt, apr_pool_t *p)
 {
     static const acme_store_group_e groups[] = {
         ACME_SG_STAGING, ACME_SG_ACCOUNTS, ACME_SG_CHALLENGES, ACME_SG_STATE
@@ -429,8 +429,8 @@ static void sweep_user_groups(acme_rt_t *rt, apr_pool_t *p)
     /* fallback certificates lived in state/ before they moved to fallback/ */
     if (acme_store_has_entry(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY)) {
         st->remove(st, p, ACME_SG_STATE, LEGACY_FALLBACK_ENTRY, NULL, NULL);
-        for (i = 0; i < rt->ddomains->nelts; i++) {
-            st->remove(st, p, ACME_SG_STATE, APR_ARRAY_IDX(rt->ddomains, i, acme_domain_t *)->id,
+        for (i = 0; i < rt->domains->nelts; i++) {
+            st->remove(st, p, ACME_SG_STATE, APR_ARRAY_IDX(rt->domains, i, acme_domain_t *)->id,
                        LEGACY_FALLBACK_ITEM, NULL);
         }
     }
@@ -438,9 +438,9 @@ static void sweep_user_groups(acme_rt_t *rt, apr_pool_t *p)
 
 /* mod_watchdog hands STARTING a pool it destroys right after: the drive
  * state lives in its own pool until STOPPING. */
-static apr_status_t wd_start(acme_rt_t *rt)
+static apr_status_t wd_start(am_runtime_t *rt)
 {
-    acme_wd_t *wd;
+    am_wd_t *wd;
     acme_http_opts_t opts;
     apr_pool_t *pool;
     apr_status_t rv;
@@ -455,9 +455,9 @@ static apr_status_t wd_start(acme_rt_t *rt)
     opts.proxy = rt->g->http_proxy;
     wd->rt = rt;
     wd->pool = pool;
-    wd->max = acme_cfg_max_parallel(rt->g);
-    wd->busy = apr_pcalloc(pool, sizeof(int) * (apr_size_t)(rt->ddomains->nelts + 1));
-    wd->tasks = apr_pcalloc(pool, sizeof(*wd->tasks) * (apr_size_t)(rt->ddomains->nelts + 1));
+    wd->max = am_cfg_max_parallel(rt->g);
+    wd->busy = apr_pcalloc(pool, sizeof(int) * (apr_size_t)(rt->domains->nelts + 1));
+    wd->tasks = apr_pcalloc(pool, sizeof(*wd->tasks) * (apr_size_t)(rt->domains->nelts + 1));
     wd->cursor = -1;
     wd->next_check = apr_time_now();
     wd->marks_seen = acme_record_last_mark(rt->store, pool);
@@ -470,9 +470,9 @@ static apr_status_t wd_start(acme_rt_t *rt)
         apr_pool_destroy(pool);
         return rv;
     }
-    wd->warn = acme_warn_create(rt, pool);
-    wd->metrics = acme_wd_metrics_start(rt, pool, wd->cas);
-    wd->fleet = acme_fleet_wd_create(rt, pool);
+    wd->warn = am_warn_create(rt, pool);
+    wd->metrics = am_wd_metrics_start(rt, pool, wd->cas);
+    wd->fleet = am_fleet_wd_create(rt, pool);
     apr_pool_pre_cleanup_register(pool, wd, wd_stop);
     rt->wd = wd;
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, rt->s,
@@ -483,7 +483,7 @@ static apr_status_t wd_start(acme_rt_t *rt)
 
 static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
 {
-    acme_rt_t *rt = data;
+    am_runtime_t *rt = data;
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
@@ -505,14 +505,14 @@ static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
     }
 }
 
-apr_status_t acme_watchdog_setup(acme_rt_t *rt, apr_pool_t *pconf)
+apr_status_t am_watchdog_setup(am_runtime_t *rt, apr_pool_t *pconf)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
     ap_watchdog_t *w;
     apr_status_t rv;
 
-    if (rt->domains->nelts == 0) {
+    if (rt->managed->nelts == 0) {
         return APR_SUCCESS;
     }
     get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);

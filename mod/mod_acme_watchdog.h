@@ -6,6 +6,6 @@
 #include "mod_acme_config.h"
 
 /* post_config (real pass): register the singleton child watchdog callback. */
-apr_status_t acme_watchdog_setup(acme_rt_t *rt, apr_pool_t *pconf);
+apr_status_t am_watchdog_setup(am_runtime_t *rt, apr_pool_t *pconf);
 
 #endif
