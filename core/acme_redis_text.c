@@ -5,6 +5,7 @@
 #include "acme_redis.h"
 
 #define URL_MAX 2048
+#define USER_MAX 256
 #define DEFAULT_PORT 6379
 #define README_FLEET "README \"Running a fleet\""
 
@@ -39,6 +40,13 @@ static long parse_number(const char *s, apr_size_t len, apr_size_t maxdigits, lo
 /* Percent-decodes one part of the userinfo; raw characters allowed are
  * printable ASCII except the URL's delimiters; decoded control characters
  * are refused (they would end up in an AUTH command). NULL when invalid. */
+/* RFC 3986 unreserved: what a URL carries as it is. */
+static int is_unreserved(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || (c && strchr("-._~", c));
+}
+
 static char *userinfo_decode(apr_pool_t *p, const char *s, apr_size_t len, int colon_ok)
 {
     char *out = apr_palloc(p, len + 1), *o = out;
@@ -56,8 +64,8 @@ static char *userinfo_decode(apr_pool_t *p, const char *s, apr_size_t len, int c
             if (c < 0x20 || c == 0x7f) return NULL;
             i += 2;
         }
-        else if (c <= 0x20 || c >= 0x7f || strchr("@/?#[]", c) || (c == ':' && !colon_ok)) {
-            return NULL;
+        else if (!(is_unreserved(c) || strchr("!$&'()*+,;=", c) || (c == ':' && colon_ok))) {
+            return NULL;    /* RFC 3986 userinfo: anything else is percent-encoded */
         }
         *o++ = (char)c;
     }
@@ -126,6 +134,8 @@ apr_status_t acme_redis_url_parse(apr_pool_t *p, const char *url, acme_redis_url
         if (colon > auth) {
             u->user = userinfo_decode(p, auth, (apr_size_t)(colon - auth), 0);
             if (!u->user) return bad(err, "invalid character or escape in the user name");
+            /* bounded, so the URL as shown (user name encoded) stays a valid URL */
+            if (strlen(u->user) > USER_MAX) return bad(err, "user name longer than 256 bytes");
         }
         if (colon + 1 == at) return bad(err, "empty password");
         u->password = userinfo_decode(p, colon + 1, (apr_size_t)(at - colon - 1), 1);
@@ -184,7 +194,7 @@ static const char *user_encode(apr_pool_t *p, const char *s)
 
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit((char)c) || strchr("-._~", c)) {
+        if (is_unreserved(c)) {
             *o++ = (char)c;
         }
         else {

@@ -72,6 +72,9 @@ START_TEST(url_hostile)
         "redis://u:p%0d%0aFLUSHALL@h", "redis://u:p w@h", "redis://u\x01:p@h", "redis://u:p\x7f@h",
         "redis://u:p@", "redis://u:p@:1", "redis://h\xc3\xa9", "redis://u:p[@h",
         "redis://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.h",
+        /* RFC 3986 userinfo: '|', '{', '"', '<', '\\', '^', '`' only percent-encoded */
+        "redis://u|x:p@h", "redis://u:p{@h", "redis://u\"x:p@h", "redis://u:p<@h",
+        "redis://u\\:p@h", "redis://u^:p@h", "redis://u`:p@h",
     };
     size_t i;
 
@@ -116,6 +119,22 @@ START_TEST(url_show)
     ck_assert_str_eq(acme_redis_url_show(pool, &u), "redis://a%23b%40c%3A~:***@h:6379/0");
     ck_assert_int_eq(acme_redis_url_parse(pool, acme_redis_url_show(pool, &u), &u, NULL), APR_SUCCESS);
     ck_assert_str_eq(u.user, "a#b@c:~");
+    /* Found by fuzz_redis_text: a long user name of escaped bytes (%AE) grew
+     * past the URL limit when shown, so the shown URL did not parse again.
+     * User names are bounded (256 bytes); at the bound the shown URL parses. */
+    {
+        char *user = apr_pstrdup(pool, ""), *url;
+        int i;
+
+        for (i = 0; i < 256; i++) user = apr_pstrcat(pool, user, "%AE", NULL);
+        url = apr_pstrcat(pool, "rediss://", user, ":p@h", NULL);
+        ck_assert_int_eq(acme_redis_url_parse(pool, url, &u, NULL), APR_SUCCESS);
+        ck_assert_int_eq(acme_redis_url_parse(pool, acme_redis_url_show(pool, &u), &u, NULL),
+                         APR_SUCCESS);
+        ck_assert_int_eq(strlen(u.user), 256);
+        url = apr_pstrcat(pool, "redis://a", user, ":p@h", NULL);
+        ck_assert_int_eq(acme_redis_url_parse(pool, url, &u, NULL), APR_EINVAL);
+    }
 }
 END_TEST
 
