@@ -279,7 +279,7 @@ def test_fleet_redis_down(fleet_factory):
         assert node.served_cert(name).serial_number == serial
     fleet.redis.restart()
     fleet.wait_same_serial(name, not_serial=serial)
-    assert len(fleet.orders_for(name)) == 2
+    assert len(fleet.orders_for(name)) == 2, (fleet.log_tails(60), fleet.pebble.log()[-4000:])
 
 
 def started_two_of_three(fleet_factory, name):
@@ -505,4 +505,4 @@ def test_fleet_fixture_proxy_holds_a_drive(fleet_factory):
     fleet.proxy.release()
     fleet.wait_same_serial(name)
     assert len(fleet.orders_for(name)) == 1 and len(fleet.proxy.order_times(name)) == 1, \
-        (fleet.proxy.order_times(name), fleet.log_tails(60))
+        (fleet.proxy.order_times(name), fleet.log_tails(60), fleet.pebble.log()[-4000:])
