@@ -134,6 +134,32 @@ START_TEST(mdconf_rejects)
 }
 END_TEST
 
+/* Names go through core's one name normaliser (acme_names_add): spellings that differ in case
+ * are one name, written lower-cased as mod_acme keeps them. */
+START_TEST(mdconf_names_normalised)
+{
+    const char *t = convert(
+        "MDomain Example.ORG\n"
+        "<MDomainSet Set.TEST>\n"
+        "  MDMember WWW.set.test www.SET.test set.test\n"
+        "</MDomainSet>\n"
+        "<VirtualHost *:443>\n"
+        "  ServerName EXAMPLE.org\n"
+        "  ServerAlias WWW.Example.org www.example.ORG\n"
+        "</VirtualHost>\n");
+
+    ck_assert(has_line(t, "ACMEDomain example.org www.example.org"));
+    ck_assert(has_line(t, "<ACMEDomainSet set.test www.set.test>"));
+    /* A vhost that shares a name only in another case still adds its names. */
+    t = convert("MDomain a.test\n"
+                "<VirtualHost *:443>\n"
+                "  ServerName A.Test\n"
+                "  ServerAlias B.TEST\n"
+                "</VirtualHost>\n");
+    ck_assert(has_line(t, "ACMEDomain a.test b.test"));
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("mdconf");
@@ -142,6 +168,7 @@ static Suite *suite(void)
     tcase_add_test(tc, mdconf_domains_and_sections);
     tcase_add_test(tc, mdconf_values);
     tcase_add_test(tc, mdconf_rejects);
+    tcase_add_test(tc, mdconf_names_normalised);
     return s;
 }
 
