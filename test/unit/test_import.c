@@ -178,25 +178,18 @@ static const char *name(const acme_import_domain_t *d, int i)
     return APR_ARRAY_IDX(d->names, i, const char *);
 }
 
-static acme_import_t *read_md(void)
+typedef apr_status_t (*reader_t)(apr_pool_t *, const char *, apr_time_t, acme_import_t **,
+                                 const char **);
+
+/* The scratch directory read as a store of kind. */
+static acme_import_t *read_store(reader_t reader, const char *kind)
 {
     acme_import_t *imp = NULL;
     const char *why = NULL;
 
-    ck_assert_int_eq(acme_import_mod_md(pool, tmpdir, now, &imp, &why), APR_SUCCESS);
+    ck_assert_int_eq(reader(pool, tmpdir, now, &imp, &why), APR_SUCCESS);
     ck_assert_ptr_nonnull(imp);
-    ck_assert_str_eq(imp->kind, "mod_md");
-    return imp;
-}
-
-static acme_import_t *read_certbot(void)
-{
-    acme_import_t *imp = NULL;
-    const char *why = NULL;
-
-    ck_assert_int_eq(acme_import_certbot(pool, tmpdir, now, &imp, &why), APR_SUCCESS);
-    ck_assert_ptr_nonnull(imp);
-    ck_assert_str_eq(imp->kind, "certbot");
+    ck_assert_str_eq(imp->kind, kind);
     return imp;
 }
 
@@ -377,6 +370,18 @@ static void put_md_account(const char *name, const char *status, const char *pem
     }
 }
 
+/* domains/<name>/ with mod_md's defaults: md.json naming name, pubcert.pem, privkey.pem (when not NULL). */
+static void put_md_domain(const char *name, const char *chain, const char *key)
+{
+    const char *rel = apr_pstrcat(pool, "domains/", name, NULL);
+
+    put(apr_pstrcat(pool, rel, "/md.json", NULL), apr_psprintf(pool, "{\"domains\":[\"%s\"]}", name));
+    put(apr_pstrcat(pool, rel, "/pubcert.pem", NULL), chain);
+    if (key) {
+        put(apr_pstrcat(pool, rel, "/privkey.pem", NULL), key);
+    }
+}
+
 /* d was not taken for the reason the note starting with prefix gives. */
 static void refused(const acme_import_domain_t *d, const char *id, const char *prefix)
 {
@@ -385,6 +390,48 @@ static void refused(const acme_import_domain_t *d, const char *id, const char *p
     ck_assert_str_eq(d->why_not, "no certificate that can be taken");
     ck_assert_msg(note(d, prefix) != NULL, "%s: no note '%s' (first: %s)", id, prefix,
                   d->notes->nelts ? APR_ARRAY_IDX(d->notes, 0, const char *) : "none");
+}
+
+/* The one account of imp, taken: found at source as ref, with its URL, CA, contact and key. */
+static const acme_import_account_t *only_account(const acme_import_t *imp, const char *source,
+                                                 const char *ref, const char *url,
+                                                 const char *ca_url, const acme_key_t *key)
+{
+    const acme_import_account_t *a;
+
+    ck_assert_int_eq(imp->accounts->nelts, 1);
+    a = account(imp, 0);
+    ck_assert_ptr_null(a->why_not);
+    ck_assert_str_eq(a->source, source);
+    ck_assert_str_eq(a->ref, ref);
+    ck_assert_str_eq(a->url, url);
+    ck_assert_str_eq(a->ca_url, ca_url);
+    ck_assert_str_eq(a->status, "valid");
+    ck_assert_str_eq(json_string_value(json_array_get(a->contact, 0)), "mailto:admin@example.org");
+    ck_assert_ptr_nonnull(a->key);
+    ck_assert_int_eq(EVP_PKEY_eq(acme_key_evp(a->key), acme_key_evp(key)), 1);
+    return a;
+}
+
+/* The one domain of imp, taken: example.org and www.example.org from source, with ca_url
+ * and the account a (by its name in the source). */
+static const acme_import_domain_t *only_domain(const acme_import_t *imp, const char *source,
+                                               const char *ca_url, const acme_import_account_t *a)
+{
+    const acme_import_domain_t *d;
+
+    ck_assert_int_eq(imp->domains->nelts, 1);
+    d = domain(imp, 0);
+    ck_assert_ptr_null(d->why_not);
+    ck_assert_str_eq(d->id, "example.org");
+    ck_assert_str_eq(d->source, source);
+    ck_assert_int_eq(d->names->nelts, 2);
+    ck_assert_str_eq(name(d, 0), "example.org");
+    ck_assert_str_eq(name(d, 1), "www.example.org");
+    ck_assert_str_eq(d->ca_url, ca_url);
+    ck_assert_str_eq(d->account_ref, a->ref);
+    ck_assert_ptr_eq(acme_import_account_of(imp, d), a);
+    return d;
 }
 
 /* An account with its (encrypted) key and URL, a domain with both its certificates and keys. */
@@ -408,30 +455,13 @@ START_TEST(mod_md_taken)
         "\"renew-window\":\"21d\",\"state\":2}");
     put_pair("domains/example.org", "pubcert.secp384r1.pem", "privkey.secp384r1.pem", &s384);
     put_pair("domains/example.org", "pubcert.secp256r1.pem", "privkey.secp256r1.pem", &s256);
-    imp = read_md();
+    imp = read_store(acme_import_mod_md, "mod_md");
 
-    ck_assert_int_eq(imp->accounts->nelts, 1);
-    a = account(imp, 0);
-    ck_assert_ptr_null(a->why_not);
-    ck_assert_str_eq(a->source, "accounts/ACME-ca.test-0000");
-    ck_assert_str_eq(a->ref, "ACME-ca.test-0000");
-    ck_assert_str_eq(a->url, "https://ca.test/acct/ACME-ca.test-0000");
-    ck_assert_str_eq(a->ca_url, "https://ca.test/dir");
-    ck_assert_str_eq(a->status, "valid");
-    ck_assert_str_eq(json_string_value(json_array_get(a->contact, 0)), "mailto:admin@example.org");
-    ck_assert_ptr_nonnull(a->key);
-    ck_assert_int_eq(EVP_PKEY_eq(acme_key_evp(a->key), acme_key_evp(akey)), 1);
+    a = only_account(imp, "accounts/ACME-ca.test-0000", "ACME-ca.test-0000",
+                     "https://ca.test/acct/ACME-ca.test-0000", "https://ca.test/dir", akey);
 
-    ck_assert_int_eq(imp->domains->nelts, 1);
-    d = domain(imp, 0);
-    ck_assert_ptr_null(d->why_not);
-    ck_assert_str_eq(d->id, "example.org");
-    ck_assert_str_eq(d->source, "domains/example.org");
-    ck_assert_int_eq(d->names->nelts, 2);
-    ck_assert_str_eq(name(d, 1), "www.example.org");
-    ck_assert_str_eq(d->ca_url, "https://ca.test/dir");
-    ck_assert_str_eq(d->account_ref, "ACME-ca.test-0000");
-    ck_assert_ptr_eq(acme_import_account_of(imp, d), a);
+    /* The managed domain's name leads, lower-cased. */
+    d = only_domain(imp, "domains/example.org", "https://ca.test/dir", a);
     ck_assert_int_eq(d->notes->nelts, 0);
     /* mod_md's order of key types: the first is the primary. */
     ck_assert_int_eq(d->certs->nelts, 2);
@@ -463,7 +493,7 @@ START_TEST(mod_md_renewal_state)
     put_pair("domains/example.org", "pubcert.secp256r1.pem", "privkey.secp256r1.pem", &s);
     put("domains/example.org/job.json", "{\"errors\":3,\"last\":{\"detail\":\"rate\\nlimited\"}}");
     put_pair("staging/example.org", "pubcert.secp256r1.pem", "privkey.secp256r1.pem", &s);
-    imp = read_md();
+    imp = read_store(acme_import_mod_md, "mod_md");
 
     ck_assert_int_eq(imp->accounts->nelts, 0);
     d = domain(imp, 0);
@@ -512,7 +542,7 @@ START_TEST(mod_md_accounts_not_taken)
     put("elsewhere/ACME-g-0000/account.json", "{\"url\":\"u\",\"ca-url\":\"c\"}");
     put("elsewhere/ACME-g-0000/account.pem", pem);
     link_to("../elsewhere/ACME-g-0000", "accounts/ACME-g-0000");
-    imp = read_md();
+    imp = read_store(acme_import_mod_md, "mod_md");
 
     ck_assert_int_eq(imp->accounts->nelts, 6);
     ck_assert_str_eq(account(imp, 0)->why_not, "accounts/ACME-a-0000/account.pem cannot be decrypted "
@@ -544,27 +574,15 @@ START_TEST(mod_md_domains_not_taken)
     put("md_store.json", "{}");
     put("domains/a.test/md.json", "{not json");
     mkdirs("domains/b.test");
-    put("domains/c.test/md.json", "{\"domains\":[\"c.test\"]}");
-    put("domains/c.test/pubcert.pem", c.chain);
-    put("domains/d.test/md.json", "{\"domains\":[\"d.test\"]}");
-    put("domains/d.test/pubcert.pem", d1.chain);
-    put("domains/d.test/privkey.pem", d2.key);
-    put("domains/e.test/md.json", "{\"domains\":[\"e.test\"]}");
-    put_pair("domains/e.test", "pubcert.pem", "privkey.pem", &e);
+    put_md_domain("c.test", c.chain, NULL);
+    put_md_domain("d.test", d1.chain, d2.key);
+    put_md_domain("e.test", e.chain, e.key);
     put("domains/f.test/md.json", "{\"domains\":[\"f.test\",\"www.f.test\"]}");
     put_pair("domains/f.test", "pubcert.pem", "privkey.pem", &f);
-    put("domains/g.test/md.json", "{\"domains\":[\"g.test\"]}");
-    put("domains/g.test/pubcert.pem", "garbage\n");
-    put("domains/g.test/privkey.pem", c.key);
-    put("domains/h.test/md.json", "{\"domains\":[\"h.test\"]}");
-    put("domains/h.test/pubcert.pem", c.chain);
-    put("domains/h.test/privkey.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
-    put("domains/i.test/md.json", "{\"domains\":[\"i.test\"]}");
-    put("domains/i.test/pubcert.pem", i.leaf);
-    put("domains/i.test/privkey.pem", i.key);
-    put("domains/j.test/md.json", "{\"domains\":[\"j.test\"]}");
-    put("domains/j.test/pubcert.pem", c.chain);
-    put("domains/j.test/privkey.pem", pem_key(rsa1024()));
+    put_md_domain("g.test", "garbage\n", c.key);
+    put_md_domain("h.test", c.chain, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    put_md_domain("i.test", i.leaf, i.key);
+    put_md_domain("j.test", c.chain, pem_key(rsa1024()));
     /* Two spellings of one curve: the second ec256 certificate is left behind. */
     put("domains/k.test/md.json", "{\"domains\":[\"k.test\"],\"privkey\":[{\"type\":\"EC\",\"curve\":"
         "\"secp256r1\"},{\"type\":\"EC\",\"curve\":\"prime256v1\"}]}");
@@ -573,10 +591,9 @@ START_TEST(mod_md_domains_not_taken)
     put("elsewhere/l.test/md.json", "{\"domains\":[\"l.test\"]}");
     put_pair("elsewhere/l.test", "pubcert.pem", "privkey.pem", &l);
     link_to("../elsewhere/l.test", "domains/l.test");
-    put("domains/m.test/md.json", "{\"domains\":[\"m.test\"]}");
-    put("domains/m.test/pubcert.pem", c.chain);
+    put_md_domain("m.test", c.chain, NULL);
     link_to("gone.pem", "domains/m.test/privkey.pem");
-    imp = read_md();
+    imp = read_store(acme_import_mod_md, "mod_md");
 
     /* l.test, a link to a directory elsewhere, is not read. */
     ck_assert_int_eq(imp->domains->nelts, 12);
@@ -671,31 +688,13 @@ START_TEST(certbot_taken)
                         "\"status\":\"valid\"},\"uri\":\"https://acme.test/acct/7\"}", private_jwk(akey));
     put_lineage("example.org", "", "deploy_hook = systemctl reload apache2\n[[webroot_map]]\n"
                 "example.org = /var/www/html", &s);
-    imp = read_certbot();
+    imp = read_store(acme_import_certbot, "certbot");
 
-    ck_assert_int_eq(imp->accounts->nelts, 1);
-    a = account(imp, 0);
-    ck_assert_ptr_null(a->why_not);
-    ck_assert_str_eq(a->source, "accounts/acme.test/dir/0123abcd");
-    ck_assert_str_eq(a->ref, "0123abcd");
-    ck_assert_str_eq(a->ca_url, "https://acme.test/dir");
-    ck_assert_str_eq(a->url, "https://acme.test/acct/7");
-    ck_assert_str_eq(a->status, "valid");
-    ck_assert_str_eq(json_string_value(json_array_get(a->contact, 0)), "mailto:admin@example.org");
-    ck_assert_int_eq(EVP_PKEY_eq(acme_key_evp(a->key), acme_key_evp(akey)), 1);
+    a = only_account(imp, "accounts/acme.test/dir/0123abcd", "0123abcd", "https://acme.test/acct/7",
+                     "https://acme.test/dir", akey);
 
-    ck_assert_int_eq(imp->domains->nelts, 1);
-    d = domain(imp, 0);
-    ck_assert_ptr_null(d->why_not);
     /* The lineage's name leads, then the certificate's other names. */
-    ck_assert_str_eq(d->id, "example.org");
-    ck_assert_str_eq(d->source, "live/example.org");
-    ck_assert_int_eq(d->names->nelts, 2);
-    ck_assert_str_eq(name(d, 0), "example.org");
-    ck_assert_str_eq(name(d, 1), "www.example.org");
-    ck_assert_str_eq(d->ca_url, "https://acme.test/dir");
-    ck_assert_str_eq(d->account_ref, "0123abcd");
-    ck_assert_ptr_eq(acme_import_account_of(imp, d), a);
+    d = only_domain(imp, "live/example.org", "https://acme.test/dir", a);
     ck_assert_str_eq(d->renew_window, "20d");
     ck_assert_str_eq(d->renew_window_note, "certbot's renew_before_expiry");
     /* live/ holds links into archive/: they are read through. */
@@ -747,7 +746,7 @@ START_TEST(certbot_not_taken)
     put_lineage("g.test", "renew_before_expiry = 1 month", "", &g);
     put_lineage("h.test", "", "", &h);
     put("renewal/notes.txt", "not a lineage\n");
-    imp = read_certbot();
+    imp = read_store(acme_import_certbot, "certbot");
 
     ck_assert_int_eq(imp->accounts->nelts, 4);
     ck_assert_str_eq(account(imp, 0)->why_not, "the account is deactivated");
