@@ -7,10 +7,10 @@ ACME_DEMO_PACKAGES=(build-essential autoconf automake libtool pkg-config
                     python3-pytest python3-cryptography openssl curl)
 # The second CA of the tests, smallstep step-ca, built from Debian's Go sources (test/stepca/).
 ACME_STEPCA_PACKAGES=(golang-go golang-github-smallstep-certificates-dev)
-# Everything scripts/check uses on top: unit tests, clang/libFuzzer, Redis, load and memory tools,
+# Everything scripts/check uses on top: unit tests, clang/libFuzzer, Redis, load and memory tools, strace,
 # step-ca, BIND (dns-01 against a real DNS server, nsupdate, dig) and chromium (the status page).
 ACME_CHECK_PACKAGES=("${ACME_DEMO_PACKAGES[@]}" check clang libclang-rt-14-dev
-                     redis-server libhiredis-dev wrk valgrind "${ACME_STEPCA_PACKAGES[@]}"
+                     redis-server libhiredis-dev wrk valgrind strace "${ACME_STEPCA_PACKAGES[@]}"
                      bind9 bind9-dnsutils chromium)
 # What bench/run needs on top of the demo's: load and memory tools and the peer certbot.
 ACME_BENCH_PACKAGES=("${ACME_DEMO_PACKAGES[@]}" wrk valgrind certbot)
