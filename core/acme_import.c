@@ -88,13 +88,26 @@ int acme_import_is_dir(apr_pool_t *p, const char *path)
            && fi.filetype == APR_DIR;
 }
 
+const char *acme_import_link_reason(apr_pool_t *p, const char *dir, const char *rel)
+{
+    apr_finfo_t fi;
+
+    if (apr_stat(&fi, acme_import_join(p, dir, rel), APR_FINFO_TYPE | APR_FINFO_LINK, p)
+        != APR_SUCCESS || fi.filetype != APR_LNK) {
+        return NULL;
+    }
+    return apr_psprintf(p, "%s is a symbolic link; import reads only the source's own tree",
+                        acme_import_printable(p, rel, 1024));
+}
+
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The entries of a directory (no "." and ".."), sorted; only directories
- * (not links to them) when dirs is set. Empty when it cannot be read. */
+/* The entries of a directory (no "." and ".."), sorted; only directories and
+ * symbolic links (reported by the caller, not followed) when dirs is set.
+ * Empty when it cannot be read. */
 apr_array_header_t *acme_import_list_dir(apr_pool_t *p, const char *path, int dirs)
 {
     apr_array_header_t *out = apr_array_make(p, 8, sizeof(const char *));
@@ -111,8 +124,9 @@ apr_array_header_t *acme_import_list_dir(apr_pool_t *p, const char *path, int di
         if (!fi.name || !strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
             continue;
         }
-        if (dirs && !((fi.valid & APR_FINFO_TYPE) ? fi.filetype == APR_DIR
-                                                  : acme_import_is_dir(p, acme_import_join(p, path, fi.name)))) {
+        if (dirs && !((fi.valid & APR_FINFO_TYPE) ? fi.filetype == APR_DIR || fi.filetype == APR_LNK
+                                                  : acme_import_is_dir(p, acme_import_join(p, path, fi.name))
+                                                    || acme_import_link_reason(p, path, fi.name))) {
             continue;
         }
         APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, fi.name);
@@ -435,6 +449,9 @@ static void md_account(apr_pool_t *p, acme_import_t *imp, const char *dir, const
     apr_size_t len;
     apr_status_t rv;
 
+    if ((a->why_not = acme_import_link_reason(p, dir, rel))) {
+        return;
+    }
     if (!(data = acme_import_read_rel(p, dir, jrel, JSON_MAX, &len, &rv))) {
         a->why_not = acme_import_read_error(p, jrel, rv);
         return;
@@ -492,9 +509,14 @@ static void md_domain(apr_pool_t *p, acme_import_t *imp, const char *dir, const 
     acme_import_domain_t *d = NULL;
     char *data;
     apr_size_t len;
+    const char *link = acme_import_link_reason(p, dir, rel);
     apr_status_t rv;
 
-    if (!(data = acme_import_read_rel(p, dir, jrel, JSON_MAX, &len, &rv))) {
+    if (link) {
+        d = acme_import_new_domain(p, rel);
+        d->why_not = link;
+    }
+    else if (!(data = acme_import_read_rel(p, dir, jrel, JSON_MAX, &len, &rv))) {
         d = acme_import_new_domain(p, rel);
         d->why_not = acme_import_read_error(p, jrel, rv);
     }

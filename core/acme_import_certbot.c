@@ -209,8 +209,12 @@ static void certbot_accounts(apr_pool_t *p, acme_import_t *imp, const char *dir,
     for (int i = 0; i < subs->nelts; i++) {
         const char *name = APR_ARRAY_IDX(subs, i, const char *);
         const char *sub = apr_pstrcat(p, rel, "/", name, NULL);
+        const char *link = acme_import_link_reason(p, dir, sub);
 
-        if (apr_stat(&fi, acme_import_join(p, dir, apr_pstrcat(p, sub, "/regr.json", NULL)), APR_FINFO_TYPE,
+        if (link) {
+            acme_import_new_account(p, imp, sub, acme_import_printable(p, name, 255))->why_not = link;
+        }
+        else if (apr_stat(&fi, acme_import_join(p, dir, apr_pstrcat(p, sub, "/regr.json", NULL)), APR_FINFO_TYPE,
                      p) == APR_SUCCESS) {
             /* the server's host and path lie between accounts/ and the id */
             const char *ca_rel = rel + strlen("accounts");

@@ -32,9 +32,13 @@ const char *acme_import_read_error(apr_pool_t *p, const char *rel, apr_status_t 
 
 int acme_import_is_dir(apr_pool_t *p, const char *path);
 
-/* The entries of a directory (no "." and ".."), sorted; only directories
- * (not links to them) when dirs is set. Empty when it cannot be read. */
+/* The entries of a directory (no "." and ".."), sorted; only directories and
+ * symbolic links (which callers report, not follow) when dirs is set. Empty
+ * when it cannot be read. */
 apr_array_header_t *acme_import_list_dir(apr_pool_t *p, const char *path, int dirs);
+
+/* Why rel (under dir) is not taken when it is a symbolic link, else NULL. */
+const char *acme_import_link_reason(apr_pool_t *p, const char *dir, const char *rel);
 
 /* A new, empty domain found at source. */
 acme_import_domain_t *acme_import_new_domain(apr_pool_t *p, const char *source);

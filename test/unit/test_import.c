@@ -538,13 +538,13 @@ START_TEST(mod_md_accounts_not_taken)
     put_md_account("ACME-d-0000", "deactivated", pem);
     put("accounts/ACME-e-0000/account.pem", pem);
     put_md_account("ACME-f-0000", "valid", encrypted_pem(rsa1024(), pass, 48));
-    /* A directory that is a symbolic link is not followed into another tree. */
+    /* A directory that is a symbolic link is reported, not followed into another tree. */
     put("elsewhere/ACME-g-0000/account.json", "{\"url\":\"u\",\"ca-url\":\"c\"}");
     put("elsewhere/ACME-g-0000/account.pem", pem);
     link_to("../elsewhere/ACME-g-0000", "accounts/ACME-g-0000");
     imp = read_store(acme_import_mod_md, "mod_md");
 
-    ck_assert_int_eq(imp->accounts->nelts, 6);
+    ck_assert_int_eq(imp->accounts->nelts, 7);
     ck_assert_str_eq(account(imp, 0)->why_not, "accounts/ACME-a-0000/account.pem cannot be decrypted "
                      "with the key of md_store.json");
     ck_assert_ptr_null(account(imp, 0)->key);
@@ -557,6 +557,10 @@ START_TEST(mod_md_accounts_not_taken)
     ck_assert_str_eq(account(imp, 4)->why_not, "accounts/ACME-e-0000/account.json is missing");
     ck_assert_str_eq(account(imp, 5)->why_not, "the key in accounts/ACME-f-0000/account.pem is of a "
                      "type mod_acme does not sign with");
+    ck_assert_str_eq(account(imp, 6)->why_not, "accounts/ACME-g-0000 is a symbolic link; import "
+                     "reads only the source's own tree");
+    ck_assert_ptr_null(account(imp, 6)->url);
+    ck_assert_ptr_null(account(imp, 6)->key);
 }
 END_TEST
 
@@ -595,8 +599,8 @@ START_TEST(mod_md_domains_not_taken)
     link_to("gone.pem", "domains/m.test/privkey.pem");
     imp = read_store(acme_import_mod_md, "mod_md");
 
-    /* l.test, a link to a directory elsewhere, is not read. */
-    ck_assert_int_eq(imp->domains->nelts, 12);
+    /* l.test, a link to a directory elsewhere, is reported, not read. */
+    ck_assert_int_eq(imp->domains->nelts, 13);
     ck_assert_str_eq(domain(imp, 0)->id, "a.test");
     ck_assert_str_eq(domain(imp, 0)->why_not, "domains/a.test/md.json does not describe a managed domain");
     ck_assert_str_eq(domain(imp, 1)->id, "b.test");
@@ -625,8 +629,12 @@ START_TEST(mod_md_domains_not_taken)
     ck_assert_ptr_nonnull(note(dk, "not taken: domains/k.test/pubcert.prime256v1.pem is a second "
                                "ec256 certificate"));
     ck_assert_ptr_nonnull(note(dk, "only 1 of its 2 key types are taken"));
+    ck_assert_str_eq(domain(imp, 11)->id, "l.test");
+    ck_assert_str_eq(domain(imp, 11)->why_not, "domains/l.test is a symbolic link; import reads only "
+                     "the source's own tree");
+    ck_assert_int_eq(domain(imp, 11)->certs->nelts, 0);
     /* A link that leads nowhere is a missing file. */
-    refused(domain(imp, 11), "m.test", "not taken: domains/m.test/privkey.pem is missing");
+    refused(domain(imp, 12), "m.test", "not taken: domains/m.test/privkey.pem is missing");
 }
 END_TEST
 
@@ -730,6 +738,9 @@ START_TEST(certbot_not_taken)
     put_certbot_account("bb", "{\"uri\":\"https://acme.test/acct/2\"}", "{}");
     put_certbot_account("cc", "{\"body\":{}}", jwk);
     put_certbot_account("dd", "{\"uri\":\"https://acme.test/acct/4\"}", NULL);
+    put("elsewhere/ee/regr.json", "{\"uri\":\"https://acme.test/acct/5\"}");
+    put("elsewhere/ee/private_key.json", jwk);
+    link_to("../../../elsewhere/ee", "accounts/acme.test/dir/ee");
 
     put("renewal/a.test.conf", "[bad\n");
     put_lineage("b.test", "", "", NULL);
@@ -748,7 +759,7 @@ START_TEST(certbot_not_taken)
     put("renewal/notes.txt", "not a lineage\n");
     imp = read_store(acme_import_certbot, "certbot");
 
-    ck_assert_int_eq(imp->accounts->nelts, 4);
+    ck_assert_int_eq(imp->accounts->nelts, 5);
     ck_assert_str_eq(account(imp, 0)->why_not, "the account is deactivated");
     ck_assert_str_eq(account(imp, 1)->why_not, "accounts/acme.test/dir/bb/private_key.json does not "
                      "hold a private key");
@@ -756,6 +767,8 @@ START_TEST(certbot_not_taken)
                      "account URL (uri)");
     ck_assert_str_eq(account(imp, 3)->why_not, "accounts/acme.test/dir/dd/private_key.json is "
                      "missing");
+    ck_assert_str_eq(account(imp, 4)->why_not, "accounts/acme.test/dir/ee is a symbolic link; import "
+                     "reads only the source's own tree");
 
     ck_assert_int_eq(imp->domains->nelts, 8);
     ck_assert_str_eq(domain(imp, 0)->id, "a.test");
