@@ -134,6 +134,11 @@ apr_status_t acme_rd_unexpected(acme_redis_t *r, const char *what, redisReply *r
     return acme_rd_fail(r, APR_EGENERAL, "unexpected answer to %s", what);
 }
 
+int acme_rd_is_str(const redisReply *x)
+{
+    return x && (x->type == REDIS_REPLY_STRING || x->type == REDIS_REPLY_STATUS);
+}
+
 /* The library text and its fingerprint (SHA-256 of the body, 16 hex). */
 static const char *library_text(apr_pool_t *p, const char **fp)
 {

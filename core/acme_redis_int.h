@@ -43,6 +43,8 @@ apr_status_t acme_rd_io_status(int err, int saved_errno);
 void acme_rd_drop(acme_redis_t *r);
 /* Frees reply and records an unexpected answer to what. */
 apr_status_t acme_rd_unexpected(acme_redis_t *r, const char *what, redisReply *reply);
+/* A string or status reply. */
+int acme_rd_is_str(const redisReply *x);
 /* One command, connecting when needed; error replies come back as replies. */
 apr_status_t acme_rd_call_raw(acme_redis_t *r, const char *what, int argc, const char **argv,
                               const size_t *lens, redisReply **out);
@@ -71,10 +73,5 @@ const char *acme_rd_msec(apr_pool_t *p, apr_interval_time_t t);
  * loaded again and the call repeated. */
 apr_status_t acme_rd_fcall(acme_redis_t *r, apr_pool_t *p, const char *fn, int ro, int nkeys,
                            acme_rd_args_t *a, redisReply **out);
-
-/* ---- replies (acme_redis_lease.c) ---- */
-
-/* A string or status reply. */
-int acme_rd_is_str(const redisReply *x);
 
 #endif

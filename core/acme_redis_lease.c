@@ -12,11 +12,6 @@
 
 /* ---- replies ---------------------------------------------------------- */
 
-int acme_rd_is_str(const redisReply *x)
-{
-    return x && (x->type == REDIS_REPLY_STRING || x->type == REDIS_REPLY_STATUS);
-}
-
 /* A decimal integer without sign, at most 2^63 - 1. */
 static int parse_u64(const char *s, apr_size_t len, apr_uint64_t *v)
 {
