@@ -1,4 +1,4 @@
-/* acme_store_file_int.h: what the file store's files (acme_store_file.c, acme_store_file_owner.c) share inside the core: the backend's state, names on disk and directories opened by descriptor; not for mod/ or tools/. */
+/* acme_store_file_int.h: what the file store's files (acme_store_file.c, acme_store_file_owner.c, acme_store_file_path.c) share inside the core: the backend's state, names on disk and directories opened by descriptor; not for mod/ or tools/. */
 #ifndef ACME_STORE_FILE_INT_H
 #define ACME_STORE_FILE_INT_H
 
@@ -16,7 +16,7 @@ typedef struct {
     const char *dir;
 } file_store_t;
 
-/* ---- names and directories (acme_store_file.c) ---- */
+/* ---- names and directories (acme_store_file_path.c) ---- */
 
 apr_status_t acme_sf_errno_status(void);
 /* A name usable as one path component: nothing that escapes or hides. */
