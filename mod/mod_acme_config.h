@@ -152,6 +152,7 @@ typedef struct am_static_cert_t {
 
 extern module AP_MODULE_DECLARE_DATA acme_module;
 
+/* The directive table (mod_acme_directives.c). */
 extern const command_rec am_cmds[];
 void *am_create_server_config(apr_pool_t *p, server_rec *s);
 

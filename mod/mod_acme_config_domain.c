@@ -20,13 +20,6 @@
 
 static const char *const challenge_types[] = { "http-01", "tls-alpn-01", "dns-01", NULL };
 
-void am_settings_init(am_domain_settings_t *dc)
-{
-    dc->tos_agreed = AM_UNSET;
-    dc->renew_via_ari = AM_UNSET;
-    dc->require_https = AM_UNSET;
-}
-
 /* ---- helpers ------------------------------------------------------------ */
 
 static const char *where(cmd_parms *cmd)

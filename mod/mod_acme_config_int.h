@@ -1,4 +1,4 @@
-/* mod_acme_config_int.h: what the two directive files (mod_acme_config.c, mod_acme_config_domain.c) share — the argument checks and the per-domain setters the directive table names; not for the rest of mod/. */
+/* mod_acme_config_int.h: what the directive files (mod_acme_directives.c, mod_acme_config_domain.c) take from below — the argument checks of mod_acme_config.c and the per-domain setters the directive table names; not for the rest of mod/. */
 #ifndef MOD_ACME_CONFIG_INT_H
 #define MOD_ACME_CONFIG_INT_H
 
@@ -7,7 +7,10 @@
 #include "acme_key.h"
 #include "mod_acme_config.h"
 
-/* ---- argument checks (mod_acme_config.c) ---- */
+/* ---- unset settings and argument checks (mod_acme_config.c) ---- */
+
+/* The per-domain settings as unset. */
+void am_settings_init(am_domain_settings_t *dc);
 
 /* "DIRECTIVE: invalid value 'VALUE': ALLOWED", the message of every bad argument. */
 const char *am_arg_bad(cmd_parms *cmd, const char *value, const char *allowed);
@@ -18,9 +21,6 @@ const char *am_arg_key_type(cmd_parms *cmd, const char *arg, acme_key_type_e *t)
 const char *am_arg_on_off(cmd_parms *cmd, const char *arg, int *flag);
 
 /* ---- one certificate's directives (mod_acme_config_domain.c) ---- */
-
-/* The per-domain settings as unset. */
-void am_settings_init(am_domain_settings_t *dc);
 
 const char *am_cmd_domain(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 const char *am_cmd_domain_set(cmd_parms *cmd, void *dc, const char *arg);
