@@ -144,21 +144,13 @@ static int has_name(const apr_array_header_t *names, const char *n)
     return 0;
 }
 
-/* Adds a lower-cased name once; 0 when it is not a valid identifier. */
+/* Adds a name once, lower-cased by core's one name normaliser; 0 when it is not a valid identifier. */
 static int add_name(apr_pool_t *p, apr_array_header_t *names, const char *n)
 {
-    char *low;
-
     if (!n || !acme_identifier_valid(n)) {
         return 0;
     }
-    low = apr_pstrdup(p, n);
-    for (char *q = low; *q; q++) {
-        *q = (char)apr_tolower(*q);
-    }
-    if (!has_name(names, low)) {
-        APR_ARRAY_PUSH(names, const char *) = low;
-    }
+    (void)acme_names_add(p, names, n);
     return 1;
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include "acme_domain.h"
 #include "acme_import.h"
 #include "acme_mdconf.h"
 #include "acme_mdconf_int.h"
@@ -31,7 +32,8 @@ static int is_transitive_word(const char *w)
 
 /* ---- the names of a managed domain -------------------------------------------- */
 
-/* The ServerName (without scheme and port) and ServerAlias names of every <VirtualHost>. */
+/* The ServerName (without scheme and port) and ServerAlias names of every <VirtualHost>,
+ * lower-cased by core's one name normaliser like every name this file keeps. */
 static void collect_vhosts(conv_t *cv)
 {
     apr_array_header_t *cur = NULL;
@@ -64,25 +66,10 @@ static void collect_vhosts(conv_t *cv)
                 if ((c = strrchr(n, ':')) && !strchr(c + 1, ']') && strchr(n, ':') == c) {
                     n = apr_pstrmemdup(cv->p, n, (apr_size_t)(c - n));
                 }
-                APR_ARRAY_PUSH(cur, const char *) = n;
+                (void)acme_names_add(cv->p, cur, n);
                 if (is(l->name, "ServerName")) break;
             }
         }
-    }
-}
-
-static int in_list(const apr_array_header_t *names, const char *n)
-{
-    for (int i = 0; i < names->nelts; i++) {
-        if (is(APR_ARRAY_IDX(names, i, const char *), n)) return 1;
-    }
-    return 0;
-}
-
-static void add_unique(apr_array_header_t *names, const char *n)
-{
-    if (!in_list(names, n)) {
-        APR_ARRAY_PUSH(names, const char *) = n;
     }
 }
 
@@ -94,10 +81,10 @@ static void add_vhost_names(conv_t *cv, apr_array_header_t *names)
         int shared = 0;
 
         for (int i = 0; i < vn->nelts && !shared; i++) {
-            shared = in_list(names, APR_ARRAY_IDX(vn, i, const char *));
+            shared = acme_names_has(names, APR_ARRAY_IDX(vn, i, const char *));
         }
         for (int i = 0; shared && i < vn->nelts; i++) {
-            add_unique(names, APR_ARRAY_IDX(vn, i, const char *));
+            (void)acme_names_add(cv->p, names, APR_ARRAY_IDX(vn, i, const char *));
         }
     }
 }
@@ -112,7 +99,7 @@ static apr_array_header_t *domain_names(conv_t *cv, const apr_array_header_t *ar
         const char *w = APR_ARRAY_IDX(args, i, const char *);
 
         if (is_transitive_word(w)) *transitive = is(w, "auto");
-        else add_unique(names, w);
+        else (void)acme_names_add(cv->p, names, w);
     }
     return names;
 }
@@ -163,7 +150,7 @@ static apr_array_header_t *key_types(conv_t *cv, const apr_array_header_t *args,
         else if (is(w, "secp384r1") || is(w, "P-384")) {
             t = "ec384";
         }
-        if (t) add_unique(out, t);
+        if (t) (void)acme_names_add(cv->p, out, t);
         else if (!*bad) *bad = bits ? apr_pstrcat(cv->p, "RSA ", bits, NULL) : w;
     }
     return out;
@@ -401,7 +388,7 @@ static void special(conv_t *cv, const cline_t *l, const entry_t *e)
             const char *t = APR_ARRAY_IDX(l->args, i, const char *);
 
             if (is(t, "http-01") || is(t, "tls-alpn-01") || is(t, "dns-01")) {
-                add_unique(types, apr_pstrdup(cv->p, t));
+                (void)acme_names_add(cv->p, types, t);
             }
         }
         if (types->nelts) acme_mdconf_directive(cv, l, e->acme, types);
@@ -535,7 +522,7 @@ static void convert_set(conv_t *cv, int open, int close)
                 const char *w = APR_ARRAY_IDX(l->args, j, const char *);
 
                 if (is_transitive_word(w)) transitive = is(w, "auto");
-                else add_unique(names, w);
+                else (void)acme_names_add(cv->p, names, w);
             }
         }
         else if (is(l->name, "MDProfileMandatory") && l->args->nelts) {
