@@ -1,4 +1,4 @@
-/* acmectl.h: what acmectl's verbs share (the run context, one-line errors, option parsing, the store), so verbs can live in files of their own. */
+/* acmectl.h: what acmectl's verbs share (the run context, one-line errors, option parsing, the store, reaching a CA), so each verb lives in a file of its own. */
 #ifndef ACMECTL_H
 #define ACMECTL_H
 
@@ -6,10 +6,15 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "acme_ca.h"
+#include "acme_drive.h"
 #include "acme_log.h"
 #include "acme_store.h"
 
 #define EXIT_USAGE 2
+
+/* Long options of the verbs that talk to a CA; a verb numbers its own from OPT_VERB. */
+enum { OPT_CA = 256, OPT_CA_CERT, OPT_PROXY, OPT_VERB };
 
 /* Everything a verb needs; lives for the whole run. */
 typedef struct {
@@ -37,8 +42,40 @@ apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os);
  * fleet's store (its local groups at c->store_dir); the error line when it
  * cannot be opened. */
 int open_store(ctl_t *c, acme_store_t **store);
+/* The store entry of a domain named on the command line, which must exist
+ * (exit 2 for a name that is not one, 1 when the store lacks it). */
+int known_entry(ctl_t *c, acme_store_t *store, const char *name, const char **entry);
 
-/* Verbs in files of their own. */
+/* How to reach the CA: --ca, --ca-cert, --http-proxy (every verb that talks to
+ * one; acmectl_ca.c). */
+typedef struct {
+    const char *url, *ca_cert, *proxy;
+} ca_opts_t;
+
+/* Refuses (exit 2) what cannot work before any request; makes --ca-cert absolute. */
+int ca_opts_check(ctl_t *c, ca_opts_t *co);
+/* A CA registry whose HTTP client trusts ca_cert (NULL: the system's). */
+int make_registry(ctl_t *c, const ca_opts_t *co, const char *ca_cert, acme_ca_registry_t **reg);
+/* The trust file for co->url: --ca-cert, else the one the store recorded. */
+const char *trust_file(ctl_t *c, acme_store_t *store, const ca_opts_t *co);
+/* The CA at co->url, trusting trust_file(). */
+int get_ca(ctl_t *c, acme_store_t *store, const ca_opts_t *co, acme_ca_t **ca);
+/* The CA's problem document as text, else rv's. */
+const char *problem_text(ctl_t *c, apr_status_t rv, const acme_problem_t *prob);
+
+/* The verbs, each in a file of its own. */
+extern const char usage_status[];
+int verb_status(ctl_t *c, int argc, const char *const *argv);
+extern const char usage_renew[];
+int verb_renew(ctl_t *c, int argc, const char *const *argv);
+extern const char usage_revoke[];
+int verb_revoke(ctl_t *c, int argc, const char *const *argv);
+extern const char usage_issue[];
+int verb_issue(ctl_t *c, int argc, const char *const *argv);
+extern const char usage_account_deactivate[];
+int verb_account_deactivate(ctl_t *c, int argc, const char *const *argv);
+extern const char usage_account_rollover[];
+int verb_account_rollover(ctl_t *c, int argc, const char *const *argv);
 extern const char usage_import[];
 int verb_import(ctl_t *c, int argc, const char *const *argv);
 extern const char usage_convert_config[];
