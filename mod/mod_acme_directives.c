@@ -1,4 +1,6 @@
 /* mod_acme_directives.c: mod_acme(8)'s directive table and the server-wide directives (context S) it names beside the per-domain ones of mod_acme_config_domain.c. */
+#include <stddef.h>
+#include <stdint.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
@@ -177,18 +179,15 @@ static const char *duration_arg(cmd_parms *cmd, const char *arg, apr_interval_ti
     return NULL;
 }
 
-static const char *cmd_check_interval(cmd_parms *cmd, void *d, const char *arg)
+/* S-context durations: cmd->info is the field's offset in am_sconf_t (httpd's
+ * ap_set_*_slot idiom), so one setter serves every plain interval. */
+static const char *cmd_duration_slot(cmd_parms *cmd, void *d, const char *arg)
 {
     const char *err = need_global(cmd);
+    char *conf = (char *)cmd_sconf(cmd);
 
-    return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->check_interval);
-}
-
-static const char *cmd_fleet_check_interval(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *err = need_global(cmd);
-
-    return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->fleet_check_interval);
+    return err ? err : duration_arg(cmd, arg,
+                                    (apr_interval_time_t *)(void *)(conf + (uintptr_t)cmd->info));
 }
 
 static const char *cmd_fleet_lock_ttl(cmd_parms *cmd, void *d, const char *arg)
@@ -200,20 +199,6 @@ static const char *cmd_fleet_lock_ttl(cmd_parms *cmd, void *d, const char *arg)
         return am_arg_bad(cmd, arg, "expected a duration of at least 3 s");
     }
     return err;
-}
-
-static const char *cmd_retry_delay(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *err = need_global(cmd);
-
-    return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->retry_delay);
-}
-
-static const char *cmd_hook_timeout(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *err = need_global(cmd);
-
-    return err ? err : duration_arg(cmd, arg, &cmd_sconf(cmd)->hook_timeout);
 }
 
 static const char *cmd_max_parallel(cmd_parms *cmd, void *d, const char *arg)
@@ -323,20 +308,24 @@ const command_rec am_cmds[] = {
     AP_INIT_TAKE1("ACMENotifyCmd", cmd_notify, NULL, RSRC_CONF, "Program run as: path EVENT DOMAIN"),
     AP_INIT_TAKE1("ACMEWatchStatic", cmd_watch_static, NULL, RSRC_CONF,
                   "on | off: warn before certificates of unmanaged SSL vhosts expire"),
-    AP_INIT_TAKE1("ACMEHookTimeout", cmd_hook_timeout, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ACMEHookTimeout", cmd_duration_slot,
+                  (void *)(uintptr_t)offsetof(am_sconf_t, hook_timeout), RSRC_CONF,
                   "How long ACMEDNSCommand and ACMENotifyCmd may run before they are killed"),
     AP_INIT_TAKE1("ACMEStoreDir", cmd_store_dir, NULL, RSRC_CONF, "File store directory"),
     AP_INIT_TAKE1("ACMEStore", cmd_store, NULL, RSRC_CONF,
                   "file | redis://[user:password@]host:port[/db]"),
     AP_INIT_TAKE1("ACMEStoreKeyFile", cmd_store_key_file, NULL, RSRC_CONF,
                   "Key file that seals private keys kept in Redis (root-owned, 0600)"),
-    AP_INIT_TAKE1("ACMEFleetCheckInterval", cmd_fleet_check_interval, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ACMEFleetCheckInterval", cmd_duration_slot,
+                  (void *)(uintptr_t)offsetof(am_sconf_t, fleet_check_interval), RSRC_CONF,
                   "How often a fleet node polls Redis for newly published certificates"),
     AP_INIT_TAKE1("ACMEFleetLockTTL", cmd_fleet_lock_ttl, NULL, RSRC_CONF,
                   "Lease time of a fleet lock (renewed every sixth of it while a drive runs)"),
-    AP_INIT_TAKE1("ACMECheckInterval", cmd_check_interval, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ACMECheckInterval", cmd_duration_slot,
+                  (void *)(uintptr_t)offsetof(am_sconf_t, check_interval), RSRC_CONF,
                   "How often certificates are checked for renewal"),
-    AP_INIT_TAKE1("ACMERetryDelay", cmd_retry_delay, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("ACMERetryDelay", cmd_duration_slot,
+                  (void *)(uintptr_t)offsetof(am_sconf_t, retry_delay), RSRC_CONF,
                   "First retry delay after a failure"),
     AP_INIT_TAKE1("ACMEMaxParallel", cmd_max_parallel, NULL, RSRC_CONF,
                   "Domains driven concurrently"),

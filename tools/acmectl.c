@@ -121,6 +121,28 @@ apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os)
     return a;
 }
 
+int plain_args(ctl_t *c, int argc, const char *const *argv, const char *verb, const char *usage,
+               int min, int max, apr_array_header_t **args)
+{
+    static const apr_getopt_option_t opts[] = { { "help", 'h', 0, "help" }, { NULL, 0, 0, NULL } };
+    apr_getopt_t *os = opt_init(c, argc, argv, 1);
+    const char *arg;
+    apr_status_t rv;
+    int optch;
+
+    while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
+        if (optch == 'h') {
+            fputs(usage, stdout);
+            return 0;
+        }
+    }
+    *args = positional(c, os);
+    if (rv != APR_EOF || (*args)->nelts < min || (*args)->nelts > max) {
+        return usage_error(c, verb);
+    }
+    return -1;
+}
+
 /* ---------- shared setup ---------- */
 
 int open_store(ctl_t *c, acme_store_t **store)

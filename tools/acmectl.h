@@ -38,6 +38,11 @@ apr_getopt_t *opt_init(ctl_t *c, int argc, const char *const *argv, int interlea
 int usage_error(ctl_t *c, const char *verb);
 /* The arguments left after option parsing. */
 apr_array_header_t *positional(ctl_t *c, apr_getopt_t *os);
+/* For verbs whose only option is --help: -1 with the positional arguments in
+ * *args when there are min to max of them, else the verb's exit status (0 after
+ * --help printed usage, 2 for a usage error naming verb, "VERB "). */
+int plain_args(ctl_t *c, int argc, const char *const *argv, const char *verb, const char *usage,
+               int min, int max, apr_array_header_t **args);
 /* The store: the file store at c->store_dir, or with -s redis://... the
  * fleet's store (its local groups at c->store_dir); the error line when it
  * cannot be opened. */

@@ -20,25 +20,16 @@ const char usage_convert_config[] =
 
 int verb_convert_config(ctl_t *c, int argc, const char *const *argv)
 {
-    static const apr_getopt_option_t opts[] = { { "help", 'h', 0, "" }, { NULL, 0, 0, NULL } };
-    apr_getopt_t *os = opt_init(c, argc, argv, 1);
     apr_array_header_t *args;
     acme_mdconf_t *res;
-    const char *arg, *file, *err = NULL;
+    const char *file, *err = NULL;
     char *data;
     apr_size_t len;
     apr_status_t rv;
-    int optch;
+    int code;
 
-    while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
-        if (optch == 'h') {
-            fputs(usage_convert_config, stdout);
-            return 0;
-        }
-    }
-    args = positional(c, os);
-    if (rv != APR_EOF || args->nelts != 1) {
-        return usage_error(c, "convert-config ");
+    if ((code = plain_args(c, argc, argv, "convert-config ", usage_convert_config, 1, 1, &args)) >= 0) {
+        return code;
     }
     file = APR_ARRAY_IDX(args, 0, const char *);
     rv = acme_file_read(c->p, file, CONFIG_MAX, &data, &len);

@@ -28,24 +28,15 @@ const char usage_status[] =
 
 int verb_status(ctl_t *c, int argc, const char *const *argv)
 {
-    static const apr_getopt_option_t opts[] = { { "help", 'h', 0, "help" }, { NULL, 0, 0, NULL } };
-    apr_getopt_t *os = opt_init(c, argc, argv, 1);
     apr_array_header_t *args;
     acme_store_t *store;
     json_t *out, *one;
-    const char *entry, *arg;
+    const char *entry;
     apr_status_t rv;
-    int optch, code;
+    int code;
 
-    while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
-        if (optch == 'h') {
-            fputs(usage_status, stdout);
-            return 0;
-        }
-    }
-    args = positional(c, os);
-    if (rv != APR_EOF || args->nelts > 1) {
-        return usage_error(c, "status ");
+    if ((code = plain_args(c, argc, argv, "status ", usage_status, 0, 1, &args)) >= 0) {
+        return code;
     }
     if ((code = open_store(c, &store)) != 0) {
         return code;
@@ -74,23 +65,14 @@ const char usage_renew[] =
 
 int verb_renew(ctl_t *c, int argc, const char *const *argv)
 {
-    static const apr_getopt_option_t opts[] = { { "help", 'h', 0, "help" }, { NULL, 0, 0, NULL } };
-    apr_getopt_t *os = opt_init(c, argc, argv, 1);
     apr_array_header_t *args;
     acme_store_t *store;
-    const char *entry, *arg;
+    const char *entry;
     apr_status_t rv;
-    int optch, code;
+    int code;
 
-    while ((rv = apr_getopt_long(os, opts, &optch, &arg)) == APR_SUCCESS) {
-        if (optch == 'h') {
-            fputs(usage_renew, stdout);
-            return 0;
-        }
-    }
-    args = positional(c, os);
-    if (rv != APR_EOF || args->nelts != 1) {
-        return usage_error(c, "renew ");
+    if ((code = plain_args(c, argc, argv, "renew ", usage_renew, 1, 1, &args)) >= 0) {
+        return code;
     }
     if ((code = open_store(c, &store)) != 0
         || (code = known_entry(c, store, APR_ARRAY_IDX(args, 0, const char *), &entry)) != 0) {
