@@ -919,8 +919,8 @@ def test_activation_window(httpd_factory, pebble, inside):
         start, end = (minute - 5) % 1440, (minute + 60) % 1440
     else:
         start, end = (minute + 120) % 1440, (minute + 180) % 1440
-    if start > end:  # keep clear of the midnight wrap
-        pytest.skip("too close to local midnight for an unambiguous window")
+    # near midnight the window wraps (e.g. 23:40-00:40), which ACMEActivation
+    # supports: the test runs at every time of day
     h = httpd_factory(pebble)
     h.add(f"ACMEActivation {start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}")
     h.ssl_vhost("window.test")
