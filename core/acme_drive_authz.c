@@ -250,8 +250,9 @@ apr_status_t acme_drive_step_authzs(drive_t *dr, const acme_order_t *order, acme
     for (i = 0; i < n; ++i) {
         acme_authz_t *a = NULL;
         if (!started[i]) continue;
+        /* an answer sent with its payload (tkauth-01) is not sent again as {} */
         rv = acme_authz_poll(&dr->octx, dr->p, APR_ARRAY_IDX(order->authz_urls, i, const char *),
-                             &a, prob);
+                             started[i]->answered ? NULL : started[i]->ch->url, &a, prob);
         if (rv == APR_EINTR) return rv;
         if (rv != APR_SUCCESS) {
             if (a && strcmp(a->status, "pending")) challenge_hint(dr, started[i], *prob);

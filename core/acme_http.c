@@ -113,6 +113,7 @@ static void copy_opts(acme_http_t *http, const acme_http_opts_t *opts)
         http->opts.timeout = opts->timeout;
         http->opts.max_body = opts->max_body;
         http->opts.user_agent = opts->user_agent ? apr_pstrdup(http->pool, opts->user_agent) : NULL;
+        http->opts.cancel = opts->cancel;
     }
     if (http->opts.connect_timeout <= 0) {
         http->opts.connect_timeout = apr_time_from_sec(10);
@@ -269,6 +270,17 @@ static long to_ms(apr_interval_time_t t)
     return ms < 1 ? 1 : (ms > 86400000 ? 86400000 : (long)ms);
 }
 
+/* curl calls this often while a transfer runs, connecting included:
+ * non-zero aborts it (httpd is stopping). */
+static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    volatile int *cancel = baton;
+
+    (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    return *cancel ? 1 : 0;
+}
+
 /* Options shared by every request of this client. */
 static int set_common(acme_http_t *http, CURL *c, http_req_t *req, char *errbuf)
 {
@@ -294,6 +306,11 @@ static int set_common(acme_http_t *http, CURL *c, http_req_t *req, char *errbuf)
     bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, req) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, req) != CURLE_OK;
+    if (http->opts.cancel) {
+        bad |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)http->opts.cancel) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
+    }
     return bad;
 }
 
@@ -366,6 +383,9 @@ static const char *failure_cause(apr_pool_t *p, const http_req_t *req, CURLcode 
     if (cc == CURLE_OPERATION_TIMEDOUT) {
         return apr_psprintf(p, "timed out (%s)", errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        return "cancelled: the server is stopping";
+    }
     return errbuf[0] ? apr_pstrdup(p, errbuf) : curl_easy_strerror(cc);
 }
 
@@ -380,6 +400,8 @@ static apr_status_t curl_to_apr(const http_req_t *req, CURLcode cc)
     switch (cc) {
     case CURLE_OPERATION_TIMEDOUT:
         return APR_TIMEUP;
+    case CURLE_ABORTED_BY_CALLBACK:
+        return APR_EINTR;
     case CURLE_COULDNT_CONNECT:
         return APR_ECONNREFUSED;
     case CURLE_COULDNT_RESOLVE_HOST:

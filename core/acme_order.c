@@ -498,15 +498,56 @@ static int transient(const acme_problem_t *pr)
 }
 
 #define POLL_MAX_TRANSIENT 5
+/* Validation attempts asked for again (RFC 8555 §8.2) before giving up. */
+#define CHALLENGE_MAX_RETRIES 3
+
+/* The challenge at url in authz a, or NULL. */
+static const acme_challenge_t *challenge_at(const acme_authz_t *a, const char *url)
+{
+    int i;
+
+    for (i = 0; url && i < a->challenges->nelts; ++i) {
+        const acme_challenge_t *c = APR_ARRAY_IDX(a->challenges, i, acme_challenge_t *);
+        if (c->url && !strcmp(c->url, url)) return c;
+    }
+    return NULL;
+}
+
+/* A CA may try a validation, fail, and leave the challenge "pending" with
+ * the error (step-ca does for a refused connection or an HTTP error): it
+ * then waits for the client to ask again (RFC 8555 §8.2) and polling alone
+ * would wait for nothing. Asks again a few times, then fails with the CA's
+ * error. APR_SUCCESS: keep polling. */
+static apr_status_t retry_challenge(const acme_order_ctx_t *ctx, apr_pool_t *p,
+                                    const acme_authz_t *a, const char *answered, int *retries,
+                                    acme_problem_t **prob)
+{
+    const acme_challenge_t *c = challenge_at(a, answered);
+    apr_status_t rv;
+
+    if (!c || !c->error || strcmp(c->status, "pending")) return APR_SUCCESS;
+    if (++*retries > CHALLENGE_MAX_RETRIES) {
+        if (prob) *prob = authz_problem(p, a);
+        return APR_EGENERAL;
+    }
+    acme_log(ctx->log, ACME_LOG_INFO, 0, "%s: the CA's %s validation failed and is left "
+             "pending (%s); asking it to try again (%d of %d)", a->name, c->type,
+             c->error->detail ? c->error->detail : c->error->type ? c->error->type : "no detail",
+             *retries, CHALLENGE_MAX_RETRIES);
+    if ((rv = acme_challenge_respond(ctx, p, c, prob)) != APR_SUCCESS && !transient(*prob)) {
+        return rv;
+    }
+    return APR_SUCCESS;
+}
 
 apr_status_t acme_authz_poll(const acme_order_ctx_t *ctx, apr_pool_t *p, const char *url,
-                             acme_authz_t **authz, acme_problem_t **prob)
+                             const char *answered, acme_authz_t **authz, acme_problem_t **prob)
 {
     apr_time_t deadline = apr_time_now() + ctx_timeout(ctx);
     apr_interval_time_t cur = POLL_FIRST_DELAY;
     acme_authz_t *a = NULL;
     apr_status_t rv;
-    int errors = 0;
+    int errors = 0, retries = 0;
 
     *authz = NULL;
     for (;;) {
@@ -530,6 +571,7 @@ apr_status_t acme_authz_poll(const acme_order_ctx_t *ctx, apr_pool_t *p, const c
                                  "authorization for %s still pending after %" APR_TIME_T_FMT " s",
                                  (*authz)->name, apr_time_sec(ctx_timeout(ctx)));
         }
+        if ((rv = retry_challenge(ctx, p, a, answered, &retries, prob)) != APR_SUCCESS) return rv;
         if ((rv = nap(ctx, next_delay(&cur, (*authz)->retry_after))) != APR_SUCCESS) return rv;
     }
 }

@@ -103,11 +103,14 @@ apr_status_t acme_challenge_answer(const acme_order_ctx_t *ctx, apr_pool_t *p,
 
 /* Poll an authorization until it leaves "pending", backing off and honouring
  * Retry-After, bounded by ctx->poll_timeout (APR_TIMEUP); a few transient
- * failures (badNonce, 5xx, network) are polled through. Returns success when
- * valid; APR_EGENERAL with *prob from the failed challenge when the authz
- * ended otherwise (*authz then holds it; it is NULL when the request failed). */
+ * failures (badNonce, 5xx, network) are polled through. answered: the URL of
+ * the challenge answered with "{}", or NULL; when the CA leaves it pending
+ * with an error it is asked again (RFC 8555 §8.2), up to 3 times, then the
+ * poll fails with that error. Returns success when valid; APR_EGENERAL with
+ * *prob from the failed challenge when the authz ended otherwise (*authz then
+ * holds it; it is NULL when the request failed). */
 apr_status_t acme_authz_poll(const acme_order_ctx_t *ctx, apr_pool_t *p, const char *url,
-                             acme_authz_t **authz, acme_problem_t **prob);
+                             const char *answered, acme_authz_t **authz, acme_problem_t **prob);
 
 /* Poll an order while it is "pending" or "processing" (same rules; a "pending"
  * order is read again at once: its authorizations were just answered); *order is

@@ -17,6 +17,7 @@
 #include "mod_acme_serve.h"
 #include "mod_acme_startup.h"
 #include "mod_acme_status.h"
+#include "mod_acme_watchdog.h"
 
 /* One hook per phase for the request path: every request that is no
  * challenge and not on an ACMERequireHttps vhost pays one call and two tests.
@@ -63,6 +64,7 @@ static void acme_register_hooks(apr_pool_t *p)
     APR_OPTIONAL_HOOK(ap, status_hook, am_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(am_activate_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(am_activate_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(am_watchdog_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(acme) = {

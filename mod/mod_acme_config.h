@@ -136,8 +136,11 @@ typedef struct am_runtime_t {
     apr_hash_t *announced;              /* staged ids already logged as ready */
     apr_hash_t *refused;                /* id -> what was refused and logged (char[]) */
     apr_time_t restart_requested;
-    /* the child's watchdog */
+    /* the child's watchdog; wd_lock serialises its callbacks, which
+     * mod_watchdog may call from two threads at child exit */
     struct am_wd_t *wd;
+    apr_thread_mutex_t *wd_lock;
+    int wd_closed;                      /* the child is exiting: no new start */
     /* SSL vhosts with their own SSLCertificateFile that no ACMEDomain covers
      * (am_static_cert_t*), watched for expiry with ACMEWatchStatic on */
     apr_array_header_t *static_certs;

@@ -453,6 +453,7 @@ static apr_status_t wd_start(am_runtime_t *rt)
     memset(&opts, 0, sizeof(opts));
     opts.ca_file = rt->g->ca_file;
     opts.proxy = rt->g->http_proxy;
+    opts.cancel = &wd->cancel;          /* a stopping child does not wait for the CA */
     wd->rt = rt;
     wd->pool = pool;
     wd->max = am_cfg_max_parallel(rt->g);
@@ -481,27 +482,64 @@ static apr_status_t wd_start(am_runtime_t *rt)
     return APR_SUCCESS;
 }
 
+/* Ends this child's drive: cancels it, waits for a tick in progress (it
+ * holds wd_lock) and for the drives, and frees their state. Idempotent. */
+static void wd_close(am_runtime_t *rt)
+{
+    apr_pool_t *wp;
+
+    apr_thread_mutex_lock(rt->wd_lock);
+    rt->wd_closed = 1;
+    if (rt->wd) {
+        wp = rt->wd->pool;
+        rt->wd = NULL;
+        apr_pool_destroy(wp);     /* runs wd_stop first */
+    }
+    apr_thread_mutex_unlock(rt->wd_lock);
+}
+
+/* At child exit mod_watchdog runs STOPPING from the exiting thread (a pool
+ * cleanup at exit()) while its own thread may still be inside a tick, and
+ * again from its own thread: wd_lock serialises them, and wd_close is
+ * idempotent. */
 static apr_status_t wd_callback(int state, void *data, apr_pool_t *pool)
 {
     am_runtime_t *rt = data;
 
-    switch (state) {
-    case AP_WATCHDOG_STATE_STARTING:
+    if (state == AP_WATCHDOG_STATE_STOPPING) {
+        wd_close(rt);
+        return APR_SUCCESS;
+    }
+    apr_thread_mutex_lock(rt->wd_lock);
+    if (state == AP_WATCHDOG_STATE_STARTING && !rt->wd_closed) {
         sweep_user_groups(rt, pool);
         /* the first pass now, not one tick later */
-        return wd_start(rt) == APR_SUCCESS ? wd_tick(rt->wd, pool) : APR_SUCCESS;
-    case AP_WATCHDOG_STATE_RUNNING:
-        return rt->wd ? wd_tick(rt->wd, pool) : APR_SUCCESS;
-    case AP_WATCHDOG_STATE_STOPPING:
-        if (rt->wd) {
-            apr_pool_t *wp = rt->wd->pool;
+        wd_start(rt);
+    }
+    if (rt->wd) {
+        wd_tick(rt->wd, pool);
+    }
+    apr_thread_mutex_unlock(rt->wd_lock);
+    return APR_SUCCESS;
+}
 
-            rt->wd = NULL;
-            apr_pool_destroy(wp);     /* runs wd_stop first */
-        }
-        return APR_SUCCESS;
-    default:
-        return APR_SUCCESS;
+/* mod_watchdog stops its thread only from a cleanup run by exit(), after
+ * OpenSSL's own atexit handler has freed its global state: a tick or a
+ * drive still running then reads freed memory. The drive therefore ends
+ * when the child's pool goes, before exit(). */
+static apr_status_t wd_child_exit(void *data)
+{
+    wd_close(data);
+    return APR_SUCCESS;
+}
+
+void am_watchdog_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    am_sconf_t *sc = am_sconf(s);
+    am_runtime_t *rt = sc ? sc->rt : NULL;
+
+    if (rt && rt->wd_lock) {
+        apr_pool_pre_cleanup_register(pchild, rt, wd_child_exit);
     }
 }
 
@@ -523,7 +561,8 @@ apr_status_t am_watchdog_setup(am_runtime_t *rt, apr_pool_t *pconf)
                      "'LoadModule watchdog_module modules/mod_watchdog.so'");
         return APR_ENOTIMPL;
     }
-    if ((rv = get_instance(&w, WD_NAME, 0, 1, pconf)) != APR_SUCCESS
+    if ((rv = apr_thread_mutex_create(&rt->wd_lock, APR_THREAD_MUTEX_DEFAULT, pconf))
+        || (rv = get_instance(&w, WD_NAME, 0, 1, pconf)) != APR_SUCCESS
         || (rv = register_cb(w, WD_TICK, rt, wd_callback)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, rt->s,
                      "mod_acme: cannot register its background watchdog with mod_watchdog");

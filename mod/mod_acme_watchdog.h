@@ -8,4 +8,7 @@
 /* post_config (real pass): register the singleton child watchdog callback. */
 apr_status_t am_watchdog_setup(am_runtime_t *rt, apr_pool_t *pconf);
 
+/* child_init hook: the drive ends with the child's pool, before exit(). */
+void am_watchdog_child_init(apr_pool_t *pchild, server_rec *s);
+
 #endif

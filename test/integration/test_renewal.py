@@ -1,11 +1,15 @@
-"""Integration tests of renewal that never misses: mod_acme with the default ACMECheckInterval and ACMERetryDelay renews certificates with short odd lifetimes (Pebble's certificateValidityPeriod, step-ca's duration) inside their window, and reissues at once after `acmectl revoke` or `acmectl renew`."""
+"""Integration tests of renewal that never misses: mod_acme with the default ACMECheckInterval and ACMERetryDelay renews certificates with short odd lifetimes (Pebble's certificateValidityPeriod, step-ca's duration) inside their window, and reissues at once after `acmectl revoke` or `acmectl renew`; a validation step-ca left pending is asked for again."""
+import http.client
+import http.server
 import os
 import re
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from fixtures.ca import free_port
 from fixtures.httpd import wait_for
 
 # Long variants (100 s certificates) run with ACME_INTEGRATION_LONG=1.
@@ -27,7 +31,18 @@ def wait_issued(h, name, not_serial=None, timeout=ISSUE_TIMEOUT):
         if not h.pebble.issued_by(c):
             return None
         return c if not_serial is None or c.serial_number != not_serial else None
-    return wait_for(ok, timeout, interval=0.5, what=f"a CA certificate for {name}")
+    try:
+        return wait_for(ok, timeout, interval=0.5, what=f"a CA certificate for {name}")
+    except AssertionError as e:
+        # the cause first, short: CI shows the assertion line whole, logs cut
+        try:
+            d = h.domain_status(name) or {}
+            st = {k: d.get(k) for k in ("state", "error", "next_attempt", "renewal")}
+        except Exception as se:  # noqa: BLE001 - httpd may be what failed
+            st = f"status unavailable: {se!r}"
+        acme = [l for l in h.error_log().splitlines()
+                if "[acme:" in l and "trace" not in l and "challenge.c" not in l][-12:]
+        raise AssertionError(f"{e}; status {st}; last mod_acme lines:\n" + "\n".join(acme))
 
 
 def renewal_time(cert, pct):
@@ -130,3 +145,60 @@ def test_revoke_reissue_and_renew(httpd_factory, acme_ca, acmectl):
     wait_issued(h, name, not_serial=second.serial_number, timeout=120)
     wait_for(lambda: h.domain_status(name)["state"] == "valid", 60, what="state valid")
     assert h.domain_status(name)["renewal"]["source"] == "window"
+
+
+class FlakyValidationPath(http.server.ThreadingHTTPServer):
+    """Where the CA's http-01 requests land: the first `fails` challenge
+    requests get a 503, the others go on to httpd's plain port."""
+    daemon_threads = True
+
+    def __init__(self, port, target_port, fails):
+        self.target_port, self.fails, self.seen = target_port, fails, []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, fmt, *args):
+                pass
+
+            def do_GET(self):
+                srv = self.server
+                if self.path.startswith("/.well-known/acme-challenge/") and srv.fails > 0:
+                    srv.fails -= 1
+                    srv.seen.append(503)
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                c = http.client.HTTPConnection("127.0.0.1", srv.target_port, timeout=10)
+                c.request("GET", self.path, headers={"Host": self.headers.get("Host", "")})
+                r = c.getresponse()
+                body = r.read()
+                srv.seen.append(r.status)
+                self.send_response(r.status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                c.close()
+        super().__init__(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def test_validation_left_pending_is_asked_again(httpd_factory, stepca_factory):
+    """step-ca keeps a challenge "pending" with the error when its http-01
+    request fails (a refused connection, an HTTP error) and validates again only
+    when asked (RFC 8555 §8.2): mod_acme asks again instead of polling until its
+    poll timeout, and the certificate comes."""
+    path_port = free_port()
+    ca = stepca_factory(http_port=path_port)
+    h = default_httpd(httpd_factory, ca, "pending.test")
+    h.http_port = free_port()            # httpd's own; the CA reaches it through the path
+    flaky = FlakyValidationPath(path_port, h.http_port, fails=1)
+    try:
+        h.start()
+        wait_issued(h, "pending.test", timeout=120)
+        assert flaky.seen[:2] == [503, 200], flaky.seen
+        assert re.search(r"pending\.test: the CA's http-01 validation failed and is left "
+                         r"pending \(.+\); asking it to try again \(1 of 3\)",
+                         h.error_log()), h.error_log_tail(30)
+    finally:
+        flaky.shutdown()
+        flaky.server_close()

@@ -1,8 +1,9 @@
-/* test_http.c: unit tests of the HTTP client (acme_http.c) against the loopback server: media types, repeated headers, the body limit at its edge, no redirects, the proxy setting and curl's proxy variables, what a POST sends. */
+/* test_http.c: unit tests of the HTTP client (acme_http.c) against the loopback server: media types, repeated headers, the body limit at its edge, no redirects, the proxy setting and curl's proxy variables, what a POST sends, cancelling a request in flight. */
 #define _GNU_SOURCE 1
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 #include "acme_http.h"
 #include "acme_version.h"
 #include "testhttp.h"
@@ -26,6 +27,10 @@ static void handler(void *baton, int fd, const tu_http_req_t *req)
     }
     else if (!strcmp(req->path, "/101")) {
         tu_http_reply(fd, 200, NULL, hundred, 101);
+    }
+    else if (!strcmp(req->path, "/slow")) {
+        apr_sleep(apr_time_from_sec(3));
+        tu_http_reply(fd, 200, NULL, "late", 4);
     }
     else if (!strcmp(req->path, "/moved")) {
         tu_http_reply(fd, 302, "Location: /json\r\n", NULL, 0);
@@ -204,6 +209,39 @@ START_TEST(refused_connection_named)
 }
 END_TEST
 
+static void *APR_THREAD_FUNC cancel_soon(apr_thread_t *t, void *baton)
+{
+    apr_sleep(apr_time_from_msec(200));
+    *(volatile int *)baton = 1;
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* A stopping server (the cancel flag set) ends a request in flight with
+ * APR_EINTR instead of waiting for the CA's answer or the timeout. */
+START_TEST(cancel_ends_request_in_flight)
+{
+    acme_http_opts_t opts = { 0 };
+    acme_http_t *http = NULL;
+    acme_http_response_t *resp = NULL;
+    const char *err = NULL;
+    volatile int cancel = 0;
+    apr_thread_t *t;
+    apr_status_t trv;
+
+    opts.timeout = apr_time_from_sec(20);
+    opts.cancel = &cancel;
+    ck_assert_int_eq(acme_http_create(pool, &opts, NULL, &http), APR_SUCCESS);
+    ck_assert_int_eq(get(http, tu_http_url(srv, pool, "/json"), &resp, &err), APR_SUCCESS);
+    ck_assert_int_eq(apr_thread_create(&t, NULL, cancel_soon, (void *)&cancel, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(get(http, tu_http_url(srv, pool, "/slow"), &resp, &err), APR_EINTR);
+    apr_thread_join(&trv, t);
+    ck_assert_ptr_null(resp);
+    ck_assert_ptr_nonnull(strstr(err, "cancelled"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http");
@@ -217,5 +255,6 @@ int main(void)
     tcase_add_test(tc, configured_proxy_used);
     tcase_add_test(tc, post_sends_body_and_type);
     tcase_add_test(tc, refused_connection_named);
+    tcase_add_test(tc, cancel_ends_request_in_flight);
     return tu_run(s);
 }

@@ -1,4 +1,5 @@
-/* test_order.c: unit tests of ACME orders (acme_order.c): the order, authorization and challenge objects of RFC 8555 parsed strictly, ARI renewalInfo (RFC 9773), and the newOrder request sent to a loopback CA. */
+/* test_order.c: unit tests of ACME orders (acme_order.c): the order, authorization and challenge objects of RFC 8555 parsed strictly, ARI renewalInfo (RFC 9773), the newOrder request sent to a loopback CA, and a challenge the CA left pending asked for again. */
+#include <stdio.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "acme_http.h"
@@ -208,6 +209,20 @@ START_TEST(ari_renewal_info)
 }
 END_TEST
 
+/* An order context on the loopback CA with a fresh account key. */
+static void mock_ctx(tu_acme_ca_t *mock, acme_order_ctx_t *ctx, acme_account_t *acct)
+{
+    acme_http_opts_t opts = { 0 };
+    acme_http_t *http = NULL;
+
+    ck_assert_ptr_nonnull(mock);
+    ck_assert_int_eq(acme_http_create(pool, &opts, NULL, &http), APR_SUCCESS);
+    ck_assert_int_eq(acme_ca_create(pool, mock->dir_url, http, NULL, &ctx->ca), APR_SUCCESS);
+    ck_assert_int_eq(acme_key_generate(pool, ACME_KEY_EC256, &acct->key), APR_SUCCESS);
+    acct->url = "https://example.com/acme/acct/evOfKhNU60wg";
+    ctx->acct = acct;
+}
+
 /* newOrder: identifiers typed dns / ip, profile and replaces in the signed
  * payload, kid of the account; the order comes back with its Location. */
 START_TEST(new_order_request)
@@ -216,19 +231,12 @@ START_TEST(new_order_request)
     apr_array_header_t *names = apr_array_make(pool, 3, sizeof(const char *));
     acme_account_t acct = { 0 };
     acme_order_ctx_t ctx = { 0 };
-    acme_http_opts_t opts = { 0 };
-    acme_http_t *http = NULL;
     acme_problem_t *prob = NULL;
     acme_order_t *o = NULL;
     const char *payload;
     json_t *jws, *hdr, *req, *ids;
 
-    ck_assert_ptr_nonnull(mock);
-    ck_assert_int_eq(acme_http_create(pool, &opts, NULL, &http), APR_SUCCESS);
-    ck_assert_int_eq(acme_ca_create(pool, mock->dir_url, http, NULL, &ctx.ca), APR_SUCCESS);
-    ck_assert_int_eq(acme_key_generate(pool, ACME_KEY_EC256, &acct.key), APR_SUCCESS);
-    acct.url = "https://example.com/acme/acct/evOfKhNU60wg";
-    ctx.acct = &acct;
+    mock_ctx(mock, &ctx, &acct);
     APR_ARRAY_PUSH(names, const char *) = "example.org";
     APR_ARRAY_PUSH(names, const char *) = "*.example.org";
     APR_ARRAY_PUSH(names, const char *) = "2001:db8::1";
@@ -273,6 +281,87 @@ START_TEST(new_order_request)
 }
 END_TEST
 
+/* A CA that leaves a failed validation pending with its error until it has
+ * been asked fails_left more times (step-ca does this for connection and
+ * HTTP errors). */
+typedef struct {
+    const char *chall_url;
+    int chall_posts;
+    int fails_left;
+    char buf[1024];
+} pending_ca_t;
+
+static const char *pending_ca_body(tu_acme_ca_t *ca, const char *path)
+{
+    pending_ca_t *st = ca->baton;
+    int failing;
+
+    if (!strncmp(path, "/chall/", 7)) {
+        st->chall_posts++;
+        if (st->fails_left > 0) st->fails_left--;
+    }
+    failing = st->fails_left > 0 || st->chall_posts == 0;
+    snprintf(st->buf, sizeof(st->buf),
+             "{\"status\": \"%s\", \"identifier\": {\"type\": \"dns\", \"value\": "
+             "\"www.example.org\"}, \"challenges\": [{\"url\": \"%s\", \"type\": \"http-01\", "
+             "\"status\": \"%s\", \"token\": \"DGyRejmCefe7v4NfDGDKfA\"%s}]}",
+             failing ? "pending" : "valid", st->chall_url, failing ? "pending" : "valid",
+             failing && st->chall_posts > 0 ? ", \"error\": {\"type\": \"urn:ietf:params:acme:"
+             "error:connection\", \"detail\": \"error doing http GET\"}" : "");
+    return !strncmp(path, "/chall/", 7) ? "{\"type\": \"http-01\", \"status\": \"pending\"}"
+                                        : st->buf;
+}
+
+/* RFC 8555 §8.2: a challenge the CA left pending with an error is asked for
+ * again (up to 3 times), not polled until the poll timeout; then the poll
+ * fails with the CA's error. Without the answered URL nothing is re-sent. */
+START_TEST(pending_challenge_asked_again)
+{
+    tu_acme_ca_t *mock = tu_acme_ca_start(pool);
+    pending_ca_t st = { 0 };
+    acme_account_t acct = { 0 };
+    acme_order_ctx_t ctx = { 0 };
+    acme_problem_t *prob = NULL;
+    acme_authz_t *a = NULL;
+    acme_challenge_t ch = { 0 };
+    const char *authz_url;
+
+    mock_ctx(mock, &ctx, &acct);
+    ctx.poll_timeout = apr_time_from_sec(60);
+    st.chall_url = tu_http_url(mock->srv, pool, "/chall/1");
+    authz_url = tu_http_url(mock->srv, pool, "/authz/1");
+    mock->body_for = pending_ca_body;
+    mock->baton = &st;
+    ch.type = "http-01";
+    ch.url = st.chall_url;
+    ch.status = "pending";
+
+    /* the first attempt fails, the one asked for again succeeds */
+    st.fails_left = 2;
+    ck_assert_int_eq(acme_challenge_respond(&ctx, pool, &ch, &prob), APR_SUCCESS);
+    ck_assert_int_eq(acme_authz_poll(&ctx, pool, authz_url, st.chall_url, &a, &prob),
+                     APR_SUCCESS);
+    ck_assert_str_eq(a->status, "valid");
+    ck_assert_int_eq(st.chall_posts, 2);
+
+    /* it keeps failing: asked again 3 times, then the CA's error */
+    st.chall_posts = 0;
+    st.fails_left = 100;
+    ck_assert_int_eq(acme_challenge_respond(&ctx, pool, &ch, &prob), APR_SUCCESS);
+    ck_assert_int_eq(acme_authz_poll(&ctx, pool, authz_url, st.chall_url, &a, &prob),
+                     APR_EGENERAL);
+    ck_assert_int_eq(st.chall_posts, 1 + 3);
+    ck_assert_str_eq(prob->type, "urn:ietf:params:acme:error:connection");
+    ck_assert_str_eq(prob->detail, "error doing http GET");
+
+    /* not told which challenge was answered: only polled, until the timeout */
+    st.chall_posts = 1;
+    ctx.poll_timeout = apr_time_from_msec(500);
+    ck_assert_int_eq(acme_authz_poll(&ctx, pool, authz_url, NULL, &a, &prob), APR_TIMEUP);
+    ck_assert_int_eq(st.chall_posts, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("order");
@@ -286,5 +375,6 @@ int main(void)
     tcase_add_test(tc, challenge_count_bounded);
     tcase_add_test(tc, ari_renewal_info);
     tcase_add_test(net, new_order_request);
+    tcase_add_test(net, pending_challenge_asked_again);
     return tu_run(s);
 }

@@ -217,10 +217,17 @@ static void acme_ca_handler(void *baton, int fd, const tu_http_req_t *req)
         tu_http_reply(fd, 200, nonce, NULL, 0);
     }
     else {
+        const char *body = ca->body_for ? ca->body_for(ca, req->path) : NULL;
+
         snprintf(headers, sizeof(headers), "%sContent-Type: application/json\r\n%s%s%s", nonce,
                  ca->location ? "Location: " : "", ca->location ? ca->location : "",
                  ca->location ? "\r\n" : "");
-        tu_http_reply(fd, ca->status, headers, ca->body, ca->body ? strlen(ca->body) : 0);
+        if (body) {
+            tu_http_reply(fd, 200, headers, body, strlen(body));
+        }
+        else {
+            tu_http_reply(fd, ca->status, headers, ca->body, ca->body ? strlen(ca->body) : 0);
+        }
     }
 }
 

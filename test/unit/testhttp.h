@@ -43,6 +43,10 @@ typedef struct tu_acme_ca_t {
     int status;
     const char *location;
     const char *body;
+    /* when set, the body of a POST to this path (status 200), or NULL for the
+     * fields above; runs on the server's thread */
+    const char *(*body_for)(struct tu_acme_ca_t *ca, const char *path);
+    void *baton;
 } tu_acme_ca_t;
 
 tu_acme_ca_t *tu_acme_ca_start(apr_pool_t *p);
