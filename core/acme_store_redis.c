@@ -756,6 +756,11 @@ apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_spec_t *spec,
     rs->kopts.ttl = spec->lock_ttl > 0 ? spec->lock_ttl : apr_time_from_sec(120);
     memset(&popts, 0, sizeof(popts));
     popts.patient = 1;
+    /* the drives and the fleet check find Redis back within one check */
+    if (spec->recheck > 0 && spec->recheck < apr_time_from_sec(30)) {
+        popts.breaker.open_max = spec->recheck;
+        if (spec->recheck < apr_time_from_sec(1)) popts.breaker.open_min = spec->recheck;
+    }
     if ((rv = acme_redis_pool_create(p, spec->url, &popts, spec->log, &rs->drive, err))
         != APR_SUCCESS) {
         return rv;

@@ -125,6 +125,7 @@ static apr_status_t fleet_spec(am_runtime_t *rt, apr_pool_t *p, acme_store_spec_
     spec->keys = keys;
     spec->node = node_name(p, rt->store_dir);
     spec->lock_ttl = am_cfg_fleet_lock_ttl(g);
+    spec->recheck = am_cfg_fleet_check_interval(g);
     return APR_SUCCESS;
 }
 
