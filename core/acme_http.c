@@ -36,6 +36,8 @@ typedef struct http_req_t {
     apr_size_t header_bytes;
     int header_count;
     const char *header_err;
+    volatile int *cancel;       /* the client's flag, or NULL */
+    int sends_body;             /* POST: the CA may act on it once it has the body */
 } http_req_t;
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *baton)
@@ -271,14 +273,17 @@ static long to_ms(apr_interval_time_t t)
 }
 
 /* curl calls this often while a transfer runs, connecting included:
- * non-zero aborts it (httpd is stopping). */
+ * non-zero aborts it (httpd is stopping). A POST whose body the CA has whole
+ * may have been acted on (an order placed): its answer is awaited, not
+ * dropped; reads and POSTs not yet sent end at once. */
 static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    volatile int *cancel = baton;
+    const http_req_t *req = baton;
 
-    (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
-    return *cancel ? 1 : 0;
+    (void)dltotal; (void)dlnow;
+    if (!*req->cancel) return 0;
+    return req->sends_body && ultotal > 0 && ulnow >= ultotal ? 0 : 1;
 }
 
 /* Options shared by every request of this client. */
@@ -306,9 +311,9 @@ static int set_common(acme_http_t *http, CURL *c, http_req_t *req, char *errbuf)
     bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, req) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, req) != CURLE_OK;
-    if (http->opts.cancel) {
+    if (req->cancel) {
         bad |= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) != CURLE_OK;
-        bad |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)http->opts.cancel) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_XFERINFODATA, req) != CURLE_OK;
         bad |= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) != CURLE_OK;
     }
     return bad;
@@ -463,6 +468,8 @@ apr_status_t acme_http_request(acme_http_t *http, apr_pool_t *p, const char *met
     req->p = p;
     req->max_body = http->opts.max_body;
     req->headers = apr_table_make(p, 16);
+    req->cancel = http->opts.cancel;
+    req->sends_body = !strcmp(method, "POST") && body && body_len > 0;
     errbuf[0] = '\0';
     if (set_common(http, c, req, errbuf) || set_method(c, p, method, content_type, body, body_len)
         || curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK) {

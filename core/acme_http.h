@@ -14,7 +14,8 @@ typedef struct acme_http_opts_t {
     apr_interval_time_t timeout;          /* whole request, default 30 s */
     apr_size_t max_body;              /* response body limit, default 1 MiB; over it the request fails */
     const char *user_agent;           /* default ACME_USER_AGENT */
-    volatile int *cancel;             /* non-NULL and set: requests in flight end with APR_EINTR */
+    volatile int *cancel;             /* non-NULL and set: requests end with APR_EINTR, except a
+                                       * POST already sent whole (its answer is awaited) */
 } acme_http_opts_t;
 
 /* Shared by all threads using one CA: connection cache, DNS and TLS sessions

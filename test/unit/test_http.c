@@ -217,8 +217,9 @@ static void *APR_THREAD_FUNC cancel_soon(apr_thread_t *t, void *baton)
     return NULL;
 }
 
-/* A stopping server (the cancel flag set) ends a request in flight with
- * APR_EINTR instead of waiting for the CA's answer or the timeout. */
+/* A stopping server (the cancel flag set) ends a read in flight with
+ * APR_EINTR instead of waiting for the CA's answer or the timeout; a POST
+ * already sent is finished, so no order the CA placed is lost. */
 START_TEST(cancel_ends_request_in_flight)
 {
     acme_http_opts_t opts = { 0 };
@@ -239,6 +240,18 @@ START_TEST(cancel_ends_request_in_flight)
     apr_thread_join(&trv, t);
     ck_assert_ptr_null(resp);
     ck_assert_ptr_nonnull(strstr(err, "cancelled"));
+
+    /* a POST the server has whole may have been acted on: its answer is awaited */
+    cancel = 0;
+    ck_assert_int_eq(apr_thread_create(&t, NULL, cancel_soon, (void *)&cancel, pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(acme_http_request(http, pool, "POST", tu_http_url(srv, pool, "/slow"),
+                                       "application/jose+json", "{}", 2, &resp, &err),
+                     APR_SUCCESS);
+    apr_thread_join(&trv, t);
+    ck_assert_int_eq(cancel, 1);
+    ck_assert_int_eq(resp->status, 200);
+    ck_assert_str_eq(resp->body, "late");
 }
 END_TEST
 
