@@ -302,14 +302,17 @@ def test_odd_things_in_user_groups_never_stop_httpd(httpd_factory, pebble, test_
     h = httpd_factory(pebble)
     h.ca_url = "https://127.0.0.1:%d/dir" % free_port()     # no drive needed
     h.ssl_vhost("odd.test")
-    h.start()
+    h.start()                                   # makes the store's groups
+    # made while httpd is stopped: the parent's look at start-up, not a race
+    # with the child's drive (which removes the set it cannot use), is what
+    # must see them
+    h.stop()
     can = Canaries(test_dir)
     for g in USER_GROUPS:
         os.link(can.files[0], h.store_path(g, "hardlink"))
     r = subprocess.run(AS_WWW + [sys.executable, "-c", MAKE_ODD, str(h.store)] + list(USER_GROUPS),
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    h.stop()
     h.start(timeout=120)
     for _ in range(3):
         h.graceful(timeout=120)
