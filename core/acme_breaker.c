@@ -21,8 +21,8 @@ apr_status_t acme_breaker_create(apr_pool_t *p, const acme_breaker_opts_t *opts,
     if (b->o.threshold < 1) b->o.threshold = 2;
     if (b->o.open_min <= 0) b->o.open_min = apr_time_from_sec(1);
     if (b->o.open_max < b->o.open_min) {
-        b->o.open_max = b->o.open_min > apr_time_from_sec(30) ? b->o.open_min
-                                                              : apr_time_from_sec(30);
+        b->o.open_max = b->o.open_min > ACME_BREAKER_OPEN_MAX ? b->o.open_min
+                                                              : ACME_BREAKER_OPEN_MAX;
     }
     if ((rv = apr_thread_mutex_create(&b->mutex, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS) {
         return rv;

@@ -22,6 +22,9 @@ typedef struct acme_breaker_opts_t {
     apr_interval_time_t open_max;   /* longest open period; default 30 s */
 } acme_breaker_opts_t;
 
+/* The longest open period when opts leave it 0. */
+#define ACME_BREAKER_OPEN_MAX apr_time_from_sec(30)
+
 /* opts may be NULL (the defaults). */
 apr_status_t acme_breaker_create(apr_pool_t *p, const acme_breaker_opts_t *opts,
                                  acme_breaker_t **b);

@@ -178,7 +178,7 @@ typedef struct acme_store_spec_t {
     const char *node;           /* this node's name (lock owner, publisher) */
     apr_interval_time_t lock_ttl;   /* lease time of a lock; 0: the engine's default */
     apr_interval_time_t recheck;    /* longest wait before an unreachable engine is tried
-                                     * again; 0: the engine's default (30 s) */
+                                     * again; 0: the engine's default */
 } acme_store_spec_t;
 
 /* Flags of acme_store_spec_t. */

@@ -757,7 +757,7 @@ apr_status_t acme_store_redis_open(apr_pool_t *p, const acme_store_spec_t *spec,
     memset(&popts, 0, sizeof(popts));
     popts.patient = 1;
     /* the drives and the fleet check find Redis back within one check */
-    if (spec->recheck > 0 && spec->recheck < apr_time_from_sec(30)) {
+    if (spec->recheck > 0 && spec->recheck < ACME_BREAKER_OPEN_MAX) {
         popts.breaker.open_max = spec->recheck;
         if (spec->recheck < apr_time_from_sec(1)) popts.breaker.open_min = spec->recheck;
     }
